@@ -1,0 +1,99 @@
+"""Frozen configuration dataclasses, one per command, built once from CLI options and passed down.
+
+Nothing below the CLI reads options, environment variables or globals: a function's behaviour is fixed by the
+config it is given, which is also what gets recorded (manifest.json, config.json) next to its outputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCALES = ("tiny", "small", "full")
+
+
+def to_jsonable(config: Any) -> dict[str, Any]:
+    """A config as a JSON-ready dict (paths as strings, tuples as lists)."""
+
+    def conv(v: Any) -> Any:
+        if isinstance(v, Path):
+            return str(v)
+        if isinstance(v, tuple | list):
+            return [conv(x) for x in v]
+        if isinstance(v, dict):
+            return {k: conv(x) for k, x in v.items()}
+        return v
+
+    return {k: conv(v) for k, v in asdict(config).items()}
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    """`kuaicore synth`: where to write, how big, which seed. ``n_users``/``n_items`` override the scale."""
+
+    out: Path
+    scale: str = "tiny"
+    seed: int = 0
+    n_users: int | None = None
+    n_items: int | None = None
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """`kuaicore build-features`: DuckDB limits, label rules and the split."""
+
+    data: Path
+    out: Path
+    memory_limit: str = "1GB"
+    threads: int | None = None
+    seed: int = 0
+    watch_ratio_cap: float = 5.0
+    like_threshold: float = 2.0
+    valid_fraction: float = 0.1
+    debiased_percentile: float = 0.8
+    duration_buckets: int = 10
+    taste_prior: float = 20.0
+    row_group_size: int = 1_000_000
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """`kuaicore train`: model, loss, optimisation and the run it writes to."""
+
+    art: Path
+    model: str = "two-tower"
+    loss: str = "softmax"
+    epochs: int = 3
+    batch_size: int = 4096
+    lr: float = 3e-3
+    dims: tuple[int, ...] = (128, 64, 32)
+    id_embeddings: bool | None = None  # None: on for softmax, off otherwise
+    temperature: float = 0.05
+    weight_decay: float = 1e-5
+    clip_norm: float = 1.0
+    cosine_schedule: bool = False
+    shuffle_buffer: int = 262_144
+    checkpoint_every: int = 0  # steps; 0 = once per epoch only
+    seed: int = 0
+    run: str | None = None
+    resume: bool = False
+    max_steps: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)  # model-specific options
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """`kuaicore evaluate`: protocol, cut-offs, label rule, output."""
+
+    art: Path
+    run: str | None = None
+    protocol: str = "small"
+    ks: tuple[int, ...] = (10, 50, 100)
+    threshold: float = 2.0
+    label: str = "wr"
+    gain_cap: float = 5.0
+    bootstrap: int = 1000
+    seed: int = 0
+    json_path: Path | None = None

@@ -1,0 +1,30 @@
+"""Exceptions of our own. The CLI turns each into a one-line message and its exit code.
+
+Exit codes (DESIGN.md section 2): 0 ok, 1 a failure of ours (a bug), 2 bad usage or bad input.
+"""
+
+from __future__ import annotations
+
+
+class KuaiError(Exception):
+    """Base of every error kuaicore raises on purpose; ``exit_code`` is what the CLI exits with."""
+
+    exit_code = 2
+
+
+class DataError(KuaiError):
+    """The input data is missing or malformed; the message names the file and, where known, the row."""
+
+
+class UsageError(KuaiError):
+    """A command-line option or argument is invalid; the message names the option."""
+
+
+class ArtifactError(KuaiError):
+    """An artifact folder (ART or a run inside it) is missing, incomplete or inconsistent."""
+
+
+class InternalError(KuaiError):
+    """An invariant of ours broke: a bug, reported with exit code 1."""
+
+    exit_code = 1

@@ -1,0 +1,196 @@
+"""How a KuaiRec CSV is read by DuckDB: the one canonical ``read_csv`` call, its parameters, a connection.
+
+Every reader of a raw KuaiRec file (the validator, the staging SQL files ``sql/10_stg_*.sql``) uses exactly
+this fragment, with ``$path`` and ``$columns`` bound as parameters and never formatted into the SQL::
+
+    read_csv($path, columns = $columns, header = true, auto_detect = false, delim = ',', quote = '"',
+             escape = '"', new_line = '\\n', nullstr = '', strict_mode = true)
+
+- ``$columns`` is the file's ``KuaiFile.duckdb_columns()`` dict (bound as a STRUCT; names and types in
+  header order). DuckDB binds it in ``SELECT`` and ``CREATE TABLE AS`` but not in ``CREATE VIEW``.
+- ``auto_detect = false``: no sniffing (the real caption file defeats DuckDB's sniffer).
+- ``nullstr = ''``: an empty cell is NULL. The ``-124`` / ``UNKNOWN`` sentinels are turned into NULL by
+  :func:`null_sentinels_select` (a SELECT list to put around the read).
+- ``strict_mode = true``: a row with too few or too many fields, or a value that does not convert to its
+  column type, is an error whose message says ``CSV Error on Line: N``; N counts lines in the file with the
+  header as line 1, so the data row is N - 1.
+- DuckDB (2.0) treats a bare carriage return as a line end even with ``new_line = '\\n'``, and four
+  captions of the real ``kuairec_caption_category.csv`` hold one inside an *unquoted* field. So
+  :func:`read_csv_params` points ``$path`` at a repaired copy (same lines, those fields quoted: see
+  :func:`repair_bare_cr`) when, and only when, the file holds a bare ``\\r``; other files are read in
+  place. The copy keeps one line per input line, so line numbers in errors refer to the original file.
+
+Usage (one statement, parameters bound)::
+
+    con = connect(memory_limit="1GB", threads=2, temp_dir=tmp)
+    params = read_csv_params(SMALL_MATRIX, data_dir / "small_matrix.csv", workdir=tmp)
+    select = null_sentinels_select(SMALL_MATRIX)
+    con.execute(f"CREATE TABLE stg AS SELECT {select} FROM {READ_CSV_SQL}", params)
+"""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kuaicore.schema import CATEGORY_MISSING_ID, TEXT_MISSING, KuaiFile
+
+if TYPE_CHECKING:
+    import duckdb
+
+READ_CSV_SQL = (
+    "read_csv($path, columns = $columns, header = true, auto_detect = false, delim = ',', quote = '\"', "
+    "escape = '\"', new_line = '\\n', nullstr = '', strict_mode = true)"
+)
+"""The canonical read_csv call; bind ``$path`` and ``$columns`` with :func:`read_csv_params`."""
+
+_CHUNK = 1 << 23  # 8 MiB per read when scanning for bare carriage returns
+
+
+def has_bare_cr(path: Path) -> bool:
+    """True if the file holds a ``\\r`` that is not followed by ``\\n`` (scanned in chunks, out of core)."""
+    prev_cr = False
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            if prev_cr and not chunk.startswith(b"\n"):
+                return True
+            if chunk.count(b"\r") != chunk.count(b"\r\n") + chunk.endswith(b"\r"):
+                return True
+            prev_cr = chunk.endswith(b"\r")
+    return prev_cr
+
+
+def _quote_field(field: str) -> str:
+    if any(ch in field for ch in ',"\r\n'):
+        return '"' + field.replace('"', '""') + '"'
+    return field
+
+
+def _split_line(line: str) -> list[str]:
+    """Split one CSV line (no terminator) into fields; quoted fields may hold ``,``, ``""`` or ``\\r``."""
+    fields: list[str] = []
+    i, n = 0, len(line)
+    while True:
+        if i < n and line[i] == '"':
+            buf = []
+            i += 1
+            while i < n:
+                if line[i] == '"':
+                    if i + 1 < n and line[i + 1] == '"':
+                        buf.append('"')
+                        i += 2
+                        continue
+                    i += 1
+                    break
+                buf.append(line[i])
+                i += 1
+            # text after a closing quote up to the next comma is kept as is (lenient, like most readers)
+            j = line.find(",", i)
+            end = n if j < 0 else j
+            fields.append("".join(buf) + line[i:end])
+        else:
+            j = line.find(",", i)
+            end = n if j < 0 else j
+            fields.append(line[i:end])
+        if end >= n:
+            return fields
+        i = end + 1
+
+
+def repair_bare_cr(src: Path, dst: Path) -> None:
+    """Copy ``src`` to ``dst`` line by line (``\\n`` ends a line), quoting fields that hold a bare ``\\r``.
+
+    Lines without a bare ``\\r`` are copied byte for byte; a line with one is split into fields and written
+    back with every field that holds ``,``, ``"`` or ``\\r`` quoted (RFC 4180), so DuckDB reads the ``\\r``
+    as text. Written to a temporary name and renamed at the end.
+    """
+    tmp = dst.with_name(dst.name + ".tmp-repair")
+    with open(src, "rb") as fin, open(tmp, "wb") as fout:
+        for raw in fin:
+            body = raw[:-1] if raw.endswith(b"\n") else raw
+            end = raw[len(body) :]
+            stripped = body[:-1] if body.endswith(b"\r") else body  # keep a CRLF ending as it is
+            if b"\r" not in stripped:
+                fout.write(raw)
+                continue
+            text = stripped.decode("utf-8")
+            fixed = ",".join(_quote_field(f) for f in _split_line(text))
+            fout.write(fixed.encode("utf-8") + body[len(stripped) :] + end)
+    tmp.replace(dst)
+
+
+_scratch: list[Path] = []
+
+
+def _scratch_dir() -> Path:
+    """A process-wide scratch folder for repaired copies when no workdir is given (removed at exit)."""
+    if not _scratch:
+        path = Path(tempfile.mkdtemp(prefix="kuaicore-readers-"))
+        _scratch.append(path)
+        atexit.register(shutil.rmtree, path, True)
+    return _scratch[0]
+
+
+def readable_path(kfile: KuaiFile, path: Path, workdir: Path | None = None) -> Path:
+    """The path DuckDB should read: ``path`` itself, or a repaired copy in ``workdir`` if it has a bare CR."""
+    path = Path(path)
+    if not has_bare_cr(path):
+        return path
+    folder = Path(workdir) if workdir is not None else _scratch_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    dst = folder / f"{kfile.name}.repaired.csv"
+    repair_bare_cr(path, dst)
+    return dst
+
+
+def read_csv_params(kfile: KuaiFile, path: Path, workdir: Path | None = None) -> dict:
+    """The parameters to bind to :data:`READ_CSV_SQL` for ``kfile`` at ``path``: ``path`` and ``columns``.
+
+    ``path`` may be replaced by a repaired copy written under ``workdir`` (see :func:`readable_path`).
+    """
+    return {"path": str(readable_path(kfile, path, workdir)), "columns": kfile.duckdb_columns()}
+
+
+def quote_ident(name: str) -> str:
+    """A DuckDB identifier in double quotes (schema column names only; never user input)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def null_sentinels_select(kfile: KuaiFile) -> str:
+    """A SELECT list for ``kfile`` that turns the missing-value sentinels into NULL, columns in header order.
+
+    ``*_category_id`` BIGINT columns: ``-124`` -> NULL. VARCHAR columns: ``'UNKNOWN'`` -> NULL (caption file's
+    manual_cover_text and category names, user_features.user_active_degree). Empty cells are already NULL
+    through ``nullstr = ''``. Other columns pass unchanged. The text is built from the schema only.
+    """
+    parts = []
+    for col in kfile.columns:
+        q = quote_ident(col.name)
+        if col.duckdb_type == "BIGINT" and col.name.endswith("_category_id"):
+            parts.append(f"NULLIF({q}, {int(CATEGORY_MISSING_ID)}) AS {q}")
+        elif col.duckdb_type == "VARCHAR" and col.name not in _NO_SENTINEL:
+            parts.append(f"NULLIF({q}, '{TEXT_MISSING}') AS {q}")
+        else:
+            parts.append(q)
+    return ", ".join(parts)
+
+
+# VARCHAR columns whose text is structured (times, lists, range labels): never compared with 'UNKNOWN'.
+_NO_SENTINEL = frozenset({"time", "feat", "friend_list", "topic_tag", "upload_dt"})
+
+
+def connect(memory_limit: str = "1GB", threads: int | None = None, temp_dir: Path | None = None):
+    """An in-memory DuckDB connection; memory limit, threads and spill folder set by bound ``SET``."""
+    import duckdb
+
+    con: duckdb.DuckDBPyConnection = duckdb.connect(":memory:")
+    con.execute("SET memory_limit = $m", {"m": str(memory_limit)})
+    if threads is not None:
+        con.execute("SET threads = $t", {"t": int(threads)})
+    if temp_dir is not None:
+        Path(temp_dir).mkdir(parents=True, exist_ok=True)
+        con.execute("SET temp_directory = $d", {"d": str(temp_dir)})
+    return con

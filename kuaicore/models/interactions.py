@@ -1,0 +1,150 @@
+"""Load the baselines' training data from ART: the interactions as a scipy CSR user x item matrix.
+
+The only module of the classic baselines that touches files; the models themselves take arrays.
+``train.parquet`` is read one row group (or batch) at a time through pyarrow, so the working set beyond the
+final CSR arrays is one batch; only ``user_idx``, ``item_idx`` and ``target`` (the capped watch ratio) are
+read. Re-watches (several rows for one user-video pair) are aggregated: the matrix holds the *sum* of their
+targets and ``counts`` the number of rows, so ``matrix.data / counts`` is the mean and ``counts`` alone is the
+view count.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from kuaicore.errors import ArtifactError
+
+TRAIN_COLUMNS = ("user_idx", "item_idx", "target")
+
+
+@dataclass(frozen=True)
+class Interactions:
+    """Training interactions as CSR: ``matrix[u, i]`` = sum of capped watch ratio over that pair's rows.
+
+    ``counts`` (int32, aligned with ``matrix.data``) is how many training rows each stored pair had;
+    ``n_rows`` is the number of training rows read. Column indices are sorted within each row and there are no
+    duplicates.
+    """
+
+    matrix: sp.csr_matrix
+    counts: np.ndarray
+    n_rows: int
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.matrix.shape
+
+    def mean_target(self) -> np.ndarray:
+        """Mean capped watch ratio of each stored pair (aligned with ``matrix.data``)."""
+        return (self.matrix.data / self.counts).astype(np.float32)
+
+    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(user_idx, item_idx) of every stored pair, in CSR order."""
+        users = np.repeat(np.arange(self.shape[0], dtype=np.int32), np.diff(self.matrix.indptr))
+        return users, self.matrix.indices.astype(np.int32, copy=False)
+
+
+def read_manifest(art: Path) -> dict[str, Any]:
+    """``ART/manifest.json`` as a dict; ArtifactError when absent or not JSON."""
+    path = Path(art) / "manifest.json"
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ArtifactError(f"{path}: not found (run `kuaicore build-features` first)") from None
+    except json.JSONDecodeError as err:
+        raise ArtifactError(f"{path}: not valid JSON ({err})") from None
+
+
+def load_matrix(art: Path, name: str) -> np.ndarray:
+    """``ART/NAME.npy`` (e.g. ``item_features``) loaded without pickle; ArtifactError when absent."""
+    path = Path(art) / f"{name}.npy"
+    if not path.is_file():
+        raise ArtifactError(f"{path}: not found")
+    return np.load(path, allow_pickle=False)
+
+
+def columns_with_prefix(names: list[str], prefixes: tuple[str, ...]) -> np.ndarray:
+    """Indices (int64, ascending) of the feature ``names`` starting with any of ``prefixes``."""
+    return np.array([j for j, n in enumerate(names) if n.startswith(prefixes)], dtype=np.int64)
+
+
+def iter_pair_batches(
+    path: Path, batch_rows: int = 1_000_000, columns: tuple[str, ...] = TRAIN_COLUMNS
+) -> Iterator[tuple[np.ndarray, ...]]:
+    """Stream ``columns`` of an interaction Parquet file as NumPy arrays, ``batch_rows`` rows at a time."""
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    if not path.is_file():
+        raise ArtifactError(f"{path}: not found (run `kuaicore build-features` first)")
+    pf = pq.ParquetFile(path)
+    missing = [c for c in columns if c not in pf.schema_arrow.names]
+    if missing:
+        raise ArtifactError(f"{path}: missing column(s) {', '.join(missing)}")
+    for batch in pf.iter_batches(batch_size=batch_rows, columns=list(columns)):
+        yield tuple(batch.column(c).to_numpy(zero_copy_only=False) for c in columns)
+
+
+def build_csr(
+    users: np.ndarray, items: np.ndarray, values: np.ndarray, shape: tuple[int, int]
+) -> tuple[sp.csr_matrix, np.ndarray]:
+    """CSR of ``values`` summed per (user, item) pair, plus the per-pair row counts (pure, deterministic)."""
+    n_users, n_items = shape
+    key = users.astype(np.int64) * n_items + items.astype(np.int64)
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else np.zeros(0, np.int64)
+    data = np.add.reduceat(values[order].astype(np.float64), starts) if key.size else np.zeros(0)
+    counts = np.diff(np.r_[starts, key.size]).astype(np.int32)
+    ukey = key[starts]
+    row = ukey // n_items
+    indptr = np.zeros(n_users + 1, dtype=np.int64)
+    np.cumsum(np.bincount(row, minlength=n_users), out=indptr[1:])
+    matrix = sp.csr_matrix((data.astype(np.float32), (ukey % n_items).astype(np.int32), indptr), shape=shape)
+    return matrix, counts
+
+
+def load_interactions(art: Path, split: str = "train", batch_rows: int = 1_000_000) -> Interactions:
+    """Read ``ART/{split}.parquet`` into :class:`Interactions` (shape ``n_users x n_items`` of the manifest).
+
+    Memory: 12 bytes per row for the three columns plus one Parquet batch; indices are checked against the
+    manifest's ``n_users``/``n_items`` and a bad row is reported with its position in the file.
+    """
+    import pyarrow.parquet as pq
+
+    art = Path(art)
+    manifest = read_manifest(art)
+    try:
+        shape = (int(manifest["n_users"]), int(manifest["n_items"]))
+    except KeyError as err:
+        raise ArtifactError(f"{art / 'manifest.json'}: missing key {err}") from None
+    path = art / f"{split}.parquet"
+    if not path.is_file():
+        raise ArtifactError(f"{path}: not found (run `kuaicore build-features` first)")
+    n = pq.ParquetFile(path).metadata.num_rows
+    users = np.empty(n, dtype=np.int32)
+    items = np.empty(n, dtype=np.int32)
+    values = np.empty(n, dtype=np.float32)
+    pos = 0
+    for u, i, y in iter_pair_batches(path, batch_rows):
+        m = len(u)
+        for arr, lim, col in ((u, shape[0], "user_idx"), (i, shape[1], "item_idx")):
+            bad = np.flatnonzero((arr < 0) | (arr >= lim))
+            if bad.size:
+                raise ArtifactError(
+                    f"{path}: row {pos + int(bad[0])}: {col}={int(arr[bad[0]])} outside [0, {lim})"
+                )
+        bad = np.flatnonzero(~np.isfinite(y))
+        if bad.size:
+            raise ArtifactError(f"{path}: row {pos + int(bad[0])}: target is not a finite number")
+        users[pos : pos + m], items[pos : pos + m], values[pos : pos + m] = u, i, y
+        pos += m
+    matrix, counts = build_csr(users, items, values, shape)
+    return Interactions(matrix=matrix, counts=counts, n_rows=n)

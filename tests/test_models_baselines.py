@@ -1,0 +1,362 @@
+"""Classic baselines (popularity, tag-cosine, linear ridge, ALS) and the ART interaction loader.
+
+A tiny ART is planted in a fixture: videos carry tags, users a taste over tags and latent factors, videos a
+quality; the affinity drives both what a user watches and how long. Held-out pairs with a high watch ratio are
+the relevant set; every model, ranked through its embeddings' dot product over the unseen catalogue, must beat
+a seeded random ranking on NDCG@10 and hit rate@10 (NumPy helper below; the Numba metric kernels live
+elsewhere).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kuaicore.errors import ArtifactError, UsageError
+from kuaicore.models import als, linear, popularity, tag_cosine
+from kuaicore.models.interactions import (
+    Interactions,
+    build_csr,
+    columns_with_prefix,
+    iter_pair_batches,
+    load_interactions,
+    load_matrix,
+    read_manifest,
+)
+
+N_USERS, N_ITEMS, N_TAGS = 80, 150, 6
+
+
+def _planted(seed: int = 7) -> dict:
+    """Planted world: tags, tastes, quality, latent factors -> watched pairs and watch ratios."""
+    rng = np.random.default_rng(seed)
+    tags = np.zeros((N_ITEMS, N_TAGS), np.float32)
+    tags[np.arange(N_ITEMS), rng.integers(0, N_TAGS, N_ITEMS)] = 1
+    extra = rng.random(N_ITEMS) < 0.3
+    tags[np.flatnonzero(extra), rng.integers(0, N_TAGS, extra.sum())] = 1
+    taste = rng.normal(0, 1.2, (N_USERS, N_TAGS))
+    quality = rng.normal(0, 0.6, N_ITEMS)
+    p, q = rng.normal(0, 0.6, (N_USERS, 3)), rng.normal(0, 0.6, (N_ITEMS, 3))
+    aff = (taste @ tags.T) / tags.sum(1) + quality + p @ q.T
+    watched = rng.random((N_USERS, N_ITEMS)) < 1 / (1 + np.exp(-(1.5 * aff - 1.2)))
+    wr = np.exp(0.6 * aff + rng.normal(0, 0.3, aff.shape))
+    users, items = np.nonzero(watched)
+    test = rng.random(users.size) < 0.25
+    return {
+        "tags": tags,
+        "quality": quality,
+        "users": users,
+        "items": items,
+        "wr": wr,
+        "test": test,
+        "rng": rng,
+    }
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> dict:
+    """The planted world plus a tiny ART folder holding its training split."""
+    w = _planted()
+    rng = w["rng"]
+    art = tmp_path_factory.mktemp("art")
+    tr = ~w["test"]
+    u, i = w["users"][tr], w["items"][tr]
+    rew = rng.random(u.size) < 0.05  # a few re-watches: a second row for the same pair
+    u, i = np.r_[u, u[rew]], np.r_[i, i[rew]]
+    wr = w["wr"][u, i] * np.r_[np.ones(tr.sum()), rng.uniform(0.5, 1.5, rew.sum())]
+    order = rng.permutation(u.size)
+    u, i, wr = u[order].astype(np.int32), i[order].astype(np.int32), wr[order].astype(np.float32)
+    target = np.minimum(wr, 5.0).astype(np.float32)
+    table = pa.table(
+        {
+            "user_idx": u,
+            "item_idx": i,
+            "user_id": u.astype(np.int64) + 100,
+            "video_id": i.astype(np.int64),
+            "watch_ratio": wr,
+            "target": target,
+            "label": (wr >= 2).astype(np.float32),
+        }
+    )
+    pq.write_table(table, art / "train.parquet", row_group_size=700)
+    cats = np.eye(3, dtype=np.float32)[np.argmax(w["tags"], 1) % 3]
+    numeric = rng.normal(0, 1, (N_ITEMS, 3)).astype(np.float32)
+    numeric[:, 0] = (w["quality"] - w["quality"].mean()) / w["quality"].std() + rng.normal(0, 0.5, N_ITEMS)
+    item_features = np.hstack([w["tags"], cats, numeric]).astype(np.float32)
+    item_names = [f"tag_{t}" for t in range(N_TAGS)] + [
+        "cat_0",
+        "cat_1",
+        "cat_2",
+        "like_rate",
+        "duration",
+        "x",
+    ]
+    user_features = rng.normal(0, 1, (N_USERS, 4)).astype(np.float32)
+    manifest = {
+        "n_users": N_USERS,
+        "n_items": N_ITEMS,
+        "item_feature_names": item_names,
+        "user_feature_names": [f"u{j}" for j in range(4)],
+        "watch_ratio_cap": 5.0,
+    }
+    (art / "manifest.json").write_text(json.dumps(manifest))
+    np.save(art / "item_features.npy", item_features)
+    np.save(art / "user_features.npy", user_features)
+    return {**w, "art": art, "rows": (u, i, target)}
+
+
+def _rank_quality(
+    world: dict, user_emb: np.ndarray, item_emb: np.ndarray, k: int = 10
+) -> tuple[float, float]:
+    """Mean NDCG@k and hit rate@k over users: rank unseen items, relevant = held-out pairs with wr >= 1.5."""
+    tr = ~world["test"]
+    seen = np.zeros((N_USERS, N_ITEMS), bool)
+    seen[world["users"][tr], world["items"][tr]] = True
+    rel = np.zeros((N_USERS, N_ITEMS), bool)
+    tu, ti = world["users"][world["test"]], world["items"][world["test"]]
+    good = world["wr"][tu, ti] >= 1.5
+    rel[tu[good], ti[good]] = True
+    scores = user_emb.astype(np.float64) @ item_emb.astype(np.float64).T
+    ndcgs, hits = [], []
+    for u in range(N_USERS):
+        if not rel[u].any():
+            continue
+        cand = np.flatnonzero(~seen[u])
+        top = cand[np.lexsort((cand, -scores[u, cand]))][:k]
+        g = rel[u, top]
+        ideal = np.sort(rel[u, cand])[::-1][:k]
+        disc = 1 / np.log2(np.arange(2, k + 2))
+        ndcgs.append((g * disc[: g.size]).sum() / (ideal * disc[: ideal.size]).sum())
+        hits.append(g.any())
+    return float(np.mean(ndcgs)), float(np.mean(hits))
+
+
+def _random_quality(world: dict) -> tuple[float, float]:
+    rng = np.random.default_rng(123)
+    return _rank_quality(world, rng.normal(size=(N_USERS, 32)), rng.normal(size=(N_ITEMS, 32)))
+
+
+def _assert_beats_random(world: dict, user_emb, item_emb) -> None:
+    nd, hit = _rank_quality(world, user_emb, item_emb)
+    rnd_nd, rnd_hit = _random_quality(world)
+    assert nd > rnd_nd * 1.2 and hit > rnd_hit, (nd, hit, rnd_nd, rnd_hit)
+
+
+# ---------------------------------------------------------------- interactions
+
+
+def test_load_interactions_matches_brute_force(world):
+    data = load_interactions(world["art"], batch_rows=333)
+    u, i, y = world["rows"]
+    dense_sum = np.zeros((N_USERS, N_ITEMS))
+    dense_cnt = np.zeros((N_USERS, N_ITEMS))
+    np.add.at(dense_sum, (u, i), y.astype(np.float64))
+    np.add.at(dense_cnt, (u, i), 1)
+    assert data.n_rows == len(u) and data.shape == (N_USERS, N_ITEMS)
+    np.testing.assert_allclose(data.matrix.toarray(), dense_sum, rtol=1e-6)
+    cnt = sp.csr_matrix((data.counts, data.matrix.indices, data.matrix.indptr), data.shape).toarray()
+    np.testing.assert_array_equal(cnt, dense_cnt)
+    assert data.matrix.has_sorted_indices and data.counts.max() == 2
+    pu, pi = data.pairs()
+    np.testing.assert_array_equal(dense_cnt[pu, pi] > 0, True)
+
+
+def test_loader_errors_name_the_file_and_row(tmp_path, world):
+    with pytest.raises(ArtifactError, match="manifest.json"):
+        read_manifest(tmp_path)
+    with pytest.raises(ArtifactError, match="item_features.npy"):
+        load_matrix(tmp_path, "item_features")
+    (tmp_path / "manifest.json").write_text(json.dumps({"n_users": 3, "n_items": 3}))
+    with pytest.raises(ArtifactError, match="train.parquet"):
+        load_interactions(tmp_path)
+    table = pa.table(
+        {
+            "user_idx": np.array([0, 1, 7], np.int32),
+            "item_idx": np.array([0, 1, 2], np.int32),
+            "target": np.ones(3, np.float32),
+        }
+    )
+    pq.write_table(table, tmp_path / "train.parquet")
+    with pytest.raises(ArtifactError, match=r"row 2: user_idx=7"):
+        load_interactions(tmp_path)
+    with pytest.raises(ArtifactError, match="missing column"):
+        next(iter_pair_batches(tmp_path / "train.parquet", columns=("user_idx", "nope")))
+
+
+@given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 5), st.floats(0, 5, width=32)), max_size=40))
+@settings(max_examples=40, deadline=None)
+def test_build_csr_property(rows):
+    u = np.array([r[0] for r in rows], np.int32)
+    i = np.array([r[1] for r in rows], np.int32)
+    v = np.array([r[2] for r in rows], np.float32)
+    m, counts = build_csr(u, i, v, (5, 6))
+    dense = np.zeros((5, 6))
+    np.add.at(dense, (u, i), v.astype(np.float64))
+    np.testing.assert_allclose(m.toarray(), dense, rtol=1e-6, atol=1e-6)
+    assert counts.sum() == len(rows) and m.nnz == len(set(zip(u.tolist(), i.tolist(), strict=True)))
+
+
+# ---------------------------------------------------------------- popularity
+
+
+def test_popularity_hand_checked():
+    m, counts = build_csr(
+        np.array([0, 0, 1, 1, 2]), np.array([0, 0, 0, 1, 2]), np.array([1, 3, 2, 4, 0.0]), (3, 4)
+    )
+    data = Interactions(m, counts, 5)
+    ue, ie, _ = popularity.fit(data, popularity.PopularityOptions("views"))
+    np.testing.assert_array_equal(ue, np.ones((3, 1)))
+    np.testing.assert_array_equal(ie[:, 0], [3, 1, 1, 0])
+    _, ie, _ = popularity.fit(data, popularity.PopularityOptions("mean-wr", prior=2))
+    gm = 10 / 5  # (1+3+2+4+0)/5
+    np.testing.assert_allclose(
+        ie[:, 0], [(6 + 2 * gm) / 5, (4 + 2 * gm) / 3, (0 + 2 * gm) / 3, gm], rtol=1e-6
+    )
+    with pytest.raises(UsageError, match="--variant"):
+        popularity.PopularityOptions("likes")
+
+
+@pytest.mark.parametrize("variant", ["views", "mean-wr"])
+def test_popularity_beats_random(world, variant):
+    ue, ie, info = popularity.fit(load_interactions(world["art"]), popularity.PopularityOptions(variant))
+    assert info["n_rows"] == len(world["rows"][0])
+    _assert_beats_random(world, ue, ie)
+
+
+# ---------------------------------------------------------------- tag-cosine
+
+
+@given(st.integers(0, 10_000))
+@settings(max_examples=20, deadline=None)
+def test_tag_cosine_dot_is_cosine_of_weighted_profile(seed):
+    rng = np.random.default_rng(seed)
+    nu, ni, nf = 4, 7, 3
+    m, counts = build_csr(rng.integers(0, nu, 15), rng.integers(0, ni, 15), rng.random(15) * 5, (nu, ni))
+    feats = rng.normal(size=(ni, nf)).astype(np.float32)
+    ue, ie, _ = tag_cosine.fit(
+        Interactions(m, counts, 15), feats, ["a", "b", "c"], tag_cosine.TagCosineOptions("all")
+    )
+    w = sp.csr_matrix((m.data / counts, m.indices, m.indptr), m.shape).toarray()
+    for u in range(nu):
+        if w[u].sum() == 0:
+            assert not ue[u].any()
+            continue
+        prof = (w[u] @ feats) / w[u].sum()
+        cos = feats @ prof / (np.linalg.norm(feats, axis=1) * np.linalg.norm(prof))
+        np.testing.assert_allclose(ie @ ue[u], cos, atol=1e-5)
+
+
+def test_tag_cosine_beats_random_and_tags_beat_all(world):
+    data = load_interactions(world["art"])
+    feats = load_matrix(world["art"], "item_features")
+    names = read_manifest(world["art"])["item_feature_names"]
+    ue, ie, info = tag_cosine.fit(data, feats, names)
+    assert info["feature_names"] == [n for n in names if n.startswith(("tag_", "cat_"))]
+    _assert_beats_random(world, ue, ie)
+    # with numeric columns that carry no taste (like_rate replaced by noise), "all" only dilutes the cosine
+    noisy = feats.copy()
+    noisy[:, names.index("like_rate")] = np.random.default_rng(5).normal(size=N_ITEMS)
+    ue_all, ie_all, _ = tag_cosine.fit(data, noisy, names, tag_cosine.TagCosineOptions("all"))
+    assert _rank_quality(world, ue, ie)[0] > _rank_quality(world, ue_all, ie_all)[0]
+    with pytest.raises(ArtifactError, match="no column"):
+        tag_cosine.fit(data, feats, [f"f{j}" for j in range(len(names))])
+
+
+# ---------------------------------------------------------------- linear
+
+
+def _linear_inputs(world: dict, ridge: float = 1.0):
+    data = load_interactions(world["art"])
+    feats = load_matrix(world["art"], "item_features")
+    names = read_manifest(world["art"])["item_feature_names"]
+    tags = feats[:, columns_with_prefix(names, ("tag_",))]
+    taste = linear.user_tag_taste(data, tags, prior=5.0)
+    return data, load_matrix(world["art"], "user_features"), feats, tags, taste
+
+
+@pytest.mark.parametrize("ridge", [0.0, 3.0])
+def test_linear_matches_numpy_least_squares(world, ridge):
+    _, uf, feats, tags, taste = _linear_inputs(world)
+    u, i, y = world["rows"]
+    batches = [(u[s : s + 500], i[s : s + 500], y[s : s + 500]) for s in range(0, len(u), 500)]
+    opts = linear.LinearOptions(ridge=ridge, chunk_rows=128)
+    ue, ie, info = linear.fit(batches, uf, feats[:, 9:], tags, taste, opts)
+    x = linear.design_rows(u, i, uf, feats[:, 9:], tags, taste)
+    pen = np.sqrt(ridge) * np.eye(x.shape[1])[1:]  # ridge as extra rows; intercept unpenalised
+    w = np.linalg.lstsq(np.vstack([x, pen]), np.r_[y, np.zeros(len(pen))], rcond=None)[0]
+    np.testing.assert_allclose(info["weights"], w, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(linear.predict(ue, ie, u, i), x @ w, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(info["train_rmse"], np.sqrt(np.mean((x @ w - y) ** 2)), rtol=1e-6)
+
+
+def test_linear_taste_and_ranking(world):
+    data, uf, feats, tags, taste = _linear_inputs(world)
+    dense_s, dense_c = (
+        data.matrix.toarray(),
+        sp.csr_matrix((data.counts, data.matrix.indices, data.matrix.indptr), data.shape).toarray(),
+    )
+    m0 = (dense_s @ tags)[:, 0].sum() / (dense_c @ tags)[:, 0].sum()
+    np.testing.assert_allclose(
+        taste[3, 0], ((dense_s[3] @ tags[:, 0]) + 5 * m0) / (dense_c[3] @ tags[:, 0] + 5)
+    )
+    ue, ie, _ = linear.fit(iter_pair_batches(world["art"] / "train.parquet", 300), uf, feats, tags, taste)
+    _assert_beats_random(world, ue, ie)
+    with pytest.raises(UsageError, match="singular"):
+        linear.fit(
+            [world["rows"]],
+            uf,
+            np.hstack([feats, 0 * feats[:, :1]]),
+            tags,
+            taste,
+            linear.LinearOptions(ridge=0.0),
+        )
+
+
+# ---------------------------------------------------------------- ALS
+
+
+@pytest.mark.parametrize("solver", ["cholesky", "cg"])
+def test_als_objective_decreases_every_iteration(world, solver):
+    data = load_interactions(world["art"])
+    ue, ie, info = als.fit(data, als.ALSOptions(factors=8, iterations=8, solver=solver, alpha=4.0))
+    obj = np.array(info["objective"])
+    assert obj.size == 8 and np.all(np.diff(obj) < 0), obj
+    assert ue.dtype == np.float32 and ue.shape == (N_USERS, 8) and ie.shape == (N_ITEMS, 8)
+    _assert_beats_random(world, ue, ie)
+    ue2, ie2, _ = als.fit(data, als.ALSOptions(factors=8, iterations=8, solver=solver, alpha=4.0))
+    assert ue.tobytes() == ue2.tobytes() and ie.tobytes() == ie2.tobytes()
+
+
+def test_als_kernel_matches_numpy_and_objective_brute_force(world):
+    data = load_interactions(world["art"])
+    opts = als.ALSOptions(factors=5, reg=0.3, confidence="log", alpha=3.0, solver="cholesky")
+    cu, ci = als.confidence_matrices(data, opts)
+    x, y = als.init_factors(N_USERS, N_ITEMS, opts)
+    y += np.random.default_rng(0).normal(0, 0.3, y.shape)
+    x_ref = x.copy()
+    als.half_step(cu, y, x, opts)
+    als.half_step_numpy(cu, y, x_ref, opts.reg)
+    np.testing.assert_allclose(x, x_ref, rtol=1e-9, atol=1e-12)
+    x_cg = np.zeros_like(x)
+    als.half_step(cu, y, x_cg, als.ALSOptions(factors=5, reg=0.3, cg_steps=30))  # CG converges to the solve
+    np.testing.assert_allclose(x_cg, x, atol=1e-6)
+    c = cu.toarray()
+    p = (c > 0).astype(float)
+    c[c == 0] = 1
+    brute = (c * (p - x @ y.T) ** 2).sum() + opts.reg * ((x**2).sum() + (y**2).sum())
+    np.testing.assert_allclose(als.objective(cu, x, y, opts.reg), brute, rtol=1e-10)
+
+
+def test_als_options_are_checked():
+    with pytest.raises(UsageError, match="--solver"):
+        als.ALSOptions(solver="sgd")
+    with pytest.raises(UsageError, match="--factors"):
+        als.ALSOptions(factors=0)
+    np.testing.assert_allclose(als.confidence(np.array([0.0, 1.0]), als.ALSOptions(alpha=2.0)), [1.0, 3.0])

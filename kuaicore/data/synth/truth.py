@@ -1,0 +1,226 @@
+"""The planted generative truth of the synthetic KuaiRec twin (pure NumPy, no I/O).
+
+Every user u has a segment s(u) (one of K=6, written into user_features.onehot_feat1), tastes over the 31
+tags ``t_u = T[s(u)] + N(0, .17^2)`` (T ~ N(0, .4^2)) and over the first-level categories ``c_u = C[s(u)]
++ N(0, .15^2)`` (C ~ N(0, .3^2)), rank-8 latent factors ``x_u``, and an activity bias ``b_u = B[s(u)] +
+N(0, .2^2)``. Every video i has 1-4 tags with weights ``w_i`` (sum 1, the first tag counts double), a
+first-level category ``k(i)``, a quality ``q_i ~ N(0, .25^2)``, latent factors ``y_i``, a duration ``d_i``
+(ms, lognormal mixture, median ~9.6 s) and a popularity ``log p_i = 1.2 z_i + 1.6 q_i`` (z standard
+normal, clipped) that drives how often it is shown in big_matrix.
+
+    affinity   a_ui = t_u . w_i + c_u[k(i)] + x_u . y_i
+    body mean  m_ui = mu + b_u + q_i + a_ui - beta (log d_i - log d0)          (mu=-0.26, beta=0.8, d0=9.6 s)
+    skip prob  s_ui = sigmoid(g0 - g1 a_ui - g2 q_i)                           (g0=-2.1, g1=1.5, g2=1.5)
+
+One view of (u, i): with prob s_ui a quick skip, play = L ms with L ~ LogNormal(log 800, .6^2) (play = 0
+with prob .03); otherwise watch_ratio r = exp(m_ui + sigma e), e ~ N(0,1), sigma = 0.25, and with prob
+p_tail = .004 a loop multiplier r *= 1 + 3 Lomax(alpha=1.6). play = round(r d_i) ms, r capped at 600 (an
+event of probability < 1e-6, ignored below). Hence the expected watch ratio, written to truth.npz for
+every small cell:
+
+    E[r_ui] = (1 - s_ui) exp(m_ui + sigma^2/2) (1 + p_tail 3/(alpha-1)) + s_ui .97 exp(log 800 + .18) / d_i
+
+Watched time is roughly length-independent (beta near 1), the ratio is lognormal-ish with median ~0.72,
+~34% >= 1 and ~1% > 5. Side information is predictive by construction: tags and categories through t_u,
+c_u; the segment through onehot_feat1; activity/bias through user_active_degree and onehot_feat6; quality
+through the complete/like rates of item_daily_features; popularity through its show/play counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+N_TAGS = 31
+N_CATEGORIES = 38  # first-level category ids 0..37; index 38 stands for the -124 (UNKNOWN) sentinel
+UNKNOWN_CATEGORY = N_CATEGORIES
+N_SEGMENTS = 6
+RANK = 8
+
+# Videos per tag in the real item_categories.csv (SCHEMA.md 2.3), used as the primary-tag distribution.
+TAG_COUNTS = np.array(
+    [
+        24,
+        463,
+        216,
+        104,
+        164,
+        964,
+        912,
+        503,
+        1112,
+        696,
+        170,
+        2027,
+        534,
+        245,
+        63,
+        374,
+        214,
+        350,
+        131,
+        686,
+        265,
+        29,
+        20,
+        39,
+        12,
+        490,
+        31,
+        31,
+        1360,
+        5,
+        22,
+    ],
+    dtype=np.float64,
+)
+
+MU, BETA, LOG_D0 = -0.26, 0.8, float(np.log(9600.0))
+G0, G1, G2 = -2.1, 1.5, 1.5
+SIGMA = 0.25
+P_TAIL, TAIL_SCALE, TAIL_ALPHA = 0.004, 3.0, 1.6
+SKIP_LOG_MS, SKIP_SD, P_ZERO_PLAY = float(np.log(800.0)), 0.6, 0.03
+MAX_RATIO = 600.0
+
+
+@dataclass(frozen=True)
+class World:
+    """All planted parameters; user and item arrays are indexed by dataset id (0..n-1)."""
+
+    segment: np.ndarray  # int64 [U]
+    taste_tag: np.ndarray  # float64 [U, 31]
+    taste_cat: np.ndarray  # float64 [U, 39]
+    user_factors: np.ndarray  # float64 [U, RANK]
+    user_bias: np.ndarray  # float64 [U]
+    tags: tuple[tuple[int, ...], ...]  # per item, first = primary
+    tag_weights: np.ndarray  # float64 [I, 31]
+    category: np.ndarray  # int64 [I] in 0..38
+    quality: np.ndarray  # float64 [I]
+    item_factors: np.ndarray  # float64 [I, RANK]
+    duration_ms: np.ndarray  # int64 [I]
+    log_popularity: np.ndarray  # float64 [I]
+
+
+def _rng(seed: int, stream: int, chunk: int = 0) -> np.random.Generator:
+    return np.random.default_rng([seed, stream, chunk])
+
+
+def _durations(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Video lengths in ms: a lognormal body (median 9.6 s), a long-video tail and a few very short clips."""
+    body = np.exp(rng.normal(np.log(9600.0), 0.33, n))
+    long = np.exp(rng.normal(np.log(24000.0), 0.85, n))
+    short = rng.uniform(140.0, 4000.0, n)
+    kind = rng.random(n)
+    d = np.where(kind < 0.86, body, np.where(kind < 0.995, long, short))
+    return np.clip(np.round(d), 140, 315_072).astype(np.int64)
+
+
+def _tags(rng: np.random.Generator, n: int) -> tuple[tuple[tuple[int, ...], ...], np.ndarray]:
+    primary = rng.choice(N_TAGS, size=n, p=TAG_COUNTS / TAG_COUNTS.sum())
+    n_tags = rng.choice(4, size=n, p=[0.836, 0.146, 0.017, 0.001]) + 1
+    tags: list[tuple[int, ...]] = []
+    weights = np.zeros((n, N_TAGS))
+    for i in range(n):
+        others = [t for t in rng.permutation(N_TAGS)[: n_tags[i] + 1].tolist() if t != primary[i]]
+        row = (int(primary[i]), *others[: n_tags[i] - 1])
+        tags.append(row)
+        weights[i, row[0]] += 2.0
+        for t in row[1:]:
+            weights[i, t] += 1.0
+    weights /= weights.sum(axis=1, keepdims=True)
+    return tuple(tags), weights
+
+
+def make_world(n_users: int, n_items: int, seed: int) -> World:
+    """Draw every planted parameter for ``n_users`` users and ``n_items`` videos (deterministic in seed)."""
+    rng = _rng(seed, 1)
+    seg_p = np.array([0.3, 0.22, 0.18, 0.14, 0.1, 0.06])
+    segment = rng.choice(N_SEGMENTS, size=n_users, p=seg_p).astype(np.int64)
+    seg_tag = rng.normal(0.0, 0.4, (N_SEGMENTS, N_TAGS))
+    seg_cat = rng.normal(0.0, 0.3, (N_SEGMENTS, N_CATEGORIES + 1))
+    seg_bias = np.linspace(-0.2, 0.2, N_SEGMENTS)[rng.permutation(N_SEGMENTS)]
+    taste_tag = seg_tag[segment] + rng.normal(0.0, 0.17, (n_users, N_TAGS))
+    taste_cat = seg_cat[segment] + rng.normal(0.0, 0.15, (n_users, N_CATEGORIES + 1))
+    factor_sd = (0.22**2 / RANK) ** 0.25
+    user_factors = rng.normal(0.0, factor_sd, (n_users, RANK))
+    user_bias = seg_bias[segment] + rng.normal(0.0, 0.2, n_users)
+
+    rng = _rng(seed, 2)
+    tags, tag_weights = _tags(rng, n_items)
+    primary = np.array([t[0] for t in tags])
+    other_cat = rng.integers(0, N_CATEGORIES, n_items)
+    category = np.where(rng.random(n_items) < 0.67, primary, other_cat)
+    category = np.where(rng.random(n_items) < 0.004, UNKNOWN_CATEGORY, category).astype(np.int64)
+    quality = rng.normal(0.0, 0.25, n_items)
+    item_factors = rng.normal(0.0, factor_sd, (n_items, RANK))
+    duration_ms = _durations(rng, n_items)
+    z = np.clip(rng.normal(0.0, 1.0, n_items), -3.5, 2.6)
+    log_popularity = 1.2 * z + 1.6 * quality
+    return World(
+        segment,
+        taste_tag,
+        taste_cat,
+        user_factors,
+        user_bias,
+        tags,
+        tag_weights,
+        category,
+        quality,
+        item_factors,
+        duration_ms,
+        log_popularity,
+    )
+
+
+def affinity(world: World, users: np.ndarray, items: np.ndarray | None = None) -> np.ndarray:
+    """a_ui for a block of users x videos (all videos when ``items`` is None)."""
+    items = np.arange(len(world.quality)) if items is None else items
+    a = world.taste_tag[users] @ world.tag_weights[items].T
+    a += world.taste_cat[users][:, world.category[items]]
+    a += world.user_factors[users] @ world.item_factors[items].T
+    return a
+
+
+def body_mean_and_skip(
+    world: World, users: np.ndarray, items: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(m_ui, s_ui) for a block of users x videos."""
+    items = np.arange(len(world.quality)) if items is None else items
+    a = affinity(world, users, items)
+    q = world.quality[items]
+    log_d = np.log(world.duration_ms[items].astype(np.float64))
+    m = MU + world.user_bias[users][:, None] + q[None, :] + a - BETA * (log_d - LOG_D0)[None, :]
+    s = 1.0 / (1.0 + np.exp(-(G0 - G1 * a - G2 * q[None, :])))
+    return m, s
+
+
+def expected_watch_ratio(world: World, users: np.ndarray, items: np.ndarray | None = None) -> np.ndarray:
+    """E[watch_ratio] for a block of users x videos under the full observation model (skips and tail)."""
+    items = np.arange(len(world.quality)) if items is None else items
+    m, s = body_mean_and_skip(world, users, items)
+    tail = 1.0 + P_TAIL * TAIL_SCALE / (TAIL_ALPHA - 1.0)
+    body = np.exp(m + SIGMA**2 / 2) * tail
+    skip = (
+        (1.0 - P_ZERO_PLAY)
+        * np.exp(SKIP_LOG_MS + SKIP_SD**2 / 2)
+        / world.duration_ms[items].astype(np.float64)
+    )
+    return (1.0 - s) * body + s * skip[None, :]
+
+
+def sample_play_ms(
+    rng: np.random.Generator, m: np.ndarray, s: np.ndarray, duration_ms: np.ndarray
+) -> np.ndarray:
+    """One observed play_duration (ms, int64) per view, given that view's m_ui, s_ui and video length."""
+    n = len(m)
+    r = np.exp(m + SIGMA * rng.standard_normal(n))
+    tail = rng.random(n) < P_TAIL
+    r[tail] *= 1.0 + TAIL_SCALE * rng.pareto(TAIL_ALPHA, int(tail.sum()))
+    r = np.minimum(r, MAX_RATIO)
+    play = r * duration_ms
+    skipped = rng.random(n) < s
+    skip_ms = np.exp(SKIP_LOG_MS + SKIP_SD * rng.standard_normal(n))
+    skip_ms[rng.random(n) < P_ZERO_PLAY] = 0.0
+    play = np.where(skipped, skip_ms, play)
+    return np.round(play).astype(np.int64)

@@ -47,6 +47,13 @@ READ_CSV_SQL = (
 )
 """The canonical read_csv call; bind ``$path`` and ``$columns`` with :func:`read_csv_params`."""
 
+READ_CSV_CHECKED_SQL = READ_CSV_SQL[:-1] + ", force_not_null = $not_null)"
+"""The canonical call plus ``force_not_null``: an empty cell in a ``$not_null`` column is a conversion error
+with its line number instead of a NULL. Used by the validator; bind with :func:`checked_read_params`."""
+
+# item_daily_features: only its keys are known to be always filled in the real file (SCHEMA.md 2.5).
+_NOT_NULL_KEYS_ONLY = {"item_daily_features": ("video_id", "date")}
+
 _CHUNK = 1 << 23  # 8 MiB per read when scanning for bare carriage returns
 
 
@@ -152,6 +159,19 @@ def read_csv_params(kfile: KuaiFile, path: Path, workdir: Path | None = None) ->
     ``path`` may be replaced by a repaired copy written under ``workdir`` (see :func:`readable_path`).
     """
     return {"path": str(readable_path(kfile, path, workdir)), "columns": kfile.duckdb_columns()}
+
+
+def not_null_columns(kfile: KuaiFile) -> list[str]:
+    """Columns whose empty cells are errors: the schema's non-nullable ones (only keys for item_daily)."""
+    keys = _NOT_NULL_KEYS_ONLY.get(kfile.name)
+    if keys is not None:
+        return list(keys)
+    return [c.name for c in kfile.columns if not c.nullable]
+
+
+def checked_read_params(kfile: KuaiFile, path: Path, workdir: Path | None = None) -> dict:
+    """Parameters for :data:`READ_CSV_CHECKED_SQL`: those of :func:`read_csv_params` plus ``not_null``."""
+    return {**read_csv_params(kfile, path, workdir), "not_null": not_null_columns(kfile)}
 
 
 def quote_ident(name: str) -> str:

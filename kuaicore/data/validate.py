@@ -1,0 +1,192 @@
+"""``kuaicore validate``: check a KuaiRec folder (files, headers, types, small/big overlap) and summarise it.
+
+Out of core: every count is a DuckDB aggregate over the canonical read (:mod:`kuaicore.data.readers`) under a
+memory limit; Python reads only each file's first line (the header check) and last byte (truncation check).
+Bad input raises :class:`~kuaicore.errors.DataError` with one line naming the file and, where there is one,
+the row. Rows are numbered from 1 at the first data row; ``line`` is the line in the file with the header as
+line 1 (so line = row + 1). Absent optional files are warnings (logged on stderr and kept in the report).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from kuaicore.data.csv_errors import duckdb_data_error, find_line, first_line
+from kuaicore.data.lists import INT_LIST_PATTERN, TAG_LIST_PATTERN
+from kuaicore.data.paths import resolve_data_dir
+from kuaicore.data.readers import READ_CSV_CHECKED_SQL, checked_read_params, connect, quote_ident
+from kuaicore.data.validate_report import FileSummary, ValidationReport
+from kuaicore.errors import DataError
+from kuaicore.progress import log, timed
+from kuaicore.schema import BIG_MATRIX, FILES, SMALL_MATRIX, KuaiFile
+
+INTERACTION_FILES = (BIG_MATRIX.name, SMALL_MATRIX.name)
+# List columns and the full-match pattern of a well-formed cell (kuaicore.data.lists).
+LIST_COLUMNS = {
+    "item_categories": ("feat", INT_LIST_PATTERN),
+    "social_network": ("friend_list", INT_LIST_PATTERN),
+    "kuairec_caption_category": ("topic_tag", TAG_LIST_PATTERN),
+}
+
+
+def check_header(kfile: KuaiFile, path: Path) -> None:
+    """Compare the file's first line with the real header; ``DataError`` if empty, different or reordered."""
+    if path.stat().st_size == 0:
+        raise DataError(f"{kfile.filename}: file is empty (0 bytes); expected the header {kfile.header}")
+    got = first_line(path)
+    if got == kfile.header:
+        return
+    expected = [c.name for c in kfile.columns]
+    names = got.split(",")
+    if sorted(names) == sorted(expected):
+        what = "has the right columns in the wrong order"
+    else:
+        what = "differs from the real one"
+    pos = next((i for i, (a, b) in enumerate(zip(expected, names, strict=False)) if a != b), None)
+    if pos is None:  # one is a prefix of the other
+        pos = min(len(expected), len(names))
+    want = expected[pos] if pos < len(expected) else "(end of line)"
+    have = names[pos] if pos < len(names) else "(end of line)"
+    raise DataError(
+        f"{kfile.filename}, line 1: header {what}: column {pos + 1} is {have!r}, expected {want!r} "
+        f"(expected header: {kfile.header!r}, got {got!r})"
+    )
+
+
+def check_line_end(kfile: KuaiFile, path: Path, rows: int) -> None:
+    """``DataError`` if the file's last line has no line end: the file was cut short."""
+    with open(path, "rb") as fh:
+        fh.seek(-1, 2)
+        last = fh.read(1)
+    if last != b"\n":
+        raise DataError(
+            f"{kfile.filename}, row {rows} (line {rows + 1}): the last line has no line end; "
+            "the file looks truncated"
+        )
+
+
+def _stats_sql(kfile: KuaiFile) -> str:
+    first = quote_ident(kfile.columns[0].name)
+    if kfile.name not in INTERACTION_FILES:
+        return f"SELECT count(*) AS rows, count(DISTINCT {first}) AS ids FROM {READ_CSV_CHECKED_SQL}"
+    every = ", ".join(quote_ident(c.name) for c in kfile.columns)
+    return (
+        "SELECT count(*) AS rows, count(DISTINCT user_id) AS users, count(DISTINCT video_id) AS videos, "
+        f"count(*) - count(DISTINCT ({every})) AS duplicate_rows, "
+        "count(*) FILTER (WHERE time IS NULL) AS rows_with_empty_time, "
+        "min(watch_ratio), median(watch_ratio), max(watch_ratio) "
+        f"FROM {READ_CSV_CHECKED_SQL}"
+    )
+
+
+def check_list_column(con, kfile: KuaiFile, path: Path, params: dict) -> None:
+    """``DataError`` naming the row of a malformed list cell (``[1, 2]`` / ``[a,b]`` expected), if any."""
+    if kfile.name not in LIST_COLUMNS:
+        return
+    column, pattern = LIST_COLUMNS[kfile.name]
+    key, col = quote_ident(kfile.columns[0].name), quote_ident(column)
+    bad = con.execute(
+        f"SELECT {key}, {col} FROM {READ_CSV_CHECKED_SQL} "
+        f"WHERE {col} IS NOT NULL AND NOT regexp_full_match({col}, $pattern) LIMIT 1",
+        {**params, "pattern": pattern},
+    ).fetchone()
+    if bad is not None:
+        line = find_line(path, f"{bad[0]},")
+        where = f", row {line - 1} (line {line})" if line else ""
+        example = "[1, 2]" if pattern == INT_LIST_PATTERN else "[a,b]"
+        raise DataError(f"{kfile.filename}{where}: {column} {bad[1]!r} is not a list like {example}")
+
+
+def summarise_file(con, kfile: KuaiFile, path: Path, workdir: Path) -> FileSummary:
+    """One DuckDB pass over ``path``: row counts and, for interaction files, the table's statistics."""
+    import duckdb
+
+    params = checked_read_params(kfile, path, workdir)
+    with timed(f"read {kfile.filename}") as info:
+        try:
+            row = con.execute(_stats_sql(kfile), params).fetchone()
+        except duckdb.Error as err:
+            raise duckdb_data_error(kfile, err) from None
+        info["rows"] = row[0]
+    if row[0] == 0:
+        raise DataError(f"{kfile.filename}: file is empty (a header and no data rows)")
+    check_line_end(kfile, path, row[0])
+    check_list_column(con, kfile, path, params)
+    summary = FileSummary(kfile.filename, present=True, required=kfile.required, rows=row[0])
+    if kfile.name in INTERACTION_FILES:
+        summary.users, summary.videos, summary.duplicate_rows, summary.rows_with_empty_time = row[1:5]
+        summary.watch_ratio = {"min": row[5], "median": row[6], "max": row[7]}
+    else:
+        summary.distinct_ids = row[1]
+    return summary
+
+
+def small_big_overlap(con, paths: dict[str, Path], workdir: Path) -> int:
+    """Count (user_id, video_id) pairs in both small and big; ``DataError`` naming the first one if any."""
+    small = checked_read_params(SMALL_MATRIX, paths[SMALL_MATRIX.name], workdir)
+    big = checked_read_params(BIG_MATRIX, paths[BIG_MATRIX.name], workdir)
+    with timed("small/big overlap"):
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE small_pairs AS "
+            f"SELECT DISTINCT user_id, video_id FROM {READ_CSV_CHECKED_SQL}",
+            small,
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE shared_pairs AS SELECT DISTINCT b.user_id, b.video_id "
+            f"FROM {READ_CSV_CHECKED_SQL} AS b SEMI JOIN small_pairs AS s USING (user_id, video_id)",
+            big,
+        )
+        (n,) = con.execute("SELECT count(*) FROM shared_pairs").fetchone()
+    if n:
+        user, video = con.execute(
+            "SELECT user_id, video_id FROM shared_pairs ORDER BY 1, 2 LIMIT 1"
+        ).fetchone()
+        small_line = find_line(paths[SMALL_MATRIX.name], f"{user},{video},")
+        big_line = find_line(paths[BIG_MATRIX.name], f"{user},{video},")
+        where = f", row {small_line - 1} (line {small_line})" if small_line else ""
+        in_big = f" (row {big_line - 1})" if big_line else ""
+        raise DataError(
+            f"{SMALL_MATRIX.filename}{where}: pair (user_id={user}, video_id={video}) is also in "
+            f"{BIG_MATRIX.filename}{in_big}; the small and big matrices must not share pairs ({n:,} shared)"
+        )
+    return 0
+
+
+def validate_dataset(path: Path, memory_limit: str = "1GB", threads: int | None = None) -> ValidationReport:
+    """Validate the KuaiRec folder DATA at ``path`` and return its report; ``DataError`` on bad input."""
+    data_dir = resolve_data_dir(Path(path))
+    report = ValidationReport(data_dir=str(data_dir))
+    paths: dict[str, Path] = {}
+    for kfile in FILES:
+        fpath = data_dir / kfile.filename
+        if fpath.is_file():
+            paths[kfile.name] = fpath
+        elif kfile.required:
+            raise DataError(f"kuaicore validate: required file {kfile.filename} not found in {data_dir}")
+        else:
+            report.warn(
+                f"optional file {kfile.filename} not found in {data_dir}; features from it are skipped"
+            )
+            report.files.append(FileSummary(kfile.filename, present=False, required=False))
+    for name, fpath in paths.items():
+        check_header(_kfile(name), fpath)
+    for msg in report.warnings:
+        log(f"warning: {msg}")
+    with tempfile.TemporaryDirectory(prefix="kuaicore-validate-") as tmp:
+        workdir = Path(tmp)
+        con = connect(memory_limit, threads, workdir / "spill")
+        try:
+            summaries = {
+                name: summarise_file(con, _kfile(name), fpath, workdir) for name, fpath in paths.items()
+            }
+            report.overlap_pairs = small_big_overlap(con, paths, workdir)
+        finally:
+            con.close()
+    order = {f.filename: i for i, f in enumerate(FILES)}
+    report.files = sorted([*report.files, *summaries.values()], key=lambda s: order[s.file])
+    return report
+
+
+def _kfile(name: str) -> KuaiFile:
+    return next(f for f in FILES if f.name == name)

@@ -56,6 +56,9 @@ class FeatureConfig:
     taste_prior: float = 20.0
     row_group_size: int = 1_000_000
     force: bool = False
+    label_rule: str = "wr"  # which label fills `label`: "wr" (watch_ratio >= like_threshold) or "debiased"
+    min_category_videos: int = 50  # second-level caption categories with fewer videos get no one-hot column
+    max_onehot_values: int = 16  # user onehot_feat* with more distinct values become categorical ids
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,10 @@ class TrainConfig:
     resume: bool = False
     max_steps: int | None = None
     options: dict[str, Any] = field(default_factory=dict)  # model-specific options
+    id_dim: int = 32  # width of each learned id embedding (user, item, author) when id embeddings are on
+    n_candidates: int = 2048  # softmax: in-batch candidates (the first rows of each shuffled batch)
+    valid_users: int = 1000  # users sampled for validation recall@K
+    recall_k: int = 50
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,85 @@
+"""Write the artifact folder atomically: a sibling `ART.tmp-*` folder, checksums, manifest, one rename.
+
+`staging_dir` makes the temporary folder and removes it if anything fails (including Ctrl-C or a full
+disk), so an interrupted run leaves no ART; `publish` renames it into place (replacing an old ART only with
+``force``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kuaicore.errors import UsageError
+
+_HASH_CHUNK = 1 << 22
+
+
+def check_target(out: Path, force: bool) -> None:
+    """Refuse an existing ART unless ``force``; refuse a path that is a file."""
+    if out.exists() and not force:
+        raise UsageError(f"--out {out}: already exists; pass --force to replace it")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a folder")
+
+
+@contextmanager
+def staging_dir(out: Path) -> Iterator[Path]:
+    """A fresh `OUT.tmp-*` folder beside ``out``; removed on any exception (the caller publishes it)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.tmp-", dir=out.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def publish(tmp: Path, out: Path, force: bool) -> None:
+    """Rename ``tmp`` to ``out``; with ``force`` an existing ``out`` is moved aside first and then deleted."""
+    old = None
+    if out.exists():
+        if not force:
+            raise UsageError(f"--out {out}: already exists; pass --force to replace it")
+        old = Path(tempfile.mkdtemp(prefix=f"{out.name}.old-", dir=out.parent))
+        os.replace(out, old / out.name)
+    os.replace(tmp, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def save_npy(folder: Path, name: str, array: np.ndarray) -> Path:
+    """Save one array as ``folder/name`` (plain .npy, no pickle)."""
+    path = folder / name
+    np.save(path, np.ascontiguousarray(array), allow_pickle=False)
+    return path
+
+
+def sha256(path: Path) -> str:
+    """SHA-256 of a file, read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_HASH_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def file_entries(folder: Path, names: list[str]) -> dict[str, dict[str, Any]]:
+    """``{name: {bytes, sha256}}`` for the output files (the manifest's `files`)."""
+    return {n: {"bytes": (folder / n).stat().st_size, "sha256": sha256(folder / n)} for n in names}
+
+
+def write_manifest(folder: Path, manifest: dict[str, Any]) -> Path:
+    """Write ``manifest.json`` (sorted keys, indented) into ``folder``."""
+    path = folder / "manifest.json"
+    path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,224 @@
+"""`build_features`: validate DATA, run sql/*.sql under DuckDB limits, write ART atomically + manifest."""
+
+from __future__ import annotations
+
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kuaicore.config import FeatureConfig, to_jsonable
+from kuaicore.errors import DataError, UsageError
+from kuaicore.features import artifacts
+from kuaicore.features.assemble import item_block, user_block
+from kuaicore.features.matrices import standardize
+from kuaicore.features.runner import open_database, run_sql_files
+from kuaicore.features.sqlfiles import load_sql_files
+from kuaicore.progress import log
+from kuaicore.schema import FILES
+
+PARQUETS = ("train.parquet", "valid.parquet", "eval.parquet")
+LABEL_RULES = ("wr", "debiased")
+
+
+def resolve_data_dir(data: Path) -> Path:
+    """The folder that holds the CSVs: DATA itself or DATA/data (`KuaiRec 2.0/`, a synth folder)."""
+    for candidate in (data, data / "data"):
+        if (candidate / "big_matrix.csv").is_file():
+            return candidate
+    raise DataError(f"{data}: no big_matrix.csv in it or in {data / 'data'}")
+
+
+def check_config(config: FeatureConfig) -> None:
+    """Reject options out of range with a message naming the option."""
+    if not 0.0 <= config.valid_fraction < 1.0:
+        raise UsageError(f"--valid-fraction {config.valid_fraction}: must be in [0, 1)")
+    if config.watch_ratio_cap <= 0:
+        raise UsageError(f"--watch-ratio-cap {config.watch_ratio_cap}: must be > 0")
+    if config.label_rule not in LABEL_RULES:
+        raise UsageError(f"--label-rule {config.label_rule}: must be one of {', '.join(LABEL_RULES)}")
+    if not 0.0 < config.debiased_percentile < 1.0:
+        raise UsageError(f"--debiased-percentile {config.debiased_percentile}: must be in (0, 1)")
+    if config.duration_buckets < 1:
+        raise UsageError(f"--duration-buckets {config.duration_buckets}: must be >= 1")
+    if config.threads is not None and config.threads < 1:
+        raise UsageError(f"--threads {config.threads}: must be >= 1")
+    if config.row_group_size < 1:
+        raise UsageError(f"row_group_size {config.row_group_size}: must be >= 1")
+
+
+def _validate(data: Path) -> None:
+    try:
+        from kuaicore.data.validate import validate_dataset
+    except ImportError:  # pragma: no cover - the validator ships with kuaicore; tolerate a partial checkout
+        log("  validate: kuaicore.data.validate not available, skipped")
+        return
+    validate_dataset(data)
+
+
+def _fetch(con: Any, table: str) -> dict[str, np.ndarray]:
+    """A small result table (a fixed name of ours, never user input) as {column: numpy array}."""
+    arrow = con.sql(f"SELECT * FROM {table}").to_arrow_table()
+    return {name: arrow.column(name).to_numpy(zero_copy_only=False) for name in arrow.column_names}
+
+
+def _versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for dist in ("kuaicore", "duckdb", "jax", "numba", "numpy", "pyarrow"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = None
+    return out
+
+
+def build_features(config: FeatureConfig) -> Path:
+    """Build ART from DATA as described in docs/ARTIFACTS.md; returns the ART path."""
+    check_config(config)
+    out = Path(config.out)
+    artifacts.check_target(out, config.force)
+    data_dir = resolve_data_dir(Path(config.data))
+    _validate(Path(config.data))
+    sources = {f.name: (data_dir / f.filename if (data_dir / f.filename).is_file() else None) for f in FILES}
+    started = time.perf_counter()
+    log(f"build-features: {data_dir} -> {out} (memory_limit {config.memory_limit}, threads {config.threads})")
+    with artifacts.staging_dir(out) as tmp:
+        work = tmp / "_work"
+        con = open_database(work, config.memory_limit, config.threads)
+        try:
+            values = {
+                "seed": int(config.seed),
+                "cap": float(config.watch_ratio_cap),
+                "like_threshold": float(config.like_threshold),
+                "valid_fraction": float(config.valid_fraction),
+                "percentile": float(config.debiased_percentile),
+                "buckets": int(config.duration_buckets),
+                "prior": float(config.taste_prior),
+                "label_rule": config.label_rule,
+                "row_group_size": int(config.row_group_size),
+            }
+            files = load_sql_files()
+            outputs = {f.name: f.relation for f in files if f.relation.endswith(".parquet")}
+            stats = []
+            for sql in files:
+                vals = dict(values, out=str(tmp / sql.relation))
+                stats += run_sql_files(con, [sql], vals, sources, work)
+            manifest = _assemble(con, tmp, config)
+            counts = {k: int(v[0]) for k, v in _fetch(con, "int_row_counts").items()}
+            bounds = [float(b) for b in _fetch(con, "int_duration_bounds")["bounds"][0]]
+            thresholds = _fetch(con, "int_debias_thresholds")
+        finally:
+            con.close()
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
+        names = [*PARQUETS, *manifest.pop("_npy_files")]
+        assert set(outputs.values()) == set(PARQUETS), outputs
+        manifest.update(
+            {
+                "format_version": 1,
+                "config": to_jsonable(config),
+                "sources": {
+                    f.name: (
+                        {"path": str(p.resolve()), "bytes": p.stat().st_size, "mtime": p.stat().st_mtime}
+                        if (p := sources[f.name]) is not None
+                        else None
+                    )
+                    for f in FILES
+                },
+                "optional_files_missing": [f.name for f in FILES if sources[f.name] is None],
+                "row_counts": counts,
+                "watch_ratio_cap": float(config.watch_ratio_cap),
+                "like_threshold": float(config.like_threshold),
+                "label_rule": {
+                    "label": config.label_rule,
+                    "wr": f"watch_ratio >= {config.like_threshold}",
+                    "debiased": {
+                        "rule": "watch_ratio > percentile of training views in the video_duration bucket",
+                        "percentile": float(config.debiased_percentile),
+                        "buckets": int(config.duration_buckets),
+                        "bounds_ms": bounds,
+                        "thresholds": {
+                            int(b): float(t)
+                            for b, t in zip(thresholds["bucket"], thresholds["threshold"], strict=True)
+                        },
+                    },
+                },
+                "target": f"min(watch_ratio, {config.watch_ratio_cap})",
+                "split": {
+                    "valid_fraction": float(config.valid_fraction),
+                    "rule": "per user, the last floor(valid_fraction * n_rows) deduplicated big_matrix rows "
+                    "by (timestamp, row tie-break) are validation",
+                },
+                "seeds": {"shuffle": int(config.seed)},
+                "versions": _versions(),
+                "queries": [
+                    {"name": s.name, "output": s.relation, "rows": s.rows, "seconds": round(s.seconds, 4)}
+                    for s in stats
+                ],
+                "seconds_total": round(time.perf_counter() - started, 3),
+                "files": artifacts.file_entries(tmp, names),
+            }
+        )
+        artifacts.write_manifest(tmp, manifest)
+        artifacts.publish(tmp, out, config.force)
+    log(f"build-features: wrote {out} in {time.perf_counter() - started:.1f}s")
+    return out
+
+
+def _assemble(con: Any, tmp: Path, config: FeatureConfig) -> dict[str, Any]:
+    """Fetch the small feat_* tables, save the .npy arrays; return the features part of the manifest."""
+    users = _fetch(con, "int_users")
+    items = _fetch(con, "int_items")
+    n_users, n_items = len(users["user_id"]), len(items["video_id"])
+    iblock, inotes = item_block(
+        n_items,
+        _fetch(con, "feat_item_tags"),
+        _fetch(con, "feat_item_category"),
+        _fetch(con, "feat_item_daily"),
+        _fetch(con, "feat_item_duration"),
+        _fetch(con, "feat_item_train_stats"),
+        config.min_category_videos,
+    )
+    category = _fetch(con, "feat_item_category")
+    cat1_vocab = sorted({int(c) for c in category["cat1"].tolist() if c is not None and c == c})
+    ublock, user_cat, cat_info, unotes = user_block(
+        n_users,
+        _fetch(con, "feat_user_profile"),
+        _fetch(con, "feat_user_taste_tag"),
+        _fetch(con, "feat_user_taste_category"),
+        cat1_vocab,
+        _fetch(con, "feat_user_activity"),
+        config.max_onehot_values,
+    )
+    x_items, item_stats = standardize(iblock)
+    x_users, user_stats = standardize(ublock)
+    am = _fetch(con, "feat_item_author_music")
+    train = _fetch(con, "feat_item_train_stats")
+    arrays = {
+        "item_features.npy": x_items,
+        "user_features.npy": x_users,
+        "user_ids.npy": users["user_id"].astype(np.int64),
+        "item_ids.npy": items["video_id"].astype(np.int64),
+        "item_author_idx.npy": am["author_idx"].astype(np.int32),
+        "item_music_idx.npy": am["music_idx"].astype(np.int32),
+        "user_categorical.npy": user_cat,
+        "item_train_counts.npy": train["n_train"].astype(np.int64),
+    }
+    for name, arr in arrays.items():
+        artifacts.save_npy(tmp, name, arr)
+    return {
+        "_npy_files": list(arrays),
+        "n_users": n_users,
+        "n_items": n_items,
+        "user_feature_names": ublock.names,
+        "item_feature_names": iblock.names,
+        "user_feature_stats": user_stats,
+        "item_feature_stats": item_stats,
+        "user_categorical": cat_info,
+        "n_authors": int(am["author_idx"].max(initial=0)) + 1,
+        "n_music": int(am["music_idx"].max(initial=0)) + 1,
+        "omitted_features": {**inotes, **unotes},
+    }

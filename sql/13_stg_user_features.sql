@@ -1,0 +1,9 @@
+-- stg_user_features: user_features.csv typed; 'UNKNOWN' activity degree -> NULL; empty onehot cells NULL.
+-- inputs: user_features.csv (optional)
+-- grain: one row per user_id
+-- params: path, columns
+-- source: user_features
+CREATE TABLE stg_user_features AS
+SELECT * REPLACE (NULLIF(user_active_degree, 'UNKNOWN') AS user_active_degree)
+FROM read_csv($path, columns = $columns, header = true, auto_detect = false, delim = ',', quote = '"',
+              escape = '"', new_line = '\n', nullstr = '', strict_mode = true)

@@ -1,0 +1,11 @@
+-- stg_caption_category: first/second-level caption category ids per video; the -124 sentinel -> NULL.
+-- inputs: kuairec_caption_category.csv (optional; read through a repaired copy when it holds a bare CR)
+-- grain: one row per video_id
+-- params: path, columns
+-- source: kuairec_caption_category
+CREATE TABLE stg_caption_category AS
+SELECT video_id,
+       NULLIF(first_level_category_id, -124) AS first_level_category_id,
+       NULLIF(second_level_category_id, -124) AS second_level_category_id
+FROM read_csv($path, columns = $columns, header = true, auto_detect = false, delim = ',', quote = '"',
+              escape = '"', new_line = '\n', nullstr = '', strict_mode = true)

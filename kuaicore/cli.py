@@ -91,6 +91,38 @@ def validate(data: Path, as_json: bool) -> None:
         click.echo(report.format_table())
 
 
+@cli.command("build-features")
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="The artifact folder ART.")
+@click.option("--memory-limit", default="1GB", show_default=True, help="DuckDB memory_limit (spills beyond).")
+@click.option("--threads", type=int, default=None, help="DuckDB threads (default: all cores).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the training-row shuffle.")
+@click.option("--watch-ratio-cap", type=float, default=5.0, show_default=True, help="target = min(wr, cap).")
+@click.option("--valid-fraction", type=float, default=0.1, show_default=True,
+              help="Each user's last floor(fraction * rows) rows by time go to valid.parquet.")
+@click.option("--label-rule", type=click.Choice(["wr", "debiased"]), default="wr", show_default=True,
+              help="`label` = watch_ratio >= 2.0 (wr), or above its duration bucket's percentile.")
+@click.option("--force", is_flag=True, help="Replace an existing ART.")
+def build_features_cmd(data: Path, out: Path, memory_limit: str, threads: int | None, seed: int,
+                       watch_ratio_cap: float, valid_fraction: float, label_rule: str, force: bool) -> None:
+    """Build training artifacts from DATA into ART with DuckDB SQL (sql/*.sql) under a memory limit.
+
+    Writes train/valid/eval.parquet, user/item feature matrices, id maps and manifest.json
+    (docs/ARTIFACTS.md), first to ART.tmp-* and renamed when complete. An existing ART is refused
+    unless --force.
+
+    Example: kuaicore build-features /tmp/kuairec --out /tmp/art --memory-limit 1GB
+    """
+    from kuaicore.config import FeatureConfig
+    from kuaicore.features import build_features
+
+    path = build_features(FeatureConfig(
+        data=data, out=out, memory_limit=memory_limit, threads=threads, seed=seed,
+        watch_ratio_cap=watch_ratio_cap, valid_fraction=valid_fraction, label_rule=label_rule, force=force,
+    ))
+    click.echo(str(path))
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="kuaicore")

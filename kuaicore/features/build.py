@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 
 from kuaicore.config import FeatureConfig, to_jsonable
-from kuaicore.errors import DataError, UsageError
+from kuaicore.data.paths import resolve_data_dir
+from kuaicore.errors import UsageError
 from kuaicore.features import artifacts
 from kuaicore.features.assemble import item_block, user_block
 from kuaicore.features.matrices import standardize
@@ -21,14 +22,6 @@ from kuaicore.schema import FILES
 
 PARQUETS = ("train.parquet", "valid.parquet", "eval.parquet")
 LABEL_RULES = ("wr", "debiased")
-
-
-def resolve_data_dir(data: Path) -> Path:
-    """The folder that holds the CSVs: DATA itself or DATA/data (`KuaiRec 2.0/`, a synth folder)."""
-    for candidate in (data, data / "data"):
-        if (candidate / "big_matrix.csv").is_file():
-            return candidate
-    raise DataError(f"{data}: no big_matrix.csv in it or in {data / 'data'}")
 
 
 def check_config(config: FeatureConfig) -> None:

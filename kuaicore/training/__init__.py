@@ -1,0 +1,1 @@
+"""Training of embedding models: ART loading, jitted sharded step, epoch loop, checkpoints, exports."""

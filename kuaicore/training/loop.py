@@ -1,0 +1,207 @@
+"""The epoch loop of `kuaicore train`: stream shuffled batches through the jitted sharded step, validate each
+epoch, keep the best epoch, checkpoint, resume exactly, export the run.
+
+Generic over an Objective (kuaicore.training.objective): any model given as (init, loss, embed) functions
+trains here. Exact resume: the data order of an epoch is a function of (seed, epoch) and the checkpoint holds
+parameters, optimiser state, best parameters and the position (epoch, batch), so a run killed after k steps
+and resumed ends with the same parameters as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from kuaicore.config import TrainConfig, to_jsonable
+from kuaicore.data.stream import Prefetcher, epoch_batches, n_batches
+from kuaicore.errors import UsageError
+from kuaicore.progress import bar, log
+from kuaicore.training import step as st
+from kuaicore.training.artifacts import TRAIN_COLUMNS, load_training_data
+from kuaicore.training.checkpoint import load_checkpoint, save_checkpoint
+from kuaicore.training.export import write_run
+from kuaicore.training.objective import make_objective, uses_id_embeddings
+from kuaicore.training.optim import make_optimizer
+from kuaicore.training.validation import recall_at_k, sample_positives, valid_loss
+
+# Options that must not change between a checkpoint and its --resume (others, e.g. --epochs, may).
+RESUME_KEYS = ("model", "loss", "batch_size", "lr", "dims", "id_embeddings", "temperature", "weight_decay",
+               "clip_norm", "cosine_schedule", "shuffle_buffer", "seed", "id_dim", "n_candidates")
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What `kuaicore train` prints at the end."""
+
+    run_dir: Path
+    epochs_done: int
+    steps: int
+    best_epoch: int | None
+    best_recall: float | None
+    samples_per_s: float
+    seconds: float
+
+    def line(self) -> str:
+        best = "none" if self.best_epoch is None else f"{self.best_epoch} (recall {self.best_recall:.4f})"
+        return (f"trained {self.run_dir.name}: {self.epochs_done} epoch(s), {self.steps} steps,"
+                f" best epoch {best}, {self.samples_per_s:,.0f} samples/s, {self.seconds:.1f}s"
+                f" -> {self.run_dir}")
+
+
+def run_name(cfg: TrainConfig) -> str:
+    """The run's folder name: --run, else the deterministic ``{model}-{loss}-s{seed}``."""
+    return cfg.run or f"{cfg.model}-{cfg.loss}-s{cfg.seed}"
+
+
+def check_config(cfg: TrainConfig) -> None:
+    """UsageError naming the option for values that cannot train."""
+    checks = [(cfg.epochs >= 1, "--epochs must be >= 1"), (cfg.batch_size >= 1, "--batch-size must be >= 1"),
+              (cfg.lr > 0, "--lr must be > 0"), (cfg.temperature > 0, "--temperature must be > 0"),
+              (len(cfg.dims) >= 1 and min(cfg.dims) >= 1, "--dims must be positive integers, e.g. 128,64,32"),
+              (cfg.max_steps is None or cfg.max_steps >= 1, "--max-steps must be >= 1"),
+              (cfg.shuffle_buffer >= 1, "shuffle_buffer must be >= 1"),
+              (cfg.n_candidates >= 1, "n_candidates must be >= 1")]
+    for ok, message in checks:
+        if not ok:
+            raise UsageError(message)
+    name = cfg.run
+    if name is not None and (not name or "/" in name or name.startswith(".") or name == "latest"):
+        raise UsageError(f"--run: invalid run name {cfg.run!r}")
+
+
+def _resume_config(cfg: TrainConfig) -> dict[str, Any]:
+    full = to_jsonable(cfg)
+    return {k: full[k] for k in RESUME_KEYS}
+
+
+def _to_host(tree: Any) -> Any:
+    return jax.tree.map(np.asarray, tree)
+
+
+def train(cfg: TrainConfig) -> RunSummary:
+    """Train, validate and export one run as ``cfg`` says; returns its summary."""
+    started = time.perf_counter()
+    check_config(cfg)
+    data = load_training_data(cfg.art)
+    objective = make_objective(cfg, data)
+    mesh = st.make_mesh()
+    log(f"devices: {st.describe_devices(mesh)}")
+    batch_size = st.effective_batch_size(cfg.batch_size, mesh.size)
+    if batch_size != cfg.batch_size:
+        log(f"batch size {cfg.batch_size} rounded up to {batch_size} (a multiple of {mesh.size} devices)")
+    per_epoch = n_batches(data.train_path, batch_size)
+    optimizer = make_optimizer(cfg, per_epoch * cfg.epochs)
+    key = jax.random.key(cfg.seed)
+    params = objective.init(key)
+    opt_state = optimizer.init(params)
+    best = None
+    state: dict[str, Any] = {"epoch": 0, "batch": 0, "step": 0, "best_epoch": None, "best_score": None,
+                             "best_recall": None, "loss_sum": 0.0, "weight_sum": 0.0, "log": [],
+                             "rng": np.asarray(jax.random.key_data(key)).tolist(),
+                             "config": _resume_config(cfg)}
+    run_dir = Path(cfg.art) / "runs" / run_name(cfg)
+    ckpt = run_dir / "ckpt.npz"
+    if cfg.resume:
+        if not ckpt.is_file():
+            raise UsageError(f"--resume: no checkpoint at {ckpt}")
+        params, opt_state, best, saved = load_checkpoint(ckpt, params, opt_state)
+        changed = [k for k in RESUME_KEYS if saved["config"].get(k) != state["config"][k]]
+        if changed:
+            raise UsageError(f"--resume: options differ from the checkpoint's: {', '.join(changed)}")
+        state = saved
+        log(f"resuming {run_dir.name} at epoch {state['epoch'] + 1}, batch {state['batch']},"
+            f" step {state['step']}")
+
+    rep = st.replicated(mesh)
+    tables = st.device_tables(data, mesh)
+    params, opt_state = jax.device_put(params, rep), jax.device_put(opt_state, rep)
+    train_step = st.make_train_step(objective.loss, optimizer, mesh)
+    eval_step = st.make_eval_step(objective.loss, mesh)
+    embed_users, embed_items = jax.jit(objective.embed_users), jax.jit(objective.embed_items)
+    put = st.batch_putter(mesh)
+    sample = sample_positives(data.valid_path, cfg.valid_users, cfg.seed)
+    total_rows, total_secs = 0, 0.0
+
+    def save() -> None:
+        save_checkpoint(ckpt, _to_host(params), _to_host(opt_state), best, state)
+
+    for epoch in range(state["epoch"], cfg.epochs):
+        if cfg.max_steps is not None and state["step"] >= cfg.max_steps:
+            break
+        t0, rows = time.perf_counter(), 0
+        loss_sum, weight_sum = jnp.asarray(state["loss_sum"]), jnp.asarray(state["weight_sum"])
+        source = epoch_batches(data.train_path, TRAIN_COLUMNS, batch_size, seed=cfg.seed, epoch=epoch,
+                               shuffle=True, shuffle_buffer=cfg.shuffle_buffer, skip=state["batch"])
+        label = f"epoch {epoch + 1}/{cfg.epochs}"
+        with Prefetcher(source, transform=put) as batches, bar(per_epoch, label) as pb:
+            pb.item_show_func = lambda s: s
+            pb.update(state["batch"])
+            for batch, n_real in batches:
+                params, opt_state, loss, weight = train_step(params, opt_state, tables, batch)
+                loss_sum, weight_sum = loss_sum + loss * weight, weight_sum + weight
+                rows += n_real
+                state["batch"] += 1
+                state["step"] += 1
+                shown = None
+                if state["batch"] % 50 == 0 or state["batch"] == per_epoch:
+                    rate = rows / max(time.perf_counter() - t0, 1e-9)
+                    mean = float(loss_sum) / max(float(weight_sum), 1e-12)
+                    shown = f"loss {mean:.4f}  {rate:,.0f} samples/s"
+                pb.update(1, shown)
+                if cfg.checkpoint_every and state["step"] % cfg.checkpoint_every == 0:
+                    state["loss_sum"], state["weight_sum"] = float(loss_sum), float(weight_sum)
+                    save()
+                if cfg.max_steps is not None and state["step"] >= cfg.max_steps:
+                    break
+        jax.block_until_ready(params)
+        secs = time.perf_counter() - t0
+        total_rows, total_secs = total_rows + rows, total_secs + secs
+        state["loss_sum"], state["weight_sum"] = float(loss_sum), float(weight_sum)
+        if state["batch"] < per_epoch:  # stopped by --max-steps inside the epoch
+            save()
+            log(f"stopped after step {state['step']} (--max-steps); `--resume` continues from here")
+            break
+        entry = _validate(cfg, params, tables, eval_step, (embed_users, embed_items), data, put, batch_size,
+                          sample)
+        entry.update(epoch=epoch + 1, step=state["step"], seconds=round(secs, 3),
+                     loss=state["loss_sum"] / max(state["weight_sum"], 1e-12),
+                     samples_per_s=round(rows / max(secs, 1e-9), 1))
+        state["log"].append(entry)
+        score = entry["recall"] if not math.isnan(entry["recall"]) else -entry["valid_loss"]
+        if state["best_score"] is None or score > state["best_score"]:
+            best = _to_host(params)
+            state.update(best_epoch=epoch + 1, best_score=score, best_recall=entry["recall"])
+        log(f"epoch {epoch + 1}: loss {entry['loss']:.4f}, valid loss {entry['valid_loss']:.4f}, "
+            f"recall@{cfg.recall_k} {entry['recall']:.4f}, {entry['samples_per_s']:,.0f} samples/s")
+        state.update(epoch=epoch + 1, batch=0, loss_sum=0.0, weight_sum=0.0)
+        save()
+
+    final = best if best is not None else _to_host(params)
+    user_emb = st.embed_all(embed_users, final, tables, data.n_users)
+    item_emb = st.embed_all(embed_items, final, tables, data.n_items)
+    config = {"train": to_jsonable(cfg), "model": objective.spec, "run": run_dir.name,
+              "id_embeddings": uses_id_embeddings(cfg), "devices": st.describe_devices(mesh),
+              "effective_batch_size": batch_size, "batches_per_epoch": per_epoch, "steps": state["step"],
+              "epochs_done": state["epoch"], "best_epoch": state["best_epoch"],
+              "exported": "best epoch" if best is not None else "last step"}
+    write_run(run_dir, final, user_emb, item_emb, config, state["log"])
+    summary = RunSummary(run_dir, state["epoch"], state["step"], state["best_epoch"], state["best_recall"],
+                         total_rows / max(total_secs, 1e-9), time.perf_counter() - started)
+    log(summary.line())
+    return summary
+
+
+def _validate(cfg, params, tables, eval_step, embedders, data, put, batch_size, sample) -> dict:
+    """Validation loss and recall@K of the current parameters."""
+    embed_users, embed_items = embedders
+    vloss = valid_loss(eval_step, params, tables, data.valid_path, batch_size, put)
+    user_emb = st.embed_all(embed_users, params, tables, data.n_users)
+    item_emb = st.embed_all(embed_items, params, tables, data.n_items)
+    return {"valid_loss": vloss, "recall": recall_at_k(user_emb, item_emb, sample, cfg.recall_k)}

@@ -1,0 +1,86 @@
+"""A model as the training loop sees it: ``init``, a batch ``loss`` and the two ``embed`` functions.
+
+The loop (kuaicore.training.loop) is generic over an ``Objective``; ``two_tower_objective`` builds the one of
+the two-tower model for the chosen loss. ``loss(params, tables, batch) -> (loss, weight)`` returns the batch
+loss and the weight it averages over (rows, or positive weight for softmax), so that losses over many batches
+aggregate exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from kuaicore.config import TrainConfig
+from kuaicore.errors import UsageError
+from kuaicore.models import two_tower as tt
+from kuaicore.models.losses import bce_loss, mse_loss, sampled_softmax_loss
+from kuaicore.training.artifacts import TrainingData
+
+LOSSES = ("mse", "softmax", "bce")
+MODELS = ("two-tower",)
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What the loop needs of a model; ``spec`` is recorded in config.json."""
+
+    init: Callable[[jax.Array], Any]
+    loss: Callable[[Any, dict, dict], tuple[jax.Array, jax.Array]]
+    embed_users: Callable[[Any, dict, jax.Array], jax.Array]
+    embed_items: Callable[[Any, dict, jax.Array], jax.Array]
+    spec: dict[str, Any]
+
+
+def uses_id_embeddings(cfg: TrainConfig) -> bool:
+    """The effective --id-embeddings: on by default for softmax only."""
+    return cfg.loss == "softmax" if cfg.id_embeddings is None else cfg.id_embeddings
+
+
+def two_tower_objective(cfg: TrainConfig, data: TrainingData) -> Objective:
+    """The two-tower model with ``cfg.loss``; mse regresses the cosine, bce and softmax use cosine / T."""
+    if cfg.loss not in LOSSES:
+        raise UsageError(f"--loss: unknown loss {cfg.loss!r} (choose from {', '.join(LOSSES)})")
+    ids = uses_id_embeddings(cfg)
+    spec = tt.TwoTowerSpec(
+        n_user_features=data.user_features.shape[1], n_item_features=data.item_features.shape[1],
+        dims=tuple(cfg.dims), n_users=data.n_users, n_items=data.n_items, n_authors=data.n_authors,
+        id_dim=cfg.id_dim if ids else 0,
+    )
+    cap, temp, loss_kind, n_cand = data.cap, cfg.temperature, cfg.loss, cfg.n_candidates
+
+    def loss(params: Any, tables: dict, batch: dict) -> tuple[jax.Array, jax.Array]:
+        u, v = tt.embed(params, tables, batch["user_idx"], batch["item_idx"])
+        mask = batch["mask"]
+        if loss_kind == "softmax":
+            weight = mask * batch["label"] * batch["target"]
+            log_q = tables["log_q"][batch["item_idx"]]
+            value = sampled_softmax_loss(u, v, batch["item_idx"], weight, log_q, mask, temp, n_cand)
+            return value, jnp.sum(weight)
+        cos = jnp.sum(u * v, axis=-1)
+        if loss_kind == "mse":
+            return mse_loss(cos, batch["target"], mask, cap), jnp.sum(mask)
+        return bce_loss(cos / temp, batch["label"], mask), jnp.sum(mask)
+
+    return Objective(
+        init=lambda key: tt.init(key, spec),
+        loss=loss,
+        embed_users=lambda p, tables, idx: tt.user_tower(p, tables["user_features"], idx),
+        embed_items=lambda p, t, idx: tt.item_tower(p, t["item_features"], t["item_author"], idx),
+        spec={"model": "two-tower", "loss": cfg.loss, "dims": list(spec.dims), "id_dim": spec.id_dim,
+              "n_user_features": spec.n_user_features, "n_item_features": spec.n_item_features,
+              "temperature": temp, "watch_ratio_cap": cap,
+              "score": "dot(user_emb, item_emb) / temperature (embeddings are L2-normalised)",
+              "mse_prediction": "watch_ratio = (cosine + 1) / 2 * watch_ratio_cap"},
+    )
+
+
+def make_objective(cfg: TrainConfig, data: TrainingData) -> Objective:
+    """The Objective of ``cfg.model``; UsageError for an unknown model."""
+    if cfg.model not in MODELS:
+        raise UsageError(f"--model: unknown model {cfg.model!r} (choose from {', '.join(MODELS)})")
+    return two_tower_objective(cfg, data)

@@ -1,0 +1,96 @@
+"""The jitted train and eval steps, data-parallel over every local device with ``jax.sharding``.
+
+A 1-D mesh spans all local devices along the axis ``batch``. Parameters, optimiser state and the feature
+tables are replicated on every device (put there once); a batch carries only indices, targets and the mask,
+is split along its rows over the devices, and the step gathers the feature rows on device. XLA inserts the
+gradient all-reduce. The batch size must be a multiple of the device count (``effective_batch_size``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec
+
+from kuaicore.training.artifacts import TrainingData
+
+AXIS = "batch"
+
+
+def make_mesh(devices: list | None = None) -> Mesh:
+    """A 1-D mesh over ``devices`` (default: every local device) with the axis ``batch``."""
+    devices = list(devices if devices is not None else jax.local_devices())
+    return jax.make_mesh((len(devices),), (AXIS,), axis_types=(AxisType.Auto,), devices=devices)
+
+
+def describe_devices(mesh: Mesh) -> str:
+    """'2 x cpu (cpu)'-style description of the mesh's devices."""
+    devs = list(mesh.devices.flat)
+    kinds = sorted({f"{d.platform} ({d.device_kind})" for d in devs})
+    return f"{len(devs)} x {', '.join(kinds)}"
+
+
+def effective_batch_size(batch_size: int, n_devices: int) -> int:
+    """``batch_size`` rounded up to a multiple of ``n_devices`` (rows beyond the data are masked padding)."""
+    return -(-batch_size // n_devices) * n_devices
+
+
+def replicated(mesh: Mesh) -> NamedSharding:
+    return NamedSharding(mesh, PartitionSpec())
+
+
+def row_sharded(mesh: Mesh) -> NamedSharding:
+    return NamedSharding(mesh, PartitionSpec(AXIS))
+
+
+def device_tables(data: TrainingData, mesh: Mesh) -> dict[str, jax.Array]:
+    """The feature matrices and item tables, put once on every device; log_q = log(count / total)."""
+    counts = np.maximum(data.item_train_counts.astype(np.float64), 1.0)
+    log_q = np.log(counts / counts.sum()).astype(np.float32)
+    host = {"user_features": data.user_features, "item_features": data.item_features,
+            "item_author": data.item_author, "log_q": log_q}
+    return jax.device_put(host, replicated(mesh))
+
+
+def batch_putter(mesh: Mesh) -> Callable[[dict[str, np.ndarray]], tuple[dict[str, jax.Array], int]]:
+    """host batch -> (batch split over the mesh, number of real rows); runs on the prefetch thread."""
+    sharding = row_sharded(mesh)
+
+    def put(batch: dict[str, np.ndarray]) -> tuple[dict[str, jax.Array], int]:
+        return jax.device_put(batch, sharding), int(batch["mask"].sum())
+
+    return put
+
+
+def make_train_step(loss_fn: Callable, optimizer: optax.GradientTransformation, mesh: Mesh) -> Callable:
+    """jit(step): (params, opt_state, tables, batch) -> (params, opt_state, loss, weight)."""
+
+    def step(params: Any, opt_state: Any, tables: dict, batch: dict):
+        (loss, weight), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, tables, batch)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, loss, weight
+
+    rep, rows = replicated(mesh), row_sharded(mesh)
+    return jax.jit(step, in_shardings=(rep, rep, rep, rows), out_shardings=(rep, rep, rep, rep))
+
+
+def make_eval_step(loss_fn: Callable, mesh: Mesh) -> Callable:
+    """jit(loss): (params, tables, batch) -> (loss, weight), no gradient."""
+    rep, rows = replicated(mesh), row_sharded(mesh)
+    return jax.jit(loss_fn, in_shardings=(rep, rep, rows), out_shardings=(rep, rep))
+
+
+def embed_all(fn: Callable, params: Any, tables: dict, n: int, chunk: int = 65_536) -> np.ndarray:
+    """float32 [n, d] embeddings ``fn(params, tables, idx)`` of indices 0..n-1 (``fn`` jitted), in chunks."""
+    out = []
+    for start in range(0, n, chunk):
+        size = min(chunk, n - start)
+        idx = np.zeros(min(chunk, n), np.int32)
+        idx[:size] = np.arange(start, start + size, dtype=np.int32)
+        out.append(np.asarray(fn(params, tables, jnp.asarray(idx)))[:size])
+    return np.concatenate(out).astype(np.float32, copy=False)

@@ -123,6 +123,58 @@ def build_features_cmd(data: Path, out: Path, memory_limit: str, threads: int | 
     click.echo(str(path))
 
 
+@cli.command()
+@click.argument("art", type=click.Path(path_type=Path))
+@click.option("--model", type=click.Choice(["two-tower"]), default="two-tower", show_default=True,
+              help="Model to train.")
+@click.option("--loss", type=click.Choice(["softmax", "mse", "bce"]), default="softmax", show_default=True,
+              help="softmax: in-batch sampled softmax over liked rows (logQ-corrected); mse: regress the"
+                   " capped watch ratio; bce: the like label.")
+@click.option("--epochs", type=int, default=3, show_default=True, help="Passes over train.parquet.")
+@click.option("--batch-size", type=int, default=4096, show_default=True,
+              help="Rows per step (rounded up to a multiple of the device count).")
+@click.option("--lr", type=float, default=3e-3, show_default=True, help="Adam learning rate.")
+@click.option("--dims", default="128,64,32", show_default=True, help="Layer sizes of each tower.")
+@click.option("--id-embeddings/--no-id-embeddings", default=None,
+              help="Learned user/item/author id embeddings [default: on for softmax, off otherwise].")
+@click.option("--temperature", type=float, default=0.05, show_default=True, help="score = dot / temperature.")
+@click.option("--weight-decay", type=float, default=1e-5, show_default=True, help="AdamW weight decay.")
+@click.option("--cosine-schedule", is_flag=True, help="Cosine-decay the learning rate over the run.")
+@click.option("--checkpoint-every", type=int, default=0, show_default=True,
+              help="Also checkpoint every N steps (0: once per epoch).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of initialisation and data order.")
+@click.option("--run", "run_name", default=None, help="Run name under ART/runs/ [default: MODEL-LOSS-sSEED].")
+@click.option("--resume", is_flag=True, help="Continue the run from its ckpt.npz (same final parameters).")
+@click.option("--max-steps", type=int, default=None, help="Stop after N steps in total (checkpointed).")
+def train(art: Path, model: str, loss: str, epochs: int, batch_size: int, lr: float, dims: str,
+          id_embeddings: bool | None, temperature: float, weight_decay: float, cosine_schedule: bool,
+          checkpoint_every: int, seed: int, run_name: str | None, resume: bool,
+          max_steps: int | None) -> None:
+    """Train a two-tower model on ART (from build-features) and write ART/runs/NAME/.
+
+    Streams train.parquet in shuffled minibatches over every local device (CPU or GPU), validates on
+    valid.parquet each epoch, keeps the best epoch, checkpoints to runs/NAME/ckpt.npz, and exports
+    user_emb.npy, item_emb.npy, params.npz, config.json and train_log.jsonl.
+
+    Example: kuaicore train /tmp/art --loss softmax --epochs 3
+    """
+    from kuaicore.config import TrainConfig
+    from kuaicore.errors import UsageError
+    from kuaicore.training.loop import train as run_training
+
+    try:
+        layer_sizes = tuple(int(x) for x in dims.split(","))
+    except ValueError:
+        raise UsageError(f"--dims: expected comma-separated integers like 128,64,32, got {dims!r}") from None
+    cfg = TrainConfig(art=art, model=model, loss=loss, epochs=epochs, batch_size=batch_size, lr=lr,
+                      dims=layer_sizes, id_embeddings=id_embeddings, temperature=temperature,
+                      weight_decay=weight_decay, cosine_schedule=cosine_schedule,
+                      checkpoint_every=checkpoint_every, seed=seed, run=run_name, resume=resume,
+                      max_steps=max_steps)
+    summary = run_training(cfg)
+    click.echo(summary.run_dir)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="kuaicore")

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from kuaicore.cli import cli
 from kuaicore.data.validate import validate_dataset
 from kuaicore.errors import DataError
+from kuaicore.schema import USER_FEATURES
 
 TINY = Path(__file__).parent / "fixtures" / "kuairec_tiny"
 REAL_NAMES = (
@@ -193,6 +194,37 @@ def test_non_numeric_watch_ratio(tiny):
     one_line_error(
         run("validate", str(tiny)), "small_matrix.csv, row 4 (line 5): watch_ratio 'n/a' is not a number"
     )
+
+
+def _user_features_row(user_id: int, fans: str = "0") -> str:
+    values = [
+        str(user_id),
+        "high_active",
+        "0",
+        "0",
+        "0",
+        "5",
+        '"(0,10]"',
+        fans,
+        "0",
+        "0",
+        "0",
+        "107",
+        "61-90",
+    ]
+    return ",".join(values + ["1"] * 4 + [""] + ["1"] * 13)
+
+
+def test_bad_value_in_a_later_column_of_an_optional_file(tiny):
+    """Every column is type-checked, not only those a count needs (DuckDB skips unused columns)."""
+    rows = [_user_features_row(0), _user_features_row(1, fans="many"), _user_features_row(2)]
+    (tiny / "user_features.csv").write_text("\n".join([USER_FEATURES.header, *rows]) + "\n")
+    one_line_error(
+        run("validate", str(tiny)),
+        "user_features.csv, row 2 (line 3): fans_user_num 'many' is not an integer",
+    )
+    (tiny / "user_features.csv").write_text(USER_FEATURES.header + "\n" + _user_features_row(0) + "\n")
+    assert run("validate", str(tiny)).exit_code == 0
 
 
 def test_empty_id(tiny):

@@ -67,14 +67,16 @@ def check_line_end(kfile: KuaiFile, path: Path, rows: int) -> None:
 
 
 def _stats_sql(kfile: KuaiFile) -> str:
-    first = quote_ident(kfile.columns[0].name)
-    if kfile.name not in INTERACTION_FILES:
-        return f"SELECT count(*) AS rows, count(DISTINCT {first}) AS ids FROM {READ_CSV_CHECKED_SQL}"
+    # Every column is referenced (the full-row DISTINCT): DuckDB converts, and so type-checks, only the
+    # columns a query uses; a bare count(*) would let a non-numeric value in an unused column through.
     every = ", ".join(quote_ident(c.name) for c in kfile.columns)
+    dups = f"count(*) - count(DISTINCT ({every})) AS duplicate_rows"
+    if kfile.name not in INTERACTION_FILES:
+        first = quote_ident(kfile.columns[0].name)
+        return f"SELECT count(*) AS rows, count(DISTINCT {first}) AS ids, {dups} FROM {READ_CSV_CHECKED_SQL}"
     return (
         "SELECT count(*) AS rows, count(DISTINCT user_id) AS users, count(DISTINCT video_id) AS videos, "
-        f"count(*) - count(DISTINCT ({every})) AS duplicate_rows, "
-        "count(*) FILTER (WHERE time IS NULL) AS rows_with_empty_time, "
+        f"{dups}, count(*) FILTER (WHERE time IS NULL) AS rows_with_empty_time, "
         "min(watch_ratio), median(watch_ratio), max(watch_ratio) "
         f"FROM {READ_CSV_CHECKED_SQL}"
     )
@@ -118,7 +120,7 @@ def summarise_file(con, kfile: KuaiFile, path: Path, workdir: Path) -> FileSumma
         summary.users, summary.videos, summary.duplicate_rows, summary.rows_with_empty_time = row[1:5]
         summary.watch_ratio = {"min": row[5], "median": row[6], "max": row[7]}
     else:
-        summary.distinct_ids = row[1]
+        summary.distinct_ids, summary.duplicate_rows = row[1], row[2]
     return summary
 
 

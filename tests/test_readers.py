@@ -1,0 +1,184 @@
+"""The canonical DuckDB read: its fragment, bare-CR repair, sentinels, line numbers in errors, real files."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kuaicore.data import readers
+from kuaicore.data.csv_errors import describe_csv_error, find_line
+from kuaicore.data.readers import (
+    READ_CSV_CHECKED_SQL,
+    READ_CSV_SQL,
+    checked_read_params,
+    connect,
+    has_bare_cr,
+    null_sentinels_select,
+    read_csv_params,
+    repair_bare_cr,
+)
+from kuaicore.schema import BIG_MATRIX, CAPTION_CATEGORY, FILES, USER_FEATURES, Column, KuaiFile
+
+
+def test_fragment_is_the_documented_one():
+    doc = " ".join(readers.__doc__.split())
+    assert " ".join(READ_CSV_SQL.split()) in doc
+    for option in (
+        "auto_detect = false",
+        "new_line = '\\n'",
+        "nullstr = ''",
+        "strict_mode = true",
+        "header = true",
+    ):
+        assert option in READ_CSV_SQL
+    assert set(re.findall(r"\$(\w+)", READ_CSV_SQL)) == {"path", "columns"}
+    assert set(re.findall(r"\$(\w+)", READ_CSV_CHECKED_SQL)) == {"path", "columns", "not_null"}
+    assert all(f.newline == "\n" for f in FILES)  # the fragment's fixed new_line fits every file
+
+
+def test_connect_sets_limits(tmp_path):
+    con = connect("123MB", 1, tmp_path / "spill")
+    memory, threads, temp = con.execute(
+        "SELECT current_setting('memory_limit'), current_setting('threads'), "
+        "current_setting('temp_directory')"
+    ).fetchone()
+    assert memory.startswith("117.3") and threads == 1 and temp == str(tmp_path / "spill")
+
+
+# ---- bare carriage returns ----
+
+
+def _brute_has_bare_cr(data: bytes) -> bool:
+    return re.search(rb"\r(?!\n)", data) is not None
+
+
+@given(st.binary(max_size=40).map(lambda b: b.replace(b"\x00", b"\r")), st.integers(1, 5))
+def test_has_bare_cr_matches_brute_force(data, chunk):
+    path = Path(readers._scratch_dir()) / "probe.bin"
+    path.write_bytes(data)
+    with mock.patch.object(readers, "_CHUNK", chunk):  # tiny chunks exercise the chunk boundaries
+        assert has_bare_cr(path) == _brute_has_bare_cr(data)
+
+
+_FIELD = st.text(st.sampled_from(list('ab ,"\r中')), min_size=1, max_size=6)
+
+
+def _naive_csv_line(fields: list[str]) -> str:
+    """Quote only for ',' and '"', as the writer of the real caption file did: a CR stays unquoted."""
+    return ",".join('"' + f.replace('"', '""') + '"' if ("," in f or '"' in f) else f for f in fields)
+
+
+# A CR just before the line end is a CRLF line end, not data: the last field never ends with one.
+_ROW = st.tuples(_FIELD, _FIELD, _FIELD.filter(lambda f: not f.endswith("\r"))).map(list)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(_ROW, min_size=1, max_size=6))
+def test_repair_round_trip_through_duckdb(rows):
+    folder = readers._scratch_dir()
+    src, dst = folder / "src.csv", folder / "dst.csv"
+    lines = ["a,b,c", *(_naive_csv_line(r) for r in rows)]
+    src.write_bytes(("\n".join(lines) + "\n").encode())
+    repair_bare_cr(src, dst)
+    before, after = src.read_bytes().split(b"\n"), dst.read_bytes().split(b"\n")
+    assert len(before) == len(after)  # one line out per line in: error line numbers stay right
+    assert all(a == b for a, b in zip(before, after, strict=True) if b"\r" not in a)
+    kfile = KuaiFile("t", tuple(Column(n, "VARCHAR") for n in "abc"), required=False)
+    got = connect("100MB", 1).execute(f"SELECT * FROM {READ_CSV_SQL}", read_csv_params(kfile, src)).fetchall()
+    assert got == [tuple(rows_i) for rows_i in rows]
+
+
+def test_read_csv_params_reads_in_place_without_bare_cr(tmp_path):
+    path = tmp_path / "big_matrix.csv"
+    path.write_text(BIG_MATRIX.header + "\n0,1,2,3,2020-07-05 00:00:00,20200705,1.0,0.5\n")
+    params = read_csv_params(BIG_MATRIX, path, workdir=tmp_path / "work")
+    assert params == {"path": str(path), "columns": BIG_MATRIX.duckdb_columns()}
+    assert not (tmp_path / "work").exists()
+
+
+# ---- error line numbers ----
+
+
+def _write_big(path: Path, n: int, bad_rows: dict[int, str]) -> None:
+    with open(path, "w") as fh:
+        fh.write(BIG_MATRIX.header + "\n")
+        for r in range(1, n + 1):
+            video = bad_rows.get(r, str(r % 97))
+            fh.write(f"{r % 13},{video},100,2000,2020-07-05 00:00:0{r % 10}.5,20200705,1593878403.5,0.05\n")
+
+
+@pytest.mark.parametrize("bad_row", [1, 31_234, 59_999])
+def test_error_row_numbers_in_a_parallel_read(tmp_path, bad_row):
+    path = tmp_path / "big_matrix.csv"
+    _write_big(path, 60_000, {bad_row: "x7"})
+    con = connect("200MB", 2)
+    with pytest.raises(Exception) as err:  # noqa: PT011 - duckdb's ConversionException
+        # video_id must be used by the query: DuckDB converts (type-checks) only the columns it reads
+        con.execute(
+            f"SELECT max(video_id) FROM {READ_CSV_CHECKED_SQL}", checked_read_params(BIG_MATRIX, path)
+        )
+    msg = describe_csv_error(BIG_MATRIX, str(err.value))
+    assert msg == f"big_matrix.csv, row {bad_row} (line {bad_row + 1}): video_id 'x7' is not an integer"
+    assert find_line(path, f"{bad_row % 13},x7,") == bad_row + 1
+
+
+def test_find_line(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"a,b\n1,2\n10,3\n1,4\n")
+    assert find_line(path, "1,") == 2 and find_line(path, "10,") == 3 and find_line(path, "7,") is None
+    assert find_line(path, "a,") is None  # the header is never matched
+
+
+# ---- the real files ----
+
+
+@pytest.mark.real_data
+def test_real_caption_file(shared_kuairec, tmp_path):
+    path = shared_kuairec / CAPTION_CATEGORY.filename
+    assert has_bare_cr(path)
+    params = read_csv_params(CAPTION_CATEGORY, path, workdir=tmp_path)
+    assert Path(params["path"]).parent == tmp_path
+    con = connect("200MB", 2)
+    select = null_sentinels_select(CAPTION_CATEGORY)
+    n, lo, hi, distinct, cr_ids, first, second, third, cover, caption, tags = con.execute(
+        f"SELECT count(*), min(video_id), max(video_id), count(DISTINCT video_id), "
+        "list(video_id ORDER BY video_id) FILTER (WHERE contains(caption, chr(13))), "
+        "count(*) FILTER (WHERE first_level_category_id IS NULL), "
+        "count(*) FILTER (WHERE second_level_category_id IS NULL), "
+        "count(*) FILTER (WHERE third_level_category_id IS NULL), "
+        "count(*) FILTER (WHERE manual_cover_text IS NULL), count(*) FILTER (WHERE caption IS NULL), "
+        "count(*) FILTER (WHERE topic_tag = '[]') "
+        f"FROM (SELECT {select} FROM {READ_CSV_SQL})",
+        params,
+    ).fetchone()
+    assert (n, lo, hi, distinct) == (10_728, 0, 10_727, 10_728)
+    assert cr_ids == [1378, 1613, 5910, 6331]
+    assert (first, second, third) == (40, 3_583, 6_832)  # -124 -> NULL (SCHEMA.md 2.6)
+    assert (cover, caption, tags) == (6_694, 1_355, 4_611)  # UNKNOWN -> NULL; empty -> NULL; [] kept
+
+
+@pytest.mark.real_data
+def test_real_user_features_nulls_and_sentinels(shared_kuairec):
+    con = connect("200MB", 1)
+    params = checked_read_params(USER_FEATURES, shared_kuairec / USER_FEATURES.filename)
+    nulls = ", ".join(f"count(*) FILTER (WHERE {c.name} IS NULL)" for c in USER_FEATURES.columns)
+    select = null_sentinels_select(USER_FEATURES)
+    row = con.execute(f"SELECT count(*), {nulls} FROM (SELECT {select} FROM {READ_CSV_CHECKED_SQL})", params)
+    n, *counts = row.fetchone()
+    by_name = {c.name: k for c, k in zip(USER_FEATURES.columns, counts, strict=True) if k}
+    assert n == 7_176
+    assert by_name == {
+        "user_active_degree": 118,  # UNKNOWN -> NULL
+        "onehot_feat4": 201,
+        "onehot_feat12": 77,
+        "onehot_feat13": 75,
+        "onehot_feat14": 75,
+        "onehot_feat15": 74,
+        "onehot_feat16": 74,
+        "onehot_feat17": 74,
+    }

@@ -280,3 +280,42 @@ def test_errors_are_data_errors(tiny):
     (tiny / "big_matrix.csv").unlink()
     with pytest.raises(DataError, match="required file big_matrix.csv"):
         validate_dataset(tiny)
+
+
+# ---- synthetic data (kuaicore synth) ----
+
+
+@pytest.fixture(scope="module")
+def synth_tiny(tmp_path_factory) -> Path:
+    """`kuaicore synth OUT --scale tiny` output."""
+    out = tmp_path_factory.mktemp("synth") / "out"
+    result = run("synth", str(out), "--scale", "tiny", "--seed", "3")
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+def test_synth_tiny_passes_validate(synth_tiny):
+    result = run("validate", str(synth_tiny), "--json")  # OUT, holding OUT/data/
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["warnings"] == [] and report["small_big_overlap_pairs"] == 0
+    for summary in report["files"]:
+        path = synth_tiny / "data" / summary["file"]
+        assert summary["present"] and summary["rows"] == path.read_bytes().count(b"\n") - 1
+
+
+@pytest.mark.real_data
+def test_real_files_with_synthetic_matrices_pass(shared_kuairec, synth_tiny, tmp_path):
+    data = tmp_path / "KuaiRec 2.0" / "data"
+    data.mkdir(parents=True)
+    for name in REAL_NAMES:
+        (data / name).symlink_to(shared_kuairec / name)
+    for name in ("big_matrix.csv", "small_matrix.csv"):
+        (data / name).symlink_to(synth_tiny / "data" / name)
+    result = run("validate", str(tmp_path), "--json")  # a parent holding KuaiRec 2.0/
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["warnings"] == ["optional file item_daily_features.csv not found in "
+                                  f"{data}; features from it are skipped"]  # fmt: skip
+    rows = {f["file"]: f.get("rows") for f in report["files"]}
+    assert rows["kuairec_caption_category.csv"] == 10_728 and rows["big_matrix.csv"] > 0

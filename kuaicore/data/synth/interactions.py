@@ -66,7 +66,7 @@ def make_plan(world: World, sizes: Sizes, seed: int) -> Plan:
     counts[np.argsort(-(exact - counts), kind="stable")[:rest]] += 1
     heavy = np.flatnonzero(counts >= np.quantile(counts, 0.3))
     small_users = np.sort(rng.choice(heavy, sizes.n_small_users, replace=False))
-    top = np.argsort(-world.log_popularity, kind="stable")[: min(sizes.n_items, 2 * sizes.n_small_items)]
+    top = np.argsort(-world.log_popularity, kind="stable")[: min(sizes.n_items, 3 * sizes.n_small_items // 2)]
     small_items = np.sort(rng.choice(top, sizes.n_small_items, replace=False))
     return Plan(small_users.astype(np.int64), small_items.astype(np.int64), counts)
 

@@ -104,6 +104,7 @@ def user_feature_rows(world: World, big_counts: np.ndarray, seed: int) -> Iterat
     onehot[:, 1] = world.segment
     onehot[:, 6] = bias_tercile
     empty12 = rng.random(n) < 0.0103
+    empty12[int(rng.integers(n))] = True  # at least one user, so small scales show the quirk too
     empty4 = empty12 | (rng.random(n) < 0.018)
     stale = rng.random((n, 4)) < np.array([0.07, 0.007, 0.005, 0.157])
     jitter = np.exp(rng.normal(0.0, 0.8, (n, 4)))

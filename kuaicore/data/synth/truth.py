@@ -9,8 +9,8 @@ first-level category ``k(i)``, a quality ``q_i ~ N(0, .25^2)``, latent factors `
 normal, clipped) that drives how often it is shown in big_matrix.
 
     affinity   a_ui = t_u . w_i + c_u[k(i)] + x_u . y_i
-    body mean  m_ui = mu + b_u + q_i + a_ui - beta (log d_i - log d0)          (mu=-0.26, beta=0.8, d0=9.6 s)
-    skip prob  s_ui = sigmoid(g0 - g1 a_ui - g2 q_i)                           (g0=-2.1, g1=1.5, g2=1.5)
+    body mean  m_ui = mu + b_u + q_i + a_ui - beta (log d_i - log d0)          (mu=-0.22, beta=0.8, d0=9.6 s)
+    skip prob  s_ui = sigmoid(g0 - g1 a_ui - g2 q_i)                           (g0=-2.25, g1=1.5, g2=1.5)
 
 One view of (u, i): with prob s_ui a quick skip, play = L ms with L ~ LogNormal(log 800, .6^2) (play = 0
 with prob .03); otherwise watch_ratio r = exp(m_ui + sigma e), e ~ N(0,1), sigma = 0.25, and with prob
@@ -76,8 +76,8 @@ TAG_COUNTS = np.array(
     dtype=np.float64,
 )
 
-MU, BETA, LOG_D0 = -0.26, 0.8, float(np.log(9600.0))
-G0, G1, G2 = -2.1, 1.5, 1.5
+MU, BETA, LOG_D0 = -0.22, 0.8, float(np.log(9600.0))
+G0, G1, G2 = -2.25, 1.5, 1.5
 SIGMA = 0.25
 P_TAIL, TAIL_SCALE, TAIL_ALPHA = 0.004, 3.0, 1.6
 SKIP_LOG_MS, SKIP_SD, P_ZERO_PLAY = float(np.log(800.0)), 0.6, 0.03

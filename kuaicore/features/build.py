@@ -73,7 +73,8 @@ def build_features(config: FeatureConfig) -> Path:
     out = Path(config.out)
     artifacts.check_target(out, config.force)
     data_dir = resolve_data_dir(Path(config.data))
-    _validate(Path(config.data))
+    if config.validate:
+        _validate(Path(config.data))
     sources = {f.name: (data_dir / f.filename if (data_dir / f.filename).is_file() else None) for f in FILES}
     started = time.perf_counter()
     log(f"build-features: {data_dir} -> {out} (memory_limit {config.memory_limit}, threads {config.threads})")

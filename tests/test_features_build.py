@@ -1,0 +1,265 @@
+"""build-features on the hand-written CSVs of tests/fixtures/features, every number worked out by hand.
+
+The fixture (see the CSVs): users 10, 20 in big_matrix; 30 only in small_matrix; 40 only in user_features.
+Videos 100..103 in big, 104 only in small/item_categories. big_matrix has 9 rows, one an exact duplicate
+(user 10, video 100 at t0). With valid_fraction 0.2, user 10 (5 distinct rows) puts its last row (video 103)
+in valid; user 20 (3 rows) keeps all for training (floor(0.6) = 0). Training targets (cap 5):
+user 10: 100->2.0, 101->0.5, 100->5.0 (wr 6.0 capped), 102->0.5; user 20: 101->1.5, 102->2.0, 100->0.5.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from kuaicore.config import FeatureConfig
+from kuaicore.errors import DataError
+from kuaicore.features import build_features
+
+FIXTURE = Path(__file__).parent / "fixtures" / "features"
+
+
+def fixture_config(data: Path, out: Path, **kw) -> FeatureConfig:
+    base = FeatureConfig(
+        data=data,
+        out=out,
+        valid_fraction=0.2,
+        taste_prior=1.0,
+        duration_buckets=2,
+        debiased_percentile=0.5,
+        max_onehot_values=2,
+        min_category_videos=2,
+        threads=2,
+        memory_limit="256MB",
+    )
+    return replace(base, **kw)
+
+
+@pytest.fixture(scope="module")
+def art(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("features") / "art"
+    return build_features(fixture_config(FIXTURE, out))
+
+
+def manifest(art: Path) -> dict:
+    return json.loads((art / "manifest.json").read_text())
+
+
+def raw(art: Path, which: str) -> dict[str, np.ndarray]:
+    """Feature columns by name, un-standardized with the manifest's statistics (log1p columns stay log1p)."""
+    m = manifest(art)
+    x = np.load(art / f"{which}_features.npy")
+    stats = m[f"{which}_feature_stats"]
+    assert [s["name"] for s in stats] == m[f"{which}_feature_names"]
+    return {s["name"]: x[:, j].astype(np.float64) * s["std"] + s["mean"] for j, s in enumerate(stats)}
+
+
+def table(art: Path, name: str) -> dict[str, list]:
+    return pq.read_table(art / name).to_pydict()
+
+
+def test_ids_are_dense_in_ascending_id_order(art):
+    assert np.load(art / "user_ids.npy").tolist() == [10, 20, 30, 40]
+    assert np.load(art / "item_ids.npy").tolist() == [100, 101, 102, 103, 104]
+    m = manifest(art)
+    assert (m["n_users"], m["n_items"]) == (4, 5)
+
+
+def test_row_counts_duplicates_capped_and_missing_times(art):
+    c = manifest(art)["row_counts"]
+    assert (
+        c["big_rows_in"] == 9 and c["big_duplicates_dropped"] == 1 and c["big_rows_dropped_eval_pairs"] == 0
+    )
+    assert (c["train_rows"], c["valid_rows"], c["eval_rows"]) == (7, 1, 2)
+    assert c["train_rows_capped"] == 1 and c["eval_rows_missing_time"] == 1
+
+
+def test_temporal_split_takes_each_users_last_rows(art):
+    valid = table(art, "valid.parquet")
+    assert valid["user_id"] == [10] and valid["video_id"] == [103] and valid["timestamp"] == [1593907204.0]
+    train = table(art, "train.parquet")
+    pairs = sorted(zip(train["user_id"], train["video_id"], train["watch_ratio"], strict=True))
+    assert pairs == [
+        (10, 100, 2.0),
+        (10, 100, 6.0),
+        (10, 101, 0.5),
+        (10, 102, 0.5),
+        (20, 100, 0.5),
+        (20, 101, 1.5),
+        (20, 102, 2.0),
+    ]  # re-watch of 100 kept, duplicate dropped
+
+
+def test_parquet_columns_and_types_follow_the_contract(art):
+    for name in ("train.parquet", "valid.parquet", "eval.parquet"):
+        schema = pq.read_schema(art / name)
+        assert [(f.name, str(f.type)) for f in schema] == [
+            ("user_idx", "int32"),
+            ("item_idx", "int32"),
+            ("user_id", "int64"),
+            ("video_id", "int64"),
+            ("watch_ratio", "float"),
+            ("target", "float"),
+            ("label", "float"),
+            ("label_debiased", "float"),
+            ("timestamp", "double"),
+        ]
+
+
+def test_target_label_and_debiased_label(art):
+    # Duration buckets over training rows: durations 1000 x5, 3000 x2 -> bound [1000]; bucket 0 = (-inf, 1000]
+    # has wr [0.5, 0.5, 1.5, 2.0, 6.0] -> median 1.5; bucket 1 = (1000, inf) has wr [0.5, 2.0] -> median 1.25.
+    m = manifest(art)
+    assert m["label_rule"]["debiased"]["bounds_ms"] == [1000.0]
+    assert m["label_rule"]["debiased"]["thresholds"] == {"0": 1.5, "1": 1.25}
+    train = table(art, "train.parquet")
+    got = {
+        (u, v, w): (t, lab, d)
+        for u, v, w, t, lab, d in zip(
+            train["user_id"],
+            train["video_id"],
+            train["watch_ratio"],
+            train["target"],
+            train["label"],
+            train["label_debiased"],
+            strict=True,
+        )
+    }
+    assert got[(10, 100, 6.0)] == (5.0, 1.0, 1.0)
+    assert got[(20, 101, 1.5)] == (1.5, 0.0, 0.0)  # not above bucket 0's 1.5
+    assert got[(20, 102, 2.0)] == (2.0, 1.0, 1.0)
+    assert got[(10, 102, 0.5)] == (0.5, 0.0, 0.0)
+    valid = table(art, "valid.parquet")
+    assert (valid["label"], valid["label_debiased"]) == ([0.0], [1.0])  # 1.5 > 1.25 in bucket 1
+    ev = table(art, "eval.parquet")
+    assert ev["user_id"] == [10, 30] and ev["timestamp"] == [1593910800.0, None]
+    assert ev["label_debiased"] == [0.0, 1.0] and ev["label"] == [0.0, 1.0]
+
+
+def test_label_rule_debiased_fills_label(tmp_path):
+    art = build_features(fixture_config(FIXTURE, tmp_path / "art", label_rule="debiased"))
+    valid = table(art, "valid.parquet")
+    assert valid["label"] == [1.0] == valid["label_debiased"]
+    assert manifest(art)["label_rule"]["label"] == "debiased"
+
+
+def test_train_is_shuffled_by_seed_and_deterministic(tmp_path, art):
+    again = build_features(fixture_config(FIXTURE, tmp_path / "again", threads=1))
+    assert manifest(again)["files"] == manifest(art)["files"]  # same bytes, other thread count
+    other = build_features(fixture_config(FIXTURE, tmp_path / "other", seed=7))
+    a, b = table(art, "train.parquet"), table(other, "train.parquet")
+    assert sorted(zip(*a.values(), strict=True)) == sorted(zip(*b.values(), strict=True))
+    assert list(zip(*a.values(), strict=True)) != list(zip(*b.values(), strict=True))
+
+
+def test_per_tag_and_per_category_taste_from_training_rows_only(art):
+    # prior 1. user 10: mean target 2.0; tag 1 (videos 100, 101): n 3, sum 7.5 -> (7.5 + 2) / 4 = 2.375;
+    # tag 2 (101, 102): n 2, sum 1 -> (1 + 2) / 3 = 1.0; tag 3 only in user 10's VALID row -> user mean 2.0.
+    # user 20: mean 4/3; tag 1 (101, 100): (2 + 4/3) / 3; tag 2 (101, 102): (3.5 + 4/3) / 3.
+    u = raw(art, "user")
+    np.testing.assert_allclose(u["taste_tag_01"][:2], [2.375, 10 / 9], rtol=1e-6)
+    np.testing.assert_allclose(u["taste_tag_02"][:2], [1.0, 14.5 / 9], rtol=1e-6)
+    np.testing.assert_allclose(u["taste_tag_03"][:2], [2.0, 4 / 3], rtol=1e-6)
+    # caption category 5 = videos 100, 101; category 6 = video 102. user 10 cat 6: (0.5 + 2) / 2.
+    np.testing.assert_allclose(u["taste_cat1=5"][:2], [2.375, 10 / 9], rtol=1e-6)
+    np.testing.assert_allclose(u["taste_cat1=6"][:2], [1.25, (2.0 + 4 / 3) / 2], rtol=1e-6)
+    # users 30, 40 have no training rows: global training mean 12 / 7 everywhere.
+    np.testing.assert_allclose(u["taste_tag_01"][2:], [12 / 7] * 2, rtol=1e-6)
+    np.testing.assert_allclose(np.expm1(u["train_rows"]), [4, 3, 0, 0], atol=1e-5)
+    np.testing.assert_allclose(np.expm1(u["social_degree"]), [1, 1, 0, 0], atol=1e-6)
+
+
+def test_item_training_statistics(art):
+    assert np.load(art / "item_train_counts.npy").tolist() == [3, 2, 2, 0, 0]
+    it = raw(art, "item")
+    np.testing.assert_allclose(it["train_mean_target"], [2.5, 1.0, 1.25, 12 / 7, 12 / 7], rtol=1e-6)
+    np.testing.assert_allclose(it["train_like_rate"], [2 / 3, 0, 0.5, 3 / 7, 3 / 7], atol=1e-6)
+
+
+def test_item_daily_aggregates_rates_duration_imputation_and_ids(art):
+    it = raw(art, "item")
+    np.testing.assert_allclose(np.expm1(it["show_cnt"]), [30, 5, 0, 0, 0], atol=1e-4)
+    np.testing.assert_allclose(it["completion_rate"], [0.5, 1.0, 0, 0, 0], atol=1e-6)
+    np.testing.assert_allclose(it["like_rate"], [0.25, 0, 0, 0, 0], atol=1e-6)
+    np.testing.assert_allclose(it["engagement_rate"], [20 / 30, 1.0, 0, 0, 0], atol=1e-6)
+    np.testing.assert_allclose(it["mean_play_progress"], [0.6, 0.9, 0, 0, 0], atol=1e-6)
+    np.testing.assert_allclose(it["daily_missing"], [0, 0, 1, 1, 1], atol=1e-6)
+    # duration: 100 from item_daily (1000); 101 daily empty -> its interaction rows (1000); 102/103 -> 3000.
+    np.testing.assert_allclose(np.expm1(it["duration_ms"]), [1000, 1000, 3000, 3000, 1000], rtol=1e-5)
+    np.testing.assert_allclose(it["duration_missing"], [0, 1, 1, 1, 1], atol=1e-6)
+    np.testing.assert_allclose(it["tag_01"], [1, 1, 0, 0, 1], atol=1e-6)
+    np.testing.assert_allclose(it["cat1_missing"], [0, 0, 0, 1, 1], atol=1e-6)
+    assert np.load(art / "item_author_idx.npy").tolist() == [1, 2, 0, 0, 0]
+    assert np.load(art / "item_music_idx.npy").tolist() == [1, 0, 0, 0, 0]
+
+
+def test_user_profile_one_hots_and_categorical_ids(art):
+    u = raw(art, "user")
+    np.testing.assert_allclose(u["user_active_degree=full_active"], [1, 0, 0, 0], atol=1e-6)
+    np.testing.assert_allclose(u["user_active_degree_missing"], [0, 1, 1, 0], atol=1e-6)  # UNKNOWN, absent
+    np.testing.assert_allclose(u["onehot_feat4_missing"], [0, 1, 1, 0], atol=1e-6)
+    m = manifest(art)
+    assert [c["name"] for c in m["user_categorical"]] == ["onehot_feat3", "onehot_feat8"]
+    # onehot_feat3: 300, 20, -, 7 -> ranks among {7, 20, 300} + 1; onehot_feat8: 10, 11, -, 12.
+    assert np.load(art / "user_categorical.npy").tolist() == [[3, 1], [2, 2], [0, 0], [1, 3]]
+    x = np.load(art / "user_features.npy")
+    assert x.dtype == np.float32 and x.shape == (4, len(m["user_feature_names"]))
+    np.testing.assert_allclose(x.mean(axis=0), 0, atol=1e-6)
+
+
+def test_manifest_records_sources_versions_queries_and_checksums(art):
+    m = manifest(art)
+    assert m["sources"]["big_matrix"]["bytes"] == (FIXTURE / "big_matrix.csv").stat().st_size
+    assert set(m["versions"]) >= {"kuaicore", "duckdb", "jax", "numba"}
+    assert [q["name"] for q in m["queries"]][:2] == ["10_stg_big_matrix", "11_stg_small_matrix"]
+    assert all(q["seconds"] >= 0 for q in m["queries"])
+    assert set(m["files"]) >= {"train.parquet", "item_features.npy", "user_categorical.npy"}
+    assert m["watch_ratio_cap"] == 5.0 and m["like_threshold"] == 2.0 and m["optional_files_missing"] == []
+    assert sorted(p.name for p in art.iterdir()) == sorted([*m["files"], "manifest.json"])
+
+
+def copy_fixture(tmp_path: Path) -> Path:
+    data = tmp_path / "data"
+    shutil.copytree(FIXTURE, data)
+    return data
+
+
+def test_no_small_matrix_pair_in_train_or_valid(tmp_path):
+    data = copy_fixture(tmp_path)
+    with open(data / "big_matrix.csv", "a") as fh:  # user 10 x video 104 is an eval pair: must not train
+        fh.write("10,104,500,1000,2020-07-05 08:00:05,20200705,1593907205.0,0.5\n")
+    with pytest.raises(DataError, match="must not share pairs"):
+        build_features(fixture_config(data, tmp_path / "refused"))
+    assert not (tmp_path / "refused").exists()
+    art = build_features(fixture_config(data, tmp_path / "art", validate=False))  # the SQL drops them anyway
+    assert manifest(art)["row_counts"]["big_rows_dropped_eval_pairs"] == 1
+    ev = set(zip(*table(art, "eval.parquet").values(), strict=True))
+    eval_pairs = {(r[2], r[3]) for r in ev}
+    for name in ("train.parquet", "valid.parquet"):
+        t = table(art, name)
+        assert not eval_pairs & set(zip(t["user_id"], t["video_id"], strict=True))
+
+
+def test_training_statistics_do_not_depend_on_small_matrix(tmp_path, art):
+    data = copy_fixture(tmp_path)
+    (data / "small_matrix.csv").write_text((FIXTURE / "small_matrix.csv").read_text().splitlines()[0] + "\n")
+    other = build_features(fixture_config(data, tmp_path / "art", validate=False))  # validate refuses it
+
+    def by_id(a: Path, kind: str, names: list[str]) -> dict:
+        ids = np.load(a / f"{kind}_ids.npy").tolist()
+        cols = raw(a, kind)
+        return {i: [round(float(cols[n][k]), 5) for n in names] for k, i in enumerate(ids)}
+
+    user_cols = [n for n in manifest(art)["user_feature_names"] if n.startswith(("taste_", "train_"))]
+    mine, theirs = by_id(art, "user", user_cols), by_id(other, "user", user_cols)
+    assert {k: mine[k] for k in theirs} == theirs
+    item_cols = ["train_mean_target", "train_like_rate"]
+    mine, theirs = by_id(art, "item", item_cols), by_id(other, "item", item_cols)
+    assert {k: mine[k] for k in theirs} == theirs
+    assert table(other, "train.parquet")["video_id"] and not table(other, "eval.parquet")["video_id"]

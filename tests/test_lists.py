@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kuaicore.data.lists import (
@@ -76,9 +76,14 @@ def test_topic_tags_round_trip(tags):
 _INTS = st.integers(min_value=-(2**62), max_value=2**62)
 
 
-@given(st.lists(st.lists(_INTS, max_size=5), min_size=1, max_size=20))
-def test_int_list_sql_matches_python(lists):
-    con = connect("100MB", 1)
+@pytest.fixture(scope="module")
+def con():
+    return connect("100MB", 1)
+
+
+@settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lists=st.lists(st.lists(_INTS, max_size=5), min_size=1, max_size=20))
+def test_int_list_sql_matches_python(con, lists):
     texts = [format_int_list(v) for v in lists]
     got = con.execute(f"SELECT {int_list_sql('t')} FROM unnest($t) AS u(t)", {"t": texts}).fetchall()
     assert [row[0] for row in got] == [parse_int_list(t) for t in texts]

@@ -111,7 +111,7 @@ def item_block(
             )
         )
     else:
-        notes["caption_category"] = "no caption file: category columns omitted"
+        notes["kuairec_caption_category"] = "no caption file: category columns omitted"
 
     if len(daily["item_idx"]):
         idx = daily["item_idx"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kuaicore.errors import DataError, InternalError
+from kuaicore.errors import DataError, InternalError, UsageError
 from kuaicore.features.sqlfiles import SqlFile
 from kuaicore.progress import log
 from kuaicore.schema import FILES_BY_NAME
@@ -44,7 +44,9 @@ def open_database(workdir: Path, memory_limit: str, threads: int | None):
         con.execute("SET preserve_insertion_order = true")
     except duckdb.Error as err:
         con.close()
-        raise DataError(f"--memory-limit/--threads rejected by DuckDB: {err}") from None
+        raise UsageError(
+            f"--memory-limit {memory_limit!r} / --threads {threads}: rejected by DuckDB: {err}"
+        ) from None
     return con
 
 

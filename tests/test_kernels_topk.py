@@ -92,7 +92,7 @@ def test_topk_and_rank_candidates_give_bitwise_equal_scores():
     items, scores = topk_scores(user_emb, item_emb, 50)
     n = item_emb.shape[0]
     indptr = np.arange(0, 6 * n + 1, n)
-    cand = np.tile(np.arange(n, dtype=np.int32)[::-1], 6)  # reversed order: the heap, not the scan, breaks ties
+    cand = np.tile(np.arange(n, dtype=np.int32)[::-1], 6)  # reversed: the heap breaks ties
     items2, scores2 = rank_candidates(user_emb, item_emb, np.arange(6), indptr, cand, 50)
     assert np.array_equal(items, items2)
     assert np.array_equal(scores, scores2)

@@ -296,3 +296,11 @@ def test_output_passes_the_validator(tiny):
     rows = {f.file: f.rows for f in report.files}
     assert rows["big_matrix.csv"] == 3000
     assert rows["kuairec_caption_category.csv"] == 120
+
+
+def test_smallest_override_still_valid(tmp_path):
+    validate = pytest.importorskip("kuaicore.data.validate")
+    write_synthetic(SynthConfig(out=tmp_path, scale="tiny", seed=2, n_users=4, n_items=8))
+    report = validate.validate_dataset(tmp_path)
+    rows = {f.file: f.rows for f in report.files}
+    assert rows["social_network.csv"] >= 2 and rows["small_matrix.csv"] >= 4

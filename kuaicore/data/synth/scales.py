@@ -50,7 +50,7 @@ def resolve_sizes(scale: str, n_users: int | None = None, n_items: int | None = 
     small_users = max(2, min(users - 1, round(users * base.n_small_users / base.n_users)))
     small_items = max(4, min(items // 2, round(items * base.n_small_items / base.n_items)))
     rows = max(users * 10, round(base.big_rows * users / base.n_users))
-    social = max(2, round(users * base.n_social_users / base.n_users)) if users >= 8 else 0
+    social = max(2, round(users * base.n_social_users / base.n_users))
     cr = max(1, round(items * FULL.n_bare_cr / FULL.n_items))
     return replace(
         base,

@@ -69,12 +69,15 @@ def copy_chunks(
     try:
         con.execute(f"SET threads = {int(threads)}")
         con.execute("SET preserve_insertion_order = true")
+        con.execute("SET enable_progress_bar = false")
         with open(path, "wb") as out:
             out.write((header + "\n").encode())
             for columns in chunks:
                 table = _arrow_table(columns, nullable)
                 con.register("chunk", table)
-                con.execute(f"COPY ({select}) TO '{part}' (FORMAT csv, HEADER false, DELIMITER ',')")
+                con.execute(
+                    f"COPY ({select}) TO $part (FORMAT csv, HEADER false, DELIMITER ',')", {"part": str(part)}
+                )
                 con.unregister("chunk")
                 rows += table.num_rows
                 with open(part, "rb") as src:

@@ -1,10 +1,10 @@
 """Classic baselines (popularity, tag-cosine, linear ridge, ALS) and the ART interaction loader.
 
-A tiny ART is planted in a fixture: videos carry tags, users a taste over tags and latent factors, videos a
-quality; the affinity drives both what a user watches and how long. Held-out pairs with a high watch ratio are
-the relevant set; every model, ranked through its embeddings' dot product over the unseen catalogue, must beat
-a seeded random ranking on NDCG@10 and hit rate@10 (NumPy helper below; the Numba metric kernels live
-elsewhere).
+A tiny ART is planted in a fixture: videos carry tags, users a taste over tags and latent factors, videos
+a quality; the affinity drives both what a user watches and how long. Held-out pairs with a high watch
+ratio are the relevant set; every model, ranked through its embeddings' dot product over the unseen
+catalogue, must beat a seeded random ranking on NDCG@10 and hit rate@10 (NumPy helper below; the Numba
+metric kernels live elsewhere).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from kuaicore.models import als, linear, popularity, tag_cosine
 from kuaicore.models.interactions import (
     Interactions,
     build_csr,
-    columns_with_prefix,
     iter_pair_batches,
+    load_features,
     load_interactions,
     load_matrix,
     read_manifest,
@@ -86,29 +86,31 @@ def world(tmp_path_factory) -> dict:
         }
     )
     pq.write_table(table, art / "train.parquet", row_group_size=700)
-    cats = np.eye(3, dtype=np.float32)[np.argmax(w["tags"], 1) % 3]
-    numeric = rng.normal(0, 1, (N_ITEMS, 3)).astype(np.float32)
-    numeric[:, 0] = (w["quality"] - w["quality"].mean()) / w["quality"].std() + rng.normal(0, 0.5, N_ITEMS)
-    item_features = np.hstack([w["tags"], cats, numeric]).astype(np.float32)
-    item_names = [f"tag_{t}" for t in range(N_TAGS)] + [
-        "cat_0",
-        "cat_1",
-        "cat_2",
-        "like_rate",
-        "duration",
-        "x",
-    ]
-    user_features = rng.normal(0, 1, (N_USERS, 4)).astype(np.float32)
-    manifest = {
-        "n_users": N_USERS,
-        "n_items": N_ITEMS,
-        "item_feature_names": item_names,
-        "user_feature_names": [f"u{j}" for j in range(4)],
-        "watch_ratio_cap": 5.0,
-    }
+    # features as build-features stores them: z-scored columns, scaling statistics in the manifest
+    cats = np.eye(3)[np.argmax(w["tags"], 1) % 3]
+    numeric = rng.normal(0, 1, (N_ITEMS, 3))
+    numeric[:, 0] = w["quality"] + rng.normal(0, 0.3, N_ITEMS)  # a like rate: a noisy copy of quality
+    item_raw = np.hstack([w["tags"], cats, numeric])
+    item_names = [f"tag_{t:02d}" for t in range(N_TAGS)] + ["cat1=0", "cat1=1", "cat1=2"]
+    item_names += ["like_rate", "duration_ms", "x"]
+    dense_s, dense_c = np.zeros((N_USERS, N_ITEMS)), np.zeros((N_USERS, N_ITEMS))
+    np.add.at(dense_s, (u, i), target.astype(np.float64))
+    np.add.at(dense_c, (u, i), 1.0)
+    sums, counts = dense_s @ w["tags"], dense_c @ w["tags"]
+    taste = (sums + 5.0 * sums.sum(0) / counts.sum(0)) / (counts + 5.0)
+    user_raw = np.hstack([rng.normal(0, 1, (N_USERS, 4)), taste])
+    user_names = [f"u{j}" for j in range(4)] + [f"taste_tag_{t:02d}" for t in range(N_TAGS)]
+    manifest = {"n_users": N_USERS, "n_items": N_ITEMS, "watch_ratio_cap": 5.0}
+    for what, raw, names in (("item", item_raw, item_names), ("user", user_raw, user_names)):
+        mean, std = raw.mean(0), raw.std(0)
+        np.save(art / f"{what}_features.npy", ((raw - mean) / std).astype(np.float32))
+        manifest[f"{what}_feature_names"] = names
+        manifest[f"{what}_feature_stats"] = [
+            {"name": n, "transform": "none", "mean": float(m), "std": float(sd)}
+            for n, m, sd in zip(names, mean, std, strict=True)
+        ]
     (art / "manifest.json").write_text(json.dumps(manifest))
-    np.save(art / "item_features.npy", item_features)
-    np.save(art / "user_features.npy", user_features)
+    w["taste"] = taste
     return {**w, "art": art, "rows": (u, i, target)}
 
 
@@ -253,12 +255,22 @@ def test_tag_cosine_dot_is_cosine_of_weighted_profile(seed):
         np.testing.assert_allclose(ie @ ue[u], cos, atol=1e-5)
 
 
+def test_load_features_unscales_tags_and_pairs_taste(world):
+    fs = load_features(world["art"])
+    np.testing.assert_allclose(fs.item_tags, world["tags"], atol=1e-6)
+    np.testing.assert_allclose(fs.user_taste, world["taste"], rtol=1e-5)
+    taste = linear.user_tag_taste(load_interactions(world["art"]), fs.item_tags, prior=5.0)
+    np.testing.assert_allclose(taste, world["taste"], rtol=1e-6)
+    with pytest.raises(ArtifactError, match="no item feature named"):
+        load_features(world["art"], tag_prefix="nope_")
+
+
 def test_tag_cosine_beats_random_and_tags_beat_all(world):
     data = load_interactions(world["art"])
-    feats = load_matrix(world["art"], "item_features")
-    names = read_manifest(world["art"])["item_feature_names"]
+    fs = load_features(world["art"])
+    feats, names = fs.item_features, fs.item_feature_names
     ue, ie, info = tag_cosine.fit(data, feats, names)
-    assert info["feature_names"] == [n for n in names if n.startswith(("tag_", "cat_"))]
+    assert info["feature_names"] == [n for n in names if n.startswith(("tag_", "cat1="))]
     _assert_beats_random(world, ue, ie)
     # with numeric columns that carry no taste (like_rate replaced by noise), "all" only dilutes the cosine
     noisy = feats.copy()
@@ -272,51 +284,58 @@ def test_tag_cosine_beats_random_and_tags_beat_all(world):
 # ---------------------------------------------------------------- linear
 
 
-def _linear_inputs(world: dict, ridge: float = 1.0):
-    data = load_interactions(world["art"])
-    feats = load_matrix(world["art"], "item_features")
-    names = read_manifest(world["art"])["item_feature_names"]
-    tags = feats[:, columns_with_prefix(names, ("tag_",))]
-    taste = linear.user_tag_taste(data, tags, prior=5.0)
-    return data, load_matrix(world["art"], "user_features"), feats, tags, taste
+def _linear_inputs(world: dict):
+    fs = load_features(world["art"])
+    return fs.user_features, fs.item_features, fs.item_tags, fs.user_taste
 
 
 @pytest.mark.parametrize("ridge", [0.0, 3.0])
 def test_linear_matches_numpy_least_squares(world, ridge):
-    _, uf, feats, tags, taste = _linear_inputs(world)
+    uf, feats, tags, taste = _linear_inputs(world)
+    feats = feats[:, 9:]  # numeric columns only: the z-scored one-hots sum to a multiple of the intercept
     u, i, y = world["rows"]
-    batches = [(u[s : s + 500], i[s : s + 500], y[s : s + 500]) for s in range(0, len(u), 500)]
-    opts = linear.LinearOptions(ridge=ridge, chunk_rows=128)
-    ue, ie, info = linear.fit(batches, uf, feats[:, 9:], tags, taste, opts)
-    x = linear.design_rows(u, i, uf, feats[:, 9:], tags, taste)
+    x = linear.design_rows(u, i, uf, feats, tags, taste)
     pen = np.sqrt(ridge) * np.eye(x.shape[1])[1:]  # ridge as extra rows; intercept unpenalised
     w = np.linalg.lstsq(np.vstack([x, pen]), np.r_[y, np.zeros(len(pen))], rcond=None)[0]
-    np.testing.assert_allclose(info["weights"], w, rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(linear.predict(ue, ie, u, i), x @ w, rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(info["train_rmse"], np.sqrt(np.mean((x @ w - y) ** 2)), rtol=1e-6)
+    opts = linear.LinearOptions(ridge=ridge, chunk_rows=128)
+    batches = [(u[s : s + 500], i[s : s + 500], y[s : s + 500]) for s in range(0, len(u), 500)]
+    streamed = linear.fit_streamed(batches, uf, feats, tags, taste, opts)
+    grouped = linear.fit(load_interactions(world["art"]), uf, feats, tags, taste, opts)
+    for ue, ie, info in (streamed, grouped):
+        np.testing.assert_allclose(info["weights"], w, rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(linear.predict(ue, ie, u, i), x @ w, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(info["train_rmse"], np.sqrt(np.mean((x @ w - y) ** 2)), rtol=1e-5)
 
 
-def test_linear_taste_and_ranking(world):
-    data, uf, feats, tags, taste = _linear_inputs(world)
-    dense_s, dense_c = (
-        data.matrix.toarray(),
-        sp.csr_matrix((data.counts, data.matrix.indices, data.matrix.indptr), data.shape).toarray(),
-    )
-    m0 = (dense_s @ tags)[:, 0].sum() / (dense_c @ tags)[:, 0].sum()
-    np.testing.assert_allclose(
-        taste[3, 0], ((dense_s[3] @ tags[:, 0]) + 5 * m0) / (dense_c[3] @ tags[:, 0] + 5)
-    )
-    ue, ie, _ = linear.fit(iter_pair_batches(world["art"] / "train.parquet", 300), uf, feats, tags, taste)
+@given(st.integers(0, 10_000))
+@settings(max_examples=25, deadline=None)
+def test_grouped_normal_equations_equal_streamed(seed):
+    rng = np.random.default_rng(seed)
+    nu, ni, t, n = 6, 9, 4, 40
+    u, i = rng.integers(0, nu, n), rng.integers(0, ni, n)  # repeats included
+    y = (rng.integers(0, 41, n) / 8).astype(np.float32)  # eighths: the float32 CSR sums are exact
+    m, counts = build_csr(u, i, y, (nu, ni))
+    data = Interactions(m, counts, n, float(np.sum(y.astype(np.float64) ** 2)))
+    uf, itf = rng.normal(size=(nu, 3)), rng.normal(size=(ni, 2))
+    tags = (rng.random((ni, t)) < 0.4) * rng.uniform(0.5, 2, (ni, t))  # co-occurring, non-binary
+    taste = rng.normal(size=(nu, t))
+    ref = linear.normal_equations_streamed([(u, i, y)], uf, itf, tags, taste, chunk_rows=7)
+    got = linear.normal_equations_grouped(data, uf, itf, tags, taste)
+    for r, g in zip(ref, got, strict=True):
+        np.testing.assert_allclose(g, r, rtol=1e-9, atol=1e-9)
+
+
+def test_linear_ranking_and_singular_system(world):
+    uf, feats, tags, taste = _linear_inputs(world)
+    ue, ie, info = linear.fit(load_interactions(world["art"]), uf, feats, tags, taste)
+    assert ue.shape == (N_USERS, 2 + N_TAGS) and ie.shape == (N_ITEMS, 2 + N_TAGS)
     _assert_beats_random(world, ue, ie)
+    batches = iter_pair_batches(world["art"] / "train.parquet", 300)
+    _, _, info_s = linear.fit_streamed(batches, uf, feats, tags, taste)
+    np.testing.assert_allclose(info_s["weights"], info["weights"], rtol=1e-6, atol=1e-9)
     with pytest.raises(UsageError, match="singular"):
-        linear.fit(
-            [world["rows"]],
-            uf,
-            np.hstack([feats, 0 * feats[:, :1]]),
-            tags,
-            taste,
-            linear.LinearOptions(ridge=0.0),
-        )
+        zero = np.hstack([feats, 0 * feats[:, :1]])
+        linear.fit_streamed([world["rows"]], uf, zero, tags, taste, linear.LinearOptions(ridge=0.0))
 
 
 # ---------------------------------------------------------------- ALS

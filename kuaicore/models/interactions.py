@@ -1,11 +1,11 @@
 """Load the baselines' training data from ART: the interactions as a scipy CSR user x item matrix.
 
 The only module of the classic baselines that touches files; the models themselves take arrays.
-``train.parquet`` is read one row group (or batch) at a time through pyarrow, so the working set beyond the
-final CSR arrays is one batch; only ``user_idx``, ``item_idx`` and ``target`` (the capped watch ratio) are
-read. Re-watches (several rows for one user-video pair) are aggregated: the matrix holds the *sum* of their
-targets and ``counts`` the number of rows, so ``matrix.data / counts`` is the mean and ``counts`` alone is the
-view count.
+``train.parquet`` is read one row group (or batch) at a time through pyarrow, so the working set beyond
+the final CSR arrays is one batch; only ``user_idx``, ``item_idx`` and ``target`` (the capped watch ratio)
+are read. Re-watches (several rows for one user-video pair) are aggregated: the matrix holds the *sum* of
+their targets and ``counts`` the number of rows, so ``matrix.data / counts`` is the mean and ``counts``
+alone is the view count.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ class Interactions:
     matrix: sp.csr_matrix
     counts: np.ndarray
     n_rows: int
+    target_sq_sum: float = float("nan")  # sum of target^2 over the rows read (for a training RMSE)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -73,6 +74,66 @@ def load_matrix(art: Path, name: str) -> np.ndarray:
 def columns_with_prefix(names: list[str], prefixes: tuple[str, ...]) -> np.ndarray:
     """Indices (int64, ascending) of the feature ``names`` starting with any of ``prefixes``."""
     return np.array([j for j, n in enumerate(names) if n.startswith(prefixes)], dtype=np.int64)
+
+
+def unscale(matrix: np.ndarray, cols: np.ndarray, stats: list[dict] | None) -> np.ndarray:
+    """Columns ``cols`` of a z-scored feature matrix back in their pre-scaling units: ``x * std + mean``.
+
+    ``stats`` is the manifest's ``item_feature_stats``/``user_feature_stats`` (one ``{name, mean, std}`` per
+    column); ``None`` means the matrix is not scaled and the columns are returned as they are (float64).
+    """
+    x = np.asarray(matrix[:, cols], dtype=np.float64)
+    if stats is None:
+        return x
+    mean = np.array([float(stats[j]["mean"]) for j in cols])
+    std = np.array([float(stats[j]["std"]) for j in cols])
+    return x * std + mean
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """The feature arrays the content and linear baselines use, read from ART.
+
+    ``user_features``/``item_features``: the (z-scored, float32) matrices as stored; ``item_tags``: the tag
+    multi-hot (0/1, float64 [n_items, T], columns named ``tag_*``, unscaled); ``user_taste``: the users'
+    per-tag taste columns (``taste_tag_*``, unscaled, float64 [n_users, T], same tag order) or ``None`` when
+    the ART has none (then :func:`kuaicore.models.linear.user_tag_taste` computes them from training rows).
+    """
+
+    user_features: np.ndarray
+    item_features: np.ndarray
+    user_feature_names: list[str]
+    item_feature_names: list[str]
+    item_feature_stats: list[dict] | None
+    item_tags: np.ndarray
+    user_taste: np.ndarray | None
+
+
+def load_features(art: Path, tag_prefix: str = "tag_", taste_prefix: str = "taste_tag_") -> FeatureSet:
+    """Read ``user_features.npy``, ``item_features.npy`` and the manifest's names and scaling statistics."""
+    art = Path(art)
+    manifest = read_manifest(art)
+    users, items = load_matrix(art, "user_features"), load_matrix(art, "item_features")
+    unames = list(manifest.get("user_feature_names", []))
+    inames = list(manifest.get("item_feature_names", []))
+    for what, mat, names in (("user", users, unames), ("item", items, inames)):
+        if mat.ndim != 2 or mat.shape[1] != len(names) or mat.shape[0] != manifest.get(f"n_{what}s"):
+            raise ArtifactError(
+                f"{art / f'{what}_features.npy'}: shape {mat.shape} disagrees with manifest.json "
+                f"(n_{what}s={manifest.get(f'n_{what}s')}, {len(names)} {what}_feature_names)"
+            )
+    istats, ustats = manifest.get("item_feature_stats"), manifest.get("user_feature_stats")
+    tag_cols = columns_with_prefix(inames, (tag_prefix,))
+    if tag_cols.size == 0:
+        raise ArtifactError(
+            f"{art / 'manifest.json'}: no item feature named {tag_prefix}* (the tag multi-hot)"
+        )
+    taste_by_suffix = {n[len(taste_prefix) :]: j for j, n in enumerate(unames) if n.startswith(taste_prefix)}
+    suffixes = [inames[j][len(tag_prefix) :] for j in tag_cols]
+    taste = None
+    if taste_by_suffix and all(s in taste_by_suffix for s in suffixes):
+        taste = unscale(users, np.array([taste_by_suffix[s] for s in suffixes]), ustats)
+    return FeatureSet(users, items, unames, inames, istats, unscale(items, tag_cols, istats), taste)
 
 
 def iter_pair_batches(
@@ -133,6 +194,7 @@ def load_interactions(art: Path, split: str = "train", batch_rows: int = 1_000_0
     items = np.empty(n, dtype=np.int32)
     values = np.empty(n, dtype=np.float32)
     pos = 0
+    sq_sum = 0.0
     for u, i, y in iter_pair_batches(path, batch_rows):
         m = len(u)
         for arr, lim, col in ((u, shape[0], "user_idx"), (i, shape[1], "item_idx")):
@@ -145,6 +207,7 @@ def load_interactions(art: Path, split: str = "train", batch_rows: int = 1_000_0
         if bad.size:
             raise ArtifactError(f"{path}: row {pos + int(bad[0])}: target is not a finite number")
         users[pos : pos + m], items[pos : pos + m], values[pos : pos + m] = u, i, y
+        sq_sum += float(np.dot(y.astype(np.float64), y.astype(np.float64)))
         pos += m
     matrix, counts = build_csr(users, items, values, shape)
-    return Interactions(matrix=matrix, counts=counts, n_rows=n)
+    return Interactions(matrix=matrix, counts=counts, n_rows=n, target_sq_sum=sq_sum)

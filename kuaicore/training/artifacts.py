@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from kuaicore.data.stream import open_parquet
 from kuaicore.errors import ArtifactError
 
 TRAIN_COLUMNS = ("user_idx", "item_idx", "target", "label")
@@ -99,5 +100,7 @@ def load_training_data(art: Path) -> TrainingData:
     _check_rows(art / "item_train_counts.npy", counts, n_items, "n_items")
     if author.min(initial=0) < 0:
         raise ArtifactError(f"{art / 'item_author_idx.npy'}: negative author index")
-    return TrainingData(art, manifest, uf, itf, author, counts, _need(art / "train.parquet"),
-                        _need(art / "valid.parquet"))
+    tables = [_need(art / "train.parquet"), _need(art / "valid.parquet")]
+    for path in tables:
+        open_parquet(path, TRAIN_COLUMNS)
+    return TrainingData(art, manifest, uf, itf, author, counts, *tables)

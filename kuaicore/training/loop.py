@@ -9,6 +9,7 @@ and resumed ends with the same parameters as an uninterrupted one.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import dataclass
@@ -16,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from kuaicore.config import TrainConfig, to_jsonable
@@ -90,17 +90,17 @@ def train(cfg: TrainConfig) -> RunSummary:
     started = time.perf_counter()
     check_config(cfg)
     data = load_training_data(cfg.art)
-    objective = make_objective(cfg, data)
+    make_objective(cfg, data)  # UsageError for a bad --model/--loss before any device work
     mesh = st.make_mesh()
     log(f"devices: {st.describe_devices(mesh)}")
     batch_size = st.effective_batch_size(cfg.batch_size, mesh.size)
     if batch_size != cfg.batch_size:
         log(f"batch size {cfg.batch_size} rounded up to {batch_size} (a multiple of {mesh.size} devices)")
     per_epoch = n_batches(data.train_path, batch_size)
-    optimizer = make_optimizer(cfg, per_epoch * cfg.epochs)
+    fns = _compiled(cfg, data, mesh, per_epoch * cfg.epochs)
     key = jax.random.key(cfg.seed)
-    params = objective.init(key)
-    opt_state = optimizer.init(params)
+    params = fns.init(key)
+    opt_state = fns.opt_init(params)
     best = None
     state: dict[str, Any] = {"epoch": 0, "batch": 0, "step": 0, "best_epoch": None, "best_score": None,
                              "best_recall": None, "loss_sum": 0.0, "weight_sum": 0.0, "log": [],
@@ -122,9 +122,7 @@ def train(cfg: TrainConfig) -> RunSummary:
     rep = st.replicated(mesh)
     tables = st.device_tables(data, mesh)
     params, opt_state = jax.device_put(params, rep), jax.device_put(opt_state, rep)
-    train_step = st.make_train_step(objective.loss, optimizer, mesh)
-    eval_step = st.make_eval_step(objective.loss, mesh)
-    embed_users, embed_items = jax.jit(objective.embed_users), jax.jit(objective.embed_items)
+    train_step, eval_step, embed_users, embed_items = fns.train_step, fns.eval_step, fns.users, fns.items
     put = st.batch_putter(mesh)
     sample = sample_positives(data.valid_path, cfg.valid_users, cfg.seed)
     total_rows, total_secs = 0, 0.0
@@ -136,7 +134,7 @@ def train(cfg: TrainConfig) -> RunSummary:
         if cfg.max_steps is not None and state["step"] >= cfg.max_steps:
             break
         t0, rows = time.perf_counter(), 0
-        loss_sum, weight_sum = jnp.asarray(state["loss_sum"]), jnp.asarray(state["weight_sum"])
+        acc = np.array([state["loss_sum"], state["weight_sum"]], np.float32)
         source = epoch_batches(data.train_path, TRAIN_COLUMNS, batch_size, seed=cfg.seed, epoch=epoch,
                                shuffle=True, shuffle_buffer=cfg.shuffle_buffer, skip=state["batch"])
         label = f"epoch {epoch + 1}/{cfg.epochs}"
@@ -144,26 +142,26 @@ def train(cfg: TrainConfig) -> RunSummary:
             pb.item_show_func = lambda s: s
             pb.update(state["batch"])
             for batch, n_real in batches:
-                params, opt_state, loss, weight = train_step(params, opt_state, tables, batch)
-                loss_sum, weight_sum = loss_sum + loss * weight, weight_sum + weight
+                params, opt_state, _, acc = train_step(params, opt_state, tables, batch, acc)
                 rows += n_real
                 state["batch"] += 1
                 state["step"] += 1
                 shown = None
                 if state["batch"] % 50 == 0 or state["batch"] == per_epoch:
                     rate = rows / max(time.perf_counter() - t0, 1e-9)
-                    mean = float(loss_sum) / max(float(weight_sum), 1e-12)
+                    loss_sum, weight_sum = np.asarray(acc).tolist()
+                    mean = loss_sum / max(weight_sum, 1e-12)
                     shown = f"loss {mean:.4f}  {rate:,.0f} samples/s"
                 pb.update(1, shown)
                 if cfg.checkpoint_every and state["step"] % cfg.checkpoint_every == 0:
-                    state["loss_sum"], state["weight_sum"] = float(loss_sum), float(weight_sum)
+                    state["loss_sum"], state["weight_sum"] = np.asarray(acc).tolist()
                     save()
                 if cfg.max_steps is not None and state["step"] >= cfg.max_steps:
                     break
         jax.block_until_ready(params)
         secs = time.perf_counter() - t0
         total_rows, total_secs = total_rows + rows, total_secs + secs
-        state["loss_sum"], state["weight_sum"] = float(loss_sum), float(weight_sum)
+        state["loss_sum"], state["weight_sum"] = np.asarray(acc).tolist()
         if state["batch"] < per_epoch:  # stopped by --max-steps inside the epoch
             save()
             log(f"stopped after step {state['step']} (--max-steps); `--resume` continues from here")
@@ -186,7 +184,7 @@ def train(cfg: TrainConfig) -> RunSummary:
     final = best if best is not None else _to_host(params)
     user_emb = st.embed_all(embed_users, final, tables, data.n_users)
     item_emb = st.embed_all(embed_items, final, tables, data.n_items)
-    config = {"train": to_jsonable(cfg), "model": objective.spec, "run": run_dir.name,
+    config = {"train": to_jsonable(cfg), "model": fns.spec, "run": run_dir.name,
               "id_embeddings": uses_id_embeddings(cfg), "devices": st.describe_devices(mesh),
               "effective_batch_size": batch_size, "batches_per_epoch": per_epoch, "steps": state["step"],
               "epochs_done": state["epoch"], "best_epoch": state["best_epoch"],
@@ -196,6 +194,40 @@ def train(cfg: TrainConfig) -> RunSummary:
                          total_rows / max(total_secs, 1e-9), time.perf_counter() - started)
     log(summary.line())
     return summary
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    init: Any
+    opt_init: Any
+    train_step: Any
+    eval_step: Any
+    users: Any
+    items: Any
+    spec: dict
+
+
+_COMPILED: dict[tuple, _Compiled] = {}
+
+
+def _compiled(cfg: TrainConfig, data: Any, mesh: Any, total_steps: int) -> _Compiled:
+    """The jitted functions of a configuration, reused by later runs in the same process (e.g. a resume or
+    `compare`) so that they are traced and compiled once."""
+    shapes = (data.user_features.shape, data.item_features.shape, data.n_authors, data.cap)
+    unused = ("seed", "batch_size", "shuffle_buffer")
+    fixed = {k: v for k, v in _resume_config(cfg).items() if k not in unused}
+    key = (json.dumps(fixed, sort_keys=True), shapes, total_steps, tuple(d.id for d in mesh.devices.flat))
+    if key not in _COMPILED:
+        if len(_COMPILED) >= 8:
+            _COMPILED.clear()
+        objective = make_objective(cfg, data)
+        optimizer = make_optimizer(cfg, total_steps)
+        _COMPILED[key] = _Compiled(
+            init=jax.jit(objective.init), opt_init=jax.jit(optimizer.init),
+            train_step=st.make_train_step(objective.loss, optimizer, mesh),
+            eval_step=st.make_eval_step(objective.loss, mesh),
+            users=jax.jit(objective.embed_users), items=jax.jit(objective.embed_items), spec=objective.spec)
+    return _COMPILED[key]
 
 
 def _validate(cfg, params, tables, eval_step, embedders, data, put, batch_size, sample) -> dict:

@@ -68,15 +68,19 @@ def batch_putter(mesh: Mesh) -> Callable[[dict[str, np.ndarray]], tuple[dict[str
 
 
 def make_train_step(loss_fn: Callable, optimizer: optax.GradientTransformation, mesh: Mesh) -> Callable:
-    """jit(step): (params, opt_state, tables, batch) -> (params, opt_state, loss, weight)."""
+    """jit(step): (params, opt_state, tables, batch, acc) -> (params, opt_state, loss, acc').
 
-    def step(params: Any, opt_state: Any, tables: dict, batch: dict):
+    ``acc`` = [sum of loss * weight, sum of weight] over the steps so far, kept on device (no sync per step).
+    """
+
+    def step(params: Any, opt_state: Any, tables: dict, batch: dict, acc: jax.Array):
         (loss, weight), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, tables, batch)
         updates, opt_state = optimizer.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, loss, weight
+        acc = acc + jnp.stack([loss * weight, weight])
+        return optax.apply_updates(params, updates), opt_state, loss, acc
 
     rep, rows = replicated(mesh), row_sharded(mesh)
-    return jax.jit(step, in_shardings=(rep, rep, rep, rows), out_shardings=(rep, rep, rep, rep))
+    return jax.jit(step, in_shardings=(rep, rep, rep, rows, rep), out_shardings=(rep, rep, rep, rep))
 
 
 def make_eval_step(loss_fn: Callable, mesh: Mesh) -> Callable:

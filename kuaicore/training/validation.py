@@ -48,18 +48,24 @@ def sample_positives(valid_path: Path, n_users: int, seed: int) -> RecallSample:
     return RecallSample(candidates.astype(np.int32), indptr, items)
 
 
+@jax.jit
+def _top_k_ids(users: jax.Array, items: jax.Array, k_like: jax.Array) -> jax.Array:
+    return jax.lax.top_k(users @ items.T, k_like.shape[0])[1]
+
+
 def recall_at_k(user_emb: np.ndarray, item_emb: np.ndarray, sample: RecallSample, k: int) -> float:
     """Mean recall@k over the sampled users (scores = dot products; top-k on the default device)."""
-    if len(sample.users) == 0:
+    m = len(sample.users)
+    if m == 0:
         return float("nan")
     k = min(k, item_emb.shape[0])
-    items = jnp.asarray(item_emb)
+    items, chunk = jnp.asarray(item_emb), min(m, 1024)
     hits = []
-    for start in range(0, len(sample.users), 1024):
-        users = sample.users[start:start + 1024]
-        _, top = jax.lax.top_k(jnp.asarray(user_emb[users]) @ items.T, k)
-        top = np.asarray(top)
-        for row, u in enumerate(range(start, start + len(users))):
+    for start in range(0, m, chunk):
+        users = np.zeros(chunk, np.int32)
+        users[: min(chunk, m - start)] = sample.users[start:start + chunk]
+        top = np.asarray(_top_k_ids(jnp.asarray(user_emb[users]), items, np.zeros(k)))
+        for row, u in enumerate(range(start, min(start + chunk, m))):
             rel = sample.items[sample.indptr[u]:sample.indptr[u + 1]]
             hits.append(np.isin(rel, top[row]).sum() / len(rel))
     return float(np.mean(hits))
@@ -68,11 +74,11 @@ def recall_at_k(user_emb: np.ndarray, item_emb: np.ndarray, sample: RecallSample
 def valid_loss(eval_step: Callable, params: Any, tables: dict, valid_path: Path, batch_size: int,
                put: Callable) -> float:
     """Weighted mean of the batch losses over ``valid.parquet`` (file order)."""
-    total, weight = jnp.zeros(()), jnp.zeros(())
+    parts = []
     source = epoch_batches(valid_path, TRAIN_COLUMNS, batch_size, shuffle=False)
     with Prefetcher(source, transform=put) as batches:
         for batch, _ in batches:
-            loss, w = eval_step(params, tables, batch)
-            total, weight = total + loss * w, weight + w
-    weight = float(weight)
-    return float(total) / weight if weight > 0 else float("nan")
+            parts.append(eval_step(params, tables, batch))
+    losses = np.array([[float(loss), float(w)] for loss, w in parts])
+    weight = losses[:, 1].sum()
+    return float(losses[:, 0] @ losses[:, 1] / weight) if weight > 0 else float("nan")

@@ -1,0 +1,99 @@
+"""`kuaicore train` end to end on a tiny fake ART: learning, exports, determinism, and bad ART -> exit 2."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from fake_art import write_fake_art
+
+from kuaicore.cli import cli
+
+TINY = ["--epochs", "3", "--batch-size", "64", "--lr", "0.01", "--dims", "16,8"]
+
+
+@pytest.fixture(scope="module")
+def art(tmp_path_factory):
+    return write_fake_art(tmp_path_factory.mktemp("art") / "ART")
+
+
+def _train(art, *args):
+    result = CliRunner().invoke(cli, ["train", str(art), *TINY, *args])
+    assert result.exit_code == 0, result.output + str(result.exception)
+    return result
+
+
+def test_train_learns_and_exports(art):
+    result = _train(art, "--loss", "mse", "--run", "mse")
+    run = art / "runs" / "mse"
+    assert result.stdout.strip().endswith(str(run))
+    assert (art / "runs" / "latest").read_text().strip() == "mse"
+    assert "devices: 2 x cpu" in result.stderr and "trained mse:" in result.stderr
+    log = [json.loads(line) for line in (run / "train_log.jsonl").read_text().splitlines()]
+    assert [row["epoch"] for row in log] == [1, 2, 3]
+    assert {"epoch", "step", "loss", "samples_per_s", "valid_loss", "recall"} <= set(log[0])
+    assert log[-1]["valid_loss"] < log[0]["valid_loss"]
+    n_items = 64
+    random_recall = 50 / n_items if n_items > 50 else 1.0  # expected recall@50 of a random ranking
+    assert max(row["recall"] for row in log) > min(1.0, random_recall + 0.05)
+    user_emb, item_emb = np.load(run / "user_emb.npy"), np.load(run / "item_emb.npy")
+    assert user_emb.shape == (48, 8) and item_emb.shape == (64, 8) and user_emb.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(item_emb, axis=1), 1.0, rtol=1e-5)
+    config = json.loads((run / "config.json").read_text())
+    assert config["train"]["loss"] == "mse" and config["model"]["dims"] == [16, 8]
+    assert config["best_epoch"] == int(np.argmax([r["recall"] for r in log])) + 1
+    with np.load(run / "params.npz") as params:
+        assert "user/0/w" in params.files and params["user/0/w"].shape == (6, 16)
+    assert not list((art / "runs").glob("*.tmp-*"))
+
+
+def test_recall_beats_random_at_small_k(art):
+    from kuaicore.training.validation import recall_at_k, sample_positives
+
+    run = art / "runs" / "mse"
+    if not run.exists():
+        _train(art, "--loss", "mse", "--run", "mse")
+    sample = sample_positives(art / "valid.parquet", 1000, 0)
+    got = recall_at_k(np.load(run / "user_emb.npy"), np.load(run / "item_emb.npy"), sample, 10)
+    rng = np.random.default_rng(0)
+    rand = np.mean([recall_at_k(rng.normal(size=(48, 8)), rng.normal(size=(64, 8)), sample, 10)
+                    for _ in range(5)])
+    assert got > 1.5 * rand, (got, rand)
+
+
+@pytest.mark.parametrize(
+    ("breakage", "message"),
+    [
+        ("manifest", "manifest.json: missing"),
+        ("width", "item_features.npy: 7 feature columns but manifest.json lists 8 item_feature_names"),
+        ("rows", "user_features.npy: 47 rows but manifest.json says n_users = 48"),
+        ("parquet", "train.parquet: missing column(s) label"),
+    ],
+)
+def test_bad_art_exits_2(tmp_path, art, breakage, message):
+    bad = tmp_path / "bad"
+    shutil.copytree(art, bad, ignore=shutil.ignore_patterns("runs"))
+    if breakage == "manifest":
+        (bad / "manifest.json").unlink()
+    elif breakage == "width":
+        np.save(bad / "item_features.npy", np.load(bad / "item_features.npy")[:, :7])
+    elif breakage == "rows":
+        np.save(bad / "user_features.npy", np.load(bad / "user_features.npy")[:47])
+    else:
+        import pyarrow.parquet as pq
+
+        pq.write_table(pq.read_table(bad / "train.parquet").drop_columns(["label"]), bad / "train.parquet")
+    result = CliRunner().invoke(cli, ["train", str(bad), "--epochs", "1"])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 2  # the devices line at most, then one error line
+
+
+def test_bad_options_exit_2(art):
+    for args, message in ((["--dims", "12,x"], "--dims"), (["--epochs", "0"], "--epochs"),
+                          (["--resume", "--run", "nothing-here"], "--resume: no checkpoint")):
+        result = CliRunner().invoke(cli, ["train", str(art), *args])
+        assert result.exit_code == 2 and message in result.stderr, result.output

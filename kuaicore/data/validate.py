@@ -17,7 +17,7 @@ from kuaicore.data.lists import INT_LIST_PATTERN, TAG_LIST_PATTERN
 from kuaicore.data.paths import resolve_data_dir
 from kuaicore.data.readers import READ_CSV_CHECKED_SQL, checked_read_params, connect, quote_ident
 from kuaicore.data.validate_report import FileSummary, ValidationReport
-from kuaicore.errors import DataError
+from kuaicore.errors import DataError, InternalError
 from kuaicore.progress import log, timed
 from kuaicore.schema import BIG_MATRIX, FILES, SMALL_MATRIX, KuaiFile
 
@@ -67,19 +67,36 @@ def check_line_end(kfile: KuaiFile, path: Path, rows: int) -> None:
 
 
 def _stats_sql(kfile: KuaiFile) -> str:
-    # Every column is referenced (the full-row DISTINCT): DuckDB converts, and so type-checks, only the
-    # columns a query uses; a bare count(*) would let a non-numeric value in an unused column through.
+    """One pass: GROUP BY every column (DuckDB spills a grouped aggregate to disk, unlike a DISTINCT one).
+
+    Grouping by every column also makes DuckDB convert, and so type-check, every column: it converts only the
+    columns a query uses, so a bare count(*) would let a non-numeric value in an unused column through.
+    """
     every = ", ".join(quote_ident(c.name) for c in kfile.columns)
-    dups = f"count(*) - count(DISTINCT ({every})) AS duplicate_rows"
+    rows = f"(SELECT {every}, count(*) AS n FROM {READ_CSV_CHECKED_SQL} GROUP BY ALL)"
+    counts = "coalesce(sum(n), 0) AS rows, count(*) AS distinct_rows"
     if kfile.name not in INTERACTION_FILES:
         first = quote_ident(kfile.columns[0].name)
-        return f"SELECT count(*) AS rows, count(DISTINCT {first}) AS ids, {dups} FROM {READ_CSV_CHECKED_SQL}"
+        return f"SELECT {counts}, count(DISTINCT {first}) AS ids FROM {rows}"
     return (
-        "SELECT count(*) AS rows, count(DISTINCT user_id) AS users, count(DISTINCT video_id) AS videos, "
-        f"{dups}, count(*) FILTER (WHERE time IS NULL) AS rows_with_empty_time, "
-        "min(watch_ratio), median(watch_ratio), max(watch_ratio) "
-        f"FROM {READ_CSV_CHECKED_SQL}"
+        f"SELECT {counts}, count(DISTINCT user_id) AS users, count(DISTINCT video_id) AS videos, "
+        "coalesce(sum(n) FILTER (WHERE time IS NULL), 0) AS rows_with_empty_time, "
+        f"min(watch_ratio), max(watch_ratio) FROM {rows}"
     )
+
+
+# The median needs every value once per row, so it has its own pass over the one column (8 bytes a row).
+_MEDIAN_SQL = f"SELECT median(watch_ratio) FROM {READ_CSV_CHECKED_SQL}"
+# For big_matrix the same pass also finds the pairs it shares with small_matrix (table small_pairs).
+_SHARED = "CASE WHEN s.user_id IS NOT NULL THEN (b.user_id, b.video_id) END"
+_MEDIAN_AND_OVERLAP_SQL = (
+    f"SELECT median(b.watch_ratio), count(DISTINCT {_SHARED}), min({_SHARED}) "
+    f"FROM {READ_CSV_CHECKED_SQL} AS b LEFT JOIN small_pairs AS s USING (user_id, video_id)"
+)
+_SMALL_PAIRS_SQL = (
+    "CREATE OR REPLACE TEMP TABLE small_pairs AS "
+    f"SELECT DISTINCT user_id, video_id FROM {READ_CSV_CHECKED_SQL}"
+)
 
 
 def check_list_column(con, kfile: KuaiFile, path: Path, params: dict) -> None:
@@ -100,59 +117,65 @@ def check_list_column(con, kfile: KuaiFile, path: Path, params: dict) -> None:
         raise DataError(f"{kfile.filename}{where}: {column} {bad[1]!r} is not a list like {example}")
 
 
-def summarise_file(con, kfile: KuaiFile, path: Path, workdir: Path) -> FileSummary:
-    """One DuckDB pass over ``path``: row counts and, for interaction files, the table's statistics."""
-    import duckdb
+def summarise_file(con, kfile: KuaiFile, path: Path, workdir: Path) -> tuple[FileSummary, tuple]:
+    """DuckDB passes over ``path``: row counts and, for interaction files, the table's statistics.
 
+    Returns the summary and the rest of the median pass's row (big_matrix: shared pairs, first shared pair).
+    """
     params = checked_read_params(kfile, path, workdir)
     with timed(f"read {kfile.filename}") as info:
-        try:
-            row = con.execute(_stats_sql(kfile), params).fetchone()
-        except duckdb.Error as err:
-            raise duckdb_data_error(kfile, err) from None
+        row = _run(con, kfile, _stats_sql(kfile), params)
         info["rows"] = row[0]
     if row[0] == 0:
         raise DataError(f"{kfile.filename}: file is empty (a header and no data rows)")
     check_line_end(kfile, path, row[0])
     check_list_column(con, kfile, path, params)
     summary = FileSummary(kfile.filename, present=True, required=kfile.required, rows=row[0])
-    if kfile.name in INTERACTION_FILES:
-        summary.users, summary.videos, summary.duplicate_rows, summary.rows_with_empty_time = row[1:5]
-        summary.watch_ratio = {"min": row[5], "median": row[6], "max": row[7]}
+    summary.duplicate_rows = row[0] - row[1]
+    if kfile.name not in INTERACTION_FILES:
+        summary.distinct_ids = row[2]
+        return summary, ()
+    summary.users, summary.videos, summary.rows_with_empty_time = row[2:5]
+    if kfile.name == BIG_MATRIX.name:
+        with timed("median watch_ratio of big_matrix.csv and the pairs it shares with small_matrix.csv"):
+            median, *rest = _run(con, kfile, _MEDIAN_AND_OVERLAP_SQL, params)
     else:
-        summary.distinct_ids, summary.duplicate_rows = row[1], row[2]
-    return summary
+        with timed(f"median watch_ratio and (user_id, video_id) pairs of {kfile.filename}"):
+            (median,), rest = _run(con, kfile, _MEDIAN_SQL, params), ()
+            _run(con, kfile, _SMALL_PAIRS_SQL, params)
+    summary.watch_ratio = {"min": row[5], "median": median, "max": row[6]}
+    return summary, tuple(rest)
 
 
-def small_big_overlap(con, paths: dict[str, Path], workdir: Path) -> int:
-    """Count (user_id, video_id) pairs in both small and big; ``DataError`` naming the first one if any."""
-    small = checked_read_params(SMALL_MATRIX, paths[SMALL_MATRIX.name], workdir)
-    big = checked_read_params(BIG_MATRIX, paths[BIG_MATRIX.name], workdir)
-    with timed("small/big overlap"):
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE small_pairs AS "
-            f"SELECT DISTINCT user_id, video_id FROM {READ_CSV_CHECKED_SQL}",
-            small,
-        )
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE shared_pairs AS SELECT DISTINCT b.user_id, b.video_id "
-            f"FROM {READ_CSV_CHECKED_SQL} AS b SEMI JOIN small_pairs AS s USING (user_id, video_id)",
-            big,
-        )
-        (n,) = con.execute("SELECT count(*) FROM shared_pairs").fetchone()
-    if n:
-        user, video = con.execute(
-            "SELECT user_id, video_id FROM shared_pairs ORDER BY 1, 2 LIMIT 1"
-        ).fetchone()
-        small_line = find_line(paths[SMALL_MATRIX.name], f"{user},{video},")
-        big_line = find_line(paths[BIG_MATRIX.name], f"{user},{video},")
-        where = f", row {small_line - 1} (line {small_line})" if small_line else ""
-        in_big = f" (row {big_line - 1})" if big_line else ""
-        raise DataError(
-            f"{SMALL_MATRIX.filename}{where}: pair (user_id={user}, video_id={video}) is also in "
-            f"{BIG_MATRIX.filename}{in_big}; the small and big matrices must not share pairs ({n:,} shared)"
-        )
-    return 0
+def _run(con, kfile: KuaiFile, sql: str, params: dict) -> tuple:
+    """Run one query over ``kfile``; CSV errors become DataError (file, row), lack of memory InternalError."""
+    import duckdb
+
+    try:
+        return con.execute(sql, params).fetchone()
+    except (duckdb.InvalidInputException, duckdb.ConversionException) as err:
+        raise duckdb_data_error(kfile, err) from None
+    except duckdb.OutOfMemoryException as err:
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        first = str(err).strip().splitlines()[0]
+        raise InternalError(
+            f"{kfile.filename}: DuckDB ran out of memory under memory_limit={limit} ({first})"
+        ) from None
+
+
+def check_overlap(paths: dict[str, Path], shared: int, first: tuple[int, int] | None) -> int:
+    """``DataError`` naming the first (user_id, video_id) pair found in both small and big, if any."""
+    if not shared:
+        return 0
+    user, video = first
+    small_line = find_line(paths[SMALL_MATRIX.name], f"{user},{video},")
+    big_line = find_line(paths[BIG_MATRIX.name], f"{user},{video},")
+    where = f", row {small_line - 1} (line {small_line})" if small_line else ""
+    in_big = f" (row {big_line - 1})" if big_line else ""
+    raise DataError(
+        f"{SMALL_MATRIX.filename}{where}: pair (user_id={user}, video_id={video}) is also in "
+        f"{BIG_MATRIX.filename}{in_big}; the small and big matrices must not share pairs ({shared:,} shared)"
+    )
 
 
 def validate_dataset(path: Path, memory_limit: str = "1GB", threads: int | None = None) -> ValidationReport:
@@ -179,10 +202,12 @@ def validate_dataset(path: Path, memory_limit: str = "1GB", threads: int | None 
         workdir = Path(tmp)
         con = connect(memory_limit, threads, workdir / "spill")
         try:
-            summaries = {
-                name: summarise_file(con, _kfile(name), fpath, workdir) for name, fpath in paths.items()
-            }
-            report.overlap_pairs = small_big_overlap(con, paths, workdir)
+            # small first: its pass leaves the table small_pairs that big's median pass joins against
+            order = [SMALL_MATRIX.name, *(n for n in paths if n not in INTERACTION_FILES), BIG_MATRIX.name]
+            summaries, rest = {}, {}
+            for name in order:
+                summaries[name], rest[name] = summarise_file(con, _kfile(name), paths[name], workdir)
+            report.overlap_pairs = check_overlap(paths, *rest[BIG_MATRIX.name])
         finally:
             con.close()
     order = {f.filename: i for i, f in enumerate(FILES)}

@@ -1,7 +1,8 @@
 """``kuaicore validate``: check a KuaiRec folder (files, headers, types, small/big overlap) and summarise it.
 
 Out of core: every count is a DuckDB aggregate over the canonical read (:mod:`kuaicore.data.readers`) under a
-memory limit; Python reads only each file's first line (the header check) and last byte (truncation check).
+memory limit; Python reads only each file's first line (the header check) and last byte (truncation check),
+and, to name the row of a bad value found by a query, searches the memory-mapped file for it.
 Bad input raises :class:`~kuaicore.errors.DataError` with one line naming the file and, where there is one,
 the row. Rows are numbered from 1 at the first data row; ``line`` is the line in the file with the header as
 line 1 (so line = row + 1). Absent optional files are warnings (logged on stderr and kept in the report).
@@ -19,7 +20,7 @@ from kuaicore.data.readers import READ_CSV_CHECKED_SQL, checked_read_params, con
 from kuaicore.data.validate_report import FileSummary, ValidationReport
 from kuaicore.errors import DataError, InternalError
 from kuaicore.progress import log, timed
-from kuaicore.schema import BIG_MATRIX, FILES, SMALL_MATRIX, KuaiFile
+from kuaicore.schema import BIG_MATRIX, FILES, FILES_BY_NAME, SMALL_MATRIX, KuaiFile
 
 INTERACTION_FILES = (BIG_MATRIX.name, SMALL_MATRIX.name)
 # List columns and the full-match pattern of a well-formed cell (kuaicore.data.lists).
@@ -216,4 +217,4 @@ def validate_dataset(path: Path, memory_limit: str = "1GB", threads: int | None 
 
 
 def _kfile(name: str) -> KuaiFile:
-    return next(f for f in FILES if f.name == name)
+    return FILES_BY_NAME[name]

@@ -304,3 +304,19 @@ def test_smallest_override_still_valid(tmp_path):
     report = validate.validate_dataset(tmp_path)
     rows = {f.file: f.rows for f in report.files}
     assert rows["social_network.csv"] >= 2 and rows["small_matrix.csv"] >= 4
+
+
+def test_prefetch_keeps_order_reraises_and_stops():
+    from kuaicore.data.synth.writers import prefetch
+
+    assert list(prefetch(iter(range(50)), depth=2)) == list(range(50))
+
+    def broken():
+        yield 1
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        list(prefetch(broken()))
+    endless = prefetch(iter(range(10**9)), depth=1)
+    assert next(endless) == 0
+    endless.close()  # must not hang on the blocked producer

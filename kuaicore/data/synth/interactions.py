@@ -19,7 +19,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from kuaicore.data.synth.scales import Sizes
-from kuaicore.data.synth.truth import World, _rng, body_mean_and_skip, sample_play_ms
+from kuaicore.data.synth.truth import World, _rng, body_mean_and_skip, pair_mean_and_skip, sample_play_ms
 
 DAY0_UTC_MS = 1_593_878_400_000  # 2020-07-05 00:00 in UTC+8
 DAY_MS = 86_400_000
@@ -85,6 +85,17 @@ def _times(
     return ms.astype(np.int64), day.astype(np.int64)
 
 
+def _order(
+    local: np.ndarray, ts: np.ndarray, items: np.ndarray, shift: np.ndarray, n_items: int
+) -> np.ndarray:
+    """The permutation sorting rows by (user, time, video, date shift); one int64 key when it fits."""
+    span = (N_DAYS + 1) * DAY_MS
+    if (int(local.max(initial=0)) + 1) * span * n_items * 2 < 2**62:
+        key = ((local * span + (ts - DAY0_UTC_MS)) * n_items + items) * 2 + shift
+        return np.argsort(key, kind="stable")
+    return np.lexsort((shift, items, ts, local))
+
+
 def big_chunks(world: World, sizes: Sizes, plan: Plan, seed: int) -> Iterator[dict[str, np.ndarray]]:
     """big_matrix rows, one dict of columns per chunk of ``sizes.users_per_chunk`` users, in file order."""
     n_items = sizes.n_items
@@ -108,9 +119,9 @@ def big_chunks(world: World, sizes: Sizes, plan: Plan, seed: int) -> Iterator[di
         items[swap] = rng.choice(n_items, size=int(swap.sum()), p=p_ex)
         day_w = busy[None, :] * rng.gamma(0.6, 1.0, (len(users), N_DAYS))
         ts, day = _times(rng, local, day_w)
-        m, s = body_mean_and_skip(world, users)
+        m, s = pair_mean_and_skip(world, users, local, items)
         dur = world.duration_ms[items]
-        play = sample_play_ms(rng, m[local, items], s[local, items], dur)
+        play = sample_play_ms(rng, m, s, dur)
         # duplicates: pick rows of each user to repeat (a row may repeat several times)
         starts = np.concatenate([[0], np.cumsum(base)[:-1]])
         dup_local = np.repeat(np.arange(len(users)), n_dup)
@@ -119,7 +130,7 @@ def big_chunks(world: World, sizes: Sizes, plan: Plan, seed: int) -> Iterator[di
         shift[len(local) :][rng.random(len(pick)) < SHIFTED_DUP_SHARE] = 1
         idx = np.concatenate([np.arange(len(local)), pick])
         local, items, ts, day, play, dur = (a[idx] for a in (local, items, ts, day, play, dur))
-        order = np.lexsort((shift, items, ts, local))
+        order = _order(local, ts, items, shift, n_items)
         yield {
             "user_id": users[local][order],
             "video_id": items[order],

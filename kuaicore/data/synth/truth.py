@@ -182,17 +182,33 @@ def affinity(world: World, users: np.ndarray, items: np.ndarray | None = None) -
     return a
 
 
+def _mean_and_skip(
+    a: np.ndarray, bias: np.ndarray, q: np.ndarray, duration_ms: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """m_ui and s_ui from the affinity and the (broadcastable) user bias, quality and duration."""
+    log_d = np.log(duration_ms.astype(np.float64))
+    m = MU + bias + q + a - BETA * (log_d - LOG_D0)
+    s = 1.0 / (1.0 + np.exp(-(G0 - G1 * a - G2 * q)))
+    return m, s
+
+
 def body_mean_and_skip(
     world: World, users: np.ndarray, items: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """(m_ui, s_ui) for a block of users x videos."""
     items = np.arange(len(world.quality)) if items is None else items
     a = affinity(world, users, items)
-    q = world.quality[items]
-    log_d = np.log(world.duration_ms[items].astype(np.float64))
-    m = MU + world.user_bias[users][:, None] + q[None, :] + a - BETA * (log_d - LOG_D0)[None, :]
-    s = 1.0 / (1.0 + np.exp(-(G0 - G1 * a - G2 * q[None, :])))
-    return m, s
+    return _mean_and_skip(
+        a, world.user_bias[users][:, None], world.quality[items][None, :], world.duration_ms[items][None, :]
+    )
+
+
+def pair_mean_and_skip(
+    world: World, users: np.ndarray, local: np.ndarray, items: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(m_ui, s_ui) for the pairs (users[local[k]], items[k]): one per view, equal to the block values."""
+    a = affinity(world, users)[local, items]
+    return _mean_and_skip(a, world.user_bias[users][local], world.quality[items], world.duration_ms[items])
 
 
 def expected_watch_ratio(world: World, users: np.ndarray, items: np.ndarray | None = None) -> np.ndarray:

@@ -13,6 +13,8 @@ it holds ``,``, ``"`` or ``\\n`` (a bare ``\\r`` stays unquoted, as in the real 
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -22,11 +24,8 @@ from kuaicore.schema import KuaiFile
 
 LOCAL_OFFSET_MS = 8 * 3_600_000
 
-_TIME_SQL = (
-    f"strftime(epoch_ms(ts_ms + {LOCAL_OFFSET_MS}), '%Y-%m-%d %H:%M:%S') "
-    "|| CASE WHEN ts_ms % 1000 = 0 THEN '' "
-    "ELSE '.' || rtrim(lpad(CAST(ts_ms % 1000 AS VARCHAR), 3, '0'), '0') END"
-)
+# DuckDB prints a TIMESTAMP with its fraction's trailing zeros dropped (and no fraction on whole seconds).
+_TIME_SQL = f"CAST(epoch_ms(ts_ms + {LOCAL_OFFSET_MS}) AS VARCHAR)"
 
 
 def interaction_select(date_as_double: bool) -> str:
@@ -52,6 +51,54 @@ def _arrow_table(columns: dict[str, np.ndarray], nullable: Iterable[str] = ()):
     return pa.table(arrays)
 
 
+class _Failed:
+    """Carries an exception raised by the producer thread of :func:`prefetch` to the consumer."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def prefetch(items: Iterator, depth: int = 2) -> Iterator:
+    """Yield ``items`` in order while a background thread computes up to ``depth`` ahead.
+
+    The NumPy generation of the next chunk then overlaps DuckDB's formatting of the current one (both release
+    the GIL); the order, hence the bytes written, is unchanged. Producer errors are re-raised here.
+    """
+    buf: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def put(item: object) -> bool:
+        """Queue ``item`` unless the consumer has stopped; False once it has."""
+        while not stop.is_set():
+            try:
+                buf.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(end)
+        except BaseException as err:  # handed to the consumer, raised there
+            put(_Failed(err))
+
+    thread = threading.Thread(target=produce, name="synth-prefetch", daemon=True)
+    thread.start()
+    try:
+        while (item := buf.get()) is not end:
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
 def copy_chunks(
     path: Path,
     header: str,
@@ -72,7 +119,7 @@ def copy_chunks(
         con.execute("SET enable_progress_bar = false")
         with open(path, "wb") as out:
             out.write((header + "\n").encode())
-            for columns in chunks:
+            for columns in prefetch(chunks):
                 table = _arrow_table(columns, nullable)
                 con.register("chunk", table)
                 con.execute(

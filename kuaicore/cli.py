@@ -174,6 +174,97 @@ def train(art: Path, model: str, loss: str, epochs: int, batch_size: int, lr: fl
     summary = run_training(cfg)
     click.echo(summary.run_dir)
 
+def _parse_ks(text: str) -> tuple[int, ...]:
+    from kuaicore.errors import UsageError
+
+    try:
+        ks = tuple(int(x) for x in text.split(","))
+    except ValueError:
+        raise UsageError(f"--k: expected comma-separated integers like 10,50,100, got {text!r}") from None
+    if not ks or min(ks) < 1:
+        raise UsageError(f"--k: cut-offs must be positive, got {text!r}")
+    return ks
+
+
+@cli.command()
+@click.argument("art", type=click.Path(path_type=Path))
+@click.option("--run", "run_name", default=None, help="Run under ART/runs/ to evaluate [default: the latest].")
+@click.option("--protocol", type=click.Choice(["small", "full"]), default="small", show_default=True,
+              help="small: rank each small-matrix user's own small-matrix videos; full: rank the whole catalog"
+                   " minus the user's training videos.")
+@click.option("--k", "ks", default="10,50,100", show_default=True, help="Cut-offs K, comma-separated.")
+@click.option("--threshold", type=float, default=2.0, show_default=True,
+              help="Relevant: watch_ratio >= threshold (the dataset authors' 'like' rule is 2.0).")
+@click.option("--label", type=click.Choice(["wr", "debiased", "graded"]), default="wr", show_default=True,
+              help="Relevance rule: wr (threshold), debiased (duration-debiased label), graded (headline"
+                   " ndcg uses gains min(watch_ratio, cap)).")
+@click.option("--bootstrap", type=click.IntRange(min=0), default=1000, show_default=True,
+              help="Bootstrap resamples for the 95% CIs (0: none).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random row and the bootstrap.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), default=None,
+              help="Also write the full result as JSON to this path ('-' prints JSON alone on stdout).")
+def evaluate(art: Path, run_name: str | None, protocol: str, ks: str, threshold: float, label: str,
+             bootstrap: int, seed: int, json_path: Path | None) -> None:
+    """Evaluate a trained run on the small matrix beside random, popularity and (synthetic data) oracle rows.
+
+    Prints precision, recall, ndcg (binary and graded), map, mrr, hit rate and the seed projects' overlap at
+    each K, with bootstrap 95% CIs, lift over random and fraction of the oracle; writes
+    ART/runs/NAME/metrics.json (definitions included).
+
+    Example: kuaicore evaluate /tmp/art --k 10,50 --json metrics.json
+    """
+    from kuaicore.config import EvalConfig
+    from kuaicore.evaluation.evaluate import evaluate as run_evaluation
+    from kuaicore.evaluation.summary import format_table
+
+    to_stdout = json_path is not None and str(json_path) == "-"
+    cfg = EvalConfig(art=art, run=run_name, protocol=protocol, ks=_parse_ks(ks), threshold=threshold,
+                     label=label, bootstrap=bootstrap, seed=seed, json_path=None if to_stdout else json_path)
+    result, run_dir = run_evaluation(cfg)
+    if to_stdout:
+        click.echo(json.dumps(result, indent=2, sort_keys=True))
+        return
+    headline = "ndcg_graded" if label == "graded" else "ndcg"
+    click.echo(f"run {result['run']}: {result['users_evaluated']} users evaluated, "
+               f"{result['users_skipped_no_relevant']} skipped (no relevant video); protocol {protocol}, "
+               f"relevant = {'debiased label' if label == 'debiased' else f'watch_ratio >= {threshold}'}")
+    for k in cfg.ks:
+        click.echo("")
+        click.echo(format_table(result, k, headline))
+    click.echo(f"\nwrote {run_dir / 'metrics.json'}")
+
+
+@cli.command()
+@click.argument("art", type=click.Path(path_type=Path))
+@click.option("--run", "run_name", default=None, help="Run under ART/runs/ [default: the latest].")
+@click.option("--user", "user_id", type=int, default=None, help="A dataset user_id to recommend for.")
+@click.option("--all", "all_users", is_flag=True, help="Recommend for every user (needs --out).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="With --all: Parquet file of (user_id, rank, video_id, score).")
+@click.option("-k", "k", type=int, default=10, show_default=True, help="Videos per user.")
+def recommend(art: Path, run_name: str | None, user_id: int | None, all_users: bool, out: Path | None,
+              k: int) -> None:
+    """Recommend the top-K unseen videos for one user (--user ID) or for all users (--all --out FILE).
+
+    IDs are the dataset's own user_id / video_id. Videos the user has in training are excluded.
+
+    Example: kuaicore recommend /tmp/art --user 14 -k 10
+    """
+    from kuaicore.errors import UsageError
+    from kuaicore.evaluation.recommend import format_user, write_parquet
+    from kuaicore.evaluation.recommend import recommend as run_recommend
+
+    if all_users == (user_id is not None):
+        raise UsageError("recommend: give exactly one of --user ID or --all")
+    if all_users and out is None:
+        raise UsageError("--all: also give --out recs.parquet")
+    recs = run_recommend(art, run_name, k, user_id)
+    if all_users:
+        n = write_parquet(recs, out)
+        click.echo(f"wrote {n:,} recommendations for {recs.user_ids.size:,} users to {out}")
+    else:
+        click.echo(format_user(recs, art))
+
 
 def main() -> None:
     """Console-script entry point."""

@@ -1,0 +1,101 @@
+"""Runs inside an ART folder: find them (`runs/latest`), and load what evaluation and recommendation need.
+
+A run ``ART/runs/NAME/`` of any model holds either ``user_emb.npy`` + ``item_emb.npy`` (float32, row = index,
+dot product ranks as the model does) or, for models that cannot be written as a dot product,
+``eval_scores.npy`` (one score per row of ``eval.parquet``, small-matrix protocol only). Regression models also
+write ``eval_pred.npy``: predicted watch ratio per row of ``eval.parquet``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kuaicore.errors import ArtifactError, UsageError
+
+LATEST = "latest"
+
+
+def runs_dir(art: Path) -> Path:
+    return Path(art) / "runs"
+
+
+def resolve_run(art: Path, name: str | None) -> Path:
+    """The folder of run ``name`` (None: the one ``runs/latest`` names); ArtifactError if absent."""
+    runs = runs_dir(art)
+    if name is None:
+        latest = runs / LATEST
+        if not latest.is_file():
+            raise ArtifactError(f"{runs}: no trained run (run `kuaicore train {art}` first, or pass --run NAME)")
+        name = latest.read_text(encoding="utf-8").strip()
+    if not name or "/" in name or name.startswith("."):
+        raise UsageError(f"--run: invalid run name {name!r}")
+    path = runs / name
+    if not path.is_dir():
+        known = sorted(p.name for p in runs.iterdir() if p.is_dir() and ".tmp-" not in p.name) if runs.is_dir() else []
+        raise ArtifactError(f"--run {name}: no such run in {runs} (known: {', '.join(known) or 'none'})")
+    return path
+
+
+def list_runs(art: Path) -> list[str]:
+    """Names of the complete runs in ART, sorted."""
+    runs = runs_dir(art)
+    if not runs.is_dir():
+        return []
+    return sorted(p.name for p in runs.iterdir() if p.is_dir() and ".tmp-" not in p.name and ".old-" not in p.name)
+
+
+@dataclass(frozen=True)
+class RunOutputs:
+    """What a run offers to evaluation: embeddings, or per-eval-row scores; optional watch-ratio predictions."""
+
+    name: str
+    path: Path
+    config: dict[str, Any]
+    user_emb: np.ndarray | None
+    item_emb: np.ndarray | None
+    eval_scores: np.ndarray | None
+    eval_pred: np.ndarray | None
+
+    @property
+    def has_embeddings(self) -> bool:
+        return self.user_emb is not None and self.item_emb is not None
+
+
+def _maybe(path: Path) -> np.ndarray | None:
+    if not path.is_file():
+        return None
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise ArtifactError(f"{path}: unreadable ({err})") from err
+
+
+def load_run(run_dir: Path) -> RunOutputs:
+    """Load a run's outputs; ArtifactError if it has neither embeddings nor eval scores."""
+    cfg_path = run_dir / "config.json"
+    config = json.loads(cfg_path.read_text(encoding="utf-8")) if cfg_path.is_file() else {}
+    out = RunOutputs(
+        name=run_dir.name,
+        path=run_dir,
+        config=config,
+        user_emb=_maybe(run_dir / "user_emb.npy"),
+        item_emb=_maybe(run_dir / "item_emb.npy"),
+        eval_scores=_maybe(run_dir / "eval_scores.npy"),
+        eval_pred=_maybe(run_dir / "eval_pred.npy"),
+    )
+    if not out.has_embeddings and out.eval_scores is None:
+        raise ArtifactError(f"{run_dir}: holds neither user_emb.npy + item_emb.npy nor eval_scores.npy")
+    return out
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    """Write ``obj`` as indented JSON via a temporary file and os.replace."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)

@@ -178,6 +178,12 @@ def test_wrong_header(tiny):
     one_line_error(run("validate", str(tiny)), "big_matrix.csv, line 1:", "differs", "expected 'watch_ratio'")
 
 
+def test_crlf_line_ends(tiny):
+    path = tiny / "item_categories.csv"
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    one_line_error(run("validate", str(tiny)), "item_categories.csv, line 1: lines end with CRLF")
+
+
 def test_missing_header_column(tiny):
     _edit(tiny / "item_categories.csv", "video_id,feat\n", "video_id\n")
     one_line_error(run("validate", str(tiny)), "item_categories.csv, line 1:", "'(end of line)'")

@@ -36,6 +36,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kuaicore.errors import DataError
 from kuaicore.schema import CATEGORY_MISSING_ID, TEXT_MISSING, KuaiFile
 
 if TYPE_CHECKING:
@@ -141,9 +142,24 @@ def _scratch_dir() -> Path:
     return _scratch[0]
 
 
+def check_lf_line_ends(kfile: KuaiFile, path: Path) -> None:
+    """``DataError`` if the header ends with CRLF: DuckDB silently reads such a file as zero rows."""
+    with open(path, "rb") as fh:
+        head = fh.readline(1 << 20)
+    if head.endswith(b"\r\n"):
+        raise DataError(
+            f"{kfile.filename}, line 1: lines end with CRLF (\\r\\n); KuaiRec files end lines with LF only "
+            "(convert the file, e.g. with dos2unix)"
+        )
+
+
 def readable_path(kfile: KuaiFile, path: Path, workdir: Path | None = None) -> Path:
-    """The path DuckDB should read: ``path`` itself, or a repaired copy in ``workdir`` if it has a bare CR."""
+    """The path DuckDB should read: ``path`` itself, or a repaired copy in ``workdir`` if it has a bare CR.
+
+    ``DataError`` for a file with CRLF line ends (see :func:`check_lf_line_ends`).
+    """
     path = Path(path)
+    check_lf_line_ends(kfile, path)
     if not has_bare_cr(path):
         return path
     folder = Path(workdir) if workdir is not None else _scratch_dir()

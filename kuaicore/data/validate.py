@@ -16,7 +16,13 @@ from pathlib import Path
 from kuaicore.data.csv_errors import duckdb_data_error, find_line, first_line
 from kuaicore.data.lists import INT_LIST_PATTERN, TAG_LIST_PATTERN
 from kuaicore.data.paths import resolve_data_dir
-from kuaicore.data.readers import READ_CSV_CHECKED_SQL, checked_read_params, connect, quote_ident
+from kuaicore.data.readers import (
+    READ_CSV_CHECKED_SQL,
+    check_lf_line_ends,
+    checked_read_params,
+    connect,
+    quote_ident,
+)
 from kuaicore.data.validate_report import FileSummary, ValidationReport
 from kuaicore.errors import DataError, InternalError
 from kuaicore.progress import log, timed
@@ -35,6 +41,7 @@ def check_header(kfile: KuaiFile, path: Path) -> None:
     """Compare the file's first line with the real header; ``DataError`` if empty, different or reordered."""
     if path.stat().st_size == 0:
         raise DataError(f"{kfile.filename}: file is empty (0 bytes); expected the header {kfile.header}")
+    check_lf_line_ends(kfile, path)
     got = first_line(path)
     if got == kfile.header:
         return

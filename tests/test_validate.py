@@ -184,6 +184,13 @@ def test_crlf_line_ends(tiny):
     one_line_error(run("validate", str(tiny)), "item_categories.csv, line 1: lines end with CRLF")
 
 
+def test_old_mac_line_ends_give_a_short_message(tiny):
+    path = tiny / "big_matrix.csv"
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r") * 50)  # one 'line' of ~25 KB
+    line = one_line_error(run("validate", str(tiny)), "big_matrix.csv, line 1: header differs")
+    assert len(line) < 800
+
+
 def test_missing_header_column(tiny):
     _edit(tiny / "item_categories.csv", "video_id,feat\n", "video_id\n")
     one_line_error(run("validate", str(tiny)), "item_categories.csv, line 1:", "'(end of line)'")

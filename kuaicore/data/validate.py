@@ -55,11 +55,15 @@ def check_header(kfile: KuaiFile, path: Path) -> None:
     if pos is None:  # one is a prefix of the other
         pos = min(len(expected), len(names))
     want = expected[pos] if pos < len(expected) else "(end of line)"
-    have = names[pos] if pos < len(names) else "(end of line)"
+    have = _clip(names[pos], 60) if pos < len(names) else "(end of line)"
     raise DataError(
         f"{kfile.filename}, line 1: header {what}: column {pos + 1} is {have!r}, expected {want!r} "
-        f"(expected header: {kfile.header!r}, got {got!r})"
+        f"(expected header: {kfile.header!r}, got {_clip(got)!r})"
     )
+
+
+def _clip(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def check_line_end(kfile: KuaiFile, path: Path, rows: int) -> None:

@@ -22,3 +22,25 @@ def shared_kuairec() -> Path:
     if not (SHARED_KUAIREC / "item_categories.csv").is_file():
         pytest.skip(f"real KuaiRec files not found at {SHARED_KUAIREC} (present in CI, absent in a user's clone)")
     return SHARED_KUAIREC
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory) -> Path:
+    """`kuaicore synth --scale tiny --seed 0` output, made once per session (read-only for tests)."""
+    from kuaicore.config import SynthConfig
+    from kuaicore.data.synth import write_synthetic
+
+    out = tmp_path_factory.mktemp("tiny") / "kuairec"
+    write_synthetic(SynthConfig(out=out, scale="tiny", seed=0))
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_art(tiny_data, tmp_path_factory) -> Path:
+    """build-features over ``tiny_data``, made once per session (tests copy it before writing runs into it)."""
+    from kuaicore.config import FeatureConfig
+    from kuaicore.features import build_features
+
+    art = tmp_path_factory.mktemp("tiny_art") / "art"
+    build_features(FeatureConfig(data=tiny_data, out=art, threads=1))
+    return art

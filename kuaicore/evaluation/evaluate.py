@@ -11,7 +11,15 @@ import numpy as np
 from kuaicore.config import EvalConfig
 from kuaicore.errors import UsageError
 from kuaicore.evaluation import rankers, summary
-from kuaicore.evaluation.data import EvalData, gains, load_eval_data, load_truth, relevance, seen_items
+from kuaicore.evaluation.data import (
+    EvalData,
+    gains,
+    load_eval_data,
+    load_truth,
+    read_manifest,
+    relevance,
+    seen_items,
+)
 from kuaicore.kernels.catalog import coverage, mean_popularity
 from kuaicore.kernels.regression import regression_metrics, threshold_metrics
 from kuaicore.progress import log
@@ -114,6 +122,7 @@ def evaluate_runs(art: Path, runs: list[RunOutputs], cfg: EvalConfig) -> dict[st
 
 def evaluate(cfg: EvalConfig) -> tuple[dict[str, Any], Path]:
     """Evaluate one run (``cfg.run``, default the latest) and write ``metrics.json`` into its folder."""
+    read_manifest(cfg.art)  # a clear error for a folder that is not an ART, before looking for runs
     run_dir = resolve_run(cfg.art, cfg.run)
     result = evaluate_runs(cfg.art, [load_run(run_dir)], cfg)
     result["run"] = run_dir.name

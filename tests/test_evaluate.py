@@ -1,0 +1,137 @@
+"""evaluate/recommend: a hand-checked tiny ART, the CLI on synthetic data, and bad input."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from kuaicore.cli import cli
+from kuaicore.config import EvalConfig
+from kuaicore.evaluation.evaluate import evaluate
+
+
+def _hand_art(tmp_path: Path) -> Path:
+    """2 users x 3 items. User 10 watched items 100/101/102 with watch ratios 3.0/0.5/2.5 (relevant: 100, 102);
+    user 11 watched 100/101 at 0.1/0.2 (no relevant video: skipped). The run scores items 0.1/0.3/0.2."""
+    art = tmp_path / "art"
+    (art / "runs" / "hand").mkdir(parents=True)
+    (art / "manifest.json").write_text(json.dumps({"n_users": 2, "n_items": 3, "sources": {}}))
+    pq.write_table(
+        pa.table({
+            "user_idx": pa.array([0, 0, 0, 1, 1], pa.int32()),
+            "item_idx": pa.array([0, 1, 2, 0, 1], pa.int32()),
+            "watch_ratio": pa.array([3.0, 0.5, 2.5, 0.1, 0.2], pa.float32()),
+            "label_debiased": pa.array([1, 0, 1, 0, 0], pa.float32()),
+        }),
+        art / "eval.parquet",
+    )
+    np.save(art / "item_train_counts.npy", np.array([5, 1, 9], dtype=np.int64))
+    np.save(art / "user_ids.npy", np.array([10, 11], dtype=np.int64))
+    np.save(art / "item_ids.npy", np.array([100, 101, 102], dtype=np.int64))
+    np.save(art / "runs" / "hand" / "user_emb.npy", np.ones((2, 1), dtype=np.float32))
+    np.save(art / "runs" / "hand" / "item_emb.npy", np.array([[0.1], [0.3], [0.2]], dtype=np.float32))
+    (art / "runs" / "latest").write_text("hand\n")
+    return art
+
+
+def test_hand_checked_metrics(tmp_path):
+    art = _hand_art(tmp_path)
+    result, run_dir = evaluate(EvalConfig(art=art, ks=(1, 2, 3), bootstrap=50))
+    assert (run_dir / "metrics.json").is_file()
+    assert result["users_evaluated"] == 1 and result["users_skipped_no_relevant"] == 1
+    m = {k: v["mean"] for k, v in result["rows"][0]["metrics"].items()}
+    # ranking of user 10: 101 (miss), 102 (hit), 100 (hit)
+    assert m["precision@1"] == 0.0 and m["precision@2"] == 0.5 and m["precision@3"] == pytest.approx(2 / 3)
+    assert m["recall@2"] == 0.5 and m["recall@3"] == 1.0
+    assert m["mrr@1"] == 0.0 and m["mrr@3"] == 0.5 and m["hit_rate@2"] == 1.0
+    idcg2 = 1 + 1 / math.log2(3)
+    assert m["ndcg@2"] == pytest.approx((1 / math.log2(3)) / idcg2)
+    assert m["map@3"] == pytest.approx((1 / 2 + 2 / 3) / 2)
+    # graded gains min(wr, 5): 0.5, 2.5, 3.0 in ranked order; ideal 3.0, 2.5, 0.5
+    dcg = 0.5 + 2.5 / math.log2(3) + 3.0 / 2
+    idcg = 3.0 + 2.5 / math.log2(3) + 0.5 / 2
+    assert m["ndcg_graded@3"] == pytest.approx(dcg / idcg, rel=1e-6)
+    # the seed projects' overlap: top-1 watched is 100, ranked first is 101
+    assert m["seed_overlap@1"] == 0.0 and m["seed_overlap@3"] == 1.0
+    pop = {k: v["mean"] for k, v in result["rows"][2]["metrics"].items()}
+    assert result["rows"][2]["name"] == "popularity" and pop["precision@1"] == 1.0  # 102 has most views
+    assert [r["name"] for r in result["rows"]] == ["hand", "random", "popularity"]  # no truth: no oracle
+
+
+def test_debiased_label_changes_relevance(tmp_path):
+    art = _hand_art(tmp_path)
+    wr, _ = evaluate(EvalConfig(art=art, ks=(2,), bootstrap=0, threshold=2.6))
+    assert wr["rows"][0]["metrics"]["recall@2"]["mean"] == 0.0  # only item 100 (3.0) is relevant, ranked 3rd
+    deb, _ = evaluate(EvalConfig(art=art, ks=(2,), bootstrap=0, label="debiased"))
+    assert deb["rows"][0]["metrics"]["recall@2"]["mean"] == 0.5
+
+
+def _art_with_run(tiny_art: Path, tmp_path: Path) -> Path:
+    art = tmp_path / "art"
+    shutil.copytree(tiny_art, art)
+    counts = np.load(art / "item_train_counts.npy")
+    run = art / "runs" / "pop"
+    run.mkdir(parents=True)
+    np.save(run / "user_emb.npy", np.ones((len(np.load(art / "user_ids.npy")), 1), dtype=np.float32))
+    np.save(run / "item_emb.npy", counts.astype(np.float32).reshape(-1, 1))
+    (art / "runs" / "latest").write_text("pop\n")
+    return art
+
+
+def test_cli_evaluate_json_on_synthetic(tiny_art, tmp_path):
+    art = _art_with_run(tiny_art, tmp_path)
+    res = CliRunner().invoke(cli, ["evaluate", str(art), "--k", "5,10", "--json", "-", "--bootstrap", "100"])
+    assert res.exit_code == 0, res.output
+    result = json.loads(res.stdout)
+    rows = {r["name"]: r for r in result["rows"]}
+    assert set(rows) == {"pop", "random", "popularity", "oracle"}
+    # the run *is* popularity: identical metrics; the oracle beats random
+    assert rows["pop"]["metrics"] == rows["popularity"]["metrics"]
+    assert rows["oracle"]["metrics"]["ndcg@10"]["mean"] > rows["random"]["metrics"]["ndcg@10"]["mean"]
+    assert rows["oracle"]["fraction_of_oracle"]["ndcg@10"] == 1.0
+    for row in rows.values():
+        for v in row["metrics"].values():
+            assert v["lo"] <= v["mean"] + 1e-12 and v["mean"] <= v["hi"] + 1e-12
+    full = CliRunner().invoke(cli, ["evaluate", str(art), "--protocol", "full", "--k", "10", "--bootstrap", "0"])
+    assert full.exit_code == 0, full.output
+    assert "oracle" in full.stdout and "ndcg@10" in full.stdout
+
+
+def test_cli_recommend(tiny_art, tmp_path):
+    art = _art_with_run(tiny_art, tmp_path)
+    user_ids = np.load(art / "user_ids.npy")
+    res = CliRunner().invoke(cli, ["recommend", str(art), "--user", str(int(user_ids[3])), "-k", "5"])
+    assert res.exit_code == 0, res.output
+    assert len([ln for ln in res.stdout.splitlines() if ln.strip()[:1].isdigit()]) == 5
+    bad = CliRunner().invoke(cli, ["recommend", str(art), "--user", "987654", "-k", "5"])
+    assert bad.exit_code == 2 and "987654" in bad.stderr
+    out = tmp_path / "recs.parquet"
+    res = CliRunner().invoke(cli, ["recommend", str(art), "--all", "--out", str(out), "-k", "7"])
+    assert res.exit_code == 0, res.output
+    recs = pq.read_table(out).to_pydict()
+    assert len(recs["user_id"]) == 7 * len(user_ids)
+    # no recommended video was seen in training by that user
+    train = pq.read_table(art / "train.parquet", columns=["user_id", "video_id"]).to_pydict()
+    seen = set(zip(train["user_id"], train["video_id"], strict=True))
+    assert not seen & set(zip(recs["user_id"], recs["video_id"], strict=True))
+
+
+def test_cli_bad_inputs(tmp_path, tiny_art):
+    res = CliRunner().invoke(cli, ["evaluate", str(tmp_path / "nope")])
+    assert res.exit_code == 2 and "manifest.json" in res.stderr
+    art = tmp_path / "art"
+    shutil.copytree(tiny_art, art)
+    res = CliRunner().invoke(cli, ["evaluate", str(art)])
+    assert res.exit_code == 2 and "no trained run" in res.stderr
+    res = CliRunner().invoke(cli, ["evaluate", str(art), "--k", "0,5"])
+    assert res.exit_code == 2 and "--k" in res.stderr
+    res = CliRunner().invoke(cli, ["recommend", str(art)])
+    assert res.exit_code == 2 and "--user" in res.stderr

@@ -19,6 +19,11 @@ this fragment, with ``$path`` and ``$columns`` bound as parameters and never for
   :func:`read_csv_params` points ``$path`` at a repaired copy (same lines, those fields quoted: see
   :func:`repair_bare_cr`) when, and only when, the file holds a bare ``\\r``; other files are read in
   place. The copy keeps one line per input line, so line numbers in errors refer to the original file.
+- A file with CRLF line ends is refused (``DataError``): with ``new_line = '\\n'`` DuckDB silently reads
+  it as zero rows.
+- DuckDB converts only the columns a query uses: a query that never touches a column does not type-check it.
+- :data:`READ_CSV_CHECKED_SQL` (the validator's) adds ``force_not_null = $not_null``, so an empty cell in a
+  column that must be filled is a conversion error with its line number instead of a NULL.
 
 Usage (one statement, parameters bound)::
 

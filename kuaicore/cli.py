@@ -49,13 +49,34 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("out", type=click.Path(path_type=Path))
-@click.option("--scale", type=click.Choice(SCALES), default="tiny", show_default=True,
-              help="tiny: ~hundreds of KB for tests; small: ~5% of the real size (demo); full: real size (12.5M rows).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed; the same seed writes byte-identical files.")
-@click.option("--users", "n_users", type=click.IntRange(min=4), default=None,
-              help="Override the number of users of the scale.")
-@click.option("--items", "n_items", type=click.IntRange(min=8), default=None,
-              help="Override the number of videos of the scale.")
+@click.option(
+    "--scale",
+    type=click.Choice(SCALES),
+    default="tiny",
+    show_default=True,
+    help="tiny: ~hundreds of KB for tests; small: ~5% of the real size (demo); full: real size (12.5M rows).",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Random seed; the same seed writes byte-identical files.",
+)
+@click.option(
+    "--users",
+    "n_users",
+    type=click.IntRange(min=4),
+    default=None,
+    help="Override the number of users of the scale.",
+)
+@click.option(
+    "--items",
+    "n_items",
+    type=click.IntRange(min=8),
+    default=None,
+    help="Override the number of videos of the scale.",
+)
 def synth(out: Path, scale: str, seed: int, n_users: int | None, n_items: int | None) -> None:
     """Write a synthetic KuaiRec 2.0 twin to OUT/data/: all seven CSVs in the real format, plus truth.npz.
 
@@ -73,7 +94,9 @@ def synth(out: Path, scale: str, seed: int, n_users: int | None, n_items: int | 
 
 @cli.command()
 @click.argument("data", type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout (logs go to stderr).")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the report as JSON on stdout (logs go to stderr)."
+)
 def validate(data: Path, as_json: bool) -> None:
     """Check a KuaiRec folder: files, headers, column types, and the small/big overlap; print a summary.
 
@@ -98,13 +121,32 @@ def validate(data: Path, as_json: bool) -> None:
 @click.option("--threads", type=int, default=None, help="DuckDB threads (default: all cores).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the training-row shuffle.")
 @click.option("--watch-ratio-cap", type=float, default=5.0, show_default=True, help="target = min(wr, cap).")
-@click.option("--valid-fraction", type=float, default=0.1, show_default=True,
-              help="Each user's last floor(fraction * rows) rows by time go to valid.parquet.")
-@click.option("--label-rule", type=click.Choice(["wr", "debiased"]), default="wr", show_default=True,
-              help="`label` = watch_ratio >= 2.0 (wr), or above its duration bucket's percentile.")
+@click.option(
+    "--valid-fraction",
+    type=float,
+    default=0.1,
+    show_default=True,
+    help="Each user's last floor(fraction * rows) rows by time go to valid.parquet.",
+)
+@click.option(
+    "--label-rule",
+    type=click.Choice(["wr", "debiased"]),
+    default="wr",
+    show_default=True,
+    help="`label` = watch_ratio >= 2.0 (wr), or above its duration bucket's percentile.",
+)
 @click.option("--force", is_flag=True, help="Replace an existing ART.")
-def build_features_cmd(data: Path, out: Path, memory_limit: str, threads: int | None, seed: int,
-                       watch_ratio_cap: float, valid_fraction: float, label_rule: str, force: bool) -> None:
+def build_features_cmd(
+    data: Path,
+    out: Path,
+    memory_limit: str,
+    threads: int | None,
+    seed: int,
+    watch_ratio_cap: float,
+    valid_fraction: float,
+    label_rule: str,
+    force: bool,
+) -> None:
     """Build training artifacts from DATA into ART with DuckDB SQL (sql/*.sql) under a memory limit.
 
     Writes train/valid/eval.parquet, user/item feature matrices, id maps and manifest.json
@@ -116,40 +158,86 @@ def build_features_cmd(data: Path, out: Path, memory_limit: str, threads: int | 
     from kuaicore.config import FeatureConfig
     from kuaicore.features import build_features
 
-    path = build_features(FeatureConfig(
-        data=data, out=out, memory_limit=memory_limit, threads=threads, seed=seed,
-        watch_ratio_cap=watch_ratio_cap, valid_fraction=valid_fraction, label_rule=label_rule, force=force,
-    ))
+    path = build_features(
+        FeatureConfig(
+            data=data,
+            out=out,
+            memory_limit=memory_limit,
+            threads=threads,
+            seed=seed,
+            watch_ratio_cap=watch_ratio_cap,
+            valid_fraction=valid_fraction,
+            label_rule=label_rule,
+            force=force,
+        )
+    )
     click.echo(str(path))
 
 
 @cli.command()
 @click.argument("art", type=click.Path(path_type=Path))
-@click.option("--model", type=click.Choice(["two-tower"]), default="two-tower", show_default=True,
-              help="Model to train.")
-@click.option("--loss", type=click.Choice(["softmax", "mse", "bce"]), default="softmax", show_default=True,
-              help="softmax: in-batch sampled softmax over liked rows (logQ-corrected); mse: regress the"
-                   " capped watch ratio; bce: the like label.")
+@click.option(
+    "--model",
+    type=click.Choice(["two-tower"]),
+    default="two-tower",
+    show_default=True,
+    help="Model to train.",
+)
+@click.option(
+    "--loss",
+    type=click.Choice(["softmax", "mse", "bce"]),
+    default="softmax",
+    show_default=True,
+    help="softmax: in-batch sampled softmax over liked rows (logQ-corrected); mse: regress the"
+    " capped watch ratio; bce: the like label.",
+)
 @click.option("--epochs", type=int, default=3, show_default=True, help="Passes over train.parquet.")
-@click.option("--batch-size", type=int, default=4096, show_default=True,
-              help="Rows per step (rounded up to a multiple of the device count).")
+@click.option(
+    "--batch-size",
+    type=int,
+    default=4096,
+    show_default=True,
+    help="Rows per step (rounded up to a multiple of the device count).",
+)
 @click.option("--lr", type=float, default=3e-3, show_default=True, help="Adam learning rate.")
 @click.option("--dims", default="128,64,32", show_default=True, help="Layer sizes of each tower.")
-@click.option("--id-embeddings/--no-id-embeddings", default=None,
-              help="Learned user/item/author id embeddings [default: on for softmax, off otherwise].")
+@click.option(
+    "--id-embeddings/--no-id-embeddings",
+    default=None,
+    help="Learned user/item/author id embeddings [default: on for softmax, off otherwise].",
+)
 @click.option("--temperature", type=float, default=0.05, show_default=True, help="score = dot / temperature.")
 @click.option("--weight-decay", type=float, default=1e-5, show_default=True, help="AdamW weight decay.")
 @click.option("--cosine-schedule", is_flag=True, help="Cosine-decay the learning rate over the run.")
-@click.option("--checkpoint-every", type=int, default=0, show_default=True,
-              help="Also checkpoint every N steps (0: once per epoch).")
+@click.option(
+    "--checkpoint-every",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Also checkpoint every N steps (0: once per epoch).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of initialisation and data order.")
 @click.option("--run", "run_name", default=None, help="Run name under ART/runs/ [default: MODEL-LOSS-sSEED].")
 @click.option("--resume", is_flag=True, help="Continue the run from its ckpt.npz (same final parameters).")
 @click.option("--max-steps", type=int, default=None, help="Stop after N steps in total (checkpointed).")
-def train(art: Path, model: str, loss: str, epochs: int, batch_size: int, lr: float, dims: str,
-          id_embeddings: bool | None, temperature: float, weight_decay: float, cosine_schedule: bool,
-          checkpoint_every: int, seed: int, run_name: str | None, resume: bool,
-          max_steps: int | None) -> None:
+def train(
+    art: Path,
+    model: str,
+    loss: str,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    dims: str,
+    id_embeddings: bool | None,
+    temperature: float,
+    weight_decay: float,
+    cosine_schedule: bool,
+    checkpoint_every: int,
+    seed: int,
+    run_name: str | None,
+    resume: bool,
+    max_steps: int | None,
+) -> None:
     """Train a two-tower model on ART (from build-features) and write ART/runs/NAME/.
 
     Streams train.parquet in shuffled minibatches over every local device (CPU or GPU), validates on
@@ -166,13 +254,27 @@ def train(art: Path, model: str, loss: str, epochs: int, batch_size: int, lr: fl
         layer_sizes = tuple(int(x) for x in dims.split(","))
     except ValueError:
         raise UsageError(f"--dims: expected comma-separated integers like 128,64,32, got {dims!r}") from None
-    cfg = TrainConfig(art=art, model=model, loss=loss, epochs=epochs, batch_size=batch_size, lr=lr,
-                      dims=layer_sizes, id_embeddings=id_embeddings, temperature=temperature,
-                      weight_decay=weight_decay, cosine_schedule=cosine_schedule,
-                      checkpoint_every=checkpoint_every, seed=seed, run=run_name, resume=resume,
-                      max_steps=max_steps)
+    cfg = TrainConfig(
+        art=art,
+        model=model,
+        loss=loss,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        dims=layer_sizes,
+        id_embeddings=id_embeddings,
+        temperature=temperature,
+        weight_decay=weight_decay,
+        cosine_schedule=cosine_schedule,
+        checkpoint_every=checkpoint_every,
+        seed=seed,
+        run=run_name,
+        resume=resume,
+        max_steps=max_steps,
+    )
     summary = run_training(cfg)
     click.echo(summary.run_dir)
+
 
 def _parse_ks(text: str) -> tuple[int, ...]:
     from kuaicore.errors import UsageError
@@ -188,23 +290,61 @@ def _parse_ks(text: str) -> tuple[int, ...]:
 
 @cli.command()
 @click.argument("art", type=click.Path(path_type=Path))
-@click.option("--run", "run_name", default=None, help="Run under ART/runs/ to evaluate [default: the latest].")
-@click.option("--protocol", type=click.Choice(["small", "full"]), default="small", show_default=True,
-              help="small: rank each small-matrix user's own small-matrix videos; full: rank the whole catalog"
-                   " minus the user's training videos.")
+@click.option(
+    "--run", "run_name", default=None, help="Run under ART/runs/ to evaluate [default: the latest]."
+)
+@click.option(
+    "--protocol",
+    type=click.Choice(["small", "full"]),
+    default="small",
+    show_default=True,
+    help="small: rank each small-matrix user's own small-matrix videos; full: rank the whole catalog"
+    " minus the user's training videos.",
+)
 @click.option("--k", "ks", default="10,50,100", show_default=True, help="Cut-offs K, comma-separated.")
-@click.option("--threshold", type=float, default=2.0, show_default=True,
-              help="Relevant: watch_ratio >= threshold (the dataset authors' 'like' rule is 2.0).")
-@click.option("--label", type=click.Choice(["wr", "debiased", "graded"]), default="wr", show_default=True,
-              help="Relevance rule: wr (threshold), debiased (duration-debiased label), graded (headline"
-                   " ndcg uses gains min(watch_ratio, cap)).")
-@click.option("--bootstrap", type=click.IntRange(min=0), default=1000, show_default=True,
-              help="Bootstrap resamples for the 95% CIs (0: none).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random row and the bootstrap.")
-@click.option("--json", "json_path", type=click.Path(path_type=Path), default=None,
-              help="Also write the full result as JSON to this path ('-' prints JSON alone on stdout).")
-def evaluate(art: Path, run_name: str | None, protocol: str, ks: str, threshold: float, label: str,
-             bootstrap: int, seed: int, json_path: Path | None) -> None:
+@click.option(
+    "--threshold",
+    type=float,
+    default=2.0,
+    show_default=True,
+    help="Relevant: watch_ratio >= threshold (the dataset authors' 'like' rule is 2.0).",
+)
+@click.option(
+    "--label",
+    type=click.Choice(["wr", "debiased", "graded"]),
+    default="wr",
+    show_default=True,
+    help="Relevance rule: wr (threshold), debiased (duration-debiased label), graded (headline"
+    " ndcg uses gains min(watch_ratio, cap)).",
+)
+@click.option(
+    "--bootstrap",
+    type=click.IntRange(min=0),
+    default=1000,
+    show_default=True,
+    help="Bootstrap resamples for the 95% CIs (0: none).",
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed of the random row and the bootstrap."
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also write the full result as JSON to this path ('-' prints JSON alone on stdout).",
+)
+def evaluate(
+    art: Path,
+    run_name: str | None,
+    protocol: str,
+    ks: str,
+    threshold: float,
+    label: str,
+    bootstrap: int,
+    seed: int,
+    json_path: Path | None,
+) -> None:
     """Evaluate a trained run on the small matrix beside random, popularity and (synthetic data) oracle rows.
 
     Prints precision, recall, ndcg (binary and graded), map, mrr, hit rate and the seed projects' overlap at
@@ -218,16 +358,27 @@ def evaluate(art: Path, run_name: str | None, protocol: str, ks: str, threshold:
     from kuaicore.evaluation.summary import format_table
 
     to_stdout = json_path is not None and str(json_path) == "-"
-    cfg = EvalConfig(art=art, run=run_name, protocol=protocol, ks=_parse_ks(ks), threshold=threshold,
-                     label=label, bootstrap=bootstrap, seed=seed, json_path=None if to_stdout else json_path)
+    cfg = EvalConfig(
+        art=art,
+        run=run_name,
+        protocol=protocol,
+        ks=_parse_ks(ks),
+        threshold=threshold,
+        label=label,
+        bootstrap=bootstrap,
+        seed=seed,
+        json_path=None if to_stdout else json_path,
+    )
     result, run_dir = run_evaluation(cfg)
     if to_stdout:
         click.echo(json.dumps(result, indent=2, sort_keys=True))
         return
     headline = "ndcg_graded" if label == "graded" else "ndcg"
-    click.echo(f"run {result['run']}: {result['users_evaluated']} users evaluated, "
-               f"{result['users_skipped_no_relevant']} skipped (no relevant video); protocol {protocol}, "
-               f"relevant = {'debiased label' if label == 'debiased' else f'watch_ratio >= {threshold}'}")
+    click.echo(
+        f"run {result['run']}: {result['users_evaluated']} users evaluated, "
+        f"{result['users_skipped_no_relevant']} skipped (no relevant video); protocol {protocol}, "
+        f"relevant = {'debiased label' if label == 'debiased' else f'watch_ratio >= {threshold}'}"
+    )
     for k in cfg.ks:
         click.echo("")
         click.echo(format_table(result, k, headline))
@@ -239,11 +390,16 @@ def evaluate(art: Path, run_name: str | None, protocol: str, ks: str, threshold:
 @click.option("--run", "run_name", default=None, help="Run under ART/runs/ [default: the latest].")
 @click.option("--user", "user_id", type=int, default=None, help="A dataset user_id to recommend for.")
 @click.option("--all", "all_users", is_flag=True, help="Recommend for every user (needs --out).")
-@click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="With --all: Parquet file of (user_id, rank, video_id, score).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="With --all: Parquet file of (user_id, rank, video_id, score).",
+)
 @click.option("-k", "k", type=int, default=10, show_default=True, help="Videos per user.")
-def recommend(art: Path, run_name: str | None, user_id: int | None, all_users: bool, out: Path | None,
-              k: int) -> None:
+def recommend(
+    art: Path, run_name: str | None, user_id: int | None, all_users: bool, out: Path | None, k: int
+) -> None:
     """Recommend the top-K unseen videos for one user (--user ID) or for all users (--all --out FILE).
 
     IDs are the dataset's own user_id / video_id. Videos the user has in training are excluded.

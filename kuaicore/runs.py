@@ -2,8 +2,8 @@
 
 A run ``ART/runs/NAME/`` of any model holds either ``user_emb.npy`` + ``item_emb.npy`` (float32, row = index,
 dot product ranks as the model does) or, for models that cannot be written as a dot product,
-``eval_scores.npy`` (one score per row of ``eval.parquet``, small-matrix protocol only). Regression models also
-write ``eval_pred.npy``: predicted watch ratio per row of ``eval.parquet``.
+``eval_scores.npy`` (one score per row of ``eval.parquet``, small-matrix protocol only). Regression models
+also write ``eval_pred.npy``: predicted watch ratio per row of ``eval.parquet``.
 """
 
 from __future__ import annotations
@@ -31,13 +31,19 @@ def resolve_run(art: Path, name: str | None) -> Path:
     if name is None:
         latest = runs / LATEST
         if not latest.is_file():
-            raise ArtifactError(f"{runs}: no trained run (run `kuaicore train {art}` first, or pass --run NAME)")
+            raise ArtifactError(
+                f"{runs}: no trained run (run `kuaicore train {art}` first, or pass --run NAME)"
+            )
         name = latest.read_text(encoding="utf-8").strip()
     if not name or "/" in name or name.startswith("."):
         raise UsageError(f"--run: invalid run name {name!r}")
     path = runs / name
     if not path.is_dir():
-        known = sorted(p.name for p in runs.iterdir() if p.is_dir() and ".tmp-" not in p.name) if runs.is_dir() else []
+        known = (
+            sorted(p.name for p in runs.iterdir() if p.is_dir() and ".tmp-" not in p.name)
+            if runs.is_dir()
+            else []
+        )
         raise ArtifactError(f"--run {name}: no such run in {runs} (known: {', '.join(known) or 'none'})")
     return path
 
@@ -47,12 +53,14 @@ def list_runs(art: Path) -> list[str]:
     runs = runs_dir(art)
     if not runs.is_dir():
         return []
-    return sorted(p.name for p in runs.iterdir() if p.is_dir() and ".tmp-" not in p.name and ".old-" not in p.name)
+    return sorted(
+        p.name for p in runs.iterdir() if p.is_dir() and ".tmp-" not in p.name and ".old-" not in p.name
+    )
 
 
 @dataclass(frozen=True)
 class RunOutputs:
-    """What a run offers to evaluation: embeddings, or per-eval-row scores; optional watch-ratio predictions."""
+    """What a run offers evaluation: embeddings or per-eval-row scores; optional watch-ratio predictions."""
 
     name: str
     path: Path

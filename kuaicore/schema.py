@@ -1,7 +1,7 @@
 """The seven KuaiRec 2.0 files: names, columns in order, DuckDB types, and which are required.
 
-This is the single source of truth for the raw layout (see ../shared/kuairec/SCHEMA.md). Readers, the validator,
-the synthetic writers and the staging SQL all follow it; a test checks that the staging SQL agrees with it.
+This is the single source of truth for the raw layout (see ../shared/kuairec/SCHEMA.md). Readers, the
+validator, the synthetic writers and the staging SQL all follow it.
 Types are the real ones: ``date`` is an integer in big_matrix but a float (``20200705.0``) in small_matrix;
 integer columns that hold empty cells (user_features onehot_feat4, 12-17) stay BIGINT with NULLs.
 """
@@ -32,8 +32,6 @@ class KuaiFile:
     name: str
     columns: tuple[Column, ...]
     required: bool
-    # Line terminator to read with. The caption file has bare '\r' inside unquoted fields, so only '\n' ends a row.
-    newline: str = "\n"
 
     @property
     def filename(self) -> str:
@@ -76,7 +74,8 @@ USER_FEATURES = KuaiFile(
     "user_features",
     _cols(
         "user_id:BIGINT, user_active_degree:VARCHAR, is_lowactive_period:BIGINT, is_live_streamer:BIGINT,"
-        " is_video_author:BIGINT, follow_user_num:BIGINT, follow_user_num_range:VARCHAR, fans_user_num:BIGINT,"
+        " is_video_author:BIGINT, follow_user_num:BIGINT, follow_user_num_range:VARCHAR,"
+        " fans_user_num:BIGINT,"
         " fans_user_num_range:VARCHAR, friend_user_num:BIGINT, friend_user_num_range:VARCHAR,"
         " register_days:BIGINT, register_days_range:VARCHAR, "
         + ", ".join(f"onehot_feat{i}:BIGINT" for i in range(18)),
@@ -98,19 +97,51 @@ CAPTION_CATEGORY = KuaiFile(
 )
 
 # Daily counters; collect_* are empty on early dates and written as floats ("0.0") later.
-_DAILY_COUNTS = (
-    "show_cnt show_user_num play_cnt play_user_num play_duration complete_play_cnt complete_play_user_num"
-    " valid_play_cnt valid_play_user_num long_time_play_cnt long_time_play_user_num short_time_play_cnt"
-    " short_time_play_user_num"
-).split()
-_DAILY_COUNTS_2 = (
-    "comment_stay_duration like_cnt like_user_num click_like_cnt double_click_cnt cancel_like_cnt"
-    " cancel_like_user_num comment_cnt comment_user_num direct_comment_cnt reply_comment_cnt delete_comment_cnt"
-    " delete_comment_user_num comment_like_cnt comment_like_user_num follow_cnt follow_user_num cancel_follow_cnt"
-    " cancel_follow_user_num share_cnt share_user_num download_cnt download_user_num report_cnt report_user_num"
-    " reduce_similar_cnt reduce_similar_user_num"
-).split()
-_DAILY_COLLECT = "collect_cnt collect_user_num cancel_collect_cnt cancel_collect_user_num".split()
+_DAILY_COUNTS = [
+    "show_cnt",
+    "show_user_num",
+    "play_cnt",
+    "play_user_num",
+    "play_duration",
+    "complete_play_cnt",
+    "complete_play_user_num",
+    "valid_play_cnt",
+    "valid_play_user_num",
+    "long_time_play_cnt",
+    "long_time_play_user_num",
+    "short_time_play_cnt",
+    "short_time_play_user_num",
+]
+_DAILY_COUNTS_2 = [
+    "comment_stay_duration",
+    "like_cnt",
+    "like_user_num",
+    "click_like_cnt",
+    "double_click_cnt",
+    "cancel_like_cnt",
+    "cancel_like_user_num",
+    "comment_cnt",
+    "comment_user_num",
+    "direct_comment_cnt",
+    "reply_comment_cnt",
+    "delete_comment_cnt",
+    "delete_comment_user_num",
+    "comment_like_cnt",
+    "comment_like_user_num",
+    "follow_cnt",
+    "follow_user_num",
+    "cancel_follow_cnt",
+    "cancel_follow_user_num",
+    "share_cnt",
+    "share_user_num",
+    "download_cnt",
+    "download_user_num",
+    "report_cnt",
+    "report_user_num",
+    "reduce_similar_cnt",
+    "reduce_similar_user_num",
+]
+_DAILY_COLLECT = ["collect_cnt", "collect_user_num", "cancel_collect_cnt", "cancel_collect_user_num"]
 ITEM_DAILY_FEATURES = KuaiFile(
     "item_daily_features",
     _cols(

@@ -20,7 +20,9 @@ SHARED_KUAIREC = REPO.parent / "shared" / "kuairec"
 def shared_kuairec() -> Path:
     """The folder of real KuaiRec files beside the repo (CI has it; a user's clone does not)."""
     if not (SHARED_KUAIREC / "item_categories.csv").is_file():
-        pytest.skip(f"real KuaiRec files not found at {SHARED_KUAIREC} (present in CI, absent in a user's clone)")
+        pytest.skip(
+            f"real KuaiRec files not found at {SHARED_KUAIREC} (present in CI, absent in a user's clone)"
+        )
     return SHARED_KUAIREC
 
 
@@ -37,7 +39,7 @@ def tiny_data(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_art(tiny_data, tmp_path_factory) -> Path:
-    """build-features over ``tiny_data``, made once per session (tests copy it before writing runs into it)."""
+    """build-features over ``tiny_data``, made once per session (tests copy it before writing runs)."""
     from kuaicore.config import FeatureConfig
     from kuaicore.features import build_features
 

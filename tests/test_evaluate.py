@@ -19,18 +19,20 @@ from kuaicore.evaluation.evaluate import evaluate
 
 
 def _hand_art(tmp_path: Path) -> Path:
-    """2 users x 3 items. User 10 watched items 100/101/102 with watch ratios 3.0/0.5/2.5 (relevant: 100, 102);
+    """2 users x 3 items. User 10 watched items 100/101/102 at watch ratios 3.0/0.5/2.5 (relevant: 100, 102);
     user 11 watched 100/101 at 0.1/0.2 (no relevant video: skipped). The run scores items 0.1/0.3/0.2."""
     art = tmp_path / "art"
     (art / "runs" / "hand").mkdir(parents=True)
     (art / "manifest.json").write_text(json.dumps({"n_users": 2, "n_items": 3, "sources": {}}))
     pq.write_table(
-        pa.table({
-            "user_idx": pa.array([0, 0, 0, 1, 1], pa.int32()),
-            "item_idx": pa.array([0, 1, 2, 0, 1], pa.int32()),
-            "watch_ratio": pa.array([3.0, 0.5, 2.5, 0.1, 0.2], pa.float32()),
-            "label_debiased": pa.array([1, 0, 1, 0, 0], pa.float32()),
-        }),
+        pa.table(
+            {
+                "user_idx": pa.array([0, 0, 0, 1, 1], pa.int32()),
+                "item_idx": pa.array([0, 1, 2, 0, 1], pa.int32()),
+                "watch_ratio": pa.array([3.0, 0.5, 2.5, 0.1, 0.2], pa.float32()),
+                "label_debiased": pa.array([1, 0, 1, 0, 0], pa.float32()),
+            }
+        ),
         art / "eval.parquet",
     )
     np.save(art / "item_train_counts.npy", np.array([5, 1, 9], dtype=np.int64))
@@ -100,7 +102,9 @@ def test_cli_evaluate_json_on_synthetic(tiny_art, tmp_path):
     for row in rows.values():
         for v in row["metrics"].values():
             assert v["lo"] <= v["mean"] + 1e-12 and v["mean"] <= v["hi"] + 1e-12
-    full = CliRunner().invoke(cli, ["evaluate", str(art), "--protocol", "full", "--k", "10", "--bootstrap", "0"])
+    full = CliRunner().invoke(
+        cli, ["evaluate", str(art), "--protocol", "full", "--k", "10", "--bootstrap", "0"]
+    )
     assert full.exit_code == 0, full.output
     assert "oracle" in full.stdout and "ndcg@10" in full.stdout
 

@@ -1,1 +1,4 @@
-"""Reading, validating, generating and streaming KuaiRec data. Only this package and `features` import duckdb."""
+"""Reading, validating, generating and streaming KuaiRec data.
+
+Only this package and `features` import duckdb.
+"""

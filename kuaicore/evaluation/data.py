@@ -1,8 +1,8 @@
 """What evaluation reads from ART, as CSR arrays: each small-matrix user's candidates, relevance and gains.
 
-Rows of ``eval.parquet`` are sorted by (user_idx, item_idx), so one user's candidates are a contiguous slice and
-the CSR is the file itself. The full-catalog protocol also needs each user's seen items (train + valid), read
-row group by row group and kept only for the evaluated users.
+Rows of ``eval.parquet`` are sorted by (user_idx, item_idx), so one user's candidates are a contiguous slice
+and the CSR is the file itself. The full-catalog protocol also needs each user's seen items (train +
+valid), read row group by row group and kept only for the evaluated users.
 """
 
 from __future__ import annotations
@@ -76,7 +76,8 @@ def load_eval_data(art: Path) -> EvalData:
 def relevance(data: EvalData, label: str, threshold: float) -> tuple[np.ndarray, np.ndarray]:
     """CSR (indptr, items) of each row's relevant candidates under the label rule.
 
-    ``wr`` and ``graded``: watch_ratio >= threshold (graded differs only in the headline ndcg, which uses gains);
+    ``wr`` and ``graded``: watch_ratio >= threshold (graded differs only in the headline ndcg, which uses
+    gains);
     ``debiased``: the duration-debiased label of build-features.
     """
     if label not in LABEL_RULES:
@@ -122,7 +123,7 @@ def seen_items(art: Path, n_users: int, users: np.ndarray) -> tuple[np.ndarray, 
 
 
 def load_truth(art: Path, manifest: dict[str, Any]) -> dict[str, np.ndarray] | None:
-    """The planted truth of synthetic data (truth.npz in ART, or beside the source CSVs), or None for real data."""
+    """The planted truth of synthetic data (ART/truth.npz, or beside the source CSVs); None for real data."""
     candidates = [Path(art) / "truth.npz"]
     for src in manifest.get("sources", {}).values() if isinstance(manifest.get("sources"), dict) else []:
         if isinstance(src, dict) and "path" in src:

@@ -27,7 +27,7 @@ from kuaicore.runs import RunOutputs, load_run, resolve_run, write_json_atomic
 
 
 def _top_watched(data: EvalData, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """CSR of each user's k most-watched small-matrix videos (ties by ascending video_id): the seeds' target."""
+    """CSR of each user's k most-watched small-matrix videos (ties by ascending video_id)."""
     row = np.repeat(np.arange(data.n_rows), np.diff(data.indptr))
     order = np.lexsort((data.items, -data.watch_ratio, row))
     rank_in_row = np.arange(order.size) - data.indptr[row[order]]
@@ -42,7 +42,9 @@ class _Context:
 
     def __init__(self, art: Path, cfg: EvalConfig):
         if cfg.protocol not in rankers.PROTOCOLS:
-            raise UsageError(f"--protocol: expected one of {', '.join(rankers.PROTOCOLS)}, got {cfg.protocol!r}")
+            raise UsageError(
+                f"--protocol: expected one of {', '.join(rankers.PROTOCOLS)}, got {cfg.protocol!r}"
+            )
         if not cfg.ks or min(cfg.ks) < 1:
             raise UsageError(f"--k: cut-offs must be positive integers, got {cfg.ks}")
         self.art, self.cfg = art, cfg
@@ -51,7 +53,9 @@ class _Context:
         self.rel = relevance(self.data, cfg.label, cfg.threshold)
         self.gain_csr = (self.data.indptr, self.data.items, gains(self.data, cfg.gain_cap))
         self.counts = np.load(Path(art) / "item_train_counts.npy", allow_pickle=False)
-        self.seen = seen_items(art, self.data.n_users_total, self.data.users) if cfg.protocol == "full" else None
+        self.seen = (
+            seen_items(art, self.data.n_users_total, self.data.users) if cfg.protocol == "full" else None
+        )
         n_rel = np.diff(self.rel[0])
         self.keep = n_rel > 0
         self.seed_rel = {k: _top_watched(self.data, k) for k in cfg.ks}
@@ -63,17 +67,23 @@ class _Context:
             m, _ = summary.per_user_metrics(ranked, [k], self.seed_rel[k], (None, None, None))
             overlap[:, j] = m["precision"][:, 0]
         metrics["seed_overlap"] = overlap
-        out = summary.summarize(name, metrics, self.keep, list(self.cfg.ks), self.cfg.bootstrap, self.cfg.seed)
+        out = summary.summarize(
+            name, metrics, self.keep, list(self.cfg.ks), self.cfg.bootstrap, self.cfg.seed
+        )
         out["catalog"] = {}
         for k in self.cfg.ks:
             out["catalog"][f"coverage@{k}"] = coverage(ranked, self.data.n_items_total, k)
-            out["catalog"][f"mean_popularity@{k}"] = mean_popularity(ranked, self.counts.astype(np.float64), k)
+            out["catalog"][f"mean_popularity@{k}"] = mean_popularity(
+                ranked, self.counts.astype(np.float64), k
+            )
         if pred is not None:
             obs = np.minimum(self.data.watch_ratio, self.cfg.gain_cap)
             out["regression"] = {
                 **regression_metrics(pred, obs),
-                **{f"{k}@{self.cfg.threshold}": v for k, v in
-                   threshold_metrics(pred, self.data.watch_ratio, self.cfg.threshold).items()},
+                **{
+                    f"{k}@{self.cfg.threshold}": v
+                    for k, v in threshold_metrics(pred, self.data.watch_ratio, self.cfg.threshold).items()
+                },
             }
         return out
 
@@ -83,7 +93,9 @@ class _Context:
                 self.data, run.user_emb, run.item_emb, self.kmax, self.cfg.protocol, self.seen
             )
         if self.cfg.protocol != "small":
-            raise UsageError(f"--protocol full: run {run.name} only scores small-matrix cells (no embeddings)")
+            raise UsageError(
+                f"--protocol full: run {run.name} only scores small-matrix cells (no embeddings)"
+            )
         return rankers.rank_scores(self.data, run.eval_scores, self.kmax)
 
 
@@ -96,12 +108,16 @@ def evaluate_runs(art: Path, runs: list[RunOutputs], cfg: EvalConfig) -> dict[st
         log(f"  evaluating {run.name} ({cfg.protocol} protocol, {data.n_rows:,} users)")
         rows.append(ctx.row(run.name, ctx.rank_run(run), run.eval_pred))
     rows.append(ctx.row("random", rankers.random_ranking(data, ctx.kmax, cfg.protocol, cfg.seed, ctx.seen)))
-    rows.append(ctx.row("popularity", rankers.popularity_ranking(data, ctx.counts, ctx.kmax, cfg.protocol, ctx.seen)))
+    rows.append(
+        ctx.row("popularity", rankers.popularity_ranking(data, ctx.counts, ctx.kmax, cfg.protocol, ctx.seen))
+    )
     truth = load_truth(art, data.manifest)
     if truth is not None:
         ids = (np.load(Path(art) / "user_ids.npy"), np.load(Path(art) / "item_ids.npy"))
         scores = rankers.oracle_scores(data, truth, *ids)
-        rows.append(ctx.row("oracle", rankers.rank_scores(data, np.nan_to_num(scores, nan=-np.inf), ctx.kmax)))
+        rows.append(
+            ctx.row("oracle", rankers.rank_scores(data, np.nan_to_num(scores, nan=-np.inf), ctx.kmax))
+        )
     summary.add_relative(rows)
     return {
         "art": str(art),

@@ -1,7 +1,7 @@
 """`kuaicore recommend`: top-K videos for one user (by dataset id) or for every user, from a run's embeddings.
 
-Videos the user already has in train or valid are excluded. For display, titles come from ``ART/items.parquet``
-(tags, first-level category, caption) when build-features wrote one.
+Videos the user already has in train or valid are excluded. For display, titles come from
+``ART/items.parquet`` (tags, first-level category, caption) when build-features wrote one.
 """
 
 from __future__ import annotations
@@ -45,7 +45,9 @@ def recommend(art: Path, run: str | None, k: int, user_id: int | None) -> Recomm
     else:
         pos = np.flatnonzero(user_ids == user_id)
         if pos.size == 0:
-            raise UsageError(f"--user {user_id}: no such user_id in {art} (ids run {user_ids.min()}..{user_ids.max()})")
+            raise UsageError(
+                f"--user {user_id}: no such user_id in {art} (ids run {user_ids.min()}..{user_ids.max()})"
+            )
         users = pos.astype(np.int32)
     seen = seen_items(art, int(manifest["n_users"]), users)
     items, scores = topk_scores(outputs.user_emb, outputs.item_emb, k, *seen, users=users)
@@ -82,7 +84,9 @@ def describe_items(art: Path, video_ids: np.ndarray) -> dict[int, dict[str, str]
     wanted = set(int(v) for v in video_ids.reshape(-1) if v >= 0)
     cols = table.to_pydict()
     return {
-        int(v): {name: ("" if cols[name][i] is None else str(cols[name][i])) for name in cols if name != "video_id"}
+        int(v): {
+            name: ("" if cols[name][i] is None else str(cols[name][i])) for name in cols if name != "video_id"
+        }
         for i, v in enumerate(cols["video_id"])
         if int(v) in wanted
     }
@@ -91,8 +95,10 @@ def describe_items(art: Path, video_ids: np.ndarray) -> dict[int, dict[str, str]
 def format_user(recs: Recommendations, art: Path, caption_width: int = 40) -> str:
     """A table of one user's recommendations: rank, video_id, score, tags, category, caption (truncated)."""
     info = describe_items(art, recs.video_ids)
-    lines = [f"top {recs.video_ids.shape[1]} for user {int(recs.user_ids[0])} (run {recs.run}):",
-             f"{'rank':>4}  {'video_id':>8}  {'score':>8}  {'tags':<12}  {'category':<10}  caption"]
+    lines = [
+        f"top {recs.video_ids.shape[1]} for user {int(recs.user_ids[0])} (run {recs.run}):",
+        f"{'rank':>4}  {'video_id':>8}  {'score':>8}  {'tags':<12}  {'category':<10}  caption",
+    ]
     for r, (v, s) in enumerate(zip(recs.video_ids[0], recs.scores[0], strict=True), start=1):
         if v < 0:
             break
@@ -100,6 +106,8 @@ def format_user(recs: Recommendations, art: Path, caption_width: int = 40) -> st
         caption = d.get("caption", "").replace("\r", " ").replace("\n", " ")
         if len(caption) > caption_width:
             caption = caption[: caption_width - 1] + "…"
-        lines.append(f"{r:>4}  {int(v):>8}  {float(s):>8.4f}  {d.get('tags', ''):<12}  "
-                     f"{d.get('category', ''):<10}  {caption}")
+        lines.append(
+            f"{r:>4}  {int(v):>8}  {float(s):>8.4f}  {d.get('tags', ''):<12}  "
+            f"{d.get('category', ''):<10}  {caption}"
+        )
     return "\n".join(lines)

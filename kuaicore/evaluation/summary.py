@@ -1,5 +1,8 @@
-"""Turn per-user metric arrays into the rows of an evaluation table: means over evaluated users, bootstrap 95%
-CIs (seeded, same resampled users for every metric of a row), lift over ``random`` and fraction of ``oracle``."""
+"""Turn per-user metric arrays into the rows of an evaluation table.
+
+Means over evaluated users, bootstrap 95% CIs (seeded, the same resampled users for every metric of a row),
+lift over ``random`` and fraction of ``oracle``.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ DEFINITIONS = {
     "map@K": "(1 / min(|R|, K)) * sum_i rel_i * precision@i",
     "ndcg@K": "DCG/IDCG, DCG = sum_i rel_i / log2(i + 1), IDCG from min(|R|, K) hits",
     "ndcg_graded@K": "DCG/IDCG with gain min(watch_ratio, cap) of L_i; IDCG from the user's best ordering",
-    "seed_overlap@K": "|L ∩ the user's K most-watched small-matrix videos| / K (the seed projects' protocol)",
+    "seed_overlap@K": "|L ∩ the user's K most-watched small-matrix videos| / K (the seeds' protocol)",
     "coverage@K": "share of the catalog recommended to at least one evaluated user",
     "mean_popularity@K": "mean training views of the recommended videos",
     "users": "each metric is the mean over evaluated users; users without a relevant video are skipped",
@@ -71,8 +74,13 @@ def format_table(result: dict[str, Any], k: int, headline: str) -> str:
     """An aligned text table at cut-off ``k``: one line per row, mean and CI of the headline metric."""
     cols = ["ndcg", "ndcg_graded", "precision", "recall", "map", "mrr", "hit_rate", "seed_overlap"]
     present = [c for c in cols if f"{c}@{k}" in result["rows"][0]["metrics"]]
-    head = ["model", f"{headline}@{k} [95% CI]", *(f"{c}@{k}" for c in present if c != headline), "lift",
-            "of oracle"]
+    head = [
+        "model",
+        f"{headline}@{k} [95% CI]",
+        *(f"{c}@{k}" for c in present if c != headline),
+        "lift",
+        "of oracle",
+    ]
     lines = []
     for row in result["rows"]:
         m = row["metrics"]
@@ -84,7 +92,7 @@ def format_table(result: dict[str, Any], k: int, headline: str) -> str:
         cells += [f"{lift:.2f}x" if lift is not None else "-", f"{frac:.1%}" if frac is not None else "-"]
         lines.append(cells)
     widths = [max(len(str(x)) for x in col) for col in zip(head, *lines, strict=True)]
-    fmt = "  ".join("{:<%d}" % w for w in widths)
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     out = [fmt.format(*head), fmt.format(*("-" * w for w in widths))]
     out += [fmt.format(*cells) for cells in lines]
     return "\n".join(out)

@@ -32,6 +32,8 @@ class KuaiFile:
     name: str
     columns: tuple[Column, ...]
     required: bool
+    # Only '\n' ends a row: the caption file has bare '\r' inside unquoted fields.
+    newline: str = "\n"
 
     @property
     def filename(self) -> str:

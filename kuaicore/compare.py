@@ -1,0 +1,165 @@
+"""`kuaicore compare`: train what is missing, evaluate every model with one protocol, one table.
+
+Each missing model is trained by a child `kuaicore train` process, so that its wall time and peak RSS are
+its own (``os.wait4`` gives the child's resource usage); runs already in ``ART/runs/`` are reused. All runs
+are then evaluated in one pass with the same reference rows, bootstrap seed and users
+(kuaicore.evaluation), so a row of the comparison equals what `kuaicore evaluate` prints for that run.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kuaicore.config import EvalConfig
+from kuaicore.errors import KuaiError, UsageError
+from kuaicore.progress import log
+
+# compare's model names -> `kuaicore train` options. The order is the default list.
+MODEL_ARGS: dict[str, list[str]] = {
+    "popularity": ["--model", "popularity"],
+    "tag-cosine": ["--model", "tag-cosine"],
+    "linear": ["--model", "linear"],
+    "als": ["--model", "als"],
+    "id-mlp": ["--model", "id-mlp"],
+    "two-tower-mse": ["--model", "two-tower", "--loss", "mse"],
+    "two-tower-bce": ["--model", "two-tower", "--loss", "bce"],
+    "two-tower-softmax": ["--model", "two-tower", "--loss", "softmax"],
+}
+FAST_MODELS = ("popularity", "tag-cosine", "linear", "als")
+
+
+@dataclass(frozen=True)
+class TrainCost:
+    """Wall seconds and peak RSS of the child that trained a run (None when the run was reused)."""
+
+    seconds: float | None
+    peak_rss_mb: float | None
+
+
+def parse_models(text: str | None) -> list[str]:
+    """The --models list (comma-separated); UsageError naming an unknown model."""
+    if not text:
+        return list(MODEL_ARGS)
+    names = [m.strip() for m in text.split(",") if m.strip()]
+    unknown = [m for m in names if m not in MODEL_ARGS]
+    if unknown or not names:
+        raise UsageError(
+            f"--models: unknown {', '.join(unknown) or 'empty list'} (choose from {', '.join(MODEL_ARGS)})"
+        )
+    return names
+
+
+def run_name(model: str, seed: int) -> str:
+    return f"{model}-s{seed}"
+
+
+def _complete(run_dir: Path) -> bool:
+    return (run_dir / "user_emb.npy").is_file() or (run_dir / "eval_scores.npy").is_file()
+
+
+def train_child(art: Path, model: str, seed: int, extra: list[str]) -> TrainCost:
+    """Train ``model`` into ART/runs/MODEL-sSEED in a child process; its wall time and peak RSS."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "kuaicore.cli",
+        "train",
+        str(art),
+        *MODEL_ARGS[model],
+        "--seed",
+        str(seed),
+        "--run",
+        run_name(model, seed),
+        *extra,
+    ]
+    log(f"  training {model}: {' '.join(cmd[3:])}")
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise KuaiError(f"compare: training {model} failed (exit {proc.returncode}); see its messages above")
+    return TrainCost(seconds, usage.ru_maxrss / 1024.0)  # ru_maxrss is in KiB on Linux
+
+
+def compare(
+    art: Path,
+    models: list[str],
+    cfg: EvalConfig,
+    retrain: bool = False,
+    extra_train_args: list[str] | None = None,
+) -> dict[str, Any]:
+    """Train missing runs, evaluate all; the result dict of evaluation plus train cost per model row."""
+    from kuaicore.evaluation.data import read_manifest
+    from kuaicore.evaluation.evaluate import evaluate_runs
+    from kuaicore.runs import load_run, runs_dir, write_json_atomic
+
+    read_manifest(art)
+    costs: dict[str, TrainCost] = {}
+    runs = []
+    for model in models:
+        run_dir = runs_dir(art) / run_name(model, cfg.seed)
+        if retrain or not _complete(run_dir):
+            costs[model] = train_child(art, model, cfg.seed, list(extra_train_args or []))
+        else:
+            log(f"  reusing {run_dir.name}")
+            costs[model] = _recorded_cost(run_dir)
+        runs.append(load_run(run_dir))
+    result = evaluate_runs(art, runs, cfg)
+    for row in result["rows"]:
+        model = row["name"].rsplit("-s", 1)[0]
+        if model in costs:
+            row["model"] = model
+            row["train_seconds"] = costs[model].seconds
+            row["peak_rss_mb"] = costs[model].peak_rss_mb
+    key = f"ndcg@{min(cfg.ks)}"
+    models_rows = sorted(
+        (r for r in result["rows"] if "model" in r), key=lambda r: -r["metrics"][key]["mean"]
+    )
+    result["rows"] = models_rows + [r for r in result["rows"] if "model" not in r]
+    result["sorted_by"] = key
+    for row in models_rows:  # remember the cost beside the run, so a later compare that reuses it can show it
+        if row["train_seconds"] is not None:
+            write_json_atomic(
+                runs_dir(art) / row["name"] / "train_cost.json",
+                {"seconds": row["train_seconds"], "peak_rss_mb": row["peak_rss_mb"]},
+            )
+    write_json_atomic(Path(art) / "compare.json", result)
+    if cfg.json_path is not None:
+        write_json_atomic(Path(cfg.json_path), result)
+    return result
+
+
+def _recorded_cost(run_dir: Path) -> TrainCost:
+    import json
+
+    path = run_dir / "train_cost.json"
+    if not path.is_file():
+        return TrainCost(None, None)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return TrainCost(data.get("seconds"), data.get("peak_rss_mb"))
+
+
+def format_compare(result: dict[str, Any], k: int) -> str:
+    """The comparison table at cut-off k: metrics, CI, lift, fraction of oracle, train time, peak RSS."""
+    from kuaicore.evaluation.summary import format_table
+
+    table = format_table(result, k, "ndcg").splitlines()
+    extra_head = ["train s", "peak RSS MB"]
+    widths = [7, 11]
+    out = [
+        table[0] + "  " + "  ".join(h.rjust(w) for h, w in zip(extra_head, widths, strict=True)),
+        table[1] + "  " + "  ".join("-" * w for w in widths),
+    ]
+    for line, row in zip(table[2:], result["rows"], strict=True):
+        secs, rss = row.get("train_seconds"), row.get("peak_rss_mb")
+        cells = [f"{secs:.1f}" if secs is not None else "-", f"{rss:.0f}" if rss is not None else "-"]
+        out.append(line + "  " + "  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True)))
+    return "\n".join(out)

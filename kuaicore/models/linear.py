@@ -143,8 +143,8 @@ def normal_equations_grouped(
     target_sum * x``. With C (counts) and S (target sums) as sparse user x item matrices, H = taste and
     G = tags, every block is a sparse or small dense product: ``U^T diag(C 1) U``, ``U^T C I``,
     ``U^T (H * C G)``, ``I^T (G * C^T H)``, and the tag-by-tag block ``sum_u H_ut H_us (C (G_t * G_s))_u``
-    over the tag pairs that co-occur on some video.
-    Cost O(nnz * (Di + T + co-occurring pairs) + n_users Du^2 + n_items Di^2) instead of O(rows * D^2).
+    over the tag pairs that co-occur on some video (a sparse product: each video has few tags).
+    Cost O(nnz * (Di + T) + n_users Du^2 + n_items Di^2) instead of O(rows * D^2).
     """
     _check_shapes(user_features, item_features, item_tags, taste)
     u_f, i_f = user_features.astype(np.float64), item_features.astype(np.float64)
@@ -168,9 +168,11 @@ def normal_equations_grouped(
     xtx[oi:oz, oz:] = i_f.T @ (g * np.asarray(c.T @ h))
     pairs = [(a, b) for a in range(t) for b in range(a, t) if np.any(g[:, a] * g[:, b])]
     if pairs:
-        q = np.asarray(c @ np.stack([g[:, a] * g[:, b] for a, b in pairs], axis=1))
-        for k, (a, b) in enumerate(pairs):
-            xtx[oz + a, oz + b] = xtx[oz + b, oz + a] = float(np.sum(h[:, a] * h[:, b] * q[:, k]))
+        pa, pb = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+        q = (c @ sp.csc_matrix(g[:, pa] * g[:, pb])).tocoo()  # sparse: a video has 1-4 tags
+        weights = q.data * h[q.row, pa[q.col]] * h[q.row, pb[q.col]]
+        zz = np.bincount(q.col, weights=weights, minlength=len(pairs))
+        xtx[oz + pa, oz + pb] = zz
     xtx = np.triu(xtx) + np.triu(xtx, 1).T
     su, si = np.asarray(s_m.sum(axis=1)).ravel(), np.asarray(s_m.sum(axis=0)).ravel()
     xty = np.concatenate([[su.sum()], u_f.T @ su, i_f.T @ si, (h * np.asarray(s_m @ g)).sum(axis=0)])

@@ -136,6 +136,7 @@ def validate(data: Path, as_json: bool) -> None:
     help="`label` = watch_ratio >= 2.0 (wr), or above its duration bucket's percentile.",
 )
 @click.option("--force", is_flag=True, help="Replace an existing ART.")
+@click.option("--no-validate", is_flag=True, help="Skip the `kuaicore validate` pre-scan (one full read).")
 def build_features_cmd(
     data: Path,
     out: Path,
@@ -146,6 +147,7 @@ def build_features_cmd(
     valid_fraction: float,
     label_rule: str,
     force: bool,
+    no_validate: bool,
 ) -> None:
     """Build training artifacts from DATA into ART with DuckDB SQL (sql/*.sql) under a memory limit.
 
@@ -169,6 +171,7 @@ def build_features_cmd(
             valid_fraction=valid_fraction,
             label_rule=label_rule,
             force=force,
+            validate=not no_validate,
         )
     )
     click.echo(str(path))

@@ -1,20 +1,26 @@
 -- feat_item_duration: each video's duration in ms: the median of item_daily_features.video_duration; when
 -- that is missing (no daily row, or all empty), imputed by the median video_duration of the video's
--- interaction rows, else by the median over videos; duration_missing = 1 when imputed.
--- inputs: int_items, feat_item_daily, int_big_rows, stg_small_matrix
+-- interaction rows (big and small matrix), else by the median over videos; duration_missing = 1 when imputed.
+-- inputs: int_items, feat_item_daily, int_interactions, int_eval
 -- grain: one row per item_idx
 -- params: none
 CREATE TABLE feat_item_duration AS
-WITH seen AS (
-    SELECT video_id, median(video_duration) AS seen_duration
-    FROM (SELECT video_id, video_duration FROM int_big_rows
-          UNION ALL SELECT video_id, video_duration FROM stg_small_matrix) AS rows
-    GROUP BY video_id
-), known AS (
-    SELECT i.item_idx, d.daily_duration, s.seen_duration
+WITH daily AS (
+    SELECT i.item_idx, d.daily_duration
     FROM int_items AS i
     LEFT JOIN feat_item_daily AS d ON d.item_idx = i.item_idx
-    LEFT JOIN seen AS s ON s.video_id = i.video_id
+), lacking AS (
+    SELECT item_idx FROM daily WHERE daily_duration IS NULL
+), seen AS (
+    SELECT item_idx, median(video_duration) AS seen_duration
+    FROM (SELECT item_idx, video_duration FROM int_interactions SEMI JOIN lacking USING (item_idx)
+          UNION ALL
+          SELECT item_idx, video_duration FROM int_eval SEMI JOIN lacking USING (item_idx)) AS rows
+    GROUP BY item_idx
+), known AS (
+    SELECT d.item_idx, d.daily_duration, s.seen_duration
+    FROM daily AS d
+    LEFT JOIN seen AS s ON s.item_idx = d.item_idx
 )
 SELECT item_idx,
        CAST(coalesce(daily_duration, seen_duration,

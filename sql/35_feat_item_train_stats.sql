@@ -1,13 +1,13 @@
 -- feat_item_train_stats: per video, from TRAINING rows only: row count, mean target (capped watch ratio) and
 -- like rate (share of label_wr); a video without training rows gets count 0 and the global training means.
--- inputs: int_items, int_labeled
+-- inputs: int_items, int_interactions
 -- grain: one row per item_idx
 -- params: none
 CREATE TABLE feat_item_train_stats AS
 WITH per_item AS (
     SELECT item_idx, count(*) AS n_train, sum(CAST(target AS DECIMAL(18, 6))) AS sum_target,
            sum(CAST(label_wr AS BIGINT)) AS n_like
-    FROM int_labeled
+    FROM int_interactions
     WHERE split = 'train'
     GROUP BY item_idx
 ), global AS (

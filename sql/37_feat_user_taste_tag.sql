@@ -1,12 +1,14 @@
 -- feat_user_taste_tag: each user's taste per tag from TRAINING rows: mean target over the user's views of
 -- videos with that tag, shrunk toward the user's mean target by a prior of `prior` views:
 -- taste = (sum_target + prior * user_mean) / (n + prior). Pairs not listed have taste = user_mean.
--- inputs: int_labeled, feat_item_tags
+-- inputs: int_interactions, feat_item_tags
 -- grain: one row per (user_idx, tag) with at least one training view
 -- params: prior
 CREATE TABLE feat_user_taste_tag AS
 WITH train AS (
-    SELECT user_idx, item_idx, CAST(target AS DECIMAL(18, 6)) AS target FROM int_labeled WHERE split = 'train'
+    SELECT user_idx, item_idx, CAST(target AS DECIMAL(18, 6)) AS target
+    FROM int_interactions
+    WHERE split = 'train'
 ), user_mean AS (
     SELECT user_idx, CAST(sum(target) AS DOUBLE) / count(*) AS mean_target FROM train GROUP BY user_idx
 ), per_tag AS (

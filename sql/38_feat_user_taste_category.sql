@@ -1,11 +1,13 @@
 -- feat_user_taste_category: each user's taste per first-level caption category from TRAINING rows, shrunk
 -- toward the user's mean target as in feat_user_taste_tag. Pairs not listed have taste = user_mean.
--- inputs: int_labeled, feat_item_category
+-- inputs: int_interactions, feat_item_category
 -- grain: one row per (user_idx, cat1) with at least one training view
 -- params: prior
 CREATE TABLE feat_user_taste_category AS
 WITH train AS (
-    SELECT user_idx, item_idx, CAST(target AS DECIMAL(18, 6)) AS target FROM int_labeled WHERE split = 'train'
+    SELECT user_idx, item_idx, CAST(target AS DECIMAL(18, 6)) AS target
+    FROM int_interactions
+    WHERE split = 'train'
 ), user_mean AS (
     SELECT user_idx, CAST(sum(target) AS DOUBLE) / count(*) AS mean_target FROM train GROUP BY user_idx
 ), per_cat AS (

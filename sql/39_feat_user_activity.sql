@@ -1,13 +1,13 @@
 -- feat_user_activity: per user, from TRAINING rows: row count, mean target, like rate (users without training
 -- rows get 0 and the global means); and social degree = friends listed in social_network (0 when absent).
--- inputs: int_users, int_labeled, stg_social_network
+-- inputs: int_users, int_interactions, stg_social_network
 -- grain: one row per user_idx
 -- params: none
 CREATE TABLE feat_user_activity AS
 WITH per_user AS (
     SELECT user_idx, count(*) AS n_train, sum(CAST(target AS DECIMAL(18, 6))) AS sum_target,
            sum(CAST(label_wr AS BIGINT)) AS n_like
-    FROM int_labeled
+    FROM int_interactions
     WHERE split = 'train'
     GROUP BY user_idx
 ), global AS (

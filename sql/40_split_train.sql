@@ -1,12 +1,20 @@
--- train.parquet: the training rows, pre-shuffled by a seeded hash of (row_id, seed) (ties by row_id, so the
--- order does not depend on threads), in row groups of `row_group_size` rows.
--- inputs: int_labeled
+-- train.parquet: the training rows, pre-shuffled by a seeded hash of (user_id, pos, seed) (ties by user_id,
+-- pos, so the order does not depend on threads), in row groups of row_group_size rows. label_debiased follows
+-- int_debias_rule; label is label_wr or label_debiased as label_rule says.
+-- inputs: int_interactions, int_debias_rule
 -- grain: one row per training interaction
--- params: out, seed, row_group_size
+-- params: out, seed, row_group_size, label_rule
 COPY (
-    SELECT user_idx, item_idx, user_id, video_id, CAST(watch_ratio AS FLOAT) AS watch_ratio, target, label,
-           label_debiased, timestamp
-    FROM int_labeled
-    WHERE split = 'train'
-    ORDER BY hash(row_id, $seed), row_id
+    SELECT user_idx, item_idx, user_id, video_id, CAST(watch_ratio AS FLOAT) AS watch_ratio, target,
+           CASE WHEN $label_rule = 'debiased' THEN label_debiased ELSE label_wr END AS label, label_debiased,
+           timestamp
+    FROM (
+        SELECT r.*,
+               CAST(coalesce(
+                   r.watch_ratio > d.thresholds[1 + len(list_filter(d.bounds, lambda q: q < r.video_duration))],
+                   false) AS FLOAT) AS label_debiased
+        FROM int_interactions AS r, int_debias_rule AS d
+        WHERE r.split = 'train'
+    ) AS labeled
+    ORDER BY hash(user_id, pos, $seed), user_id, pos
 ) TO $out (FORMAT parquet, ROW_GROUP_SIZE $row_group_size)

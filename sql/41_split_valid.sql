@@ -1,11 +1,19 @@
--- valid.parquet: each user's last valid_fraction of deduplicated big_matrix rows, by user then time.
--- inputs: int_labeled
+-- valid.parquet: each user's last valid_fraction of deduplicated big_matrix rows, by user then time; labels
+-- as in train.parquet.
+-- inputs: int_interactions, int_debias_rule
 -- grain: one row per validation interaction
--- params: out, row_group_size
+-- params: out, row_group_size, label_rule
 COPY (
-    SELECT user_idx, item_idx, user_id, video_id, CAST(watch_ratio AS FLOAT) AS watch_ratio, target, label,
-           label_debiased, timestamp
-    FROM int_labeled
-    WHERE split = 'valid'
-    ORDER BY row_id
+    SELECT user_idx, item_idx, user_id, video_id, CAST(watch_ratio AS FLOAT) AS watch_ratio, target,
+           CASE WHEN $label_rule = 'debiased' THEN label_debiased ELSE label_wr END AS label, label_debiased,
+           timestamp
+    FROM (
+        SELECT r.*,
+               CAST(coalesce(
+                   r.watch_ratio > d.thresholds[1 + len(list_filter(d.bounds, lambda q: q < r.video_duration))],
+                   false) AS FLOAT) AS label_debiased
+        FROM int_interactions AS r, int_debias_rule AS d
+        WHERE r.split = 'valid'
+    ) AS labeled
+    ORDER BY user_idx, pos
 ) TO $out (FORMAT parquet, ROW_GROUP_SIZE $row_group_size)

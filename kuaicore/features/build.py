@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from importlib import metadata
 from pathlib import Path
@@ -101,12 +102,9 @@ def build_features(config: FeatureConfig) -> Path:
                 stats += run_sql_files(con, [sql], vals, sources, work)
             manifest = _assemble(con, tmp, config)
             counts = {k: int(v[0]) for k, v in _fetch(con, "int_row_counts").items()}
-            bounds = [float(b) for b in _fetch(con, "int_duration_bounds")["bounds"][0]]
-            thresholds = _fetch(con, "int_debias_thresholds")
+            rule = {k: v[0] for k, v in _fetch(con, "int_debias_rule").items()}
         finally:
             con.close()
-        import shutil
-
         shutil.rmtree(work, ignore_errors=True)
         names = [*PARQUETS, *manifest.pop("_npy_files")]
         assert set(outputs.values()) == set(PARQUETS), outputs
@@ -133,11 +131,13 @@ def build_features(config: FeatureConfig) -> Path:
                         "rule": "watch_ratio > percentile of training views in the video_duration bucket",
                         "percentile": float(config.debiased_percentile),
                         "buckets": int(config.duration_buckets),
-                        "bounds_ms": bounds,
+                        "bounds_ms": [float(b) for b in rule["bounds"]],
                         "thresholds": {
-                            int(b): float(t)
-                            for b, t in zip(thresholds["bucket"], thresholds["threshold"], strict=True)
+                            str(b): float(t)
+                            for b, t in enumerate(rule["thresholds"])
+                            if t is not None and t == t
                         },
+                        "training_rows_per_bucket": [int(n) for n in rule["rows_per_bucket"]],
                     },
                 },
                 "target": f"min(watch_ratio, {config.watch_ratio_cap})",

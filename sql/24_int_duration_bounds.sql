@@ -1,5 +1,5 @@
 -- int_duration_bounds: the (buckets - 1) video_duration quantiles of training rows that cut views into
--- equal-frequency duration buckets; a row's bucket = how many bounds are < its video_duration.
+-- equal-frequency duration buckets; a row's bucket = how many bounds are < its video_duration (0-based).
 -- inputs: int_interactions
 -- grain: one row
 -- params: buckets

@@ -425,6 +425,23 @@ def recommend(
         click.echo(format_user(recs, art))
 
 
+@cli.command()
+@click.argument("art", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=Path("report.html"), show_default=True,
+              help="The HTML file to write (self-contained: images embedded, opens offline).")
+@click.option("--benchmarks", type=click.Path(path_type=Path), default=None,
+              help="A markdown file (e.g. BENCHMARKS.md) whose tables are added to the report.")
+def report(art: Path, out: Path, benchmarks: Path | None) -> None:
+    """Write one self-contained HTML report of ART: dataset summary, EDA plots, training curves, metrics@K
+    curves with the random/popularity/oracle bands, the model comparison and optional benchmark tables.
+
+    Example: kuaicore report /tmp/art --out report.html --benchmarks BENCHMARKS.md
+    """
+    from kuaicore.report import write_report  # matplotlib is imported only here
+
+    click.echo(str(write_report(art, out, benchmarks)))
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="kuaicore")

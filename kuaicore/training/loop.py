@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ import numpy as np
 from kuaicore.config import TrainConfig, to_jsonable
 from kuaicore.data.stream import Prefetcher, epoch_batches, n_batches
 from kuaicore.errors import UsageError
-from kuaicore.progress import bar, log
+from kuaicore.progress import bar, log, timed
 from kuaicore.training import step as st
 from kuaicore.training.artifacts import TRAIN_COLUMNS, load_training_data
 from kuaicore.training.checkpoint import load_checkpoint, save_checkpoint
@@ -97,7 +97,7 @@ def train(cfg: TrainConfig) -> RunSummary:
     if batch_size != cfg.batch_size:
         log(f"batch size {cfg.batch_size} rounded up to {batch_size} (a multiple of {mesh.size} devices)")
     per_epoch = n_batches(data.train_path, batch_size)
-    fns = _compiled(cfg, data, mesh, per_epoch * cfg.epochs)
+    fns = compiled_functions(cfg, data, mesh, per_epoch * cfg.epochs)
     key = jax.random.key(cfg.seed)
     params = fns.init(key)
     opt_state = fns.opt_init(params)
@@ -122,8 +122,10 @@ def train(cfg: TrainConfig) -> RunSummary:
     rep = st.replicated(mesh)
     tables = st.device_tables(data, mesh)
     params, opt_state = jax.device_put(params, rep), jax.device_put(opt_state, rep)
-    train_step, eval_step, embed_users, embed_items = fns.train_step, fns.eval_step, fns.users, fns.items
     put = st.batch_putter(mesh)
+    with timed("compile train step"):
+        train_step = fns.step_for(batch_size, params, opt_state, tables, put)
+    eval_step, embed_users, embed_items = fns.eval_step, fns.users, fns.items
     sample = sample_positives(data.valid_path, cfg.valid_users, cfg.seed)
     total_rows, total_secs = 0, 0.0
 
@@ -133,8 +135,8 @@ def train(cfg: TrainConfig) -> RunSummary:
     for epoch in range(state["epoch"], cfg.epochs):
         if cfg.max_steps is not None and state["step"] >= cfg.max_steps:
             break
-        t0, rows = time.perf_counter(), 0
-        acc = np.array([state["loss_sum"], state["weight_sum"]], np.float32)
+        t0, cpu0, rows = time.perf_counter(), time.process_time(), 0
+        acc = jax.device_put(np.array([state["loss_sum"], state["weight_sum"]], np.float32), rep)
         source = epoch_batches(data.train_path, TRAIN_COLUMNS, batch_size, seed=cfg.seed, epoch=epoch,
                                shuffle=True, shuffle_buffer=cfg.shuffle_buffer, skip=state["batch"])
         label = f"epoch {epoch + 1}/{cfg.epochs}"
@@ -159,7 +161,7 @@ def train(cfg: TrainConfig) -> RunSummary:
                 if cfg.max_steps is not None and state["step"] >= cfg.max_steps:
                     break
         jax.block_until_ready(params)
-        secs = time.perf_counter() - t0
+        secs, cpu_secs = time.perf_counter() - t0, time.process_time() - cpu0
         total_rows, total_secs = total_rows + rows, total_secs + secs
         state["loss_sum"], state["weight_sum"] = np.asarray(acc).tolist()
         if state["batch"] < per_epoch:  # stopped by --max-steps inside the epoch
@@ -169,6 +171,7 @@ def train(cfg: TrainConfig) -> RunSummary:
         entry = _validate(cfg, params, tables, eval_step, (embed_users, embed_items), data, put, batch_size,
                           sample)
         entry.update(epoch=epoch + 1, step=state["step"], seconds=round(secs, 3),
+                     cpu_seconds=round(cpu_secs, 3),
                      loss=state["loss_sum"] / max(state["weight_sum"], 1e-12),
                      samples_per_s=round(rows / max(secs, 1e-9), 1))
         state["log"].append(entry)
@@ -197,7 +200,9 @@ def train(cfg: TrainConfig) -> RunSummary:
 
 
 @dataclass(frozen=True)
-class _Compiled:
+class Compiled:
+    """The jitted functions of one configuration; ``step_for`` compiles the train step ahead of time."""
+
     init: Any
     opt_init: Any
     train_step: Any
@@ -205,12 +210,23 @@ class _Compiled:
     users: Any
     items: Any
     spec: dict
+    aot: dict = field(default_factory=dict)
+
+    def step_for(self, batch_size: int, params: Any, opt_state: Any, tables: dict, put: Any) -> Any:
+        """The train step compiled for ``batch_size`` (so that epoch timings exclude compilation)."""
+        if batch_size not in self.aot:
+            example = {c: np.zeros(batch_size, np.int32 if c.endswith("_idx") else np.float32)
+                       for c in (*TRAIN_COLUMNS, "mask")}
+            acc = jax.device_put(np.zeros(2, np.float32), st.replicated(put.mesh))
+            lowered = self.train_step.lower(params, opt_state, tables, put(example)[0], acc)
+            self.aot[batch_size] = lowered.compile()
+        return self.aot[batch_size]
 
 
-_COMPILED: dict[tuple, _Compiled] = {}
+_COMPILED: dict[tuple, Compiled] = {}
 
 
-def _compiled(cfg: TrainConfig, data: Any, mesh: Any, total_steps: int) -> _Compiled:
+def compiled_functions(cfg: TrainConfig, data: Any, mesh: Any, total_steps: int) -> Compiled:
     """The jitted functions of a configuration, reused by later runs in the same process (e.g. a resume or
     `compare`) so that they are traced and compiled once."""
     shapes = (data.user_features.shape, data.item_features.shape, data.n_authors, data.cap)
@@ -222,7 +238,7 @@ def _compiled(cfg: TrainConfig, data: Any, mesh: Any, total_steps: int) -> _Comp
             _COMPILED.clear()
         objective = make_objective(cfg, data)
         optimizer = make_optimizer(cfg, total_steps)
-        _COMPILED[key] = _Compiled(
+        _COMPILED[key] = Compiled(
             init=jax.jit(objective.init), opt_init=jax.jit(optimizer.init),
             train_step=st.make_train_step(objective.loss, optimizer, mesh),
             eval_step=st.make_eval_step(objective.loss, mesh),

@@ -64,6 +64,7 @@ def batch_putter(mesh: Mesh) -> Callable[[dict[str, np.ndarray]], tuple[dict[str
     def put(batch: dict[str, np.ndarray]) -> tuple[dict[str, jax.Array], int]:
         return jax.device_put(batch, sharding), int(batch["mask"].sum())
 
+    put.mesh = mesh  # type: ignore[attr-defined]
     return put
 
 

@@ -119,7 +119,7 @@ def check_list_column(con, kfile: KuaiFile, path: Path, params: dict) -> None:
     key, col = quote_ident(kfile.columns[0].name), quote_ident(column)
     bad = con.execute(
         f"SELECT {key}, {col} FROM {READ_CSV_CHECKED_SQL} "
-        f"WHERE {col} IS NOT NULL AND NOT regexp_full_match({col}, $pattern) LIMIT 1",
+        f"WHERE {col} IS NOT NULL AND NOT regexp_full_match({col}, $pattern) ORDER BY {key} LIMIT 1",
         {**params, "pattern": pattern},
     ).fetchone()
     if bad is not None:

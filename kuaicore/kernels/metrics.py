@@ -40,6 +40,22 @@ def _position(sorted_items, item):
 
 
 @njit(cache=True)
+def _is_sorted(a):
+    i = 1
+    while i < a.shape[0] and a[i] >= a[i - 1]:
+        i += 1
+    return i >= a.shape[0]
+
+
+@njit(cache=True)
+def _largest_descending(values, k):
+    """The ``k`` largest of ``values`` (all of them if fewer), in descending order."""
+    if values.shape[0] > k:
+        values = -np.partition(-values, k - 1)[:k]
+    return np.sort(values)[::-1]
+
+
+@njit(cache=True)
 def _user_metrics(ranked_row, ks, rel, gain_items, gain_values, discount, out):
     """All metrics at all ``ks`` (ascending) for one user into ``out`` [n_metrics, len(ks)].
 
@@ -48,12 +64,16 @@ def _user_metrics(ranked_row, ks, rel, gain_items, gain_values, discount, out):
     """
     rel_sorted = np.unique(rel)
     n_rel = rel_sorted.shape[0]
-    order = np.argsort(gain_items, kind="mergesort")
-    g_items = gain_items[order]
-    g_values = gain_values[order]
-    ideal = np.sort(gain_values)[::-1]
-    width = ranked_row.shape[0]
     k_max = ks[-1]
+    if _is_sorted(gain_items):  # the usual case: CSR rows built in item order need no copy
+        g_items = gain_items
+        g_values = gain_values
+    else:
+        order = np.argsort(gain_items, kind="mergesort")
+        g_items = gain_items[order]
+        g_values = gain_values[order]
+    ideal = _largest_descending(gain_values, k_max)
+    width = ranked_row.shape[0]
     hits = 0
     first_hit = 0
     ap_sum = 0.0

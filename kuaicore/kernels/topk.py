@@ -96,9 +96,7 @@ def topk_scores(
     users = np.arange(n_users, dtype=np.int32) if users is None else as_index(users, "users", n_users)
     out_items = np.empty((users.shape[0], k), dtype=np.int32)
     out_scores = np.empty((users.shape[0], k), dtype=np.float32)
-    item_emb_t = np.ascontiguousarray(
-        item_emb.T
-    )  # [d, n_items]: the dot vectorises over items
+    item_emb_t = np.ascontiguousarray(item_emb.T)  # [d, n_items]: the dot vectorises over items
     _topk_scores_kernel(user_emb, item_emb_t, users, k, exclude_indptr, exclude_items, out_items, out_scores)
     return out_items, out_scores
 

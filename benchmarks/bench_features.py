@@ -1,0 +1,205 @@
+"""Benchmark `kuaicore build-features`: wall time and peak RSS vs a count-only scan and a pandas baseline.
+
+    python benchmarks/bench_features.py                        # full-size synthetic twin (written first)
+    python benchmarks/bench_features.py --data /tmp/syn_full   # an existing folder (real or synthetic)
+    python benchmarks/bench_features.py --scale small          # quick
+
+Three stages, each in its own child process so that each peak RSS is its own:
+  count-only  DuckDB counting the rows of every CSV (the canonical read_csv, same memory limit and threads):
+              the floor for anything that must read the files once.
+  kuaicore    `kuaicore build-features DATA --out ART --memory-limit M` (with and without the validate scan).
+  pandas      the seeds' approach to the same item/user features: pandas reads each CSV whole, drops exact
+              duplicates, splits each user's last rows by time, and builds per-item aggregates/rates/training
+              statistics and per-user per-tag / per-category taste, profile one-hots, all standardized.
+              It writes no parquet, so it does less work than kuaicore.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _measure import Timer, machine_line, peak_rss_mb, print_table  # noqa: E402
+
+FILES = ("big_matrix", "small_matrix", "item_categories", "user_features", "social_network",
+         "kuairec_caption_category", "item_daily_features")  # fmt: skip
+
+
+def count_only(data: Path, memory_limit: str, threads: int | None) -> dict:
+    from kuaicore.data.paths import resolve_data_dir
+    from kuaicore.data.readers import READ_CSV_SQL, connect, read_csv_params
+    from kuaicore.schema import FILES_BY_NAME
+
+    folder = resolve_data_dir(data)
+    with tempfile.TemporaryDirectory() as tmp:
+        con = connect(memory_limit=memory_limit, threads=threads, temp_dir=Path(tmp) / "spill")
+        counts = {}
+        for name in FILES:
+            path = folder / f"{name}.csv"
+            if path.is_file():
+                params = read_csv_params(FILES_BY_NAME[name], path, workdir=Path(tmp))
+                (counts[name],) = con.execute(f"SELECT count(*) FROM {READ_CSV_SQL}", params).fetchone()
+    return {"rows": counts}
+
+
+def kuaicore_build(data: Path, out: Path, memory_limit: str, threads: int | None, validate: bool) -> dict:
+    from kuaicore.config import FeatureConfig
+    from kuaicore.features import build_features
+
+    art = build_features(FeatureConfig(data=data, out=out, memory_limit=memory_limit, threads=threads,
+                                       validate=validate, force=True))  # fmt: skip
+    return {"rows": json.loads((art / "manifest.json").read_text())["row_counts"]}
+
+
+def pandas_features(data: Path, cap: float = 5.0, frac: float = 0.1, prior: float = 20.0) -> dict:
+    """The seeds' pandas pipeline for the same item and user features (whole files in memory)."""
+    import numpy as np
+    import pandas as pd
+
+    from kuaicore.data.paths import resolve_data_dir
+
+    folder = resolve_data_dir(data)
+    big = pd.read_csv(folder / "big_matrix.csv")
+    n_in = len(big)
+    big = big.drop_duplicates()
+    small = pd.read_csv(folder / "small_matrix.csv")
+    pairs = pd.MultiIndex.from_frame(small[["user_id", "video_id"]])
+    big = big[~pd.MultiIndex.from_frame(big[["user_id", "video_id"]]).isin(pairs)]
+    big = big.sort_values(["user_id", "timestamp", "video_id"])
+    pos = big.groupby("user_id").cumcount()
+    n = big.groupby("user_id")["user_id"].transform("size")
+    big["target"] = big["watch_ratio"].clip(upper=cap)
+    big["like"] = (big["watch_ratio"] >= 2.0).astype(float)
+    train = big[pos < n - np.floor(frac * n + 1e-9)]
+
+    cats = pd.read_csv(folder / "item_categories.csv")
+    cats["tag"] = cats["feat"].map(json.loads)
+    tags = cats[["video_id", "tag"]].explode("tag")
+    item_tags = pd.crosstab(tags["video_id"], tags["tag"]).clip(upper=1)
+    caption = pd.read_csv(folder / "kuairec_caption_category.csv", lineterminator="\n",
+                          usecols=["video_id", "first_level_category_id"])  # fmt: skip
+    cat1 = pd.get_dummies(caption.set_index("video_id")["first_level_category_id"], prefix="cat1").astype(
+        float
+    )
+    daily = pd.read_csv(folder / "item_daily_features.csv")
+    counts = ["show_cnt", "play_cnt", "complete_play_cnt", "valid_play_cnt", "long_time_play_cnt",
+              "short_time_play_cnt", "like_cnt", "comment_cnt", "follow_cnt", "share_cnt", "download_cnt",
+              "report_cnt", "reduce_similar_cnt", "collect_cnt"]  # fmt: skip
+    g = daily.groupby("video_id")
+    agg = g[counts].sum()
+    agg["completion_rate"] = agg["complete_play_cnt"] / agg["play_cnt"].replace(0, np.nan)
+    agg["like_rate"] = agg["like_cnt"] / agg["play_cnt"].replace(0, np.nan)
+    agg["engagement_rate"] = agg["play_cnt"] / agg["show_cnt"].replace(0, np.nan)
+    agg["share_rate"] = agg["share_cnt"] / agg["play_cnt"].replace(0, np.nan)
+    agg["mean_play_progress"] = g["play_progress"].mean()
+    agg["duration"] = g["video_duration"].median()
+    agg[counts] = np.log1p(agg[counts])
+    stats = train.groupby("video_id").agg(
+        n=("target", "size"), mean=("target", "mean"), like=("like", "mean")
+    )
+    stats["n"] = np.log1p(stats["n"])
+    items = item_tags.join(cat1, how="outer").join(agg, how="outer").join(stats, how="outer").fillna(0.0)
+    items = (items - items.mean()) / items.std(ddof=0).replace(0, 1)
+
+    user_mean = train.groupby("user_id")["target"].mean()
+    tt = train[["user_id", "video_id", "target"]].merge(tags, on="video_id")
+    per = tt.groupby(["user_id", "tag"])["target"].agg(["size", "sum"]).reset_index()
+    per["taste"] = (per["sum"] + prior * per["user_id"].map(user_mean)) / (per["size"] + prior)
+    taste = per.pivot(index="user_id", columns="tag", values="taste")
+    taste = taste.apply(lambda col: col.fillna(user_mean.reindex(taste.index)))
+    tc = train[["user_id", "video_id", "target"]].merge(caption, on="video_id")
+    perc = tc.groupby(["user_id", "first_level_category_id"])["target"].agg(["size", "sum"]).reset_index()
+    perc["taste"] = (perc["sum"] + prior * perc["user_id"].map(user_mean)) / (perc["size"] + prior)
+    taste_c = perc.pivot(index="user_id", columns="first_level_category_id", values="taste").add_prefix("c")
+    users = pd.read_csv(folder / "user_features.csv").set_index("user_id")
+    ranges = [c for c in users.columns if c.endswith("_range")] + ["user_active_degree"]
+    prof = pd.get_dummies(users[ranges].astype(str)).astype(float)
+    for c in ("follow_user_num", "fans_user_num", "friend_user_num", "register_days"):
+        prof[c] = np.log1p(users[c])
+    act = train.groupby("user_id").agg(n=("target", "size"), mean=("target", "mean"), like=("like", "mean"))
+    ufeat = prof.join(taste, how="outer").join(taste_c, how="outer").join(act, how="outer").fillna(0.0)
+    ufeat.columns = ufeat.columns.astype(str)
+    ufeat = (ufeat - ufeat.mean()) / ufeat.std(ddof=0).replace(0, 1)
+    return {"rows": {"big_rows_in": n_in, "train_rows": len(train)}, "shapes": [items.shape, ufeat.shape]}
+
+
+def child(args: argparse.Namespace) -> None:
+    with Timer() as t:
+        if args.child == "count":
+            result = count_only(args.data, args.memory_limit, args.threads)
+        elif args.child == "pandas":
+            result = pandas_features(args.data)
+        else:
+            result = kuaicore_build(
+                args.data, args.out, args.memory_limit, args.threads, args.child == "kuaicore"
+            )
+    print(json.dumps({**result, "seconds": t.seconds, "peak_rss_mb": peak_rss_mb(include_children=False)},
+                     default=str))  # fmt: skip
+
+
+def run_child(stage: str, args: argparse.Namespace, out: Path) -> dict:
+    cmd = [sys.executable, __file__, "--child", stage, "--data", str(args.data), "--out", str(out),
+           "--memory-limit", args.memory_limit]  # fmt: skip
+    if args.threads:
+        cmd += ["--threads", str(args.threads)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"{stage} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", default="full", choices=["tiny", "small", "full"])
+    ap.add_argument("--data", type=Path, default=None, help="existing KuaiRec folder (default: synthesize)")
+    ap.add_argument("--out", type=Path, default=None, help="ART to write (default: a temporary folder)")
+    ap.add_argument("--memory-limit", default="1GB")
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--skip-pandas", action="store_true")
+    ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(args)
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="bench-features-"))
+    try:
+        if args.data is None:
+            from kuaicore.config import SynthConfig
+            from kuaicore.data.synth import write_synthetic
+
+            args.data = tmp / "syn"
+            write_synthetic(SynthConfig(out=args.data, scale=args.scale, seed=0))
+        out = args.out or tmp / "art"
+        results = {"count-only": run_child("count", args, out)}
+        results["kuaicore build-features"] = run_child("kuaicore", args, out)
+        results["kuaicore build-features --no-validate"] = run_child("kuaicore-novalidate", args, out)
+        if not args.skip_pandas:
+            results["pandas (seeds' approach)"] = run_child("pandas", args, out)
+        n = int(results["count-only"]["rows"]["big_matrix"])
+        base = results["count-only"]
+        pandas = results.get("pandas (seeds' approach)")
+        rows = []
+        for stage, r in results.items():
+            rows.append({
+                "stage": stage, "wall s": r["seconds"], "peak RSS MB": r["peak_rss_mb"],
+                "big rows/s": n / r["seconds"], "x count-only time": r["seconds"] / base["seconds"],
+                "pandas time / this": pandas["seconds"] / r["seconds"] if pandas else None,
+                "pandas RSS / this": pandas["peak_rss_mb"] / r["peak_rss_mb"] if pandas else None,
+            })  # fmt: skip
+        print(machine_line())
+        print(f"data: {args.data} ({n:,} big_matrix rows), memory limit {args.memory_limit}, "
+              f"threads {args.threads or 'all'}")  # fmt: skip
+        print_table(rows)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

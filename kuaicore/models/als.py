@@ -1,17 +1,17 @@
 """ALS baseline: implicit-feedback matrix factorisation (Hu, Koren & Volinsky 2008) over a scipy CSR matrix.
 
-Every observed (user, video) pair has preference p = 1 and confidence ``c = 1 + alpha * r`` (``confidence =
-"linear"``) or ``c = 1 + alpha * log(1 + r / eps)`` (``"log"``), where ``r`` is the pair's capped watch ratio
-*summed* over re-watches (watching again is more evidence, not less); unobserved pairs have p = 0, c = 1.
-The loss
+Every observed (user, video) pair has preference p = 1 and confidence ``c = 1 + alpha * r``
+(``confidence="linear"``) or ``c = 1 + alpha * log(1 + r / eps)`` (``"log"``), where ``r`` is the pair's
+capped watch ratio *summed* over re-watches (watching again is more evidence, not less); unobserved pairs
+have p = 0 and c = 1. The loss
 
     L = sum_{u,i} c_ui (p_ui - x_u . y_i)^2 + reg (sum_u |x_u|^2 + sum_i |y_i|^2)
 
-is minimised by alternating exact row solves (``solver="cholesky"``) or warm-started conjugate-gradient steps
-(``solver="cg"``, the default, as in `implicit`), both in the Numba kernels of :mod:`kuaicore.kernels.als`;
-each half-step lowers L, which ``info["objective"]`` records per iteration. ``user_emb = X``, ``item_emb =
-Y``. :func:`half_step_numpy` is the plain NumPy solver of the same equations (loop over rows,
-``np.linalg.solve``): the benchmark's baseline and the tests' reference.
+is minimised by alternating exact row solves (``solver="cholesky"``) or warm-started conjugate-gradient
+steps (``solver="cg"``, the default, as in `implicit`), both in the Numba kernels of
+:mod:`kuaicore.kernels.als`; each half-step lowers L, which ``info["objective"]`` records per iteration.
+``user_emb = X``, ``item_emb = Y``. :func:`half_step_numpy` is the plain NumPy solver of the same
+equations (loop over rows, ``np.linalg.solve``): the benchmark's baseline and the tests' reference.
 """
 
 from __future__ import annotations

@@ -25,54 +25,23 @@ from numba import njit, prange
 
 from kuaicore.errors import InternalError
 from kuaicore.kernels._arrays import as_csr, as_matrix
+from kuaicore.kernels._select import heap_drain, heap_offer
 
 METRICS = ("precision", "recall", "ndcg", "ndcg_graded", "map", "mrr", "hit_rate")
 _P, _R, _NDCG, _NDCG_G, _MAP, _MRR, _HIT = range(7)
 
 
-@njit(cache=True, inline="always")
-def _position(sorted_items, item):
-    """Index of ``item`` in an ascending array, or -1."""
-    pos = np.searchsorted(sorted_items, item)
-    if pos < sorted_items.shape[0] and sorted_items[pos] == item:
-        return pos
-    return -1
+_USER_BLOCK = 16  # users per parallel task: amortises the per-task item-indexed buffers
 
 
 @njit(cache=True)
-def _is_sorted(a):
-    i = 1
-    while i < a.shape[0] and a[i] >= a[i - 1]:
-        i += 1
-    return i >= a.shape[0]
+def _user_metrics(ranked_row, ks, u, rel_of, n_rel, gain_of, gain, ideal, discount, out):
+    """All metrics at all ``ks`` (ascending) for user row ``u`` into ``out`` [n_metrics, len(ks)].
 
-
-@njit(cache=True)
-def _largest_descending(values, k):
-    """The ``k`` largest of ``values`` (all of them if fewer), in descending order."""
-    if values.shape[0] > k:
-        values = -np.partition(-values, k - 1)[:k]
-    return np.sort(values)[::-1]
-
-
-@njit(cache=True)
-def _user_metrics(ranked_row, ks, rel, gain_items, gain_values, discount, out):
-    """All metrics at all ``ks`` (ascending) for one user into ``out`` [n_metrics, len(ks)].
-
-    ``rel``: the user's relevant items (any order, duplicates allowed); ``gain_items``/``gain_values``: the
-    user's graded gains (any order; empty: graded ndcg is 0); ``discount[i] = 1 / log2(i + 2)``.
+    ``rel_of[item] == u`` marks the user's relevant items (``n_rel`` distinct ones); ``gain_of[item] == u``
+    marks items with a gain ``gain[item]``; ``ideal``: the user's largest gains, descending, padded with -inf;
+    ``discount[i] = 1 / log2(i + 2)``.
     """
-    rel_sorted = np.unique(rel)
-    n_rel = rel_sorted.shape[0]
-    k_max = ks[-1]
-    if _is_sorted(gain_items):  # the usual case: CSR rows built in item order need no copy
-        g_items = gain_items
-        g_values = gain_values
-    else:
-        order = np.argsort(gain_items, kind="mergesort")
-        g_items = gain_items[order]
-        g_values = gain_values[order]
-    ideal = _largest_descending(gain_values, k_max)
     width = ranked_row.shape[0]
     hits = 0
     first_hit = 0
@@ -82,22 +51,21 @@ def _user_metrics(ranked_row, ks, rel, gain_items, gain_values, discount, out):
     idcg = 0.0
     idcg_graded = 0.0
     j = 0
-    for i in range(k_max):
+    for i in range(ks[-1]):
         item = ranked_row[i] if i < width else -1
         if i < n_rel:
             idcg += discount[i]
-        if i < ideal.shape[0] and ideal[i] > 0.0:
+        if ideal[i] > 0.0:
             idcg_graded += ideal[i] * discount[i]
         if item >= 0:
-            if _position(rel_sorted, item) >= 0:
+            if rel_of[item] == u:
                 hits += 1
                 ap_sum += hits / (i + 1.0)
                 dcg += discount[i]
                 if first_hit == 0:
                     first_hit = i + 1
-            pos = _position(g_items, item)
-            if pos >= 0:
-                dcg_graded += g_values[pos] * discount[i]
+            if gain_of[item] == u:
+                dcg_graded += gain[item] * discount[i]
         while j < ks.shape[0] and ks[j] == i + 1:
             k = ks[j]
             out[_P, j] = hits / k
@@ -117,18 +85,46 @@ def _user_metrics(ranked_row, ks, rel, gain_items, gain_values, discount, out):
 
 @njit(cache=True, parallel=True)
 def _ranking_metrics_kernel(
-    ranked, ks, rel_indptr, rel_items, gain_indptr, gain_items, gain_values, discount, out
+    ranked,
+    ks,
+    rel_indptr,
+    rel_items,
+    gain_indptr,
+    gain_items,
+    gain_values,
+    discount,
+    n_items,
+    out,
+    n_relevant,
 ):
-    for u in prange(ranked.shape[0]):
-        _user_metrics(
-            ranked[u],
-            ks,
-            rel_items[rel_indptr[u] : rel_indptr[u + 1]],
-            gain_items[gain_indptr[u] : gain_indptr[u + 1]],
-            gain_values[gain_indptr[u] : gain_indptr[u + 1]],
-            discount,
-            out[:, u, :],
-        )
+    n = ranked.shape[0]
+    k_max = ks[-1]
+    for b in prange((n + _USER_BLOCK - 1) // _USER_BLOCK):
+        # Item-indexed marks stamped with the user's row: O(1) lookups, never cleared between users.
+        rel_of = np.full(n_items, -1, np.int64)
+        gain_of = np.full(n_items, -1, np.int64)
+        gain = np.zeros(n_items, np.float64)
+        hs = np.empty(k_max, np.float64)
+        hi = np.empty(k_max, np.int32)
+        ideal = np.empty(k_max, np.float64)
+        ideal_items = np.empty(k_max, np.int32)
+        for u in range(b * _USER_BLOCK, min(n, (b + 1) * _USER_BLOCK)):
+            n_rel = 0
+            for p in range(rel_indptr[u], rel_indptr[u + 1]):
+                item = rel_items[p]
+                if rel_of[item] != u:
+                    rel_of[item] = u
+                    n_rel += 1
+            n_relevant[u] = n_rel
+            size = 0
+            for p in range(gain_indptr[u], gain_indptr[u + 1]):
+                item = gain_items[p]
+                gain_of[item] = u
+                gain[item] = gain_values[p]
+                if size < k_max or gain_values[p] > hs[0]:  # the heap keeps the K largest gains
+                    size = heap_offer(hs, hi, size, k_max, gain_values[p], item)
+            heap_drain(hs, hi, size, ideal_items, ideal)
+            _user_metrics(ranked[u], ks, u, rel_of, n_rel, gain_of, gain, ideal, discount, out[:, u, :])
 
 
 def ranking_metrics(
@@ -173,18 +169,17 @@ def ranking_metrics(
         gain_items = np.zeros(0, dtype=np.int32)
         gain_values = np.zeros(0, dtype=np.float64)
     discount = 1.0 / np.log2(np.arange(2, int(ks_sorted[-1]) + 2, dtype=np.float64))
+    n_items = 1 + max(
+        int(ranked.max(initial=-1)), int(rel_items.max(initial=-1)), int(gain_items.max(initial=-1))
+    )
+    if min(int(rel_items.min(initial=0)), int(gain_items.min(initial=0))) < 0:
+        raise InternalError("rel_items and gain_items must be item indices >= 0")
     out = np.zeros((len(METRICS), n, ks_sorted.shape[0]), dtype=np.float64)
+    n_relevant = np.zeros(n, dtype=np.int64)
+    gains = (gain_indptr, gain_items, gain_values)
     _ranking_metrics_kernel(
-        ranked, ks_sorted, rel_indptr, rel_items, gain_indptr, gain_items, gain_values, discount, out
+        ranked, ks_sorted, rel_indptr, rel_items, *gains, discount, n_items, out, n_relevant
     )
     result = {name: out[m][:, ks_back] for m, name in enumerate(METRICS) if graded or name != "ndcg_graded"}
-    result["n_relevant"] = _count_distinct_per_row(rel_indptr, rel_items)
+    result["n_relevant"] = n_relevant
     return result
-
-
-@njit(cache=True, parallel=True)
-def _count_distinct_per_row(indptr, items):
-    counts = np.zeros(indptr.shape[0] - 1, dtype=np.int64)
-    for u in prange(counts.shape[0]):
-        counts[u] = np.unique(items[indptr[u] : indptr[u + 1]]).shape[0]
-    return counts

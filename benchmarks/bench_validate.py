@@ -4,7 +4,8 @@
     python benchmarks/bench_validate.py --data /tmp/syn_full   # an existing folder (real or synthetic)
     python benchmarks/bench_validate.py --scale small          # quick
 
-kuaicore runs in this process under ``--memory-limit`` (DuckDB, out of core). The baseline runs in a child
+kuaicore runs in this process under ``--memory-limit`` (DuckDB, out of core); synthetic data are written by a
+child process first, so the peak RSS shown is validate's. The baseline runs in a child
 process (so its peak RSS is its own): pandas reads the first ``--baseline-rows`` rows of big_matrix.csv with
 the schema's dtypes and computes the same statistics (rows, users, videos, exact duplicate rows, rows with an
 empty time, watch_ratio min/median/max). "vs baseline" compares rows/s on big_matrix.
@@ -68,16 +69,18 @@ def main() -> None:
         print(json.dumps(pandas_baseline(args.baseline_only, args.baseline_rows)))
         return
 
-    from kuaicore.config import SynthConfig
     from kuaicore.data.paths import resolve_data_dir
-    from kuaicore.data.synth import write_synthetic
     from kuaicore.data.validate import validate_dataset
 
     tmp = None
     try:
         if args.data is None:
             tmp = Path(tempfile.mkdtemp(prefix="bench-validate-"))
-            write_synthetic(SynthConfig(out=tmp, scale=args.scale, seed=0))
+            # in a child process, so that this process's peak RSS is validate's own
+            synth = "from kuaicore.cli import main; main()"
+            subprocess.run(
+                [sys.executable, "-c", synth, "synth", str(tmp), "--scale", args.scale], check=True
+            )
             data = tmp
         else:
             data = args.data

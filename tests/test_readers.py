@@ -65,6 +65,12 @@ def test_has_bare_cr_matches_brute_force(data, chunk):
         assert has_bare_cr(path) == _brute_has_bare_cr(data)
 
 
+@pytest.fixture(scope="module")
+def con():
+    """One DuckDB connection for all hypothesis examples (the queries create no tables)."""
+    return connect("100MB", 1)
+
+
 _FIELD = st.text(st.sampled_from(list('ab ,"\r中')), min_size=1, max_size=6)
 
 
@@ -78,8 +84,8 @@ _ROW = st.tuples(_FIELD, _FIELD, _FIELD.filter(lambda f: not f.endswith("\r"))).
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(_ROW, min_size=1, max_size=6))
-def test_repair_round_trip_through_duckdb(rows):
+@given(rows=st.lists(_ROW, min_size=1, max_size=6))
+def test_repair_round_trip_through_duckdb(con, rows):
     folder = readers._scratch_dir()
     src, dst = folder / "src.csv", folder / "dst.csv"
     lines = ["a,b,c", *(_naive_csv_line(r) for r in rows)]
@@ -89,7 +95,7 @@ def test_repair_round_trip_through_duckdb(rows):
     assert len(before) == len(after)  # one line out per line in: error line numbers stay right
     assert all(a == b for a, b in zip(before, after, strict=True) if b"\r" not in a)
     kfile = KuaiFile("t", tuple(Column(n, "VARCHAR") for n in "abc"), required=False)
-    got = connect("100MB", 1).execute(f"SELECT * FROM {READ_CSV_SQL}", read_csv_params(kfile, src)).fetchall()
+    got = con.execute(f"SELECT * FROM {READ_CSV_SQL}", read_csv_params(kfile, src)).fetchall()
     assert got == [tuple(rows_i) for rows_i in rows]
 
 

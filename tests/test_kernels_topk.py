@@ -83,6 +83,9 @@ def test_rank_scored_candidates_hand_checked():
     assert items.tolist() == [[5, 7, 9], [-1, -1, -1], [0, -1, -1]]
     assert scores.dtype == np.float64
     assert scores[0].tolist() == [0.9, 0.5, 0.5]
+    # integer scores (counts) rank exactly, as float64, even beyond float32's 2**24
+    items, scores = rank_scored_candidates([0, 3], [0, 1, 2], np.array([2**24 + 1, 2**24, 2**24 + 1]), k=3)
+    assert items.tolist() == [[0, 2, 1]] and scores.dtype == np.float64
 
 
 def test_topk_and_rank_candidates_give_bitwise_equal_scores():

@@ -171,7 +171,8 @@ def rank_scored_candidates(
 
     Args:
         cand_indptr, cand_items: CSR over n rows (int64 [n+1], int32 [nnz]), candidates in any order.
-        cand_scores: float32 or float64 [nnz], the score of each candidate (NaN / -inf: never returned).
+        cand_scores: [nnz] the score of each candidate (NaN / -inf: never returned); float32 stays float32,
+            anything else is ranked as float64.
         k: list length (>= 1).
 
     Returns:
@@ -182,8 +183,8 @@ def rank_scored_candidates(
     n_rows = np.asarray(cand_indptr).shape[0] - 1
     cand_indptr, cand_items = as_csr(cand_indptr, cand_items, n_rows, None, "cand")
     cand_scores = np.asarray(cand_scores)
-    if cand_scores.dtype != np.float64:
-        cand_scores = cand_scores.astype(np.float32)
+    if cand_scores.dtype != np.float32:  # ints (e.g. counts) go to float64, which holds them exactly
+        cand_scores = cand_scores.astype(np.float64)
     cand_scores = np.ascontiguousarray(cand_scores)
     if cand_scores.shape != cand_items.shape:
         raise InternalError(f"cand_scores has shape {cand_scores.shape}, cand_items {cand_items.shape}")

@@ -271,6 +271,11 @@ def test_empty_optional_file_is_an_error_too(tiny):
     one_line_error(run("validate", str(tiny)), "social_network.csv", "empty")
 
 
+def test_not_utf8(tiny):
+    (tiny / "item_categories.csv").write_bytes(b"video_id,feat\n0,[8]\n1,[9]\xe4\xb8\n")
+    one_line_error(run("validate", str(tiny)), "item_categories.csv, row 2 (line 3): Invalid unicode")
+
+
 def test_malformed_list_cell(tiny):
     _edit(tiny / "item_categories.csv", "\n3,", "\n3,[5; 6]\n9,")
     one_line_error(

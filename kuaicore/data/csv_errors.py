@@ -43,10 +43,17 @@ def describe_csv_error(kfile: KuaiFile, message: str) -> str:
     elif "unterminated quote" in message:
         what = "a quoted value is not closed"
     else:
-        first = message.strip().splitlines()[0] if message.strip() else "unreadable CSV"
-        what = re.sub(r"^[A-Za-z ]+Error: ", "", first)
-        what = _LINE.sub("", what).strip() or "unreadable CSV"
+        what = _first_reason(message)
     return f"{where}: {what}"
+
+
+def _first_reason(message: str) -> str:
+    """The first line of a DuckDB message that says what is wrong (not its location or the raw line)."""
+    for raw in message.strip().splitlines():
+        text = _LINE.sub("", re.sub(r"^[A-Za-z ]+Error: ", "", raw.strip())).strip()
+        if text and not text.startswith("Original Line"):
+            return text
+    return "unreadable CSV"
 
 
 def duckdb_data_error(kfile: KuaiFile, err: Exception) -> DataError:

@@ -116,6 +116,15 @@ def test_accepted_layouts(tmp_path, layout):
 def test_not_a_kuairec_folder(tmp_path):
     one_line_error(run("validate", str(tmp_path)), "no KuaiRec CSV files", str(tmp_path))
     one_line_error(run("validate", str(tmp_path / "nope")), "does not exist")
+    (tmp_path / "big_matrix.csv").write_text("x\n")
+    one_line_error(run("validate", str(tmp_path / "big_matrix.csv")), "is not a folder")
+
+
+def test_data_itself_wins_over_its_data_subfolder(tmp_path):
+    shutil.copytree(TINY, tmp_path / "data")
+    shutil.copy(TINY / "item_categories.csv", tmp_path / "item_categories.csv")
+    # DATA itself holds a KuaiRec file, so DATA (which lacks big_matrix.csv) is the folder validated
+    one_line_error(run("validate", str(tmp_path)), f"required file big_matrix.csv not found in {tmp_path}")
 
 
 @pytest.mark.real_data

@@ -181,10 +181,19 @@ def build_features_cmd(
 @click.argument("art", type=click.Path(path_type=Path))
 @click.option(
     "--model",
-    type=click.Choice(["two-tower"]),
+    type=click.Choice(["two-tower", "popularity", "tag-cosine", "linear", "als"]),
     default="two-tower",
     show_default=True,
-    help="Model to train.",
+    help="two-tower: the JAX dual encoder; popularity, tag-cosine (content similarity), linear (ridge) and"
+    " als (implicit matrix factorisation): the classic baselines (no JAX, seconds to train).",
+)
+@click.option(
+    "--option",
+    "options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A baseline's own option, repeatable. als: factors, iterations, reg, alpha, confidence=linear|log;"
+    " linear: ridge, taste_prior; popularity: variant=views|mean-wr, prior; tag-cosine: columns=tags|all.",
 )
 @click.option(
     "--loss",
@@ -226,6 +235,7 @@ def build_features_cmd(
 def train(
     art: Path,
     model: str,
+    options: tuple[str, ...],
     loss: str,
     epochs: int,
     batch_size: int,
@@ -241,17 +251,28 @@ def train(
     resume: bool,
     max_steps: int | None,
 ) -> None:
-    """Train a two-tower model on ART (from build-features) and write ART/runs/NAME/.
+    """Train a model on ART (from build-features) and write ART/runs/NAME/.
 
-    Streams train.parquet in shuffled minibatches over every local device (CPU or GPU), validates on
-    valid.parquet each epoch, keeps the best epoch, checkpoints to runs/NAME/ckpt.npz, and exports
-    user_emb.npy, item_emb.npy, params.npz, config.json and train_log.jsonl.
+    The two-tower model streams train.parquet in shuffled minibatches over every local device (CPU or
+    GPU), validates on valid.parquet each epoch, keeps the best epoch, checkpoints to runs/NAME/ckpt.npz,
+    and exports user_emb.npy, item_emb.npy, params.npz, config.json and train_log.jsonl.
 
-    Example: kuaicore train /tmp/art --loss softmax --epochs 3
+    The baselines read the same artifacts and write the same run files (no --loss, --epochs...).
+
+    \b
+    Examples:
+      kuaicore train /tmp/art --loss softmax --epochs 3
+      kuaicore train /tmp/art --model als --option factors=64 --option iterations=15
     """
     from kuaicore.config import TrainConfig
     from kuaicore.errors import UsageError
-    from kuaicore.training.loop import train as run_training
+
+    model_options = {}
+    for item in options:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--option: expected KEY=VALUE, got {item!r}")
+        model_options[key.strip().replace("-", "_")] = value.strip()
 
     try:
         layer_sizes = tuple(int(x) for x in dims.split(","))
@@ -274,9 +295,18 @@ def train(
         run=run_name,
         resume=resume,
         max_steps=max_steps,
+        options=model_options,
     )
-    summary = run_training(cfg)
-    click.echo(summary.run_dir)
+    if model != "two-tower":
+        from kuaicore.training.baselines import train_baseline
+
+        click.echo(train_baseline(cfg, run_name or f"{model}-s{seed}"))
+        return
+    if model_options:
+        raise UsageError("--option: applies to the baselines; the two-tower model has its own flags")
+    from kuaicore.training.loop import train as run_training
+
+    click.echo(run_training(cfg).run_dir)
 
 
 def _parse_ks(text: str) -> tuple[int, ...]:
@@ -440,6 +470,79 @@ def report(art: Path, out: Path, benchmarks: Path | None) -> None:
     from kuaicore.report import write_report  # matplotlib is imported only here
 
     click.echo(str(write_report(art, out, benchmarks)))
+
+
+@cli.command()
+@click.argument("art", type=click.Path(path_type=Path))
+@click.option(
+    "--models",
+    default=None,
+    help="Comma-separated models [default: all]: popularity, tag-cosine, linear, als, id-mlp, two-tower-mse,"
+    " two-tower-bce, two-tower-softmax.",
+)
+@click.option("--k", "ks", default="10,50,100", show_default=True, help="Cut-offs K, comma-separated.")
+@click.option("--threshold", type=float, default=2.0, show_default=True, help="Relevant: watch_ratio >= it.")
+@click.option(
+    "--protocol",
+    type=click.Choice(["small", "full"]),
+    default="small",
+    show_default=True,
+    help="As for `kuaicore evaluate`.",
+)
+@click.option("--bootstrap", type=click.IntRange(min=0), default=1000, show_default=True, help="Resamples.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the training runs and the CIs.")
+@click.option("--retrain", is_flag=True, help="Retrain every model even when its run exists.")
+@click.option("--epochs", type=int, default=None, help="Epochs for the JAX models [default: their own].")
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also write the result as JSON here ('-': JSON alone on stdout); ART/compare.json always.",
+)
+def compare(
+    art: Path,
+    models: str | None,
+    ks: str,
+    threshold: float,
+    protocol: str,
+    bootstrap: int,
+    seed: int,
+    retrain: bool,
+    epochs: int | None,
+    json_path: Path | None,
+) -> None:
+    """Train what is missing, evaluate every model with one protocol, print one table sorted by ndcg.
+
+    Each model trains in its own process (its wall time and peak RSS are shown); existing runs named
+    MODEL-sSEED are reused. Random, popularity and (synthetic data) oracle rows, lift, fraction of the
+    oracle and bootstrap 95% CIs are printed as by `kuaicore evaluate`.
+
+    Example: kuaicore compare /tmp/art --models popularity,als,two-tower-softmax --k 10
+    """
+    from kuaicore.compare import compare as run_compare
+    from kuaicore.compare import format_compare, parse_models
+    from kuaicore.config import EvalConfig
+
+    to_stdout = json_path is not None and str(json_path) == "-"
+    cfg = EvalConfig(
+        art=art,
+        protocol=protocol,
+        ks=_parse_ks(ks),
+        threshold=threshold,
+        bootstrap=bootstrap,
+        seed=seed,
+        json_path=None if to_stdout else json_path,
+    )
+    extra = ["--epochs", str(epochs)] if epochs is not None else []
+    result = run_compare(art, parse_models(models), cfg, retrain=retrain, extra_train_args=extra)
+    if to_stdout:
+        click.echo(json.dumps(result, indent=2, sort_keys=True))
+        return
+    for k in cfg.ks:
+        click.echo("")
+        click.echo(format_compare(result, k))
+    click.echo(f"\nwrote {Path(art) / 'compare.json'}")
 
 
 def main() -> None:

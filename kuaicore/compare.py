@@ -113,9 +113,10 @@ def compare(
             costs[model] = _recorded_cost(run_dir)
         runs.append(load_run(run_dir))
     result = evaluate_runs(art, runs, cfg)
+    model_of_run = {run_name(model, cfg.seed): model for model in models}
     for row in result["rows"]:
-        model = row["name"].rsplit("-s", 1)[0]
-        if model in costs:
+        model = model_of_run.get(row["name"])
+        if model is not None:
             row["model"] = model
             row["train_seconds"] = costs[model].seconds
             row["peak_rss_mb"] = costs[model].peak_rss_mb

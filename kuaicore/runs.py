@@ -107,3 +107,46 @@ def write_json_atomic(path: Path, obj: Any) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(tmp, path)
+
+
+def write_run(
+    run_dir: Path,
+    arrays: dict[str, np.ndarray],
+    config: dict[str, Any],
+    log: list[dict[str, Any]],
+    params: dict[str, np.ndarray] | None = None,
+) -> Path:
+    """Atomically (re)place ``run_dir`` with a finished run and point ``runs/latest`` at it.
+
+    ``arrays`` are saved as ``NAME.npy`` (user_emb, item_emb, eval_pred); ``params`` as params.npz. Written
+    into ``runs/NAME.tmp-PID`` first, then swapped in by renames, so a reader sees the old run or the new one;
+    a ``ckpt.npz`` of the old folder (resume state) is carried over.
+    """
+    import shutil
+
+    runs = run_dir.parent
+    runs.mkdir(parents=True, exist_ok=True)
+    tmp = runs / f"{run_dir.name}.tmp-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    for name, arr in arrays.items():
+        np.save(tmp / f"{name}.npy", np.ascontiguousarray(arr))
+    if params is not None:
+        with open(tmp / "params.npz", "wb") as fh:
+            np.savez(fh, **params)
+    (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    (tmp / "train_log.jsonl").write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in log))
+    ckpt = run_dir / "ckpt.npz"
+    if ckpt.is_file():
+        os.replace(ckpt, tmp / "ckpt.npz")
+    old = runs / f"{run_dir.name}.old-{os.getpid()}"
+    if run_dir.exists():
+        os.rename(run_dir, old)
+    os.rename(tmp, run_dir)
+    if old.exists():
+        shutil.rmtree(old)
+    latest_tmp = runs / f".{LATEST}.tmp-{os.getpid()}"
+    latest_tmp.write_text(run_dir.name + "\n", encoding="utf-8")
+    os.replace(latest_tmp, runs / LATEST)
+    return run_dir

@@ -1,0 +1,88 @@
+"""train --model for the baselines and `kuaicore compare`, run as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from kuaicore.cli import cli
+
+
+@pytest.fixture()
+def art(tiny_art, tmp_path):
+    dst = tmp_path / "art"
+    shutil.copytree(tiny_art, dst)
+    return dst
+
+
+def test_baseline_runs_and_options(art):
+    runner = CliRunner()
+    res = runner.invoke(
+        cli, ["train", str(art), "--model", "als", "--option", "factors=4", "--option", "iterations=2"]
+    )
+    assert res.exit_code == 0, res.output
+    run = art / "runs" / "als-s0"
+    assert np.load(run / "user_emb.npy").shape[1] == 4 and np.load(run / "item_emb.npy").shape[1] == 4
+    assert (art / "runs" / "latest").read_text().strip() == "als-s0"
+    cfg = json.loads((run / "config.json").read_text())
+    assert cfg["model"] == "als" and cfg["train_config"]["options"] == {"factors": "4", "iterations": "2"}
+    res = runner.invoke(cli, ["train", str(art), "--model", "linear", "--run", "lin"])
+    assert res.exit_code == 0, res.output
+    assert np.load(art / "runs" / "lin" / "eval_pred.npy").ndim == 1
+    bad = runner.invoke(cli, ["train", str(art), "--model", "als", "--option", "nope=1"])
+    assert bad.exit_code == 2 and "nope" in bad.stderr
+    bad = runner.invoke(cli, ["train", str(art), "--model", "als", "--option", "factors"])
+    assert bad.exit_code == 2 and "KEY=VALUE" in bad.stderr
+    bad = runner.invoke(cli, ["train", str(art), "--option", "factors=3"])
+    assert bad.exit_code == 2 and "--option" in bad.stderr
+
+
+def test_compare_rows_match_evaluate(art):
+    runner = CliRunner()
+    res = runner.invoke(
+        cli,
+        [
+            "compare",
+            str(art),
+            "--models",
+            "popularity,linear",
+            "--k",
+            "5,10",
+            "--json",
+            "-",
+            "--bootstrap",
+            "100",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    result = json.loads(res.stdout)
+    names = [r["name"] for r in result["rows"]]
+    assert names[:2] == sorted(
+        names[:2],
+        key=lambda n: -next(r for r in result["rows"] if r["name"] == n)["metrics"]["ndcg@5"]["mean"],
+    )
+    assert set(names) == {"popularity-s0", "linear-s0", "random", "popularity", "oracle"}
+    for row in result["rows"][:2]:
+        assert row["train_seconds"] > 0 and row["peak_rss_mb"] > 10
+    assert json.loads((art / "compare.json").read_text()) == result
+    # the same run evaluated alone gives the same row
+    ev = runner.invoke(
+        cli, ["evaluate", str(art), "--run", "linear-s0", "--k", "5,10", "--json", "-", "--bootstrap", "100"]
+    )
+    assert ev.exit_code == 0, ev.output
+    alone = {r["name"]: r for r in json.loads(ev.stdout)["rows"]}
+    together = {r["name"]: r for r in result["rows"]}
+    assert alone["linear-s0"]["metrics"] == together["linear-s0"]["metrics"]
+    assert alone["random"]["metrics"] == together["random"]["metrics"]
+    # a second compare reuses both runs (and remembers their cost)
+    again = runner.invoke(
+        cli, ["compare", str(art), "--models", "popularity,linear", "--k", "5", "--bootstrap", "0"]
+    )
+    assert again.exit_code == 0, again.output
+    assert "reusing linear-s0" in again.stderr
+    bad = runner.invoke(cli, ["compare", str(art), "--models", "popularity,bogus"])
+    assert bad.exit_code == 2 and "bogus" in bad.stderr

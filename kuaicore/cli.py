@@ -97,7 +97,11 @@ def synth(out: Path, scale: str, seed: int, n_users: int | None, n_items: int | 
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the report as JSON on stdout (logs go to stderr)."
 )
-def validate(data: Path, as_json: bool) -> None:
+@click.option("--memory-limit", default="1GB", show_default=True, help="DuckDB memory_limit (spills beyond).")
+@click.option(
+    "--threads", type=click.IntRange(min=1), default=None, help="DuckDB threads [default: all cores]."
+)
+def validate(data: Path, as_json: bool, memory_limit: str, threads: int | None) -> None:
     """Check a KuaiRec folder: files, headers, column types, and the small/big overlap; print a summary.
 
     DATA may be `KuaiRec 2.0/`, its `data/` folder, or a folder written by `kuaicore synth`. Missing optional
@@ -107,7 +111,7 @@ def validate(data: Path, as_json: bool) -> None:
     """
     from kuaicore.data.validate import validate_dataset
 
-    report = validate_dataset(data)
+    report = validate_dataset(data, memory_limit=memory_limit, threads=threads)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:
@@ -457,10 +461,19 @@ def recommend(
 
 @cli.command()
 @click.argument("art", type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(path_type=Path), default=Path("report.html"), show_default=True,
-              help="The HTML file to write (self-contained: images embedded, opens offline).")
-@click.option("--benchmarks", type=click.Path(path_type=Path), default=None,
-              help="A markdown file (e.g. BENCHMARKS.md) whose tables are added to the report.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("report.html"),
+    show_default=True,
+    help="The HTML file to write (self-contained: images embedded, opens offline).",
+)
+@click.option(
+    "--benchmarks",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A markdown file (e.g. BENCHMARKS.md) whose tables are added to the report.",
+)
 def report(art: Path, out: Path, benchmarks: Path | None) -> None:
     """Write one self-contained HTML report of ART: dataset summary, EDA plots, training curves, metrics@K
     curves with the random/popularity/oracle bands, the model comparison and optional benchmark tables.

@@ -3,11 +3,12 @@ writers.py).
 
 big_matrix: each user gets a broad (gamma, shape 3) number of rows, scaled so the file has exactly
 ``sizes.big_rows``; videos are drawn by popularity (small-matrix users never draw small-matrix videos, so
-no small pair is in big); times fall mostly in the three collection windows, with per-user day
-preferences; 7.7% of rows are exact duplicates and a few duplicates carry the next day's ``date`` (the
-real file's double partitions). small_matrix: every small user x small video cell except 0.38% (blocked
-authors); 3.9% of rows are stage-2 rows with empty time/date/timestamp, written last within each user.
-Rows are sorted by user, then time.
+no small pair is in big); times fall in the three collection windows (a user is active on ~80% of those
+days and ~3% of the others, rows per user-day median ~45); 7.7% of rows are exact duplicates and a few
+duplicates carry the next day's ``date`` (the real file's double partitions). small_matrix: small videos
+are drawn with weight popularity^0.6 (popular on average), small users among the heavier 70%; every small
+user x small video cell except 0.38% (blocked authors); 3.9% of rows are stage-2 rows with empty
+time/date/timestamp, written last within each user. Rows are sorted by user, then time.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ DATE_INTS = np.array(
 DUP_SHARE = 0.0771  # exact duplicate rows / all rows of big
 SHIFTED_DUP_SHARE = 0.0023  # of the duplicates, the share filed under the next day's date
 SMALL_MISSING = 0.0038
+SMALL_POP_TILT = 0.6  # small-matrix videos are drawn with weight popularity**0.6
+ACTIVE_BUSY, ACTIVE_STRAY = 0.8, 0.03  # chance that a user is active on a collection-window / other day
 SMALL_NO_TIME = 0.0389
 
 # Local hour-of-day weights (evenings busy, nights quiet).
@@ -66,8 +69,11 @@ def make_plan(world: World, sizes: Sizes, seed: int) -> Plan:
     counts[np.argsort(-(exact - counts), kind="stable")[:rest]] += 1
     heavy = np.flatnonzero(counts >= np.quantile(counts, 0.3))
     small_users = np.sort(rng.choice(heavy, sizes.n_small_users, replace=False))
-    top = np.argsort(-world.log_popularity, kind="stable")[: min(sizes.n_items, 3 * sizes.n_small_items // 2)]
-    small_items = np.sort(rng.choice(top, sizes.n_small_items, replace=False))
+    # popular on average, yet spanning the popularity range (so popularity still ranks inside the block)
+    w_items = np.exp(SMALL_POP_TILT * (world.log_popularity - world.log_popularity.max()))
+    small_items = np.sort(
+        rng.choice(sizes.n_items, sizes.n_small_items, replace=False, p=w_items / w_items.sum())
+    )
     return Plan(small_users.astype(np.int64), small_items.astype(np.int64), counts)
 
 
@@ -117,7 +123,8 @@ def big_chunks(world: World, sizes: Sizes, plan: Plan, seed: int) -> Iterator[di
         items = rng.choice(n_items, size=len(local), p=p_all)
         swap = is_small_user[users][local] & np.isin(items, plan.small_items)
         items[swap] = rng.choice(n_items, size=int(swap.sum()), p=p_ex)
-        day_w = busy[None, :] * rng.gamma(0.6, 1.0, (len(users), N_DAYS))
+        active = rng.random((len(users), N_DAYS)) < np.where(busy >= 1.0, ACTIVE_BUSY, ACTIVE_STRAY)
+        day_w = (active + 1e-9 * busy) * rng.gamma(1.5, 1.0, (len(users), N_DAYS))
         ts, day = _times(rng, local, day_w)
         m, s = pair_mean_and_skip(world, users, local, items)
         dur = world.duration_ms[items]

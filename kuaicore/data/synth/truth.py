@@ -5,11 +5,12 @@ tags ``t_u = T[s(u)] + N(0, .17^2)`` (T ~ N(0, .4^2)) and over the first-level c
 + N(0, .15^2)`` (C ~ N(0, .3^2)), rank-8 latent factors ``x_u``, and an activity bias ``b_u = B[s(u)] +
 N(0, .2^2)``. Every video i has 1-4 tags with weights ``w_i`` (sum 1, the first tag counts double), a
 first-level category ``k(i)``, a quality ``q_i ~ N(0, .25^2)``, latent factors ``y_i``, a duration ``d_i``
-(ms, lognormal mixture, median ~9.6 s) and a popularity ``log p_i = 1.2 z_i + 1.6 q_i`` (z standard
-normal, clipped) that drives how often it is shown in big_matrix.
+(ms, lognormal mixture, median ~9.6 s) and a popularity ``log p_i = 1.7 z_i + 2.5 q_i - 0.5 (log d_i - log
+d0)`` (z standard normal; log p clipped to its median -5.5 .. +4.6: the feed pushes good, short videos)
+that drives how often it is shown in big_matrix.
 
     affinity   a_ui = t_u . w_i + c_u[k(i)] + x_u . y_i
-    body mean  m_ui = mu + b_u + q_i + a_ui - beta (log d_i - log d0)          (mu=-0.22, beta=0.8, d0=9.6 s)
+    body mean  m_ui = mu + b_u + q_i + a_ui - beta (log d_i - log d0)          (mu=-0.30, beta=0.8, d0=9.6 s)
     skip prob  s_ui = sigmoid(g0 - g1 a_ui - g2 q_i)                           (g0=-2.25, g1=1.5, g2=1.5)
 
 One view of (u, i): with prob s_ui a quick skip, play = L ms with L ~ LogNormal(log 800, .6^2) (play = 0
@@ -20,10 +21,11 @@ every small cell:
 
     E[r_ui] = (1 - s_ui) exp(m_ui + sigma^2/2) (1 + p_tail 3/(alpha-1)) + s_ui .97 exp(log 800 + .18) / d_i
 
-Watched time is roughly length-independent (beta near 1), the ratio is lognormal-ish with median ~0.72,
-~34% >= 1 and ~1% > 5. Side information is predictive by construction: tags and categories through t_u,
-c_u; the segment through onehot_feat1; activity/bias through user_active_degree and onehot_feat6; quality
-through the complete/like rates of item_daily_features; popularity through its show/play counts.
+Watched time is roughly length-independent (beta near 1); at full scale big_matrix's ratio has median
+~0.70, ~34% >= 1, ~1% > 5, ~8% < 0.1, and ~9-11% of small-matrix cells reach 2.0. Side information is
+predictive by construction: tags and categories through t_u, c_u; the segment through onehot_feat1;
+activity/bias through user_active_degree and onehot_feat6; quality through the complete/like rates of
+item_daily_features; popularity through its show/play counts.
 """
 
 from __future__ import annotations
@@ -76,12 +78,13 @@ TAG_COUNTS = np.array(
     dtype=np.float64,
 )
 
-MU, BETA, LOG_D0 = -0.22, 0.8, float(np.log(9600.0))
+MU, BETA, LOG_D0 = -0.3, 0.8, float(np.log(9600.0))
 G0, G1, G2 = -2.25, 1.5, 1.5
 SIGMA = 0.25
 P_TAIL, TAIL_SCALE, TAIL_ALPHA = 0.004, 3.0, 1.6
 SKIP_LOG_MS, SKIP_SD, P_ZERO_PLAY = float(np.log(800.0)), 0.6, 0.03
 MAX_RATIO = 600.0
+POP_Z, POP_Q, POP_D = 1.7, 2.5, 0.5
 
 
 @dataclass(frozen=True)
@@ -155,8 +158,13 @@ def make_world(n_users: int, n_items: int, seed: int) -> World:
     quality = rng.normal(0.0, 0.25, n_items)
     item_factors = rng.normal(0.0, factor_sd, (n_items, RANK))
     duration_ms = _durations(rng, n_items)
-    z = np.clip(rng.normal(0.0, 1.0, n_items), -3.5, 2.6)
-    log_popularity = 1.2 * z + 1.6 * quality
+    z = np.clip(rng.normal(0.0, 1.0, n_items), -3.5, 3.5)
+    # the platform's feed pushes videos that hold attention: good and short ones are shown more
+    log_popularity = POP_Z * z + POP_Q * quality - POP_D * (np.log(duration_ms) - LOG_D0)
+    mid = float(np.median(log_popularity))
+    log_popularity = np.clip(
+        log_popularity, mid - 5.5, mid + 4.6
+    )  # big rows per video: median ~230, max ~23k
     return World(
         segment,
         taste_tag,

@@ -187,6 +187,11 @@ def test_truth_matches_small_matrix(tiny):
     assert ewr.dtype == np.float32 and ewr.shape == (16, 40)
     assert np.all(np.isfinite(ewr)) and np.all(ewr > 0)
     assert int(truth["seed"]) == 0
+    assert truth["item_quality"].shape == (120,) and truth["video_duration_ms"].shape == (120,)
+    users = [next(csv.reader(io.StringIO(line))) for line in _lines(tiny / "user_features.csv")]
+    assert [int(r[14]) for r in users] == truth["user_segment"].tolist()  # onehot_feat1 = planted segment
+    big = _interactions(tiny / "big_matrix.csv")
+    assert np.array_equal(truth["video_duration_ms"][big[:, 1].astype(np.int64)], big[:, 3])
 
 
 def test_no_small_pair_in_big_and_small_videos_popular(medium):

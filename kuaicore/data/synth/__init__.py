@@ -1,9 +1,14 @@
 """`kuaicore synth`: write a synthetic KuaiRec 2.0 twin with a planted truth to ``OUT/data/``.
 
-All seven CSVs in the real format plus ``truth.npz`` (the expected watch ratio of every small-matrix
-cell). The generative model is documented in :mod:`kuaicore.data.synth.truth`; sizes in :mod:`.scales`.
-Files are written into ``OUT/data.tmp-<random>/`` and renamed to ``OUT/data`` at the end; the same seed
-gives the same bytes.
+All seven CSVs in the real format plus ``truth.npz``. The generative model is documented in
+:mod:`kuaicore.data.synth.truth`, sizes in :mod:`.scales`. Files are written into
+``OUT/data.tmp-<random>/`` and renamed to ``OUT/data`` at the end; the same seed gives the same bytes.
+
+truth.npz: ``user_id`` int64[n_small_users] and ``video_id`` int64[n_small_videos] (the small block, sorted),
+``expected_watch_ratio`` float32[n_small_users, n_small_videos] (E[watch_ratio] of every cell, observed or
+not, under the full observation model), ``item_quality`` float32[n_videos] (q_i, row = video_id),
+``user_segment`` int64[n_users] (= user_features.onehot_feat1), ``video_duration_ms`` int64[n_videos] and
+``seed``.
 """
 
 from __future__ import annotations

@@ -105,3 +105,15 @@ class EvalConfig:
     bootstrap: int = 1000
     seed: int = 0
     json_path: Path | None = None
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    """`kuaicore demo`: where to work, which data (synthetic at ``scale`` unless ``data`` is given)."""
+
+    folder: Path
+    scale: str = "small"
+    data: Path | None = None
+    seed: int = 0
+    compare_models: tuple[str, ...] = ("popularity", "tag-cosine", "linear", "als", "two-tower-softmax")
+    epochs: int | None = None

@@ -77,9 +77,10 @@ def test_bad_ks_raise():
     st.integers(1, 12),  # ranked width
     st.lists(st.integers(1, 30), min_size=1, max_size=4),  # ks, unsorted, repeats allowed
     st.floats(0.0, 1.0),  # relevance density
+    st.booleans(),  # gain rows in item order (binary-search path) or shuffled (scatter path)
     st.integers(0, 2**32 - 1),
 )
-def test_matches_reference(n_users, n_items, width, ks, density, seed):
+def test_matches_reference(n_users, n_items, width, ks, density, sort_gains, seed):
     rng = np.random.default_rng(seed)
     ranked = np.full((n_users, width), -1, dtype=np.int32)
     rel_sets, gain_maps = [], []
@@ -88,6 +89,8 @@ def test_matches_reference(n_users, n_items, width, ks, density, seed):
         ranked[u, :length] = rng.permutation(n_items)[:length]
         rel_sets.append(set(np.nonzero(rng.random(n_items) < density)[0].tolist()))
         cand = rng.permutation(n_items)[: rng.integers(0, n_items + 1)]
+        if sort_gains:
+            cand = np.sort(cand)
         gains = rng.choice([0.0, 0.5, 1.0, 3.0], cand.size)
         gain_maps.append({int(i): float(g) for i, g in zip(cand, gains, strict=True)})
     rel_lists = [rng.permutation(sorted(s)) for s in rel_sets]  # any order

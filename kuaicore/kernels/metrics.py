@@ -34,12 +34,28 @@ _P, _R, _NDCG, _NDCG_G, _MAP, _MRR, _HIT = range(7)
 _USER_BLOCK = 16  # users per parallel task: amortises the per-task item-indexed buffers
 
 
+@njit(cache=True, inline="always")
+def _find_sorted(items, item):
+    """Position of ``item`` in the ascending ``items``, or -1 (binary search)."""
+    lo, hi = 0, items.shape[0]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if items[mid] < item:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo if lo < items.shape[0] and items[lo] == item else -1
+
+
 @njit(cache=True)
-def _user_metrics(ranked_row, ks, u, rel_of, n_rel, gain_of, gain, ideal, discount, out):
+def _user_metrics(
+    ranked_row, ks, u, rel_of, n_rel, g_items, g_values, g_sorted, gain_of, gain, ideal, discount, out
+):
     """All metrics at all ``ks`` (ascending) for user row ``u`` into ``out`` [n_metrics, len(ks)].
 
-    ``rel_of[item] == u`` marks the user's relevant items (``n_rel`` distinct ones); ``gain_of[item] == u``
-    marks items with a gain ``gain[item]``; ``ideal``: the user's largest gains, descending, padded with -inf;
+    ``rel_of[item] == u`` marks the user's relevant items (``n_rel`` distinct ones). The user's gains are
+    ``g_items``/``g_values``, looked up by binary search when ``g_sorted`` (items ascending), else through
+    ``gain_of[item] == u`` -> ``gain[item]``. ``ideal``: its largest gains, descending, padded with -inf;
     ``discount[i] = 1 / log2(i + 2)``.
     """
     width = ranked_row.shape[0]
@@ -64,7 +80,11 @@ def _user_metrics(ranked_row, ks, u, rel_of, n_rel, gain_of, gain, ideal, discou
                 dcg += discount[i]
                 if first_hit == 0:
                     first_hit = i + 1
-            if gain_of[item] == u:
+            if g_sorted:
+                pos = _find_sorted(g_items, item)
+                if pos >= 0:
+                    dcg_graded += g_values[pos] * discount[i]
+            elif gain_of[item] == u:
                 dcg_graded += gain[item] * discount[i]
         while j < ks.shape[0] and ks[j] == i + 1:
             k = ks[j]
@@ -117,14 +137,21 @@ def _ranking_metrics_kernel(
                     n_rel += 1
             n_relevant[u] = n_rel
             size = 0
-            for p in range(gain_indptr[u], gain_indptr[u + 1]):
+            g0, g1 = gain_indptr[u], gain_indptr[u + 1]
+            g_sorted = True
+            for p in range(g0, g1):
                 item = gain_items[p]
-                gain_of[item] = u
-                gain[item] = gain_values[p]
+                if p > g0 and item < gain_items[p - 1]:
+                    g_sorted = False
                 if size < k_max or gain_values[p] > hs[0]:  # the heap keeps the K largest gains
                     size = heap_offer(hs, hi, size, k_max, gain_values[p], item)
+            if not g_sorted:  # rows in item order (the usual case) need no scatter
+                for p in range(g0, g1):
+                    gain_of[gain_items[p]] = u
+                    gain[gain_items[p]] = gain_values[p]
             heap_drain(hs, hi, size, ideal_items, ideal)
-            _user_metrics(ranked[u], ks, u, rel_of, n_rel, gain_of, gain, ideal, discount, out[:, u, :])
+            gains = (gain_items[g0:g1], gain_values[g0:g1], g_sorted, gain_of, gain)
+            _user_metrics(ranked[u], ks, u, rel_of, n_rel, *gains, ideal, discount, out[:, u, :])
 
 
 def ranking_metrics(
@@ -161,7 +188,9 @@ def ranking_metrics(
     graded = gain_indptr is not None
     if graded:
         gain_indptr, gain_items = as_csr(gain_indptr, gain_items, n, None, "gain")
-        gain_values = np.ascontiguousarray(gain_values, dtype=np.float64)
+        gain_values = np.ascontiguousarray(gain_values)
+        if gain_values.dtype not in (np.float32, np.float64):
+            gain_values = gain_values.astype(np.float64)
         if gain_values.shape != gain_items.shape:
             raise InternalError(f"gain_values has shape {gain_values.shape}, gain_items {gain_items.shape}")
     else:

@@ -171,7 +171,8 @@ def ranking_metrics(
         rel_indptr, rel_items: CSR over the n rows (int64 [n+1], int32 [nnz]): each user's relevant items.
         gain_indptr, gain_items, gain_values: optional CSR of graded gains (float, >= 0) over each
             user's whole candidate list, e.g. min(watch_ratio, cap) of every small-matrix video of the
-            user (zero gains allowed). Omitted: "ndcg_graded" is left out of the result.
+            user (zero gains allowed; each item once per row; rows in item order are fastest). Omitted:
+            "ndcg_graded" is left out of the result.
 
     Returns:
         ``{metric: float64 [n, len(ks)]}`` for each name in ``METRICS`` (column j is ``ks[j]``), plus

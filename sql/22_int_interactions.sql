@@ -1,8 +1,9 @@
 -- int_interactions: the deduplicated big_matrix rows that are not small_matrix pairs (no evaluation pair may
--- leak into training), with dense indices, pos = 1-based rank of the row within its user by (timestamp, then
--- every other column as tie-break), the split (a user's last floor(valid_fraction * n_rows) rows are 'valid',
--- the rest 'train'; 1e-9 absorbs float error in the product), target = min(watch_ratio, cap) and
--- label_wr = watch_ratio >= like_threshold.
+-- leak into training), with dense indices, pos = 1-based rank of the row within its user by timestamp, ties
+-- broken by a hash of the row's other columns (deterministic: distinct rows of a user differ in them), the
+-- split (a user's last floor(valid_fraction * n_rows) rows are 'valid', the rest 'train'; 1e-9 absorbs float
+-- error in the product), target = min(watch_ratio, cap) and label_wr = watch_ratio >= like_threshold.
+-- Kept narrow (ids are looked up from int_users/int_items when written) because it is sorted twice.
 -- inputs: stg_big_matrix, stg_small_matrix, int_users, int_items
 -- grain: one row per distinct big_matrix row
 -- params: valid_fraction, cap, like_threshold
@@ -12,17 +13,19 @@ WITH kept AS (
     FROM stg_big_matrix AS b
     ANTI JOIN stg_small_matrix AS s ON s.user_id = b.user_id AND s.video_id = b.video_id
 ), ranked AS (
-    SELECT *,
+    SELECT user_id, video_id, video_duration, timestamp, watch_ratio,
            row_number() OVER by_time AS pos,
            count(*) OVER (PARTITION BY user_id) AS n_rows
     FROM kept
     WINDOW by_time AS (
-        PARTITION BY user_id ORDER BY timestamp, video_id, date, play_duration, video_duration, watch_ratio
+        PARTITION BY user_id
+        ORDER BY timestamp, hash(video_id, date, play_duration, video_duration, watch_ratio)
     )
 )
-SELECT u.user_idx, i.item_idx, r.user_id, r.video_id, r.video_duration, r.timestamp, r.watch_ratio, r.pos,
+SELECT u.user_idx, i.item_idx, CAST(r.pos AS INTEGER) AS pos,
        CASE WHEN r.pos > r.n_rows - floor($valid_fraction * r.n_rows + 1e-9) THEN 'valid' ELSE 'train' END
            AS split,
+       r.video_duration, r.timestamp, r.watch_ratio,
        CAST(least(r.watch_ratio, $cap) AS FLOAT) AS target,
        CAST(r.watch_ratio >= $like_threshold AS FLOAT) AS label_wr
 FROM ranked AS r

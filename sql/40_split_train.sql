@@ -1,20 +1,24 @@
--- train.parquet: the training rows, pre-shuffled by a seeded hash of (user_id, pos, seed) (ties by user_id,
+-- train.parquet: the training rows, pre-shuffled by a seeded hash of (user_idx, pos, seed) (ties by user_idx,
 -- pos, so the order does not depend on threads), in row groups of row_group_size rows. label_debiased follows
 -- int_debias_rule; label is label_wr or label_debiased as label_rule says.
--- inputs: int_interactions, int_debias_rule
+-- inputs: int_interactions, int_users, int_items, int_debias_rule
 -- grain: one row per training interaction
 -- params: out, seed, row_group_size, label_rule
 COPY (
-    SELECT user_idx, item_idx, user_id, video_id, CAST(watch_ratio AS FLOAT) AS watch_ratio, target,
+    SELECT user_idx, item_idx, user_id, video_id, watch_ratio, target,
            CASE WHEN $label_rule = 'debiased' THEN label_debiased ELSE label_wr END AS label, label_debiased,
            timestamp
     FROM (
-        SELECT r.*,
+        SELECT r.user_idx, r.item_idx, u.user_id, i.video_id, CAST(r.watch_ratio AS FLOAT) AS watch_ratio,
+               r.target, r.label_wr, r.timestamp, r.pos,
                CAST(coalesce(
                    r.watch_ratio > d.thresholds[1 + len(list_filter(d.bounds, lambda q: q < r.video_duration))],
                    false) AS FLOAT) AS label_debiased
-        FROM int_interactions AS r, int_debias_rule AS d
+        FROM int_interactions AS r
+        JOIN int_users AS u ON u.user_idx = r.user_idx
+        JOIN int_items AS i ON i.item_idx = r.item_idx
+        CROSS JOIN int_debias_rule AS d
         WHERE r.split = 'train'
     ) AS labeled
-    ORDER BY hash(user_id, pos, $seed), user_id, pos
+    ORDER BY hash(user_idx, pos, $seed), user_idx, pos
 ) TO $out (FORMAT parquet, ROW_GROUP_SIZE $row_group_size)

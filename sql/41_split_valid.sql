@@ -1,18 +1,22 @@
 -- valid.parquet: each user's last valid_fraction of deduplicated big_matrix rows, by user then time; labels
 -- as in train.parquet.
--- inputs: int_interactions, int_debias_rule
+-- inputs: int_interactions, int_users, int_items, int_debias_rule
 -- grain: one row per validation interaction
 -- params: out, row_group_size, label_rule
 COPY (
-    SELECT user_idx, item_idx, user_id, video_id, CAST(watch_ratio AS FLOAT) AS watch_ratio, target,
+    SELECT user_idx, item_idx, user_id, video_id, watch_ratio, target,
            CASE WHEN $label_rule = 'debiased' THEN label_debiased ELSE label_wr END AS label, label_debiased,
            timestamp
     FROM (
-        SELECT r.*,
+        SELECT r.user_idx, r.item_idx, u.user_id, i.video_id, CAST(r.watch_ratio AS FLOAT) AS watch_ratio,
+               r.target, r.label_wr, r.timestamp, r.pos,
                CAST(coalesce(
                    r.watch_ratio > d.thresholds[1 + len(list_filter(d.bounds, lambda q: q < r.video_duration))],
                    false) AS FLOAT) AS label_debiased
-        FROM int_interactions AS r, int_debias_rule AS d
+        FROM int_interactions AS r
+        JOIN int_users AS u ON u.user_idx = r.user_idx
+        JOIN int_items AS i ON i.item_idx = r.item_idx
+        CROSS JOIN int_debias_rule AS d
         WHERE r.split = 'valid'
     ) AS labeled
     ORDER BY user_idx, pos

@@ -222,6 +222,8 @@ def test_manifest_records_sources_versions_queries_and_checksums(art):
     assert set(m["files"]) >= {"train.parquet", "item_features.npy", "user_categorical.npy"}
     assert m["watch_ratio_cap"] == 5.0 and m["like_threshold"] == 2.0 and m["optional_files_missing"] == []
     assert sorted(p.name for p in art.iterdir()) == sorted([*m["files"], "manifest.json"])
+    assert m["files"]["train.parquet"]["rows"] == m["row_counts"]["train_rows"] == 7
+    assert m["files"]["user_features.npy"]["shape"] == [4, len(m["user_feature_names"])]
 
 
 def copy_fixture(tmp_path: Path) -> Path:

@@ -4,7 +4,9 @@ files, and a run on the synthetic generator's tiny data."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -59,16 +61,19 @@ def test_bad_options_exit_2_naming_the_option(tmp_path):
     assert not (tmp_path / "art").exists()
 
 
-@pytest.mark.parametrize("exc", [KeyboardInterrupt, OSError(28, "No space left on device")])
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, OSError(28, "No space left on device"), "SIGTERM"])
 def test_an_interrupted_or_failing_run_leaves_no_art(tmp_path, monkeypatch, exc):
     def boom(*args, **kwargs):
+        if exc == "SIGTERM":
+            os.kill(os.getpid(), signal.SIGTERM)  # the staging folder turns it into KeyboardInterrupt
         raise exc
 
     monkeypatch.setattr(build_module, "_assemble", boom)
     out = tmp_path / "art"
     from kuaicore.config import FeatureConfig
 
-    with pytest.raises(type(exc) if isinstance(exc, OSError) else exc):
+    expected = {"SIGTERM": KeyboardInterrupt}.get(exc, exc) if isinstance(exc, str) else exc
+    with pytest.raises(type(expected) if isinstance(expected, OSError) else expected):
         build_module.build_features(FeatureConfig(data=FIXTURE, out=out, threads=1, memory_limit="256MB"))
     assert list(tmp_path.iterdir()) == []
 

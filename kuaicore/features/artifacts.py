@@ -11,7 +11,9 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,16 +34,31 @@ def check_target(out: Path, force: bool) -> None:
         raise UsageError(f"--out {out}: exists and is not a folder")
 
 
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 @contextmanager
 def staging_dir(out: Path) -> Iterator[Path]:
-    """A fresh `OUT.tmp-*` folder beside ``out``; removed on any exception (the caller publishes it)."""
+    """A fresh `OUT.tmp-*` folder beside ``out``; removed on any exception (the caller publishes it).
+
+    While it is open, SIGTERM (in the main thread) raises KeyboardInterrupt, so a killed run cleans up too.
+    """
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.tmp-", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it 0700; an ART is an ordinary folder
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt) if main else None
     try:
         yield tmp
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def publish(tmp: Path, out: Path, force: bool) -> None:
@@ -74,8 +91,22 @@ def sha256(path: Path) -> str:
 
 
 def file_entries(folder: Path, names: list[str]) -> dict[str, dict[str, Any]]:
-    """``{name: {bytes, sha256}}`` for the output files (the manifest's `files`)."""
-    return {n: {"bytes": (folder / n).stat().st_size, "sha256": sha256(folder / n)} for n in names}
+    """``{name: {bytes, sha256}}`` for the output files (the manifest's `files`), plus ``rows`` and
+    ``row_groups`` for Parquet files and ``shape``/``dtype`` for .npy files."""
+    import pyarrow.parquet as pq
+
+    out: dict[str, dict[str, Any]] = {}
+    for n in names:
+        path = folder / n
+        entry: dict[str, Any] = {"bytes": path.stat().st_size, "sha256": sha256(path)}
+        if n.endswith(".parquet"):
+            meta = pq.read_metadata(path)
+            entry.update(rows=meta.num_rows, row_groups=meta.num_row_groups)
+        elif n.endswith(".npy"):
+            arr = np.load(path, mmap_mode="r", allow_pickle=False)
+            entry.update(shape=list(arr.shape), dtype=str(arr.dtype))
+        out[n] = entry
+    return out
 
 
 def write_manifest(folder: Path, manifest: dict[str, Any]) -> Path:

@@ -148,6 +148,7 @@ def bench_one(model: str, scale: str, args: argparse.Namespace) -> list[dict]:
         cu, _ = als.confidence_matrices(data, opts)
         x, y = als.init_factors(*data.shape, opts)
         y += np.random.default_rng(2).normal(0, 0.1, y.shape)
+        x_cg = x.copy()  # CG starts from the same point, not from the exact solution (it would stop at once)
         with Timer() as tk:
             als.half_step(cu, y, x, opts)
         users = np.random.default_rng(3).choice(data.shape[0], min(args.baseline_users, data.shape[0]), False)
@@ -156,7 +157,7 @@ def bench_one(model: str, scale: str, args: argparse.Namespace) -> list[dict]:
             als.half_step_numpy(cu, y, x.copy(), opts.reg, rows=users)
         numba_rate, numpy_rate = data.shape[0] / tk.seconds, len(users) / tn.seconds
         with Timer() as tc:
-            als.half_step(cu, y, x, als.ALSOptions(factors=f, solver="cg"))
+            als.half_step(cu, y, x_cg, als.ALSOptions(factors=f, solver="cg"))
         rows.append(
             _row(
                 model, "user half-step, Numba Cholesky", tk.seconds, nnz, base, ratio=numba_rate / numpy_rate

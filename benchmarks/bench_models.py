@@ -9,9 +9,9 @@ ratios from a log-normal, and random z-scored user/item features with a tag mult
 video. Each model runs in its own child process so that "peak RSS MB" is that model's own high-water mark
 (data included; "data MB" is the resident size once the data are built). Baselines, in the same child: ALS
 against a plain NumPy loop over users solving the same normal equations (``np.linalg.solve``, timed on
-``--baseline-users`` users; "vs baseline" compares users per second of the same half-step), and the linear
-model's sparse normal equations against the row-batch accumulation (``--baseline-rows`` rows; rows per
-second).
+``--baseline-users`` users; "vs baseline" compares users per second of the same half-step; half-step times
+are the best of ``--repeat``), and the linear model's sparse normal equations against the row-batch
+accumulation (``--baseline-rows`` rows; rows per second).
 """
 
 from __future__ import annotations
@@ -148,16 +148,15 @@ def bench_one(model: str, scale: str, args: argparse.Namespace) -> list[dict]:
         cu, _ = als.confidence_matrices(data, opts)
         x, y = als.init_factors(*data.shape, opts)
         y += np.random.default_rng(2).normal(0, 0.1, y.shape)
-        x_cg = x.copy()  # CG starts from the same point, not from the exact solution (it would stop at once)
-        with Timer() as tk:
-            als.half_step(cu, y, x, opts)
         users = np.random.default_rng(3).choice(data.shape[0], min(args.baseline_users, data.shape[0]), False)
         sub_rows = int(np.diff(cu.indptr)[users].sum())
-        with Timer() as tn:
-            als.half_step_numpy(cu, y, x.copy(), opts.reg, rows=users)
+        # best of --repeat runs, each from the same start (from the exact solution CG would stop at once)
+        tk = best_of(args.repeat, lambda: als.half_step(cu, y, x.copy(), opts))
+        tn = best_of(args.repeat, lambda: als.half_step_numpy(cu, y, x.copy(), opts.reg, rows=users))
+        tc = best_of(
+            args.repeat, lambda: als.half_step(cu, y, x.copy(), als.ALSOptions(factors=f, solver="cg"))
+        )
         numba_rate, numpy_rate = data.shape[0] / tk.seconds, len(users) / tn.seconds
-        with Timer() as tc:
-            als.half_step(cu, y, x_cg, als.ALSOptions(factors=f, solver="cg"))
         rows.append(
             _row(
                 model, "user half-step, Numba Cholesky", tk.seconds, nnz, base, ratio=numba_rate / numpy_rate
@@ -179,6 +178,16 @@ def bench_one(model: str, scale: str, args: argparse.Namespace) -> list[dict]:
     return rows
 
 
+def best_of(repeat: int, fn) -> Timer:
+    """The fastest of ``repeat`` timed calls of ``fn`` (on a shared machine the minimum is least noisy)."""
+    best = None
+    for _ in range(repeat):
+        with Timer() as t:
+            fn()
+        best = t if best is None or t.seconds < best.seconds else best
+    return best
+
+
 def _warm(data):
     """A small slice of the data, to compile the Numba kernels before timing (cache=True keeps them)."""
     from kuaicore.models.interactions import Interactions
@@ -197,6 +206,7 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=3)
     parser.add_argument("--baseline-users", type=int, default=300)
     parser.add_argument("--baseline-rows", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3, help="ALS half-step timings: best of N")
     parser.add_argument("--only", help=argparse.SUPPRESS)  # child mode: one model, JSON rows on stdout
     args = parser.parse_args()
     if args.only:
@@ -222,6 +232,8 @@ def main() -> None:
             str(args.baseline_users),
             "--baseline-rows",
             str(args.baseline_rows),
+            "--repeat",
+            str(args.repeat),
         ]
         start = time.perf_counter()
         out = subprocess.run(cmd, check=True, capture_output=True, text=True)

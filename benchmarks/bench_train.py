@@ -38,7 +38,7 @@ def write_synthetic_art(art: Path, rows: int, seed: int = 0) -> None:
 
     rng = np.random.default_rng(seed)
     art.mkdir(parents=True, exist_ok=True)
-    item_pop = rng.zipf(1.5, N_ITEMS).astype(np.float64)
+    item_pop = rng.permutation((np.arange(N_ITEMS) + 20.0) ** -1.0)  # long tail, no single dominant item
     item_p = item_pop / item_pop.sum()
     counts = np.zeros(N_ITEMS, np.int64)
     for name, n in (("train", rows), ("valid", max(rows // 100, 1000))):

@@ -86,7 +86,7 @@ class TrainConfig:
     max_steps: int | None = None
     options: dict[str, Any] = field(default_factory=dict)  # model-specific options
     id_dim: int = 32  # width of each learned id embedding (user, item, author) when id embeddings are on
-    n_candidates: int = 2048  # softmax: in-batch candidates (the first rows of each shuffled batch)
+    n_candidates: int = 1024  # softmax: in-batch candidates (the first rows of each shuffled batch)
     valid_users: int = 1000  # users sampled for validation recall@K
     recall_k: int = 50
 

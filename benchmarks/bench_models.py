@@ -11,7 +11,9 @@ video. Each model runs in its own child process so that "peak RSS MB" is that mo
 against a plain NumPy loop over users solving the same normal equations (``np.linalg.solve``, timed on
 ``--baseline-users`` users; "vs baseline" compares users per second of the same half-step; half-step times
 are the best of ``--repeat``), and the linear model's sparse normal equations against the row-batch
-accumulation (``--baseline-rows`` rows; rows per second).
+accumulation (``--baseline-rows`` rows; rows per second). The ``interactions`` stage writes the pairs as a
+shuffled ``train.parquet`` and times :func:`kuaicore.models.interactions.load_interactions` reading it back
+(its peak RSS is sampled during the read only).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from _measure import Timer, machine_line, peak_rss_mb, print_table  # noqa: E402
 
 SCALES = {"full": (7_176, 10_728, 12_530_806), "small": (1_000, 2_000, 250_000)}
 N_TAGS, D_USER, D_ITEM = 31, 180, 100
-MODELS = ("popularity", "tag-cosine", "linear", "als")
+MODELS = ("interactions", "popularity", "tag-cosine", "linear", "als")
 
 
 def rss_mb() -> float:
@@ -105,7 +107,9 @@ def bench_one(model: str, scale: str, args: argparse.Namespace) -> list[dict]:
     nnz = data.matrix.nnz
     base = rss_mb()
     rows: list[dict] = []
-    if model == "popularity":
+    if model == "interactions":
+        rows.append(bench_load(data))
+    elif model == "popularity":
         for variant in ("views", "mean-wr"):
             with Timer() as t:
                 popularity.fit(data, popularity.PopularityOptions(variant))
@@ -176,6 +180,55 @@ def bench_one(model: str, scale: str, args: argparse.Namespace) -> list[dict]:
             _row(model, f"baseline: NumPy solve loop ({len(users)} users)", tn.seconds, sub_rows, base)
         )
     return rows
+
+
+def bench_load(data) -> dict:
+    """Write the pairs as a shuffled train.parquet (1M-row groups) and time reading it back into CSR."""
+    import tempfile
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from kuaicore.models.interactions import load_interactions
+
+    u, i = data.pairs()
+    order = np.random.default_rng(4).permutation(u.size)
+    table = pa.table({"user_idx": u[order], "item_idx": i[order], "target": data.matrix.data[order]})
+    with tempfile.TemporaryDirectory() as tmp:
+        pq.write_table(table, Path(tmp) / "train.parquet", row_group_size=1_000_000)
+        Path(tmp, "manifest.json").write_text(
+            json.dumps({"n_users": data.shape[0], "n_items": data.shape[1]})
+        )
+        del table, order, u, i
+        base = rss_mb()
+        with RssSampler() as peak, Timer() as t:
+            loaded = load_interactions(Path(tmp))
+    assert loaded.matrix.nnz == data.matrix.nnz
+    row = _row("interactions", "train.parquet -> CSR (1M-row batches)", t.seconds, loaded.n_rows, base)
+    row["peak RSS MB"] = peak.mb  # sampled during the load: the process peak includes writing the file
+    return row
+
+
+class RssSampler:
+    """Highest VmRSS seen by a background thread polling every 5 ms while the block runs (``.mb``)."""
+
+    def __enter__(self) -> RssSampler:
+        import threading
+
+        self.mb, self._stop = rss_mb(), threading.Event()
+
+        def poll() -> None:
+            while not self._stop.wait(0.005):
+                self.mb = max(self.mb, rss_mb())
+
+        self._thread = threading.Thread(target=poll, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.mb = max(self.mb, rss_mb())
 
 
 def best_of(repeat: int, fn) -> Timer:

@@ -156,20 +156,21 @@ def iter_pair_batches(
 def build_csr(
     users: np.ndarray, items: np.ndarray, values: np.ndarray, shape: tuple[int, int]
 ) -> tuple[sp.csr_matrix, np.ndarray]:
-    """CSR of ``values`` summed per (user, item) pair, plus the per-pair row counts (pure, deterministic)."""
-    n_users, n_items = shape
-    key = users.astype(np.int64) * n_items + items.astype(np.int64)
-    order = np.argsort(key, kind="stable")
-    key = key[order]
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else np.zeros(0, np.int64)
-    data = np.add.reduceat(values[order].astype(np.float64), starts) if key.size else np.zeros(0)
-    counts = np.diff(np.r_[starts, key.size]).astype(np.int32)
-    ukey = key[starts]
-    row = ukey // n_items
-    indptr = np.zeros(n_users + 1, dtype=np.int64)
-    np.cumsum(np.bincount(row, minlength=n_users), out=indptr[1:])
-    matrix = sp.csr_matrix((data.astype(np.float32), (ukey % n_items).astype(np.int32), indptr), shape=shape)
-    return matrix, counts
+    """CSR of ``values`` summed per (user, item) pair, plus the per-pair row counts (pure, deterministic).
+
+    scipy's COO -> CSR conversion and in-place duplicate summing (C++) keep the extra memory to the CSR arrays
+    themselves; the count matrix is built only when some pair repeats (``train.parquet`` is deduplicated, so
+    usually it is all ones). Explicit zeros (a watch ratio of 0) stay stored.
+    """
+    users = np.asarray(users, dtype=np.int32)
+    items = np.asarray(items, dtype=np.int32)
+    matrix = sp.csr_matrix((np.asarray(values, dtype=np.float32), (users, items)), shape=shape)
+    matrix.sum_duplicates()
+    if matrix.nnz == len(users):
+        return matrix, np.ones(matrix.nnz, dtype=np.int32)
+    counts = sp.csr_matrix((np.ones(len(users), dtype=np.int32), (users, items)), shape=shape)
+    counts.sum_duplicates()
+    return matrix, counts.data.astype(np.int32, copy=False)
 
 
 def load_interactions(art: Path, split: str = "train", batch_rows: int = 1_000_000) -> Interactions:

@@ -325,3 +325,31 @@ def test_prefetch_keeps_order_reraises_and_stops():
     endless = prefetch(iter(range(10**9)), depth=1)
     assert next(endless) == 0
     endless.close()  # must not hang on the blocked producer
+
+
+def test_interaction_formatting_hand_checked(tmp_path):
+    """Hand-checked rows: trimmed fractions, whole seconds, repr of 0.0, 1.0, 3e-06, small's NULL/.0 date."""
+    from kuaicore.data.synth.writers import copy_chunks, interaction_select
+
+    ts = np.array([1593878903438, 1593882025500, 1593882025000, 1593882025050, -1], dtype=np.int64)
+    chunk = {
+        "user_id": np.array([0, 0, 0, 0, 0]),
+        "video_id": np.array([3649, 1, 2, 3, 4]),
+        "play_duration": np.array([13838, 0, 7, 3, 5]),
+        "video_duration": np.array([10867, 10, 7, 1_000_000, 3]),
+        "ts_ms": ts,
+        "date": np.array([20200705, 20200705, 20200706, 20200905, -1]),
+    }
+    path = tmp_path / "small.csv"
+    select = interaction_select(date_as_double=True)
+    n = copy_chunks(path, "h", iter([chunk]), select, nullable=("ts_ms", "date"))
+    assert n == 5
+    assert path.read_text().split("\n") == [
+        "h",
+        "0,3649,13838,10867,2020-07-05 00:08:23.438,20200705.0,1593878903.438,1.2733965215790926",
+        "0,1,0,10,2020-07-05 01:00:25.5,20200705.0,1593882025.5,0.0",
+        "0,2,7,7,2020-07-05 01:00:25,20200706.0,1593882025.0,1.0",
+        "0,3,3,1000000,2020-07-05 01:00:25.05,20200905.0,1593882025.05,3e-06",
+        "0,4,5,3,,,,1.6666666666666667",
+        "",
+    ]

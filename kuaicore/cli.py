@@ -35,12 +35,15 @@ def cli() -> None:
 
     \b
     The pipeline, one command per stage:
+      kuaicore demo [DIR]           everything below, end to end, on synthetic data (start here)
       kuaicore synth DIR            write a synthetic KuaiRec twin (no download needed)
       kuaicore validate DATA        check a KuaiRec folder and summarise it
       kuaicore build-features DATA --out ART    DuckDB SQL -> training artifacts
-      kuaicore train ART            JAX two-tower model (CPU or GPU)
-      kuaicore evaluate ART         ranking metrics on the small matrix
+      kuaicore train ART            JAX two-tower model (CPU or GPU), or --model als|linear|...
+      kuaicore evaluate ART         ranking metrics on the small matrix, with reference rows
       kuaicore recommend ART --user ID          top-K videos for one user
+      kuaicore compare ART          every model and baseline in one table
+      kuaicore report ART --out report.html     one self-contained HTML report with plots
 
     DATA is a `KuaiRec 2.0/` folder, its `data/` folder, or a folder written by `kuaicore synth`.
     Run `kuaicore COMMAND --help` for the options of each command.

@@ -265,3 +265,29 @@ def test_training_statistics_do_not_depend_on_small_matrix(tmp_path, art):
     mine, theirs = by_id(art, "item", item_cols), by_id(other, "item", item_cols)
     assert {k: mine[k] for k in theirs} == theirs
     assert table(other, "train.parquet")["video_id"] and not table(other, "eval.parquet")["video_id"]
+
+
+@pytest.mark.real_data
+def test_real_kuairec_side_files_build(shared_kuairec, tmp_path):
+    """The real item_categories, user_features, caption (bare CRs) and social files, with the documented head
+    rows of the three large files: every real quirk parses and the features come out finite."""
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("item_categories", "user_features", "kuairec_caption_category", "social_network"):
+        shutil.copy(shared_kuairec / f"{name}.csv", data / f"{name}.csv")
+    shutil.copy(shared_kuairec / "big_matrix_head10_from_docs.csv", data / "big_matrix.csv")
+    shutil.copy(shared_kuairec / "small_matrix_head2_from_docs.csv", data / "small_matrix.csv")
+    shutil.copy(shared_kuairec / "item_daily_features_head2_from_docs.csv", data / "item_daily_features.csv")
+    art = build_features(FeatureConfig(data=data, out=tmp_path / "art", threads=1, memory_limit="512MB"))
+    m = manifest(art)
+    assert (m["n_users"], m["n_items"]) == (7176, 10728)
+    assert np.load(art / "item_ids.npy").tolist() == list(range(10728))
+    names = m["item_feature_names"]
+    cat1 = [n for n in names if n.startswith("cat1=")]
+    assert len(cat1) == 38  # 39 first-level ids minus the -124 sentinel
+    x = np.load(art / "item_features.npy")
+    assert np.isfinite(x).all() and np.isfinite(np.load(art / "user_features.npy")).all()
+    it = raw(art, "item")
+    assert it["tag_08"][0] == pytest.approx(1.0) and it["tag_27"][1] == pytest.approx(1.0)  # [8]; "[27, 9]"
+    assert {c["name"] for c in m["user_categorical"]} >= {"onehot_feat3", "onehot_feat8"}
+    assert m["row_counts"]["big_rows_in"] == 10 and m["row_counts"]["eval_rows"] == 2

@@ -61,20 +61,21 @@ def test_bad_options_exit_2_naming_the_option(tmp_path):
     assert not (tmp_path / "art").exists()
 
 
-@pytest.mark.parametrize("exc", [KeyboardInterrupt, OSError(28, "No space left on device"), "SIGTERM"])
-def test_an_interrupted_or_failing_run_leaves_no_art(tmp_path, monkeypatch, exc):
-    def boom(*args, **kwargs):
-        if exc == "SIGTERM":
-            os.kill(os.getpid(), signal.SIGTERM)  # the staging folder turns it into KeyboardInterrupt
-        raise exc
-
-    monkeypatch.setattr(build_module, "_assemble", boom)
-    out = tmp_path / "art"
+@pytest.mark.parametrize("how", ["KeyboardInterrupt", "ENOSPC", "SIGTERM"])
+def test_an_interrupted_or_failing_run_leaves_no_art(tmp_path, monkeypatch, how):
     from kuaicore.config import FeatureConfig
 
-    expected = {"SIGTERM": KeyboardInterrupt}.get(exc, exc) if isinstance(exc, str) else exc
-    with pytest.raises(type(expected) if isinstance(expected, OSError) else expected):
-        build_module.build_features(FeatureConfig(data=FIXTURE, out=out, threads=1, memory_limit="256MB"))
+    def boom(*args, **kwargs):
+        if how == "SIGTERM":
+            os.kill(os.getpid(), signal.SIGTERM)  # the staging folder turns it into KeyboardInterrupt
+        if how == "ENOSPC":
+            raise OSError(28, "No space left on device")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(build_module, "_assemble", boom)
+    expected = OSError if how == "ENOSPC" else KeyboardInterrupt
+    with pytest.raises(expected):
+        build_module.build_features(FeatureConfig(data=FIXTURE, out=tmp_path / "art", threads=1))
     assert list(tmp_path.iterdir()) == []
 
 
@@ -123,3 +124,14 @@ def test_build_on_synthetic_tiny_data_is_consistent_and_deterministic(tmp_path):
         pq.read_table(art / "train.parquet")["item_idx"].to_numpy(), minlength=m["n_items"]
     )
     assert np.array_equal(np.load(art / "item_train_counts.npy"), counts_per_item)
+
+
+def test_a_malformed_csv_without_the_validate_scan_still_names_file_and_row(tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(FIXTURE, data)
+    text = (data / "small_matrix.csv").read_text().replace("30,103,9000", "30,103,9x00")
+    (data / "small_matrix.csv").write_text(text)
+    result = invoke(str(data), "--out", str(tmp_path / "art"), *OPTS, "--no-validate")
+    assert result.exit_code == 2, result.output
+    assert "small_matrix.csv" in result.output and "row 2" in result.output
+    assert not (tmp_path / "art").exists()

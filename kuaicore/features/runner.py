@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kuaicore.errors import DataError, InternalError, UsageError
+from kuaicore.data.csv_errors import duckdb_data_error
+from kuaicore.errors import ArtifactError, DataError, InternalError, UsageError
 from kuaicore.features.sqlfiles import SqlFile
 from kuaicore.progress import log
 from kuaicore.schema import FILES_BY_NAME
@@ -84,12 +85,14 @@ def run_sql_files(
         start = time.perf_counter()
         try:
             result = con.execute(sql.sql, sql.bind(bound)).fetchall()
-        except duckdb.ConversionException as err:
-            raise DataError(f"{sql.source or sql.name}: {str(err).splitlines()[0]}") from None
-        except duckdb.InvalidInputException as err:
+        except (duckdb.ConversionException, duckdb.InvalidInputException) as err:
             if sql.source is None:
                 raise
-            raise DataError(f"{sql.source}.csv: {str(err).splitlines()[0]}") from None
+            raise duckdb_data_error(FILES_BY_NAME[sql.source], err) from None
+        except (
+            duckdb.IOException
+        ) as err:  # e.g. the disk is full; the staging folder is removed by the caller
+            raise ArtifactError(f"{sql.name}: {str(err).splitlines()[0]}") from None
         seconds = time.perf_counter() - start
         rows = int(result[0][0]) if result and result[0] and isinstance(result[0][0], int) else 0
         stats.append(QueryStat(sql.name, sql.relation, rows, seconds))

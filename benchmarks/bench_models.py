@@ -155,10 +155,11 @@ def bench_one(model: str, scale: str, args: argparse.Namespace) -> list[dict]:
         users = np.random.default_rng(3).choice(data.shape[0], min(args.baseline_users, data.shape[0]), False)
         sub_rows = int(np.diff(cu.indptr)[users].sum())
         # best of --repeat runs, each from the same start (from the exact solution CG would stop at once)
-        tk = best_of(args.repeat, lambda: als.half_step(cu, y, x.copy(), opts))
-        tn = best_of(args.repeat, lambda: als.half_step_numpy(cu, y, x.copy(), opts.reg, rows=users))
-        tc = best_of(
-            args.repeat, lambda: als.half_step(cu, y, x.copy(), als.ALSOptions(factors=f, solver="cg"))
+        tk, tn, tc = best_of(
+            args.repeat,
+            lambda: als.half_step(cu, y, x.copy(), opts),
+            lambda: als.half_step_numpy(cu, y, x.copy(), opts.reg, rows=users),
+            lambda: als.half_step(cu, y, x.copy(), als.ALSOptions(factors=f, solver="cg")),
         )
         numba_rate, numpy_rate = data.shape[0] / tk.seconds, len(users) / tn.seconds
         rows.append(
@@ -231,13 +232,16 @@ class RssSampler:
         self.mb = max(self.mb, rss_mb())
 
 
-def best_of(repeat: int, fn) -> Timer:
-    """The fastest of ``repeat`` timed calls of ``fn`` (on a shared machine the minimum is least noisy)."""
-    best = None
+def best_of(repeat: int, *fns) -> list[Timer]:
+    """The fastest of ``repeat`` timed calls of each of ``fns``, interleaved round by round so that a
+    contender and its baseline see the same load on a shared machine (the minimum is the least noisy)."""
+    best: list = [None] * len(fns)
     for _ in range(repeat):
-        with Timer() as t:
-            fn()
-        best = t if best is None or t.seconds < best.seconds else best
+        for k, fn in enumerate(fns):
+            with Timer() as t:
+                fn()
+            if best[k] is None or t.seconds < best[k].seconds:
+                best[k] = t
     return best
 
 

@@ -178,8 +178,8 @@ def main() -> None:
             write_synthetic(SynthConfig(out=args.data, scale=args.scale, seed=0))
         out = args.out or tmp / "art"
         results = {"count-only": run_child("count", args, out)}
-        results["kuaicore build-features"] = run_child("kuaicore", args, out)
-        results["kuaicore build-features --no-validate"] = run_child("kuaicore-novalidate", args, out)
+        results["kuaicore build-features"] = run_child("kuaicore-novalidate", args, out)
+        results["kuaicore build-features --validate"] = run_child("kuaicore", args, out)
         if not args.skip_pandas:
             results["pandas (seeds' approach)"] = run_child("pandas", args, out)
         n = int(results["count-only"]["rows"]["big_matrix"])

@@ -143,7 +143,14 @@ def validate(data: Path, as_json: bool, memory_limit: str, threads: int | None) 
     help="`label` = watch_ratio >= 2.0 (wr), or above its duration bucket's percentile.",
 )
 @click.option("--force", is_flag=True, help="Replace an existing ART.")
-@click.option("--no-validate", is_flag=True, help="Skip the `kuaicore validate` pre-scan (one full read).")
+@click.option(
+    "--validate/--no-validate",
+    "full_validate",
+    default=False,
+    show_default=True,
+    help="Run the full `kuaicore validate` scan first (one more read of every file). Without it, files,"
+    " headers and line ends are checked and a bad value still stops the build naming file and row.",
+)
 def build_features_cmd(
     data: Path,
     out: Path,
@@ -154,7 +161,7 @@ def build_features_cmd(
     valid_fraction: float,
     label_rule: str,
     force: bool,
-    no_validate: bool,
+    full_validate: bool,
 ) -> None:
     """Build training artifacts from DATA into ART with DuckDB SQL (sql/*.sql) under a memory limit.
 
@@ -178,7 +185,7 @@ def build_features_cmd(
             valid_fraction=valid_fraction,
             label_rule=label_rule,
             force=force,
-            validate=not no_validate,
+            validate=full_validate,
         )
     )
     click.echo(str(path))

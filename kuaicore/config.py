@@ -59,7 +59,7 @@ class FeatureConfig:
     label_rule: str = "wr"  # which label fills `label`: "wr" (watch_ratio >= like_threshold) or "debiased"
     min_category_videos: int = 50  # second-level caption categories with fewer videos get no one-hot column
     max_onehot_values: int = 16  # user onehot_feat* with more distinct values become categorical ids
-    validate: bool = True  # run kuaicore validate first (one extra scan); the SQL drops leaked pairs anyway
+    validate: bool = False  # the full `kuaicore validate` scan first (one more read of every file)
 
 
 @dataclass(frozen=True)

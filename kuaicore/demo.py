@@ -57,7 +57,7 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
         return "ok"
 
     def features() -> str:
-        build_features(FeatureConfig(data=data, out=art, seed=cfg.seed, force=True, validate=False))
+        build_features(FeatureConfig(data=data, out=art, seed=cfg.seed, force=True))
         return f"-> {art}"
 
     def train() -> str:

@@ -236,10 +236,10 @@ def test_no_small_matrix_pair_in_train_or_valid(tmp_path):
     data = copy_fixture(tmp_path)
     with open(data / "big_matrix.csv", "a") as fh:  # user 10 x video 104 is an eval pair: must not train
         fh.write("10,104,500,1000,2020-07-05 08:00:05,20200705,1593907205.0,0.5\n")
-    with pytest.raises(DataError, match="must not share pairs"):
-        build_features(fixture_config(data, tmp_path / "refused"))
+    with pytest.raises(DataError, match="must not share pairs"):  # the full validate scan refuses them
+        build_features(fixture_config(data, tmp_path / "refused", validate=True))
     assert not (tmp_path / "refused").exists()
-    art = build_features(fixture_config(data, tmp_path / "art", validate=False))  # the SQL drops them anyway
+    art = build_features(fixture_config(data, tmp_path / "art"))  # by default the SQL drops them, counted
     assert manifest(art)["row_counts"]["big_rows_dropped_eval_pairs"] == 1
     ev = set(zip(*table(art, "eval.parquet").values(), strict=True))
     eval_pairs = {(r[2], r[3]) for r in ev}
@@ -251,7 +251,7 @@ def test_no_small_matrix_pair_in_train_or_valid(tmp_path):
 def test_training_statistics_do_not_depend_on_small_matrix(tmp_path, art):
     data = copy_fixture(tmp_path)
     (data / "small_matrix.csv").write_text((FIXTURE / "small_matrix.csv").read_text().splitlines()[0] + "\n")
-    other = build_features(fixture_config(data, tmp_path / "art", validate=False))  # validate refuses it
+    other = build_features(fixture_config(data, tmp_path / "art"))  # (the full validate scan refuses it)
 
     def by_id(a: Path, kind: str, names: list[str]) -> dict:
         ids = np.load(a / f"{kind}_ids.npy").tolist()

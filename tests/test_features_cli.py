@@ -135,3 +135,21 @@ def test_a_malformed_csv_without_the_validate_scan_still_names_file_and_row(tmp_
     assert result.exit_code == 2, result.output
     assert "small_matrix.csv" in result.output and "row 2" in result.output
     assert not (tmp_path / "art").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "mangle", "expect"),
+    [
+        ("big_matrix.csv", lambda t: t.rstrip("\n"), "truncated"),
+        ("item_categories.csv", lambda t: t.replace("video_id,feat", "feat,video_id", 1), "wrong order"),
+        ("small_matrix.csv", lambda t: "", "empty"),
+    ],
+)
+def test_default_build_checks_structure_without_a_scan(tmp_path, name, mangle, expect):
+    data = tmp_path / "data"
+    shutil.copytree(FIXTURE, data)
+    (data / name).write_text(mangle((data / name).read_text()))
+    result = invoke(str(data), "--out", str(tmp_path / "art"), *OPTS)
+    assert result.exit_code == 2, result.output
+    assert name in result.output and expect in result.output
+    assert not (tmp_path / "art").exists()

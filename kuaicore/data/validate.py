@@ -66,16 +66,15 @@ def _clip(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def check_line_end(kfile: KuaiFile, path: Path, rows: int) -> None:
-    """``DataError`` if the file's last line has no line end: the file was cut short."""
+def check_line_end(kfile: KuaiFile, path: Path, rows: int | None) -> None:
+    """``DataError`` if the file's last line has no line end: the file was cut short (``rows``: the data
+    rows, to name the last one; None when not counted)."""
     with open(path, "rb") as fh:
         fh.seek(-1, 2)
         last = fh.read(1)
     if last != b"\n":
-        raise DataError(
-            f"{kfile.filename}, row {rows} (line {rows + 1}): the last line has no line end; "
-            "the file looks truncated"
-        )
+        where = f"row {rows} (line {rows + 1})" if rows is not None else "last line"
+        raise DataError(f"{kfile.filename}, {where}: the last line has no line end; the file looks truncated")
 
 
 def _stats_sql(kfile: KuaiFile) -> str:
@@ -190,10 +189,10 @@ def check_overlap(paths: dict[str, Path], shared: int, first: tuple[int, int] | 
     )
 
 
-def validate_dataset(path: Path, memory_limit: str = "1GB", threads: int | None = None) -> ValidationReport:
-    """Validate the KuaiRec folder DATA at ``path`` and return its report; ``DataError`` on bad input."""
-    data_dir = resolve_data_dir(Path(path))
-    report = ValidationReport(data_dir=str(data_dir))
+def check_structure(data_dir: Path, report: ValidationReport | None = None) -> dict[str, Path]:
+    """The cheap checks, no scan of the data: required files present, headers, line ends, no truncated last
+    line. Returns {file name: path} of the files present; absent optional files are warned about in
+    ``report`` (when given). ``DataError`` naming the file on the first problem."""
     paths: dict[str, Path] = {}
     for kfile in FILES:
         fpath = data_dir / kfile.filename
@@ -201,13 +200,23 @@ def validate_dataset(path: Path, memory_limit: str = "1GB", threads: int | None 
             paths[kfile.name] = fpath
         elif kfile.required:
             raise DataError(f"kuaicore validate: required file {kfile.filename} not found in {data_dir}")
-        else:
+        elif report is not None:
             report.warn(
                 f"optional file {kfile.filename} not found in {data_dir}; features from it are skipped"
             )
             report.files.append(FileSummary(kfile.filename, present=False, required=False))
     for name, fpath in paths.items():
         check_header(_kfile(name), fpath)
+        if report is None:  # the full validation names the row of a truncated line after counting rows
+            check_line_end(_kfile(name), fpath, None)
+    return paths
+
+
+def validate_dataset(path: Path, memory_limit: str = "1GB", threads: int | None = None) -> ValidationReport:
+    """Validate the KuaiRec folder DATA at ``path`` and return its report; ``DataError`` on bad input."""
+    data_dir = resolve_data_dir(Path(path))
+    report = ValidationReport(data_dir=str(data_dir))
+    paths = check_structure(data_dir, report)
     for msg in report.warnings:
         log(f"warning: {msg}")
     with tempfile.TemporaryDirectory(prefix="kuaicore-validate-") as tmp:

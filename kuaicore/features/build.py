@@ -43,13 +43,17 @@ def check_config(config: FeatureConfig) -> None:
         raise UsageError(f"row_group_size {config.row_group_size}: must be >= 1")
 
 
-def _validate(data: Path) -> None:
-    try:
-        from kuaicore.data.validate import validate_dataset
-    except ImportError:  # pragma: no cover - the validator ships with kuaicore; tolerate a partial checkout
-        log("  validate: kuaicore.data.validate not available, skipped")
-        return
-    validate_dataset(data)
+def _validate(data: Path, data_dir: Path, full: bool, memory_limit: str, threads: int | None) -> None:
+    """Files, headers and line ends always (no scan); the full `kuaicore validate` scan when ``full``.
+
+    Without the scan, a malformed value still stops the build: the staging queries read every column with
+    its type, and their errors name the file and row as validate's do."""
+    from kuaicore.data.validate import check_structure, validate_dataset
+
+    if full:
+        validate_dataset(data, memory_limit=memory_limit, threads=threads)
+    else:
+        check_structure(data_dir)
 
 
 def _fetch(con: Any, table: str) -> dict[str, np.ndarray]:
@@ -74,8 +78,7 @@ def build_features(config: FeatureConfig) -> Path:
     out = Path(config.out)
     artifacts.check_target(out, config.force)
     data_dir = resolve_data_dir(Path(config.data))
-    if config.validate:
-        _validate(Path(config.data))
+    _validate(Path(config.data), data_dir, config.validate, config.memory_limit, config.threads)
     sources = {f.name: (data_dir / f.filename if (data_dir / f.filename).is_file() else None) for f in FILES}
     started = time.perf_counter()
     log(f"build-features: {data_dir} -> {out} (memory_limit {config.memory_limit}, threads {config.threads})")
@@ -102,6 +105,11 @@ def build_features(config: FeatureConfig) -> Path:
                 stats += run_sql_files(con, [sql], vals, sources, work)
             manifest = _assemble(con, tmp, config)
             counts = {k: int(v[0]) for k, v in _fetch(con, "int_row_counts").items()}
+            if counts.get("big_rows_dropped_eval_pairs"):
+                log(
+                    f"warning: dropped {counts['big_rows_dropped_eval_pairs']:,} big_matrix rows whose"
+                    " (user_id, video_id) pair is also in small_matrix (the real files share none)"
+                )
             rule = {k: v[0] for k, v in _fetch(con, "int_debias_rule").items()}
         finally:
             con.close()

@@ -153,3 +153,17 @@ def test_default_build_checks_structure_without_a_scan(tmp_path, name, mangle, e
     assert result.exit_code == 2, result.output
     assert name in result.output and expect in result.output
     assert not (tmp_path / "art").exists()
+
+
+def test_memory_limit_is_the_process_budget():
+    from kuaicore.features.runner import duckdb_memory_limit
+
+    assert duckdb_memory_limit("1GB") == "700MB"
+    assert duckdb_memory_limit("2GiB") == f"{int(2 * 2**30 * 0.7 / 10**6)}MB"
+    assert duckdb_memory_limit("lots") == "lots"  # DuckDB's own error names it
+
+
+def test_bad_memory_limit_is_a_usage_error(tmp_path):
+    result = invoke(str(FIXTURE), "--out", str(tmp_path / "art"), "--memory-limit", "lots")
+    assert result.exit_code == 2 and "--memory-limit" in result.output
+    assert not (tmp_path / "art").exists()

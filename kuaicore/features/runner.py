@@ -31,6 +31,25 @@ class QueryStat:
     seconds: float
 
 
+# --memory-limit is the budget of the whole process. DuckDB's memory_limit bounds its buffer pool only; the
+# Python side (small feature tables, NumPy) and DuckDB's untracked allocations take the rest.
+DUCKDB_SHARE = 0.7
+_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # fmt: skip
+
+
+def duckdb_memory_limit(memory_limit: str) -> str:
+    """DuckDB's share of the process budget ``memory_limit`` (e.g. '1GB' -> '700MB'); text DuckDB cannot
+    parse either is passed through unchanged, so that DuckDB's own message names the problem."""
+    import re
+
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", str(memory_limit))
+    unit = (m.group(2) or "b").lower() if m else ""
+    if not m or unit not in _UNITS:
+        return str(memory_limit)
+    return f"{max(1, int(float(m.group(1)) * _UNITS[unit] * DUCKDB_SHARE / 10**6))}MB"
+
+
 def open_database(workdir: Path, memory_limit: str, threads: int | None):
     """A DuckDB connection on ``workdir/features.duckdb`` with memory_limit, threads, temp_directory."""
     import duckdb
@@ -38,7 +57,7 @@ def open_database(workdir: Path, memory_limit: str, threads: int | None):
     workdir.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(workdir / "features.duckdb"))
     try:
-        con.execute("SET memory_limit = $m", {"m": str(memory_limit)})
+        con.execute("SET memory_limit = $m", {"m": duckdb_memory_limit(memory_limit)})
         if threads is not None:
             con.execute("SET threads = $t", {"t": int(threads)})
         con.execute("SET temp_directory = $d", {"d": str(workdir / "spill")})

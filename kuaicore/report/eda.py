@@ -54,18 +54,17 @@ def _column(features: np.ndarray, stats: list[dict[str, Any]], name: str) -> np.
 
 
 def item_durations_s(art: Path, manifest: dict[str, Any]) -> np.ndarray | None:
-    """Video duration in seconds per item index (NaN where unknown), or None if the ART has no duration."""
+    """Video duration in seconds per item index (NaN where not positive), or None if the ART has no duration.
+
+    build-features imputes a duration absent from item_daily_features from the video's interaction rows (else
+    the median video), so imputed durations are kept.
+    """
     features = np.load(Path(art) / "item_features.npy", mmap_mode="r", allow_pickle=False)
-    stats = manifest.get("item_feature_stats") or []
-    dur = _column(features, stats, "duration_ms")
+    dur = _column(features, manifest.get("item_feature_stats") or [], "duration_ms")
     if dur is None:
         return None
-    missing = _column(features, stats, "duration_missing")
-    dur = np.round(dur) / 1000.0
-    bad = dur <= 0.0
-    if missing is not None:
-        bad |= missing > 0.5
-    return np.where(bad, np.nan, dur)
+    dur = dur / 1000.0
+    return np.where(dur > 0.0, dur, np.nan)
 
 
 def item_tags(art: Path, manifest: dict[str, Any]) -> tuple[list[str], np.ndarray]:

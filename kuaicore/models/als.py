@@ -69,7 +69,7 @@ def confidence(values: np.ndarray, options: ALSOptions) -> np.ndarray:
 
 
 def confidence_matrices(data: Interactions, options: ALSOptions) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    """(user x item, item x user) CSR matrices of confidences, sorted indices, float64 data, int64 indptr."""
+    """(user x item, item x user) CSR matrices of confidences: sorted indices, float64 data."""
     cu = sp.csr_matrix(
         (confidence(data.matrix.data, options), data.matrix.indices, data.matrix.indptr), data.shape
     )
@@ -89,7 +89,10 @@ def init_factors(n_users: int, n_items: int, options: ALSOptions) -> tuple[np.nd
 def half_step(
     m: sp.csr_matrix, y: np.ndarray, x: np.ndarray, options: ALSOptions, exact: bool | None = None
 ) -> None:
-    """Update ``x`` in place (Numba kernel): rows of ``m`` against fixed ``y``."""
+    """Update ``x`` in place (Numba kernel): rows of ``m`` against fixed ``y``.
+
+    ``exact`` overrides ``options.solver`` (True: Cholesky, False: ``options.cg_steps`` CG steps).
+    """
     from kuaicore.kernels.als import als_half_step
 
     exact = options.solver == "cholesky" if exact is None else exact

@@ -199,10 +199,17 @@ def test_compare_json_replaces_the_per_run_metrics(art, tmp_path):
     for row in result["rows"][:2]:
         row |= {"train_seconds": 12.34, "peak_rss_mb": 456.0}
     (art / "compare.json").write_text(json.dumps(result))
+    baseline = art / "runs" / "popularity-s0"  # a one-pass model: its log has no loss curve
+    baseline.mkdir()
+    (baseline / "train_log.jsonl").write_text('{"epoch": 1, "rows": 2521, "seconds": 2.5, "step": 1}\n')
     try:
         page = write_report(art, tmp_path / "r.html").read_text()
     finally:
         (art / "compare.json").unlink()
+        shutil.rmtree(baseline)
+    assert "no loss curves logged (one-pass or closed-form fits): popularity-s0" in page
+    last = {r[0]: r for r in table_rows(page, "training-last")}
+    assert list(last) == ["popularity-s0", *sorted(RUNS)] and last["popularity-s0"][-1] == "2.5"
     rows = table_rows(page, "comparison")
     assert [r[0] for r in rows] == ["als-s0", "linear-s0", "random", "popularity", "oracle"]
     assert rows[0][-2:] == ["12.3", "456.0"] and rows[2][-2:] == ["-", "-"]

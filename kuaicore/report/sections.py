@@ -80,19 +80,29 @@ def eda(data: ReportData) -> str:
 
 
 def training(data: ReportData) -> str:
-    """Training curves (one figure, a line per run) and the last epoch of each run."""
+    """Training curves (one figure, a line per run that logs losses) and the last epoch of each run."""
     logged = [(r.name, r.log) for r in data.runs if r.log]
     if not logged:
         return html.note("no run with a train_log.jsonl in ART/runs/")
+    curves = [(n, log) for n, log in logged if any(k in e for e in log for k in plots.CURVE_KEYS)]
     rows = []
     for name, log in logged:
         last = log[-1]
         cells = [html.fmt(last.get(key)) for key in ("epoch", "step", "loss", "valid_loss", "recall")]
-        rows.append([name, *cells, html.fmt(last.get("samples_per_s"), 0)])
-    return (html.figure(plots.training_curves(logged), "training curves",
-                        "Training loss, validation loss and validation recall per epoch, one line per run.")
-            + html.table(["run", "epoch", "step", "loss", "valid loss", "valid recall", "samples/s"], rows,
-                         caption="Last logged epoch per run", css_id="training-last"))
+        seconds = sum(float(e.get("seconds") or 0.0) for e in log)
+        rows.append([name, *cells, html.fmt(last.get("samples_per_s"), 0), html.fmt(seconds, 1)])
+    parts = []
+    if curves:
+        parts.append(html.figure(plots.training_curves(curves), "training curves",
+                                 "Training loss, validation loss and validation recall per epoch, one"
+                                 " line per run."))
+    others = [n for n, _ in logged if n not in dict(curves)]
+    if others:
+        parts.append(html.note(f"no loss curves logged (one-pass or closed-form fits): {', '.join(others)}"))
+    parts.append(html.table(["run", "epoch", "step", "loss", "valid loss", "valid recall", "samples/s",
+                             "train s (sum over epochs)"], rows, caption="Last logged epoch per run",
+                            css_id="training-last"))
+    return "".join(parts)
 
 
 def metrics(data: ReportData) -> str:

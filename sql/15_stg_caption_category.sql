@@ -1,4 +1,5 @@
--- stg_caption_category: first/second-level caption category ids per video; the -124 sentinel -> NULL.
+-- stg_caption_category: caption and first/second-level category ids (and first-level name) per video;
+-- the -124 / UNKNOWN sentinels -> NULL.
 -- inputs: kuairec_caption_category.csv (optional; read through a repaired copy when it holds a bare CR)
 -- grain: one row per video_id
 -- params: path, columns
@@ -6,6 +7,8 @@
 CREATE TABLE stg_caption_category AS
 SELECT video_id,
        NULLIF(first_level_category_id, -124) AS first_level_category_id,
-       NULLIF(second_level_category_id, -124) AS second_level_category_id
+       NULLIF(second_level_category_id, -124) AS second_level_category_id,
+       NULLIF(first_level_category_name, 'UNKNOWN') AS first_level_category_name,
+       caption
 FROM read_csv($path, columns = $columns, header = true, auto_detect = false, delim = ',', quote = '"',
               escape = '"', new_line = '\n', nullstr = '', strict_mode = true)

@@ -114,7 +114,13 @@ def test_cli_recommend(tiny_art, tmp_path):
     user_ids = np.load(art / "user_ids.npy")
     res = CliRunner().invoke(cli, ["recommend", str(art), "--user", str(int(user_ids[3])), "-k", "5"])
     assert res.exit_code == 0, res.output
-    assert len([ln for ln in res.stdout.splitlines() if ln.strip()[:1].isdigit()]) == 5
+    lines = [ln for ln in res.stdout.splitlines() if ln.strip()[:1].isdigit()]
+    assert len(lines) == 5
+    items = pq.read_table(art / "items.parquet").to_pydict()
+    first = int(lines[0].split()[1])  # rank, video_id, score, tags, category, caption
+    row = items["video_id"].index(first)
+    assert items["category"][row] and items["category"][row] in lines[0]
+    assert items["tags"][row] in lines[0]
     bad = CliRunner().invoke(cli, ["recommend", str(art), "--user", "987654", "-k", "5"])
     assert bad.exit_code == 2 and "987654" in bad.stderr
     out = tmp_path / "recs.parquet"

@@ -21,7 +21,7 @@ from kuaicore.features.sqlfiles import load_sql_files
 from kuaicore.progress import log
 from kuaicore.schema import FILES
 
-PARQUETS = ("train.parquet", "valid.parquet", "eval.parquet")
+PARQUETS = ("train.parquet", "valid.parquet", "eval.parquet", "items.parquet")
 LABEL_RULES = ("wr", "debiased")
 
 

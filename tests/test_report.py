@@ -52,6 +52,13 @@ Measured on a laptop.
 | kernel | users/s |
 |--|--|
 | numba | 1e6 |
+
+```
+stage  wall s
+| not | a table |
+|---|---|
+numba  1.0
+```
 """
 
 
@@ -191,7 +198,9 @@ def test_benchmark_tables_are_rendered(report):
     assert table_rows(page, "benchmark-0") == [["build-features", "12.5", "900"],
                                                ["pandas baseline", "80.1", "7000"]]
     assert table_rows(page, "benchmark-1") == [["numba", "1e6"]]
-    assert "<caption>features</caption>" in page and "<caption>top-K</caption>" in page
+    assert "<h3>features</h3>" in page and "<h3>top-K</h3>" in page
+    output = re.search(r'<pre class="benchmark-output">(.*?)</pre>', page, re.S)
+    assert output and output.group(1) == "stage  wall s\n| not | a table |\n|---|---|\nnumba  1.0"
 
 
 def test_compare_json_replaces_the_per_run_metrics(art, tmp_path):
@@ -291,7 +300,7 @@ def test_histogram_quantile_lies_in_the_bin_where_the_cdf_crosses(counts, q):
 
 def test_markdown_tables_hand_checked():
     tables = parse_markdown_tables(BENCH_MD + "\n| a \\| b | c |\n|:-|-:|\n| 1 | 2 |\n")
-    assert [t.title for t in tables] == ["features", "top-K", "top-K"]
+    assert [t.title for t in tables] == ["features", "top-K", "top-K"]  # not the fenced one
     assert tables[0].header == ["stage", "wall s", "peak RSS MB"]
     assert tables[2].header == ["a | b", "c"] and tables[2].rows == [["1", "2"]]
     assert parse_markdown_tables("no | table here\njust text\n") == []

@@ -11,7 +11,7 @@ from typing import Any
 
 from kuaicore.errors import ArtifactError, UsageError
 from kuaicore.report.eda import EdaStats, compute_eda, label_balance
-from kuaicore.report.markdown import MarkdownTable, read_markdown_tables
+from kuaicore.report.markdown import MarkdownCode, MarkdownTable, read_markdown
 from kuaicore.runs import list_runs
 
 REFERENCES = ("random", "popularity", "oracle")
@@ -37,7 +37,7 @@ class ReportData:
     runs: list[RunInfo]
     comparison: dict[str, Any] | None  # a result dict: {"ks": [...], "rows": [...], ...}
     comparison_source: str
-    benchmarks: list[MarkdownTable]
+    benchmarks: list[MarkdownTable | MarkdownCode]
     benchmarks_path: Path | None
 
 
@@ -149,6 +149,6 @@ def gather(art: Path, benchmarks: Path | None = None) -> ReportData:
         runs=runs,
         comparison=comparison,
         comparison_source=source,
-        benchmarks=read_markdown_tables(Path(benchmarks)) if benchmarks is not None else [],
+        benchmarks=read_markdown(Path(benchmarks)) if benchmarks is not None else [],
         benchmarks_path=Path(benchmarks) if benchmarks is not None else None,
     )

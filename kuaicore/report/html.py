@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from kuaicore import __version__
-from kuaicore.report.markdown import MarkdownTable
+from kuaicore.report.markdown import MarkdownCode, MarkdownTable
 
 CSS = """
 body { font-family: -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif; margin: 2em auto;
@@ -28,6 +28,7 @@ figure { margin: 1em 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { color: #555; font-size: .9em; }
 .note { color: #666; font-style: italic; }
+pre { background: #f6f8fa; padding: .6em; overflow-x: auto; font-size: .8em; }
 nav a { margin-right: 1em; }
 """
 
@@ -115,10 +116,19 @@ def comparison_rows(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]
     return header, body
 
 
-def benchmark_tables(tables: list[MarkdownTable]) -> str:
-    """Each markdown table as an HTML table captioned with its heading."""
-    return "".join(table(t.header, t.rows, caption=t.title, css_id=f"benchmark-{i}")
-                   for i, t in enumerate(tables))
+def benchmark_blocks(blocks: list[MarkdownTable | MarkdownCode]) -> str:
+    """Markdown tables as HTML tables (ids benchmark-0, -1, ...) and code blocks as <pre>, under headings."""
+    parts, title, n = [], None, 0
+    for block in blocks:
+        if block.title != title:
+            title = block.title
+            parts.append(f"<h3>{esc(title)}</h3>" if title else "")
+        if isinstance(block, MarkdownTable):
+            parts.append(table(block.header, block.rows, css_id=f"benchmark-{n}"))
+            n += 1
+        else:
+            parts.append(f'<pre class="benchmark-output">{esc(block.text)}</pre>')
+    return "".join(parts)
 
 
 def page(title: str, subtitle: str, sections: dict[str, str]) -> str:

@@ -1,4 +1,6 @@
-"""The pipe tables of a markdown file (e.g. BENCHMARKS.md), each with the heading it sits under."""
+"""The pipe tables and fenced code blocks of a markdown file (e.g. BENCHMARKS.md), each with the heading it
+sits under, in document order. Benchmarks print aligned text tables, which BENCHMARKS.md keeps in code
+fences."""
 
 from __future__ import annotations
 
@@ -15,6 +17,14 @@ class MarkdownTable:
     title: str
     header: list[str]
     rows: list[list[str]]
+
+
+@dataclass(frozen=True)
+class MarkdownCode:
+    """A fenced code block (``` ... ```): the nearest heading above it and its text."""
+
+    title: str
+    text: str
 
 
 def _cells(line: str) -> list[str]:
@@ -41,13 +51,20 @@ def _is_separator(line: str) -> bool:
     return bool(cells) and all(c and set(c) <= set("-: ") and "-" in c for c in cells)
 
 
-def parse_markdown_tables(text: str) -> list[MarkdownTable]:
-    """Every ``| a | b |`` table (header line, ``|---|`` line, rows) in ``text``, in order."""
+def parse_markdown(text: str) -> list[MarkdownTable | MarkdownCode]:
+    """Every pipe table (header line, ``|---|`` line, rows) and fenced code block in ``text``, in order."""
     lines = text.splitlines()
-    tables: list[MarkdownTable] = []
+    blocks: list[MarkdownTable | MarkdownCode] = []
     title, i = "", 0
     while i < len(lines):
         line = lines[i]
+        if line.lstrip().startswith(("```", "~~~")):
+            fence = line.lstrip()[:3]
+            closing = (j for j in range(i + 1, len(lines)) if lines[j].lstrip().startswith(fence))
+            end = next(closing, len(lines))
+            blocks.append(MarkdownCode(title, "\n".join(lines[i + 1:end])))
+            i = end + 1
+            continue
         if line.lstrip().startswith("#"):
             title = line.strip().lstrip("#").strip()
         if "|" in line and i + 1 < len(lines) and _is_separator(lines[i + 1]):
@@ -58,15 +75,20 @@ def parse_markdown_tables(text: str) -> list[MarkdownTable]:
                 cells = _cells(lines[i])
                 rows.append((cells + [""] * len(header))[: max(len(header), len(cells))])
                 i += 1
-            tables.append(MarkdownTable(title, header, rows))
+            blocks.append(MarkdownTable(title, header, rows))
             continue
         i += 1
-    return tables
+    return blocks
 
 
-def read_markdown_tables(path: Path) -> list[MarkdownTable]:
-    """The tables of a markdown file; DataError naming the file when it cannot be read."""
+def parse_markdown_tables(text: str) -> list[MarkdownTable]:
+    """The pipe tables of ``text`` (not those inside code fences), in order."""
+    return [b for b in parse_markdown(text) if isinstance(b, MarkdownTable)]
+
+
+def read_markdown(path: Path) -> list[MarkdownTable | MarkdownCode]:
+    """The tables and code blocks of a markdown file; DataError naming the file when it cannot be read."""
     try:
-        return parse_markdown_tables(path.read_text(encoding="utf-8"))
+        return parse_markdown(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as err:
         raise DataError(f"{path}: unreadable ({err})") from err

@@ -136,8 +136,8 @@ def benchmarks(data: ReportData) -> str:
     if data.benchmarks_path is None:
         return html.note("no benchmarks file given (use --benchmarks BENCHMARKS.md)")
     if not data.benchmarks:
-        return html.note(f"{data.benchmarks_path}: no markdown tables found")
-    return html.note(f"from {data.benchmarks_path}") + html.benchmark_tables(data.benchmarks)
+        return html.note(f"{data.benchmarks_path}: no markdown tables or code blocks found")
+    return html.note(f"from {data.benchmarks_path}") + html.benchmark_blocks(data.benchmarks)
 
 
 def render(data: ReportData) -> str:

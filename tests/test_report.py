@@ -123,7 +123,7 @@ def table_rows(page: str, table_id: str) -> list[list[str]]:
     """The body rows (cell texts) of the table with ``id``."""
     body = re.search(rf'<table id="{re.escape(table_id)}">.*?<tbody>(.*?)</tbody>', page, re.S)
     assert body, f"no table {table_id}"
-    return [re.findall(r"<td>(.*?)</td>", tr) for tr in re.findall(r"<tr>(.*?)</tr>", body.group(1))]
+    return [re.findall(r"<td[^>]*>(.*?)</td>", tr) for tr in re.findall(r"<tr>(.*?)</tr>", body.group(1))]
 
 
 # ---------------------------------------------------------------- fixtures

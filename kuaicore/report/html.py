@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,9 +21,9 @@ body { font-family: -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif; mar
 h1 { border-bottom: 2px solid #1f77b4; padding-bottom: .2em; }
 h2 { margin-top: 2em; border-bottom: 1px solid #ccc; }
 table { border-collapse: collapse; margin: .8em 0; font-size: 0.9em; }
-th, td { border: 1px solid #ccc; padding: .25em .6em; text-align: right; }
+th, td { border: 1px solid #ccc; padding: .25em .6em; text-align: left; }
 th { background: #f0f4f8; }
-td:first-child, th:first-child { text-align: left; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 caption { caption-side: top; text-align: left; font-weight: bold; padding: .3em 0; }
 figure { margin: 1em 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
@@ -62,9 +63,19 @@ def table(header: Sequence[Any], rows: Sequence[Sequence[Any]], caption: str = "
         parts.append(f"<caption>{esc(caption)}</caption>")
     parts.append("<thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr></thead><tbody>")
     for row in rows:
-        parts.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>")
+        parts.append("<tr>" + "".join(_cell(c) for c in row) + "</tr>")
     parts.append("</tbody></table>")
     return "".join(parts)
+
+
+_NUMBER = re.compile(r"^[-+]?[\d,.]+(e[-+]?\d+)?(x|%)?( \[.*\])?$|^-$")
+
+
+def _cell(value: Any) -> str:
+    """A <td>; numbers (and '-') right-aligned, text left-aligned."""
+    text = str(value)
+    cls = ' class="num"' if _NUMBER.match(text) else ""
+    return f"<td{cls}>{esc(text)}</td>"
 
 
 def note(text: str) -> str:

@@ -134,7 +134,11 @@ def child_memory(art: Path, cfg_kw: dict) -> dict:
 def _run_child(mode: str, art: Path, args: argparse.Namespace) -> dict:
     cmd = [sys.executable, __file__, "--child", mode, "--art", str(art), "--loss", args.loss,
            "--batch-size", str(args.batch_size)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    env = dict(os.environ)
+    if args.cpu_devices:
+        flag = f"--xla_force_host_platform_device_count={args.cpu_devices}"
+        env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} {flag}".strip()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr)
         raise SystemExit(f"{mode} run failed")
@@ -150,6 +154,8 @@ def main() -> None:
     parser.add_argument("--loss", default="mse", choices=["mse", "bce", "softmax"])
     parser.add_argument("--batch-size", type=int, default=8192)
     parser.add_argument("--art", type=Path, default=None, help="reuse (or keep) the synthetic ART here")
+    parser.add_argument("--cpu-devices", type=int, default=0,
+                        help="split the CPU into N XLA devices (data-parallel over cores); 0 = XLA default")
     parser.add_argument("--child", choices=["stream", "memory"], default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     cfg_kw = {"loss": args.loss, "batch_size": args.batch_size}

@@ -48,6 +48,12 @@ def test_train_learns_and_exports(art):
     with np.load(run / "params.npz") as params:
         assert "user/0/w" in params.files and params["user/0/w"].shape == (6, 16)
     assert not list((art / "runs").glob("*.tmp-*"))
+    # mse runs also predict the watch ratio of every eval row: (cosine + 1) / 2 * cap
+    import pyarrow.parquet as pq
+
+    ev = pq.read_table(art / "eval.parquet")
+    cos = np.sum(user_emb[ev["user_idx"].to_numpy()] * item_emb[ev["item_idx"].to_numpy()], axis=1)
+    np.testing.assert_allclose(np.load(run / "eval_pred.npy"), (cos + 1) / 2 * 5.0, rtol=1e-5, atol=1e-5)
 
 
 def test_recall_beats_random_at_small_k(art):

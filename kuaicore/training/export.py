@@ -41,8 +41,10 @@ def write_run(
     item_emb: np.ndarray,
     config: dict[str, Any],
     log: list[dict[str, Any]],
+    extra: dict[str, np.ndarray] | None = None,
 ) -> Path:
-    """Atomically (re)place ``run_dir`` with the exports; keeps its ckpt.npz; updates ``runs/latest``."""
+    """Atomically (re)place ``run_dir`` with the exports (+ ``extra`` arrays as NAME.npy); keeps its ckpt.npz;
+    updates ``runs/latest``."""
     runs = run_dir.parent
     runs.mkdir(parents=True, exist_ok=True)
     tmp = runs / f"{run_dir.name}.tmp-{os.getpid()}"
@@ -53,6 +55,8 @@ def write_run(
         np.savez(fh, **flat_params(params))
     np.save(tmp / "user_emb.npy", np.ascontiguousarray(user_emb, np.float32))
     np.save(tmp / "item_emb.npy", np.ascontiguousarray(item_emb, np.float32))
+    for name, arr in (extra or {}).items():
+        np.save(tmp / f"{name}.npy", arr)
     (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     (tmp / "train_log.jsonl").write_text("".join(json.dumps(row, sort_keys=True) + "\n" for row in log))
     ckpt = run_dir / "ckpt.npz"

@@ -18,6 +18,7 @@ from typing import Any
 
 import jax
 import numpy as np
+import pyarrow.parquet as pq
 
 from kuaicore.config import TrainConfig, to_jsonable
 from kuaicore.data.stream import Prefetcher, epoch_batches, n_batches
@@ -140,10 +141,11 @@ def train(cfg: TrainConfig) -> RunSummary:
         source = epoch_batches(data.train_path, TRAIN_COLUMNS, batch_size, seed=cfg.seed, epoch=epoch,
                                shuffle=True, shuffle_buffer=cfg.shuffle_buffer, skip=state["batch"])
         label = f"epoch {epoch + 1}/{cfg.epochs}"
-        with Prefetcher(source, transform=put) as batches, bar(per_epoch, label) as pb:
+        with Prefetcher(source) as batches, bar(per_epoch, label) as pb:
             pb.item_show_func = lambda s: s
             pb.update(state["batch"])
-            for batch, n_real in batches:
+            for host_batch in batches:
+                batch, n_real = put(host_batch)  # async; on this thread, see step.batch_putter
                 params, opt_state, _, acc = train_step(params, opt_state, tables, batch, acc)
                 rows += n_real
                 state["batch"] += 1
@@ -192,7 +194,10 @@ def train(cfg: TrainConfig) -> RunSummary:
               "effective_batch_size": batch_size, "batches_per_epoch": per_epoch, "steps": state["step"],
               "epochs_done": state["epoch"], "best_epoch": state["best_epoch"],
               "exported": "best epoch" if best is not None else "last step"}
-    write_run(run_dir, final, user_emb, item_emb, config, state["log"])
+    extra, eval_path = {}, Path(cfg.art) / "eval.parquet"
+    if cfg.loss == "mse" and eval_path.is_file():
+        extra["eval_pred"] = mse_eval_predictions(eval_path, user_emb, item_emb, data.cap)
+    write_run(run_dir, final, user_emb, item_emb, config, state["log"], extra)
     summary = RunSummary(run_dir, state["epoch"], state["step"], state["best_epoch"], state["best_recall"],
                          total_rows / max(total_secs, 1e-9), time.perf_counter() - started)
     log(summary.line())
@@ -244,6 +249,20 @@ def compiled_functions(cfg: TrainConfig, data: Any, mesh: Any, total_steps: int)
             eval_step=st.make_eval_step(objective.loss, mesh),
             users=jax.jit(objective.embed_users), items=jax.jit(objective.embed_items), spec=objective.spec)
     return _COMPILED[key]
+
+
+def mse_eval_predictions(
+    eval_path: Path, user_emb: np.ndarray, item_emb: np.ndarray, cap: float
+) -> np.ndarray:
+    """eval_pred.npy of an mse run: predicted watch ratio (cosine + 1) / 2 * cap of each eval.parquet row."""
+    table = pq.read_table(eval_path, columns=["user_idx", "item_idx"])
+    users, items = (table.column(c).to_numpy() for c in ("user_idx", "item_idx"))
+    pred = np.empty(len(users), np.float32)
+    for start in range(0, len(users), 1 << 20):
+        sl = slice(start, start + (1 << 20))
+        cos = np.einsum("ij,ij->i", user_emb[users[sl]], item_emb[items[sl]])
+        pred[sl] = (cos + 1.0) * 0.5 * cap
+    return pred
 
 
 def _validate(cfg, params, tables, eval_step, embedders, data, put, batch_size, sample) -> dict:

@@ -58,7 +58,12 @@ def device_tables(data: TrainingData, mesh: Mesh) -> dict[str, jax.Array]:
 
 
 def batch_putter(mesh: Mesh) -> Callable[[dict[str, np.ndarray]], tuple[dict[str, jax.Array], int]]:
-    """host batch -> (batch split over the mesh, number of real rows); runs on the prefetch thread."""
+    """host batch -> (batch split over the mesh, number of real rows).
+
+    Call it on the thread that runs the steps, not on the prefetch thread: with several CPU devices, a
+    transfer issued from another thread while a step's all-reduce waits can starve XLA's CPU thread pool
+    and deadlock the rendezvous (seen with 2 fake devices on 2 cores). ``device_put`` is async anyway.
+    """
     sharding = row_sharded(mesh)
 
     def put(batch: dict[str, np.ndarray]) -> tuple[dict[str, jax.Array], int]:

@@ -76,9 +76,9 @@ def valid_loss(eval_step: Callable, params: Any, tables: dict, valid_path: Path,
     """Weighted mean of the batch losses over ``valid.parquet`` (file order)."""
     parts = []
     source = epoch_batches(valid_path, TRAIN_COLUMNS, batch_size, shuffle=False)
-    with Prefetcher(source, transform=put) as batches:
-        for batch, _ in batches:
-            parts.append(eval_step(params, tables, batch))
+    with Prefetcher(source) as batches:
+        for host_batch in batches:
+            parts.append(eval_step(params, tables, put(host_batch)[0]))
     losses = np.array([[float(loss), float(w)] for loss, w in parts])
     weight = losses[:, 1].sum()
     return float(losses[:, 0] @ losses[:, 1] / weight) if weight > 0 else float("nan")

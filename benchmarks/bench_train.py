@@ -122,8 +122,11 @@ def child_memory(art: Path, cfg_kw: dict) -> dict:
     acc = jax.device_put(np.zeros(2, np.float32), rep)
     jax.block_until_ready(batches)
     t0, cpu0 = time.perf_counter(), time.process_time()
+    sync = st.needs_step_sync(mesh)  # as the training loop does (several CPU devices)
     for b in batches:
         params, opt_state, _, acc = step(params, opt_state, tables, b, acc)
+        if sync:
+            acc.block_until_ready()
     jax.block_until_ready(params)
     secs, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     return {"mode": "in-memory", "epoch_s": secs, "samples_per_s": n / secs, "cpu_s": cpu,

@@ -318,6 +318,9 @@ def train(
         return
     if model_options:
         raise UsageError("--option: applies to the baselines; the two-tower model has its own flags")
+    from kuaicore.training.devices import configure_cpu_devices
+
+    configure_cpu_devices()  # one XLA device per CPU core, before JAX is imported
     from kuaicore.training.loop import train as run_training
 
     click.echo(run_training(cfg).run_dir)

@@ -33,3 +33,19 @@ def test_one_and_two_devices_agree(tmp_path):
     with np.load(art / "runs/dev1/params.npz") as p1, np.load(art / "runs/dev2/params.npz") as p2:
         for key in p1.files:
             np.testing.assert_allclose(p1[key], p2[key], atol=1e-5, err_msg=key)
+
+
+def test_configure_cpu_devices(monkeypatch):
+    from kuaicore.training.devices import configure_cpu_devices
+
+    assert configure_cpu_devices() is None  # jax is already imported in this process: leave XLA_FLAGS alone
+    monkeypatch.delitem(sys.modules, "jax")
+    monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=3")
+    assert configure_cpu_devices() is None  # the user's own choice wins
+    monkeypatch.setenv("XLA_FLAGS", "--xla_dump_to=/tmp/x")
+    monkeypatch.setenv("KUAICORE_CPU_DEVICES", "4")
+    assert configure_cpu_devices() == 4
+    assert os.environ["XLA_FLAGS"] == "--xla_dump_to=/tmp/x --xla_force_host_platform_device_count=4"
+    monkeypatch.delenv("XLA_FLAGS")
+    monkeypatch.setenv("KUAICORE_CPU_DEVICES", "1")
+    assert configure_cpu_devices() is None and "XLA_FLAGS" not in os.environ

@@ -128,6 +128,7 @@ def train(cfg: TrainConfig) -> RunSummary:
         train_step = fns.step_for(batch_size, params, opt_state, tables, put)
     eval_step, embed_users, embed_items = fns.eval_step, fns.users, fns.items
     sample = sample_positives(data.valid_path, cfg.valid_users, cfg.seed)
+    sync = st.needs_step_sync(mesh)
     total_rows, total_secs = 0, 0.0
 
     def save() -> None:
@@ -147,6 +148,8 @@ def train(cfg: TrainConfig) -> RunSummary:
             for host_batch in batches:
                 batch, n_real = put(host_batch)  # async; on this thread, see step.batch_putter
                 params, opt_state, _, acc = train_step(params, opt_state, tables, batch, acc)
+                if sync:
+                    acc.block_until_ready()
                 rows += n_real
                 state["batch"] += 1
                 state["step"] += 1

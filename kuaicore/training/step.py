@@ -35,6 +35,17 @@ def describe_devices(mesh: Mesh) -> str:
     return f"{len(devs)} x {', '.join(kinds)}"
 
 
+def needs_step_sync(mesh: Mesh) -> bool:
+    """True for several CPU devices: each step must finish before the next is dispatched.
+
+    XLA's CPU runtime runs every device's program on one shared thread pool (one thread per core). With
+    asynchronous dispatch, one device can run ahead into step k+1 while another has not started step k; both
+    then block in all-reduces that can never complete (seen with 2 devices on 2 cores: a rendezvous timeout
+    and abort). GPUs have their own streams and need no such sync.
+    """
+    return mesh.size > 1 and next(iter(mesh.devices.flat)).platform == "cpu"
+
+
 def effective_batch_size(batch_size: int, n_devices: int) -> int:
     """``batch_size`` rounded up to a multiple of ``n_devices`` (rows beyond the data are masked padding)."""
     return -(-batch_size // n_devices) * n_devices

@@ -78,7 +78,7 @@ def valid_loss(eval_step: Callable, params: Any, tables: dict, valid_path: Path,
     source = epoch_batches(valid_path, TRAIN_COLUMNS, batch_size, shuffle=False)
     with Prefetcher(source) as batches:
         for host_batch in batches:
-            parts.append(eval_step(params, tables, put(host_batch)[0]))
+            parts.append(jax.block_until_ready(eval_step(params, tables, put(host_batch)[0])))
     losses = np.array([[float(loss), float(w)] for loss, w in parts])
     weight = losses[:, 1].sum()
     return float(losses[:, 0] @ losses[:, 1] / weight) if weight > 0 else float("nan")

@@ -2,8 +2,8 @@
 train_log.jsonl and ckpt.npz, then point ``runs/latest`` at it.
 
 Everything is written into ``runs/NAME.tmp-PID`` and swapped in by renames, so a reader sees either the old
-run or the complete new one. The checkpoint, rewritten during training in ``runs/NAME/``, moves into the new
-folder so that ``--resume`` still finds it.
+run or the complete new one. The checkpoint, rewritten during training in ``runs/NAME/``, is linked into the
+new folder so that ``--resume`` still finds it.
 """
 
 from __future__ import annotations
@@ -60,8 +60,11 @@ def write_run(
     (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     (tmp / "train_log.jsonl").write_text("".join(json.dumps(row, sort_keys=True) + "\n" for row in log))
     ckpt = run_dir / "ckpt.npz"
-    if ckpt.is_file():
-        os.replace(ckpt, tmp / "ckpt.npz")
+    if ckpt.is_file():  # a hard link (or copy): the checkpoint stays in run_dir until the swap
+        try:
+            os.link(ckpt, tmp / "ckpt.npz")
+        except OSError:
+            shutil.copy2(ckpt, tmp / "ckpt.npz")
     old = runs / f"{run_dir.name}.old-{os.getpid()}"
     if run_dir.exists():
         os.rename(run_dir, old)

@@ -12,15 +12,16 @@ WITH kept AS (
     SELECT b.user_id, b.video_id, b.play_duration, b.video_duration, b.date, b.timestamp, b.watch_ratio
     FROM stg_big_matrix AS b
     ANTI JOIN stg_small_matrix AS s ON s.user_id = b.user_id AND s.video_id = b.video_id
+), per_user AS (
+    SELECT user_id, count(*) AS n_rows FROM kept GROUP BY user_id
 ), ranked AS (
-    SELECT user_id, video_id, video_duration, timestamp, watch_ratio,
-           row_number() OVER by_time AS pos,
-           count(*) OVER (PARTITION BY user_id) AS n_rows
-    FROM kept
-    WINDOW by_time AS (
-        PARTITION BY user_id
-        ORDER BY timestamp, hash(video_id, date, play_duration, video_duration, watch_ratio)
-    )
+    SELECT k.user_id, k.video_id, k.video_duration, k.timestamp, k.watch_ratio, p.n_rows,
+           row_number() OVER (
+               PARTITION BY k.user_id
+               ORDER BY k.timestamp, hash(k.video_id, k.date, k.play_duration, k.video_duration, k.watch_ratio)
+           ) AS pos
+    FROM kept AS k
+    JOIN per_user AS p USING (user_id)
 )
 SELECT u.user_idx, i.item_idx, CAST(r.pos AS INTEGER) AS pos,
        CASE WHEN r.pos > r.n_rows - floor($valid_fraction * r.n_rows + 1e-9) THEN 'valid' ELSE 'train' END

@@ -138,8 +138,11 @@ def write_run(
     (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     (tmp / "train_log.jsonl").write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in log))
     ckpt = run_dir / "ckpt.npz"
-    if ckpt.is_file():
-        os.replace(ckpt, tmp / "ckpt.npz")
+    if ckpt.is_file():  # a hard link (or copy): a kill during the swap never loses the resume state
+        try:
+            os.link(ckpt, tmp / "ckpt.npz")
+        except OSError:
+            shutil.copy2(ckpt, tmp / "ckpt.npz")
     old = runs / f"{run_dir.name}.old-{os.getpid()}"
     if run_dir.exists():
         os.rename(run_dir, old)

@@ -8,14 +8,13 @@ new folder so that ``--resume`` still finds it.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import jax
 import numpy as np
+
+from kuaicore import runs
 
 
 def flat_params(params: Any) -> dict[str, np.ndarray]:
@@ -27,13 +26,6 @@ def flat_params(params: Any) -> dict[str, np.ndarray]:
     return out
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and os.replace."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def write_run(
     run_dir: Path,
     params: Any,
@@ -43,33 +35,11 @@ def write_run(
     log: list[dict[str, Any]],
     extra: dict[str, np.ndarray] | None = None,
 ) -> Path:
-    """Atomically (re)place ``run_dir`` with the exports (+ ``extra`` arrays as NAME.npy); keeps its ckpt.npz;
-    updates ``runs/latest``."""
-    runs = run_dir.parent
-    runs.mkdir(parents=True, exist_ok=True)
-    tmp = runs / f"{run_dir.name}.tmp-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    with open(tmp / "params.npz", "wb") as fh:
-        np.savez(fh, **flat_params(params))
-    np.save(tmp / "user_emb.npy", np.ascontiguousarray(user_emb, np.float32))
-    np.save(tmp / "item_emb.npy", np.ascontiguousarray(item_emb, np.float32))
-    for name, arr in (extra or {}).items():
-        np.save(tmp / f"{name}.npy", arr)
-    (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-    (tmp / "train_log.jsonl").write_text("".join(json.dumps(row, sort_keys=True) + "\n" for row in log))
-    ckpt = run_dir / "ckpt.npz"
-    if ckpt.is_file():  # a hard link (or copy): the checkpoint stays in run_dir until the swap
-        try:
-            os.link(ckpt, tmp / "ckpt.npz")
-        except OSError:
-            shutil.copy2(ckpt, tmp / "ckpt.npz")
-    old = runs / f"{run_dir.name}.old-{os.getpid()}"
-    if run_dir.exists():
-        os.rename(run_dir, old)
-    os.rename(tmp, run_dir)
-    if old.exists():
-        shutil.rmtree(old)
-    write_text_atomic(runs / "latest", run_dir.name + "\n")
-    return run_dir
+    """Atomically (re)place ``run_dir`` with a JAX model's exports (+ ``extra`` arrays as NAME.npy), through
+    :func:`kuaicore.runs.write_run` (keeps ckpt.npz, updates ``runs/latest``)."""
+    arrays = {
+        "user_emb": np.ascontiguousarray(user_emb, np.float32),
+        "item_emb": np.ascontiguousarray(item_emb, np.float32),
+        **(extra or {}),
+    }
+    return runs.write_run(run_dir, arrays, config, log, params=flat_params(params))

@@ -195,11 +195,12 @@ def build_features_cmd(
 @click.argument("art", type=click.Path(path_type=Path))
 @click.option(
     "--model",
-    type=click.Choice(["two-tower", "popularity", "tag-cosine", "linear", "als"]),
+    type=click.Choice(["two-tower", "id-mlp", "popularity", "tag-cosine", "linear", "als"]),
     default="two-tower",
     show_default=True,
-    help="two-tower: the JAX dual encoder; popularity, tag-cosine (content similarity), linear (ridge) and"
-    " als (implicit matrix factorisation): the classic baselines (no JAX, seconds to train).",
+    help="two-tower: the JAX dual encoder; id-mlp: id embeddings + item features -> MLP (JAX, MSE; scores"
+    " the small matrix only); popularity, tag-cosine (content similarity), linear (ridge) and als (implicit"
+    " matrix factorisation): the classic baselines (no JAX, seconds to train).",
 )
 @click.option(
     "--option",
@@ -311,6 +312,11 @@ def train(
         max_steps=max_steps,
         options=model_options,
     )
+    if model == "id-mlp":
+        from kuaicore.training.id_mlp import train_id_mlp
+
+        click.echo(train_id_mlp(cfg, run_name or f"id-mlp-s{seed}"))
+        return
     if model != "two-tower":
         from kuaicore.training.baselines import train_baseline
 

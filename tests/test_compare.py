@@ -86,3 +86,23 @@ def test_compare_rows_match_evaluate(art):
     assert "reusing linear-s0" in again.stderr
     bad = runner.invoke(cli, ["compare", str(art), "--models", "popularity,bogus"])
     assert bad.exit_code == 2 and "bogus" in bad.stderr
+
+
+def test_id_mlp_scores_the_small_matrix_and_beats_random(art):
+    runner = CliRunner()
+    res = runner.invoke(cli, ["train", str(art), "--model", "id-mlp", "--epochs", "3", "--batch-size", "256",
+                              "--lr", "0.01"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    run = art / "runs" / "id-mlp-s0"
+    scores = np.load(run / "eval_scores.npy")
+    assert not (run / "user_emb.npy").exists()  # not a dot-product model
+    assert np.array_equal(scores, np.load(run / "eval_pred.npy")) and np.isfinite(scores).all()
+    ev = runner.invoke(cli, ["evaluate", str(art), "--k", "10", "--json", "-", "--bootstrap", "0"])
+    assert ev.exit_code == 0, ev.output
+    rows = {r["name"]: r for r in json.loads(ev.stdout)["rows"]}
+    assert rows["id-mlp-s0"]["metrics"]["ndcg@10"]["mean"] > rows["random"]["metrics"]["ndcg@10"]["mean"]
+    assert rows["id-mlp-s0"]["regression"]["rmse"] > 0
+    full = runner.invoke(cli, ["evaluate", str(art), "--protocol", "full"])
+    assert full.exit_code == 2 and "only scores small-matrix cells" in full.stderr
+    rec = runner.invoke(cli, ["recommend", str(art), "--user", "3"])
+    assert rec.exit_code == 2 and "no embeddings" in rec.stderr

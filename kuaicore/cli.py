@@ -212,11 +212,11 @@ def build_features_cmd(
 )
 @click.option(
     "--loss",
-    type=click.Choice(["softmax", "mse", "bce"]),
-    default="softmax",
+    type=click.Choice(["mse", "bce", "softmax"]),
+    default="mse",
     show_default=True,
-    help="softmax: in-batch sampled softmax over liked rows (logQ-corrected); mse: regress the"
-    " capped watch ratio; bce: the like label.",
+    help="mse: regress the capped watch ratio (the seed's NNEncoding; the best here); bce: the like label;"
+    " softmax: in-batch sampled softmax over liked rows (logQ-corrected).",
 )
 @click.option("--epochs", type=int, default=3, show_default=True, help="Passes over train.parquet.")
 @click.option(
@@ -550,7 +550,7 @@ def compare(
     MODEL-sSEED are reused. Random, popularity and (synthetic data) oracle rows, lift, fraction of the
     oracle and bootstrap 95% CIs are printed as by `kuaicore evaluate`.
 
-    Example: kuaicore compare /tmp/art --models popularity,als,two-tower-softmax --k 10
+    Example: kuaicore compare /tmp/art --models popularity,als,two-tower-mse --k 10
     """
     from kuaicore.compare import compare as run_compare
     from kuaicore.compare import format_compare, parse_models

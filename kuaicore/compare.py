@@ -81,12 +81,36 @@ def train_child(art: Path, model: str, seed: int, extra: list[str]) -> TrainCost
     log(f"  training {model}: {' '.join(cmd[3:])}")
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    returncode, peak_mb = wait_with_peak_rss(proc.pid)
+    proc.returncode = returncode
     seconds = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise KuaiError(f"compare: training {model} failed (exit {proc.returncode}); see its messages above")
-    return TrainCost(seconds, usage.ru_maxrss / 1024.0)  # ru_maxrss is in KiB on Linux
+    if returncode != 0:
+        raise KuaiError(f"compare: training {model} failed (exit {returncode}); see its messages above")
+    return TrainCost(seconds, peak_mb)
+
+
+def wait_with_peak_rss(pid: int, interval: float = 0.05) -> tuple[int, float]:
+    """Wait for child ``pid``; its exit code and peak RSS in MB.
+
+    Linux keeps the parent's RSS high-water mark across fork + exec in the child's ``ru_maxrss``, so a big
+    parent (the demo) would be charged to every child. The child's own ``VmHWM`` (from /proc, reset by exec)
+    is sampled while it runs instead; where /proc is missing, ``ru_maxrss`` is the fallback."""
+    status_file = Path(f"/proc/{pid}/status")
+    peak_kb = 0
+    while True:
+        done, status, usage = os.wait4(pid, os.WNOHANG)
+        if done:
+            break
+        try:
+            for line in status_file.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak_kb = max(peak_kb, int(line.split()[1]))
+        except (OSError, ValueError, IndexError):
+            pass
+        time.sleep(interval)
+    if peak_kb == 0:
+        peak_kb = usage.ru_maxrss  # KiB on Linux
+    return os.waitstatus_to_exitcode(status), peak_kb / 1024.0
 
 
 def compare(

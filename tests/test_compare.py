@@ -106,3 +106,16 @@ def test_id_mlp_scores_the_small_matrix_and_beats_random(art):
     assert full.exit_code == 2 and "only scores small-matrix cells" in full.stderr
     rec = runner.invoke(cli, ["recommend", str(art), "--user", "3"])
     assert rec.exit_code == 2 and "no embeddings" in rec.stderr
+
+
+def test_child_peak_rss_is_the_childs_own():
+    import subprocess
+    import sys
+
+    from kuaicore.compare import wait_with_peak_rss
+
+    ballast = bytearray(400 * 10**6)  # a big parent must not be charged to its child (Linux ru_maxrss is)
+    code = "x = bytearray(150 * 10**6); import time; time.sleep(0.5); raise SystemExit(3)"
+    rc, peak = wait_with_peak_rss(subprocess.Popen([sys.executable, "-c", code]).pid)
+    assert rc == 3 and 140 < peak < 350, peak
+    del ballast

@@ -81,20 +81,20 @@ def train_child(art: Path, model: str, seed: int, extra: list[str]) -> TrainCost
     log(f"  training {model}: {' '.join(cmd[3:])}")
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
-    returncode, peak_mb = wait_with_peak_rss(proc.pid)
-    proc.returncode = returncode
+    peak_mb = wait_with_peak_rss(proc)
     seconds = time.perf_counter() - start
-    if returncode != 0:
-        raise KuaiError(f"compare: training {model} failed (exit {returncode}); see its messages above")
+    if proc.returncode != 0:
+        raise KuaiError(f"compare: training {model} failed (exit {proc.returncode}); see its messages above")
     return TrainCost(seconds, peak_mb)
 
 
-def wait_with_peak_rss(pid: int, interval: float = 0.05) -> tuple[int, float]:
-    """Wait for child ``pid``; its exit code and peak RSS in MB.
+def wait_with_peak_rss(proc: subprocess.Popen, interval: float = 0.05) -> float:
+    """Wait for the child ``proc`` (its ``returncode`` is set); return its peak RSS in MB.
 
     Linux keeps the parent's RSS high-water mark across fork + exec in the child's ``ru_maxrss``, so a big
     parent (the demo) would be charged to every child. The child's own ``VmHWM`` (from /proc, reset by exec)
     is sampled while it runs instead; where /proc is missing, ``ru_maxrss`` is the fallback."""
+    pid = proc.pid
     status_file = Path(f"/proc/{pid}/status")
     peak_kb = 0
     while True:
@@ -110,7 +110,8 @@ def wait_with_peak_rss(pid: int, interval: float = 0.05) -> tuple[int, float]:
         time.sleep(interval)
     if peak_kb == 0:
         peak_kb = usage.ru_maxrss  # KiB on Linux
-    return os.waitstatus_to_exitcode(status), peak_kb / 1024.0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return peak_kb / 1024.0
 
 
 def compare(

@@ -116,6 +116,7 @@ def test_child_peak_rss_is_the_childs_own():
 
     ballast = bytearray(400 * 10**6)  # a big parent must not be charged to its child (Linux ru_maxrss is)
     code = "x = bytearray(150 * 10**6); import time; time.sleep(0.5); raise SystemExit(3)"
-    rc, peak = wait_with_peak_rss(subprocess.Popen([sys.executable, "-c", code]).pid)
-    assert rc == 3 and 140 < peak < 350, peak
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    peak = wait_with_peak_rss(proc)
+    assert proc.returncode == 3 and 140 < peak < 350, peak
     del ballast

@@ -145,7 +145,7 @@ def compare(
             row["model"] = model
             row["train_seconds"] = costs[model].seconds
             row["peak_rss_mb"] = costs[model].peak_rss_mb
-    key = f"ndcg@{min(cfg.ks)}"
+    key = f"{'ndcg_graded' if cfg.label == 'graded' else 'ndcg'}@{min(cfg.ks)}"
     models_rows = sorted(
         (r for r in result["rows"] if "model" in r), key=lambda r: -r["metrics"][key]["mean"]
     )
@@ -173,11 +173,11 @@ def _recorded_cost(run_dir: Path) -> TrainCost:
     return TrainCost(data.get("seconds"), data.get("peak_rss_mb"))
 
 
-def format_compare(result: dict[str, Any], k: int) -> str:
+def format_compare(result: dict[str, Any], k: int, headline: str = "ndcg") -> str:
     """The comparison table at cut-off k: metrics, CI, lift, fraction of oracle, train time, peak RSS."""
     from kuaicore.evaluation.summary import format_table
 
-    table = format_table(result, k, "ndcg").splitlines()
+    table = format_table(result, k, headline).splitlines()
     extra_head = ["train s", "peak RSS MB"]
     widths = [7, 11]
     out = [

@@ -254,6 +254,13 @@ def fit_streamed(
     return solve(*eq, user_features, item_features, item_tags, taste, options)
 
 
-def predict(user_emb: np.ndarray, item_emb: np.ndarray, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-    """Predicted capped watch ratio of each (user, item) pair: the row-wise dot product (float64)."""
-    return np.einsum("nd,nd->n", user_emb[users].astype(np.float64), item_emb[items].astype(np.float64))
+def predict(
+    user_emb: np.ndarray, item_emb: np.ndarray, users: np.ndarray, items: np.ndarray, chunk: int = 1 << 18
+) -> np.ndarray:
+    """Predicted capped watch ratio of each (user, item) pair: the row-wise dot product (float64), computed
+    ``chunk`` pairs at a time so that memory stays O(chunk x dims) for millions of pairs."""
+    out = np.empty(len(users), dtype=np.float64)
+    for s in range(0, len(users), chunk):
+        u = user_emb[users[s : s + chunk]].astype(np.float64)
+        out[s : s + chunk] = np.einsum("nd,nd->n", u, item_emb[items[s : s + chunk]].astype(np.float64))
+    return out

@@ -29,8 +29,9 @@ Usage (one statement, parameters bound)::
 
     con = connect(memory_limit="1GB", threads=2, temp_dir=tmp)
     params = read_csv_params(SMALL_MATRIX, data_dir / "small_matrix.csv", workdir=tmp)
-    select = null_sentinels_select(SMALL_MATRIX)
-    con.execute(f"CREATE TABLE stg AS SELECT {select} FROM {READ_CSV_SQL}", params)
+    select = null_sentinels_select(SMALL_MATRIX)  # a SELECT list of ours (quoted identifiers), no user input
+    sql = f"CREATE TABLE stg AS SELECT {select} FROM {READ_CSV_SQL}"  # fixed fragments; values are bound
+    con.execute(sql, params)
 """
 
 from __future__ import annotations

@@ -114,7 +114,7 @@ def copy_chunks(
     rows = 0
     con = duckdb.connect()
     try:
-        con.execute(f"SET threads = {int(threads)}")
+        con.execute("SET threads = $t", {"t": int(threads)})
         con.execute("SET preserve_insertion_order = true")
         con.execute("SET enable_progress_bar = false")
         with open(path, "wb") as out:

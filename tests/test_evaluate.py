@@ -136,7 +136,10 @@ def test_cli_recommend(tiny_art, tmp_path):
 
 def test_cli_bad_inputs(tmp_path, tiny_art):
     res = CliRunner().invoke(cli, ["evaluate", str(tmp_path / "nope")])
-    assert res.exit_code == 2 and "manifest.json" in res.stderr
+    assert res.exit_code == 2 and "nope: no such artifact folder" in res.stderr
+    (tmp_path / "empty").mkdir()
+    res = CliRunner().invoke(cli, ["evaluate", str(tmp_path / "empty")])
+    assert res.exit_code == 2 and "manifest.json: missing" in res.stderr
     art = tmp_path / "art"
     shutil.copytree(tiny_art, art)
     res = CliRunner().invoke(cli, ["evaluate", str(art)])

@@ -7,7 +7,6 @@ valid), read row group by row group and kept only for the evaluated users.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
+from kuaicore.art import read_manifest
 from kuaicore.errors import ArtifactError, UsageError
 
 LABEL_RULES = ("wr", "debiased", "graded")
@@ -36,13 +36,6 @@ class EvalData:
     @property
     def n_rows(self) -> int:
         return int(self.users.shape[0])
-
-
-def read_manifest(art: Path) -> dict[str, Any]:
-    path = Path(art) / "manifest.json"
-    if not path.is_file():
-        raise ArtifactError(f"{path}: missing (is {art} an ART folder written by `kuaicore build-features`?)")
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _columns(path: Path, names: list[str]) -> dict[str, np.ndarray]:

@@ -10,15 +10,14 @@ alone is the view count.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
+from kuaicore.art import read_manifest
 from kuaicore.errors import ArtifactError
 
 TRAIN_COLUMNS = ("user_idx", "item_idx", "target")
@@ -50,17 +49,6 @@ class Interactions:
         """(user_idx, item_idx) of every stored pair, in CSR order."""
         users = np.repeat(np.arange(self.shape[0], dtype=np.int32), np.diff(self.matrix.indptr))
         return users, self.matrix.indices.astype(np.int32, copy=False)
-
-
-def read_manifest(art: Path) -> dict[str, Any]:
-    """``ART/manifest.json`` as a dict; ArtifactError when absent or not JSON."""
-    path = Path(art) / "manifest.json"
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ArtifactError(f"{path}: not found (run `kuaicore build-features` first)") from None
-    except json.JSONDecodeError as err:
-        raise ArtifactError(f"{path}: not valid JSON ({err})") from None
 
 
 def load_matrix(art: Path, name: str) -> np.ndarray:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kuaicore.art import read_manifest as art_manifest
 from kuaicore.errors import ArtifactError, UsageError
 from kuaicore.report.eda import EdaStats, compute_eda, label_balance
 from kuaicore.report.markdown import MarkdownCode, MarkdownTable, read_markdown
@@ -50,18 +51,8 @@ def read_json(path: Path) -> Any:
 
 
 def read_manifest(art: Path) -> dict[str, Any]:
-    """``ART/manifest.json``; ArtifactError when ART or its manifest is missing or lacks the keys we use."""
-    if not art.is_dir():
-        raise ArtifactError(f"{art}: no such artifact folder (make one with `kuaicore build-features DATA"
-                            f" --out {art}`)")
-    path = art / "manifest.json"
-    if not path.is_file():
-        raise ArtifactError(f"{path}: missing; {art} is not an ART written by `kuaicore build-features`")
-    manifest = read_json(path)
-    missing = [k for k in ("n_users", "n_items", "row_counts") if k not in manifest]
-    if not isinstance(manifest, dict) or missing:
-        raise ArtifactError(f"{path}: missing keys {', '.join(missing) or '(not an object)'}")
-    return manifest
+    """``ART/manifest.json`` with the keys the report uses (kuaicore.art.read_manifest)."""
+    return art_manifest(art, required=("n_users", "n_items", "row_counts"))
 
 
 def read_train_log(path: Path) -> list[dict[str, Any]]:

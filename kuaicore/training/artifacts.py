@@ -6,13 +6,13 @@ shape disagrees with the manifest's counts and feature names, or an item table o
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from kuaicore.art import read_manifest
 from kuaicore.data.stream import open_parquet
 from kuaicore.errors import ArtifactError
 
@@ -73,16 +73,7 @@ def _check_rows(path: Path, arr: np.ndarray, n: int, what: str) -> None:
 def load_training_data(art: Path) -> TrainingData:
     """Read manifest.json, the feature matrices and the item tables of ``art``; check their shapes."""
     art = Path(art)
-    if not art.is_dir():
-        raise ArtifactError(f"{art}: not a folder (expected an ART folder from `kuaicore build-features`)")
-    manifest_path = _need(art / "manifest.json")
-    try:
-        manifest = json.loads(manifest_path.read_text())
-    except json.JSONDecodeError as err:
-        raise ArtifactError(f"{manifest_path}: invalid JSON ({err})") from err
-    for key in ("n_users", "n_items", "user_feature_names", "item_feature_names"):
-        if key not in manifest:
-            raise ArtifactError(f"{manifest_path}: missing key {key!r}")
+    manifest = read_manifest(art, required=("n_users", "n_items", "user_feature_names", "item_feature_names"))
     n_users, n_items = int(manifest["n_users"]), int(manifest["n_items"])
     uf = _load(art / "user_features.npy", np.float32, 2)
     itf = _load(art / "item_features.npy", np.float32, 2)

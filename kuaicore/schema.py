@@ -170,7 +170,3 @@ FILES: tuple[KuaiFile, ...] = (
     ITEM_DAILY_FEATURES,
 )
 FILES_BY_NAME: dict[str, KuaiFile] = {f.name: f for f in FILES}
-
-assert len(ITEM_DAILY_FEATURES.columns) == 58, len(ITEM_DAILY_FEATURES.columns)
-assert len(USER_FEATURES.columns) == 31
-assert len(CAPTION_CATEGORY.columns) == 10

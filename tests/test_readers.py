@@ -188,3 +188,13 @@ def test_real_user_features_nulls_and_sentinels(shared_kuairec):
         "onehot_feat16": 74,
         "onehot_feat17": 74,
     }
+
+
+def test_schema_column_counts_match_the_real_files():
+    from kuaicore.schema import CAPTION_CATEGORY, ITEM_DAILY_FEATURES, USER_FEATURES
+
+    assert (len(ITEM_DAILY_FEATURES.columns), len(USER_FEATURES.columns), len(CAPTION_CATEGORY.columns)) == (
+        58,
+        31,
+        10,
+    )

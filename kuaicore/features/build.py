@@ -12,7 +12,7 @@ import numpy as np
 
 from kuaicore.config import FeatureConfig, to_jsonable
 from kuaicore.data.paths import resolve_data_dir
-from kuaicore.errors import UsageError
+from kuaicore.errors import InternalError, UsageError
 from kuaicore.features import artifacts
 from kuaicore.features.assemble import item_block, user_block
 from kuaicore.features.matrices import standardize
@@ -115,7 +115,8 @@ def build_features(config: FeatureConfig) -> Path:
             con.close()
         shutil.rmtree(work, ignore_errors=True)
         names = [*PARQUETS, *manifest.pop("_npy_files")]
-        assert set(outputs.values()) == set(PARQUETS), outputs
+        if set(outputs.values()) != set(PARQUETS):
+            raise InternalError(f"sql/ writes {sorted(outputs.values())}, expected {sorted(PARQUETS)}")
         manifest.update(
             {
                 "format_version": 1,

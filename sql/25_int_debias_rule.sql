@@ -6,7 +6,7 @@
 -- params: percentile
 CREATE TABLE int_debias_rule AS
 WITH per_bucket AS (
-    SELECT len(list_filter(d.bounds, lambda q: q < r.video_duration)) AS bucket,
+    SELECT duration_bucket(r.video_duration, d.bounds) AS bucket,
            count(*) AS n_rows,
            quantile_cont(r.watch_ratio, $percentile) AS threshold
     FROM int_interactions AS r, int_duration_bounds AS d

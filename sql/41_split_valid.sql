@@ -10,9 +10,7 @@ COPY (
     FROM (
         SELECT r.user_idx, r.item_idx, u.user_id, i.video_id, CAST(r.watch_ratio AS FLOAT) AS watch_ratio,
                r.target, r.label_wr, r.timestamp, r.pos,
-               CAST(coalesce(
-                   r.watch_ratio > d.thresholds[1 + len(list_filter(d.bounds, lambda q: q < r.video_duration))],
-                   false) AS FLOAT) AS label_debiased
+               debiased_label(r.watch_ratio, r.video_duration, d.bounds, d.thresholds) AS label_debiased
         FROM int_interactions AS r
         JOIN int_users AS u ON u.user_idx = r.user_idx
         JOIN int_items AS i ON i.item_idx = r.item_idx

@@ -9,9 +9,7 @@ COPY (
            timestamp
     FROM (
         SELECT r.*,
-               CAST(coalesce(
-                   r.watch_ratio > d.thresholds[1 + len(list_filter(d.bounds, lambda q: q < r.video_duration))],
-                   false) AS FLOAT) AS label_debiased
+               debiased_label(r.watch_ratio, r.video_duration, d.bounds, d.thresholds) AS label_debiased
         FROM int_eval AS r, int_debias_rule AS d
     ) AS labeled
     ORDER BY user_idx, item_idx, timestamp NULLS LAST, watch_ratio, video_duration

@@ -22,7 +22,7 @@ def _squash(text: str) -> str:
 def test_every_file_is_numbered_by_layer_and_loads():
     names = [f.name for f in FILES]
     assert names == sorted(names)
-    prefixes = {"1": "stg", "2": "int", "3": "feat", "4": "split"}
+    prefixes = {"0": "macro", "1": "stg", "2": "int", "3": "feat", "4": "split"}
     for f in FILES:
         assert f.name.split("_")[1] == prefixes[f.name[0]], f.name
         assert f.description and f.grain and f.inputs
@@ -46,6 +46,8 @@ def test_outputs_relations_match_their_statement():
     for f in FILES:
         if f.relation.endswith(".parquet"):
             assert f.sql.startswith("COPY") and "TO $out" in f.sql
+        elif f.name.startswith("0"):
+            assert f.sql.startswith(f"CREATE MACRO {f.relation}("), f.name
         else:
             assert f.sql.startswith(f"CREATE TABLE {f.relation} AS"), f.name
 

@@ -217,7 +217,12 @@ def test_manifest_records_sources_versions_queries_and_checksums(art):
     m = manifest(art)
     assert m["sources"]["big_matrix"]["bytes"] == (FIXTURE / "big_matrix.csv").stat().st_size
     assert set(m["versions"]) >= {"kuaicore", "duckdb", "jax", "numba"}
-    assert [q["name"] for q in m["queries"]][:2] == ["10_stg_big_matrix", "11_stg_small_matrix"]
+    assert [q["name"] for q in m["queries"]][:4] == [
+        "01_macro_duration_bucket",
+        "02_macro_debiased_label",
+        "10_stg_big_matrix",
+        "11_stg_small_matrix",
+    ]
     assert all(q["seconds"] >= 0 for q in m["queries"])
     assert set(m["files"]) >= {"train.parquet", "item_features.npy", "user_categorical.npy"}
     assert m["watch_ratio_cap"] == 5.0 and m["like_threshold"] == 2.0 and m["optional_files_missing"] == []

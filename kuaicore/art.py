@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from kuaicore.errors import ArtifactError
 
 
@@ -33,3 +35,15 @@ def read_manifest(art: Path, required: tuple[str, ...] = ("n_users", "n_items"))
     if missing:
         raise ArtifactError(f"{path}: missing key(s) {', '.join(missing)}")
     return manifest
+
+
+def eval_pairs(art: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(user_idx, item_idx) int32 of every row of ``ART/eval.parquet``, in file order: the rows a run's
+    ``eval_pred.npy`` / ``eval_scores.npy`` are aligned with."""
+    import pyarrow.parquet as pq
+
+    path = Path(art) / "eval.parquet"
+    if not path.is_file():
+        raise ArtifactError(f"{path}: missing (run `kuaicore build-features` again)")
+    table = pq.read_table(path, columns=["user_idx", "item_idx"])
+    return tuple(table.column(c).to_numpy().astype(np.int32) for c in ("user_idx", "item_idx"))

@@ -84,17 +84,21 @@ def gains(data: EvalData, cap: float) -> np.ndarray:
     return np.minimum(data.watch_ratio.astype(np.float64), cap)
 
 
+def indptr_from_counts(counts: np.ndarray) -> np.ndarray:
+    """CSR row pointers (int64 [n+1]) from the number of entries of each of n rows."""
+    return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+
+
 def _subset(indptr: np.ndarray, items: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     row_of = np.repeat(np.arange(indptr.size - 1), np.diff(indptr))
     counts = np.bincount(row_of[mask], minlength=indptr.size - 1)
-    return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64), items[mask].astype(np.int32)
+    return indptr_from_counts(counts), items[mask].astype(np.int32)
 
 
 def seen_items(art: Path, n_users: int, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """CSR over all ``n_users`` of the items each of ``users`` has in train or valid (others get none)."""
     wanted = np.zeros(n_users, dtype=bool)
     wanted[users] = True
-    n_items = None
     keys = []
     for name in ("train.parquet", "valid.parquet"):
         path = Path(art) / name
@@ -107,12 +111,9 @@ def seen_items(art: Path, n_users: int, users: np.ndarray) -> tuple[np.ndarray, 
             i = t.column("item_idx").to_numpy().astype(np.int64)
             keep = wanted[u]
             keys.append(u[keep] << 32 | i[keep])
-    del n_items
     key = np.unique(np.concatenate(keys)) if keys else np.zeros(0, dtype=np.int64)
     u = (key >> 32).astype(np.int64)
-    counts = np.bincount(u, minlength=n_users)
-    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    return indptr, (key & 0xFFFFFFFF).astype(np.int32)
+    return indptr_from_counts(np.bincount(u, minlength=n_users)), (key & 0xFFFFFFFF).astype(np.int32)
 
 
 def load_truth(art: Path, manifest: dict[str, Any]) -> dict[str, np.ndarray] | None:

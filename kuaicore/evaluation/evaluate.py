@@ -14,6 +14,7 @@ from kuaicore.evaluation import rankers, summary
 from kuaicore.evaluation.data import (
     EvalData,
     gains,
+    indptr_from_counts,
     load_eval_data,
     load_truth,
     read_manifest,
@@ -34,7 +35,7 @@ def _top_watched(data: EvalData, k: int) -> tuple[np.ndarray, np.ndarray]:
     keep = order[rank_in_row < k]
     keep.sort()
     counts = np.minimum(np.diff(data.indptr), k)
-    return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64), data.items[keep].astype(np.int32)
+    return indptr_from_counts(counts), data.items[keep].astype(np.int32)
 
 
 class _Context:

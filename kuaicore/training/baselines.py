@@ -50,15 +50,9 @@ def _convert(name: str, value: Any, annotation: Any) -> Any:
     return value
 
 
-def _eval_pairs(art: Path) -> tuple[np.ndarray, np.ndarray]:
-    import pyarrow.parquet as pq
-
-    t = pq.read_table(Path(art) / "eval.parquet", columns=["user_idx", "item_idx"])
-    return t.column("user_idx").to_numpy(), t.column("item_idx").to_numpy()
-
-
 def fit_baseline(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Fit ``cfg.model`` on ART's training rows; the arrays of its run and an info dict."""
+    from kuaicore.art import eval_pairs
     from kuaicore.models import als, linear, popularity, tag_cosine
     from kuaicore.models.interactions import load_features, load_interactions
 
@@ -80,7 +74,7 @@ def fit_baseline(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], dict[str, Any
             taste = linear.user_tag_taste(data, feats.item_tags, opts.taste_prior)
         u, v, info = linear.fit(data, feats.user_features, feats.item_features, feats.item_tags, taste, opts)
         info.pop("weights", None)
-        pred = linear.predict(u, v, *_eval_pairs(art)).astype(np.float32)
+        pred = linear.predict(u, v, *eval_pairs(art)).astype(np.float32)
         return {"user_emb": u, "item_emb": v, "eval_pred": pred}, info
     if cfg.model == "als":
         opts = _options(als.ALSOptions, cfg.options, seed=cfg.seed)

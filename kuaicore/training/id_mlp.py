@@ -15,8 +15,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-import pyarrow.parquet as pq
 
+from kuaicore.art import eval_pairs
 from kuaicore.config import TrainConfig, to_jsonable
 from kuaicore.data.stream import Prefetcher, epoch_batches, n_batches
 from kuaicore.models import id_mlp
@@ -29,9 +29,10 @@ from kuaicore.training.optim import make_optimizer
 COLUMNS = ("user_idx", "item_idx", "target")
 
 
-def _predict_rows(params, item_features, path: Path, chunk: int = 1 << 18) -> np.ndarray:
-    table = pq.read_table(path, columns=["user_idx", "item_idx"])
-    users, items = (table.column(c).to_numpy().astype(np.int32) for c in ("user_idx", "item_idx"))
+def _predict_rows(
+    params, item_features, pairs: tuple[np.ndarray, np.ndarray], chunk: int = 1 << 18
+) -> np.ndarray:
+    users, items = pairs
     fn = jax.jit(id_mlp.predict)
     out = np.empty(users.size, np.float32)
     for s in range(0, users.size, chunk):
@@ -94,7 +95,7 @@ def train_id_mlp(cfg: TrainConfig, run_name: str) -> Path:
         )
         if entry["valid_loss"] < best_loss:
             best, best_loss = params, entry["valid_loss"]
-    pred = _predict_rows(best, feats, Path(cfg.art) / "eval.parquet")
+    pred = _predict_rows(best, feats, eval_pairs(cfg.art))
     config = {
         "model": "id-mlp",
         "train": to_jsonable(cfg),

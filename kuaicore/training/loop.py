@@ -18,8 +18,8 @@ from typing import Any
 
 import jax
 import numpy as np
-import pyarrow.parquet as pq
 
+from kuaicore.art import eval_pairs
 from kuaicore.config import TrainConfig, to_jsonable
 from kuaicore.data.stream import Prefetcher, epoch_batches, n_batches
 from kuaicore.errors import UsageError
@@ -197,9 +197,9 @@ def train(cfg: TrainConfig) -> RunSummary:
               "effective_batch_size": batch_size, "batches_per_epoch": per_epoch, "steps": state["step"],
               "epochs_done": state["epoch"], "best_epoch": state["best_epoch"],
               "exported": "best epoch" if best is not None else "last step"}
-    extra, eval_path = {}, Path(cfg.art) / "eval.parquet"
-    if cfg.loss == "mse" and eval_path.is_file():
-        extra["eval_pred"] = mse_eval_predictions(eval_path, user_emb, item_emb, data.cap)
+    extra = {}
+    if cfg.loss == "mse" and (Path(cfg.art) / "eval.parquet").is_file():
+        extra["eval_pred"] = mse_eval_predictions(eval_pairs(cfg.art), user_emb, item_emb, data.cap)
     write_run(run_dir, final, user_emb, item_emb, config, state["log"], extra)
     summary = RunSummary(run_dir, state["epoch"], state["step"], state["best_epoch"], state["best_recall"],
                          total_rows / max(total_secs, 1e-9), time.perf_counter() - started)
@@ -255,11 +255,10 @@ def compiled_functions(cfg: TrainConfig, data: Any, mesh: Any, total_steps: int)
 
 
 def mse_eval_predictions(
-    eval_path: Path, user_emb: np.ndarray, item_emb: np.ndarray, cap: float
+    pairs: tuple[np.ndarray, np.ndarray], user_emb: np.ndarray, item_emb: np.ndarray, cap: float
 ) -> np.ndarray:
-    """eval_pred.npy of an mse run: predicted watch ratio (cosine + 1) / 2 * cap of each eval.parquet row."""
-    table = pq.read_table(eval_path, columns=["user_idx", "item_idx"])
-    users, items = (table.column(c).to_numpy() for c in ("user_idx", "item_idx"))
+    """eval_pred.npy of an mse run: predicted watch ratio (cosine + 1) / 2 * cap of each (user, item) pair."""
+    users, items = pairs
     pred = np.empty(len(users), np.float32)
     for start in range(0, len(users), 1 << 20):
         sl = slice(start, start + (1 << 20))

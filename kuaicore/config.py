@@ -13,19 +13,23 @@ from typing import Any
 SCALES = ("tiny", "small", "full")
 
 
+def jsonable(value: Any) -> Any:
+    """``value`` made JSON-ready: paths as strings, tuples as lists, dict keys as strings, NumPy scalars and
+    arrays as Python values (duck-typed through ``tolist``, so that this module does not import NumPy)."""
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple | list):
+        return [jsonable(x) for x in value]
+    if isinstance(value, dict):
+        return {str(k): jsonable(x) for k, x in value.items()}
+    if hasattr(value, "tolist") and hasattr(value, "dtype"):
+        return value.tolist()
+    return value
+
+
 def to_jsonable(config: Any) -> dict[str, Any]:
-    """A config as a JSON-ready dict (paths as strings, tuples as lists)."""
-
-    def conv(v: Any) -> Any:
-        if isinstance(v, Path):
-            return str(v)
-        if isinstance(v, tuple | list):
-            return [conv(x) for x in v]
-        if isinstance(v, dict):
-            return {k: conv(x) for k, x in v.items()}
-        return v
-
-    return {k: conv(v) for k, v in asdict(config).items()}
+    """A config dataclass as a JSON-ready dict (see :func:`jsonable`)."""
+    return jsonable(asdict(config))
 
 
 @dataclass(frozen=True)

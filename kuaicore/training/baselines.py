@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from kuaicore.config import TrainConfig, to_jsonable
+from kuaicore.config import TrainConfig, jsonable, to_jsonable
 from kuaicore.errors import UsageError
 from kuaicore.progress import log
 
@@ -94,20 +94,9 @@ def train_baseline(cfg: TrainConfig, run_name: str) -> Path:
     start = time.perf_counter()
     arrays, info = fit_baseline(cfg)
     seconds = time.perf_counter() - start
-    config = {"model": cfg.model, "train_config": to_jsonable(cfg), "info": _jsonable(info)}
+    config = {"model": cfg.model, "train_config": to_jsonable(cfg), "info": jsonable(info)}
     row = {"epoch": 1, "step": 1, "seconds": seconds, "rows": int(info.get("n_rows", 0) or 0)}
     run_dir = write_run(runs_dir(cfg.art) / run_name, arrays, config, [row])
     log(f"trained {run_name}: {cfg.model} in {seconds:.1f}s -> {run_dir}")
     return run_dir
 
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return obj

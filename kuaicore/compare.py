@@ -56,7 +56,13 @@ def parse_models(text: str | None) -> list[str]:
 
 
 def run_name(model: str, seed: int) -> str:
-    return f"{model}-s{seed}"
+    """The run of compare's ``model`` (e.g. ``two-tower-mse``): the name `kuaicore train` gives it by default,
+    so that runs trained by hand or by the demo are reused."""
+    from kuaicore.runs import default_run_name
+
+    args = MODEL_ARGS[model]
+    loss = args[args.index("--loss") + 1] if "--loss" in args else ""
+    return default_run_name(args[args.index("--model") + 1], loss, seed)
 
 
 def _complete(run_dir: Path) -> bool:

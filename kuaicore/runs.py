@@ -25,6 +25,12 @@ def runs_dir(art: Path) -> Path:
     return Path(art) / "runs"
 
 
+def default_run_name(model: str, loss: str, seed: int) -> str:
+    """The folder a run gets without --run: ``two-tower-LOSS-sSEED`` for the two-tower model (its loss decides
+    what it learns), ``MODEL-sSEED`` for every other model. `kuaicore compare` finds runs to reuse by it."""
+    return f"{model}-{loss}-s{seed}" if model == "two-tower" else f"{model}-s{seed}"
+
+
 def resolve_run(art: Path, name: str | None) -> Path:
     """The folder of run ``name`` (None: the one ``runs/latest`` names); ArtifactError if absent."""
     runs = runs_dir(art)

@@ -60,7 +60,12 @@ import click
     help="Also checkpoint every N steps (0: once per epoch).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of initialisation and data order.")
-@click.option("--run", "run_name", default=None, help="Run name under ART/runs/ [default: MODEL-LOSS-sSEED].")
+@click.option(
+    "--run",
+    "run_name",
+    default=None,
+    help="Run name under ART/runs/ [default: two-tower-LOSS-sSEED, or MODEL-sSEED].",
+)
 @click.option("--resume", is_flag=True, help="Continue the run from its ckpt.npz (same final parameters).")
 @click.option("--max-steps", type=int, default=None, help="Stop after N steps in total (checkpointed).")
 def train(
@@ -128,15 +133,18 @@ def train(
         max_steps=max_steps,
         options=model_options,
     )
+    from kuaicore.runs import default_run_name
+
+    name = run_name or default_run_name(model, loss, seed)
     if model == "id-mlp":
         from kuaicore.training.id_mlp import train_id_mlp
 
-        click.echo(train_id_mlp(cfg, run_name or f"id-mlp-s{seed}"))
+        click.echo(train_id_mlp(cfg, name))
         return
     if model != "two-tower":
         from kuaicore.training.baselines import train_baseline
 
-        click.echo(train_baseline(cfg, run_name or f"{model}-s{seed}"))
+        click.echo(train_baseline(cfg, name))
         return
     if model_options:
         raise UsageError("--option: applies to the baselines; the two-tower model has its own flags")

@@ -24,6 +24,7 @@ from kuaicore.config import TrainConfig, to_jsonable
 from kuaicore.data.stream import Prefetcher, epoch_batches, n_batches
 from kuaicore.errors import UsageError
 from kuaicore.progress import bar, log, timed
+from kuaicore.runs import default_run_name
 from kuaicore.training import step as st
 from kuaicore.training.artifacts import TRAIN_COLUMNS, load_training_data
 from kuaicore.training.checkpoint import load_checkpoint, save_checkpoint
@@ -58,7 +59,7 @@ class RunSummary:
 
 def run_name(cfg: TrainConfig) -> str:
     """The run's folder name: --run, else the deterministic ``{model}-{loss}-s{seed}``."""
-    return cfg.run or f"{cfg.model}-{cfg.loss}-s{cfg.seed}"
+    return cfg.run or default_run_name(cfg.model, cfg.loss, cfg.seed)
 
 
 def check_config(cfg: TrainConfig) -> None:

@@ -1,13 +1,21 @@
--- stg_big_matrix: big_matrix.csv typed, exact duplicate rows collapsed into one with copies = how many times
--- the row occurs (re-watches, the same pair at another time, stay separate rows). The time column is not
--- kept: it is the UTC+8 text of timestamp (the same instant), so rows equal in every other column are equal
--- in it too; leaving its text out of the grouping key makes this step three times faster.
+-- stg_big_matrix: every big_matrix.csv row typed, ranked within its user in one sort by (timestamp,
+-- video_id, play_duration, video_duration, watch_ratio, date): pos = 1-based rank of the row among the
+-- user's DISTINCT rows (exact duplicates share a pos), copy_no = 0 for the first copy of a row and 1, 2, ...
+-- for its exact duplicates (re-watches, the same pair at another time, are distinct rows). Ranking and
+-- deduplicating in the same window replaces a hash aggregate over every column plus a second sort. The
+-- time column is not kept: it is the UTC+8 text of timestamp (the same instant), so rows equal in every
+-- other column are equal in it too.
 -- inputs: big_matrix.csv
--- grain: one row per distinct raw row
+-- grain: one row per CSV line
 -- params: path, columns
 -- source: big_matrix
 CREATE TABLE stg_big_matrix AS
-SELECT user_id, video_id, play_duration, video_duration, date, timestamp, watch_ratio, count(*) AS copies
+SELECT user_id, video_id, video_duration, timestamp, watch_ratio,
+       CAST(dense_rank() OVER by_time AS INTEGER) AS pos,
+       CAST(row_number() OVER by_time - rank() OVER by_time AS INTEGER) AS copy_no
 FROM read_csv($path, columns = $columns, header = true, auto_detect = false, delim = ',', quote = '"',
               escape = '"', new_line = '\n', nullstr = '', strict_mode = true)
-GROUP BY user_id, video_id, play_duration, video_duration, date, timestamp, watch_ratio
+WINDOW by_time AS (
+    PARTITION BY user_id
+    ORDER BY timestamp, video_id, play_duration, video_duration, watch_ratio, date
+)

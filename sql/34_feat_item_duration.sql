@@ -1,7 +1,7 @@
 -- feat_item_duration: each video's duration in ms: the median of item_daily_features.video_duration; when
 -- that is missing (no daily row, or all empty), imputed by the median video_duration of the video's
 -- interaction rows (big and small matrix), else by the median over videos; duration_missing = 1 when imputed.
--- inputs: int_items, feat_item_daily, int_interactions, int_eval
+-- inputs: int_items, feat_item_daily, int_interactions, stg_small_matrix
 -- grain: one row per item_idx
 -- params: none
 CREATE TABLE feat_item_duration AS
@@ -15,7 +15,10 @@ WITH daily AS (
     SELECT item_idx, median(video_duration) AS seen_duration
     FROM (SELECT item_idx, video_duration FROM int_interactions SEMI JOIN lacking USING (item_idx)
           UNION ALL
-          SELECT item_idx, video_duration FROM int_eval SEMI JOIN lacking USING (item_idx)) AS rows
+          SELECT i.item_idx, s.video_duration
+          FROM stg_small_matrix AS s
+          JOIN int_items AS i ON i.video_id = s.video_id
+          SEMI JOIN lacking AS l ON l.item_idx = i.item_idx) AS rows
     GROUP BY item_idx
 ), known AS (
     SELECT d.item_idx, d.daily_duration, s.seen_duration

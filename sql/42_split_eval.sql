@@ -1,16 +1,22 @@
--- eval.parquet: every small_matrix row (timestamp NULL where the file has none), by user_idx then item_idx;
+-- eval.parquet: every small_matrix row with dense indices (timestamp NULL where the file has none), by
+-- user_idx then item_idx; target = min(watch_ratio, cap), label_wr = watch_ratio >= like_threshold;
 -- labels as in train.parquet (the debiased rule's thresholds come from training rows).
--- inputs: int_eval, int_debias_rule
+-- inputs: stg_small_matrix, int_users, int_items, int_debias_rule
 -- grain: one row per small_matrix row
--- params: out, row_group_size, label_rule
+-- params: out, cap, like_threshold, row_group_size, label_rule
 COPY (
     SELECT user_idx, item_idx, user_id, video_id, CAST(watch_ratio AS FLOAT) AS watch_ratio, target,
            CASE WHEN $label_rule = 'debiased' THEN label_debiased ELSE label_wr END AS label, label_debiased,
            timestamp
     FROM (
-        SELECT r.*,
-               debiased_label(r.watch_ratio, r.video_duration, d.bounds, d.thresholds) AS label_debiased
-        FROM int_eval AS r, int_debias_rule AS d
+        SELECT u.user_idx, i.item_idx, s.user_id, s.video_id, s.video_duration, s.timestamp, s.watch_ratio,
+               CAST(least(s.watch_ratio, $cap) AS FLOAT) AS target,
+               CAST(s.watch_ratio >= $like_threshold AS FLOAT) AS label_wr,
+               debiased_label(s.watch_ratio, s.video_duration, d.bounds, d.thresholds) AS label_debiased
+        FROM stg_small_matrix AS s
+        JOIN int_users AS u ON u.user_id = s.user_id
+        JOIN int_items AS i ON i.video_id = s.video_id
+        CROSS JOIN int_debias_rule AS d
     ) AS labeled
     ORDER BY user_idx, item_idx, timestamp NULLS LAST, watch_ratio, video_duration
 ) TO $out (FORMAT parquet, ROW_GROUP_SIZE $row_group_size)

@@ -71,6 +71,9 @@ def has_bare_cr(path: Path) -> bool:
         while chunk := fh.read(_CHUNK):
             if prev_cr and not chunk.startswith(b"\n"):
                 return True
+            if b"\r" not in chunk:  # the common case: one memchr pass instead of two counts
+                prev_cr = False
+                continue
             if chunk.count(b"\r") != chunk.count(b"\r\n") + chunk.endswith(b"\r"):
                 return True
             prev_cr = chunk.endswith(b"\r")

@@ -153,7 +153,8 @@ def build_features(config: FeatureConfig) -> Path:
                 "split": {
                     "valid_fraction": float(config.valid_fraction),
                     "rule": "per user, the last floor(valid_fraction * n_rows) deduplicated big_matrix rows "
-                    "by (timestamp, row tie-break) are validation",
+                    "by (timestamp, video_id, play_duration, video_duration, watch_ratio, date) are "
+                    "validation; rows whose pair is in small_matrix are then dropped from both",
                 },
                 "seeds": {"shuffle": int(config.seed)},
                 "versions": _versions(),

@@ -7,4 +7,4 @@ CREATE TABLE int_duration_bounds AS
 SELECT coalesce(quantile_cont(video_duration, list_transform(range(1, $buckets), lambda k: k / $buckets)),
                 []) AS bounds
 FROM int_interactions
-WHERE split = 'train'
+WHERE NOT is_valid

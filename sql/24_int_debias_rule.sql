@@ -10,7 +10,7 @@ WITH per_bucket AS (
            count(*) AS n_rows,
            quantile_cont(r.watch_ratio, $percentile) AS threshold
     FROM int_interactions AS r, int_duration_bounds AS d
-    WHERE r.split = 'train'
+    WHERE NOT r.is_valid
     GROUP BY bucket
 ), all_buckets AS (
     SELECT CAST(range AS BIGINT) AS bucket FROM range((SELECT len(bounds) + 1 FROM int_duration_bounds))

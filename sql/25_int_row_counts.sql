@@ -9,11 +9,11 @@ WITH big AS (
     SELECT count(*) AS rows_in, count(*) FILTER (WHERE copy_no > 0) AS duplicates FROM stg_big_matrix
 ), inter AS (
     SELECT count(*) AS kept,
-           count(*) FILTER (WHERE split = 'train') AS train_rows,
-           count(*) FILTER (WHERE split = 'valid') AS valid_rows,
+           count(*) FILTER (WHERE NOT is_valid) AS train_rows,
+           count(*) FILTER (WHERE is_valid) AS valid_rows,
            count(*) FILTER (WHERE timestamp IS NULL) AS big_rows_missing_time,
-           count(*) FILTER (WHERE split = 'train' AND watch_ratio > $cap) AS train_rows_capped,
-           count(*) FILTER (WHERE split = 'valid' AND watch_ratio > $cap) AS valid_rows_capped
+           count(*) FILTER (WHERE NOT is_valid AND watch_ratio > $cap) AS train_rows_capped,
+           count(*) FILTER (WHERE is_valid AND watch_ratio > $cap) AS valid_rows_capped
     FROM int_interactions
 ), ev AS (
     SELECT count(*) AS eval_rows,

@@ -8,7 +8,7 @@ CREATE TABLE feat_user_taste_tag AS
 WITH train AS (
     SELECT user_idx, item_idx, CAST(target AS DECIMAL(18, 6)) AS target
     FROM int_interactions
-    WHERE split = 'train'
+    WHERE NOT is_valid
 ), user_mean AS (
     SELECT user_idx, CAST(sum(target) AS DOUBLE) / count(*) AS mean_target FROM train GROUP BY user_idx
 ), per_tag AS (

@@ -8,7 +8,7 @@ WITH per_user AS (
     SELECT user_idx, count(*) AS n_train, sum(CAST(target AS DECIMAL(18, 6))) AS sum_target,
            sum(CAST(label_wr AS BIGINT)) AS n_like
     FROM int_interactions
-    WHERE split = 'train'
+    WHERE NOT is_valid
     GROUP BY user_idx
 ), global AS (
     SELECT CAST(sum(sum_target) AS DOUBLE) / nullif(sum(n_train), 0) AS mean_target,

@@ -16,7 +16,7 @@ COPY (
         JOIN int_users AS u ON u.user_idx = r.user_idx
         JOIN int_items AS i ON i.item_idx = r.item_idx
         CROSS JOIN int_debias_rule AS d
-        WHERE r.split = 'train'
+        WHERE NOT r.is_valid
     ) AS labeled
     ORDER BY hash(user_idx, pos, $seed), user_idx, pos
 ) TO $out (FORMAT parquet, ROW_GROUP_SIZE $row_group_size)

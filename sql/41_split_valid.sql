@@ -15,7 +15,7 @@ COPY (
         JOIN int_users AS u ON u.user_idx = r.user_idx
         JOIN int_items AS i ON i.item_idx = r.item_idx
         CROSS JOIN int_debias_rule AS d
-        WHERE r.split = 'valid'
+        WHERE r.is_valid
     ) AS labeled
     ORDER BY user_idx, pos
 ) TO $out (FORMAT parquet, ROW_GROUP_SIZE $row_group_size)

@@ -237,6 +237,40 @@ def copy_fixture(tmp_path: Path) -> Path:
     return data
 
 
+def test_time_ties_break_by_video_id_and_duplicates_of_tied_rows_are_dropped(tmp_path):
+    """User 20 gets two rows at one late second (videos 103 and 101, in that file order) and a copy of the
+    first: 5 distinct rows -> floor(0.2 * 5) = 1 validation row, the last by (timestamp, video_id) = video
+    103; the copy is one more duplicate (2 in all)."""
+    data = copy_fixture(tmp_path)
+    with open(data / "big_matrix.csv", "a") as fh:
+        fh.write("20,103,900,3000,2020-07-05 08:01:50,20200705,1593907310.0,0.3\n")
+        fh.write("20,101,800,1000,2020-07-05 08:01:50,20200705,1593907310.0,0.8\n")
+        fh.write("20,103,900,3000,2020-07-05 08:01:50,20200705,1593907310.0,0.3\n")
+    art = build_features(fixture_config(data, tmp_path / "art"))
+    c = manifest(art)["row_counts"]
+    assert (c["big_rows_in"], c["big_duplicates_dropped"], c["train_rows"], c["valid_rows"]) == (12, 2, 8, 2)
+    valid = table(art, "valid.parquet")
+    assert list(zip(valid["user_id"], valid["video_id"], strict=True)) == [(10, 103), (20, 103)]
+    train = table(art, "train.parquet")
+    assert sorted(v for u, v in zip(train["user_id"], train["video_id"], strict=True) if u == 20) == [
+        100, 101, 101, 102
+    ]
+
+
+def test_an_eval_pair_row_is_dropped_after_the_split(tmp_path):
+    """User 10 gains a row for video 104 (an eval pair) at its latest time: the split counts it (6 distinct
+    rows -> 1 validation row, the last = the eval pair), then drops it, so user 10 has no validation row and
+    video 103 stays in training."""
+    data = copy_fixture(tmp_path)
+    with open(data / "big_matrix.csv", "a") as fh:
+        fh.write("10,104,500,1000,2020-07-05 08:00:05,20200705,1593907205.0,0.5\n")
+    art = build_features(fixture_config(data, tmp_path / "art"))
+    c = manifest(art)["row_counts"]
+    assert (c["big_rows_dropped_eval_pairs"], c["train_rows"], c["valid_rows"]) == (1, 8, 0)
+    train = table(art, "train.parquet")
+    assert (10, 103) in set(zip(train["user_id"], train["video_id"], strict=True))
+
+
 def test_no_small_matrix_pair_in_train_or_valid(tmp_path):
     data = copy_fixture(tmp_path)
     with open(data / "big_matrix.csv", "a") as fh:  # user 10 x video 104 is an eval pair: must not train

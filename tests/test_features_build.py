@@ -252,9 +252,8 @@ def test_time_ties_break_by_video_id_and_duplicates_of_tied_rows_are_dropped(tmp
     valid = table(art, "valid.parquet")
     assert list(zip(valid["user_id"], valid["video_id"], strict=True)) == [(10, 103), (20, 103)]
     train = table(art, "train.parquet")
-    assert sorted(v for u, v in zip(train["user_id"], train["video_id"], strict=True) if u == 20) == [
-        100, 101, 101, 102
-    ]
+    user20 = sorted(v for u, v in zip(train["user_id"], train["video_id"], strict=True) if u == 20)
+    assert user20 == [100, 101, 101, 102]
 
 
 def test_an_eval_pair_row_is_dropped_after_the_split(tmp_path):

@@ -21,13 +21,27 @@ import resource
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
+
+
+def _own_peak_bytes() -> float:
+    """This process's peak RSS. On Linux, VmHWM from /proc (reset by exec); ``ru_maxrss`` is not: a child
+    started by a large parent reports the parent's RSS at fork time as its own peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return float(line.split()[1]) * 1024.0
+    except OSError:
+        pass
+    scale = 1.0 if sys.platform == "darwin" else 1024.0  # ru_maxrss is bytes on macOS, KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
 
 
 def peak_rss_mb(include_children: bool = True) -> float:
     """Peak resident set size in MB of this process (and, by default, the largest waited-for child)."""
     scale = 1.0 if sys.platform == "darwin" else 1024.0  # ru_maxrss is bytes on macOS, KiB on Linux
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+    own = _own_peak_bytes()
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale if include_children else 0.0
     return max(own, kids) / 1e6
 

@@ -3,6 +3,7 @@
     python benchmarks/bench_features.py                        # full-size synthetic twin (written first)
     python benchmarks/bench_features.py --data /tmp/syn_full   # an existing folder (real or synthetic)
     python benchmarks/bench_features.py --scale small          # quick
+    python benchmarks/bench_features.py --data /tmp/syn_full --repeat 3   # medians of 3 interleaved runs
 
 Three stages, each in its own child process so that each peak RSS is its own:
   count-only  DuckDB counting the rows of every CSV (the canonical read_csv, same memory limit and threads):
@@ -155,6 +156,12 @@ def run_child(stage: str, args: argparse.Namespace, out: Path) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def median_run(results: list[dict]) -> dict:
+    """The run with the median wall time (the lower middle one for an even count)."""
+    ordered = sorted(results, key=lambda r: r["seconds"])
+    return ordered[(len(ordered) - 1) // 2]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", default="full", choices=["tiny", "small", "full"])
@@ -163,6 +170,12 @@ def main() -> None:
     ap.add_argument("--memory-limit", default="1GB")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--skip-pandas", action="store_true")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run the stages N times, interleaved, and report each stage's median wall time",
+    )
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -177,11 +190,15 @@ def main() -> None:
             args.data = tmp / "syn"
             write_synthetic(SynthConfig(out=args.data, scale=args.scale, seed=0))
         out = args.out or tmp / "art"
-        results = {"count-only": run_child("count", args, out)}
-        results["kuaicore build-features"] = run_child("kuaicore-novalidate", args, out)
-        results["kuaicore build-features --validate"] = run_child("kuaicore", args, out)
+        stages = {"count-only": "count", "kuaicore build-features": "kuaicore-novalidate",
+                  "kuaicore build-features --validate": "kuaicore"}  # fmt: skip
         if not args.skip_pandas:
-            results["pandas (seeds' approach)"] = run_child("pandas", args, out)
+            stages["pandas (seeds' approach)"] = "pandas"
+        runs: dict[str, list[dict]] = {stage: [] for stage in stages}
+        for _ in range(max(1, args.repeat)):  # interleaved, so that a burst of load hits every stage alike
+            for stage, child_name in stages.items():
+                runs[stage].append(run_child(child_name, args, out))
+        results = {stage: median_run(rs) for stage, rs in runs.items()}
         n = int(results["count-only"]["rows"]["big_matrix"])
         base = results["count-only"]
         pandas = results.get("pandas (seeds' approach)")
@@ -197,6 +214,11 @@ def main() -> None:
         print(f"data: {args.data} ({n:,} big_matrix rows), memory limit {args.memory_limit}, "
               f"threads {args.threads or 'all'}")  # fmt: skip
         print_table(rows)
+        if args.repeat > 1:
+            print(f"medians of {args.repeat} interleaved runs; all wall times:")
+            for stage, rs in runs.items():
+                times = ", ".join(f"{r['seconds']:.2f}" for r in rs)
+                print(f"  {stage}: {times}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -5,9 +5,12 @@
     python benchmarks/bench_features.py --scale small          # quick
     python benchmarks/bench_features.py --data /tmp/syn_full --repeat 3   # medians of 3 interleaved runs
 
-Three stages, each in its own child process so that each peak RSS is its own:
-  count-only  DuckDB counting the rows of every CSV (the canonical read_csv, same memory limit and threads):
-              the floor for anything that must read the files once.
+Stages, each in its own child process so that each peak RSS is its own:
+  count-only  DuckDB counting the rows of every CSV (the canonical read_csv, same memory limit and threads).
+              count(*) converts no values, so this is the floor for anything that must open the files.
+  read every value
+              the same reads with every column converted (max of each): the floor for anything that must
+              read every value once, as feature building must.
   kuaicore    `kuaicore build-features DATA --out ART --memory-limit M` (with and without the validate scan).
   pandas      the seeds' approach to the same item/user features: pandas reads each CSV whole, drops exact
               duplicates, splits each user's last rows by time, and builds per-item aggregates/rates/training
@@ -47,6 +50,25 @@ def count_only(data: Path, memory_limit: str, threads: int | None) -> dict:
             if path.is_file():
                 params = read_csv_params(FILES_BY_NAME[name], path, workdir=Path(tmp))
                 (counts[name],) = con.execute(f"SELECT count(*) FROM {READ_CSV_SQL}", params).fetchone()
+    return {"rows": counts}
+
+
+def read_all(data: Path, memory_limit: str, threads: int | None) -> dict:
+    """Like count_only, but converting every column of every CSV (``max`` of each): every value read once."""
+    from kuaicore.data.paths import resolve_data_dir
+    from kuaicore.data.readers import READ_CSV_SQL, connect, read_csv_params
+    from kuaicore.schema import FILES_BY_NAME
+
+    folder = resolve_data_dir(data)
+    with tempfile.TemporaryDirectory() as tmp:
+        con = connect(memory_limit=memory_limit, threads=threads, temp_dir=Path(tmp) / "spill")
+        counts = {}
+        for name in FILES:
+            path = folder / f"{name}.csv"
+            if path.is_file():
+                params = read_csv_params(FILES_BY_NAME[name], path, workdir=Path(tmp))
+                row = con.execute(f"SELECT count(*), max(COLUMNS(*)) FROM {READ_CSV_SQL}", params).fetchone()
+                counts[name] = row[0]
     return {"rows": counts}
 
 
@@ -135,6 +157,8 @@ def child(args: argparse.Namespace) -> None:
     with Timer() as t:
         if args.child == "count":
             result = count_only(args.data, args.memory_limit, args.threads)
+        elif args.child == "read-all":
+            result = read_all(args.data, args.memory_limit, args.threads)
         elif args.child == "pandas":
             result = pandas_features(args.data)
         else:
@@ -190,7 +214,8 @@ def main() -> None:
             args.data = tmp / "syn"
             write_synthetic(SynthConfig(out=args.data, scale=args.scale, seed=0))
         out = args.out or tmp / "art"
-        stages = {"count-only": "count", "kuaicore build-features": "kuaicore-novalidate",
+        stages = {"count-only": "count", "read every value": "read-all",
+                  "kuaicore build-features": "kuaicore-novalidate",
                   "kuaicore build-features --validate": "kuaicore"}  # fmt: skip
         if not args.skip_pandas:
             stages["pandas (seeds' approach)"] = "pandas"

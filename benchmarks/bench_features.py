@@ -36,11 +36,14 @@ FILES = ("big_matrix", "small_matrix", "item_categories", "user_features", "soci
          "kuairec_caption_category", "item_daily_features")  # fmt: skip
 
 
-def count_only(data: Path, memory_limit: str, threads: int | None) -> dict:
+def scan_csvs(data: Path, memory_limit: str, threads: int | None, every_value: bool) -> dict:
+    """Count the rows of every CSV with the canonical read_csv; with ``every_value``, also take ``max`` of
+    every column, so that every value is converted (count(*) alone converts none)."""
     from kuaicore.data.paths import resolve_data_dir
     from kuaicore.data.readers import READ_CSV_SQL, connect, read_csv_params
     from kuaicore.schema import FILES_BY_NAME
 
+    select = "count(*), max(COLUMNS(*))" if every_value else "count(*)"
     folder = resolve_data_dir(data)
     with tempfile.TemporaryDirectory() as tmp:
         con = connect(memory_limit=memory_limit, threads=threads, temp_dir=Path(tmp) / "spill")
@@ -49,26 +52,7 @@ def count_only(data: Path, memory_limit: str, threads: int | None) -> dict:
             path = folder / f"{name}.csv"
             if path.is_file():
                 params = read_csv_params(FILES_BY_NAME[name], path, workdir=Path(tmp))
-                (counts[name],) = con.execute(f"SELECT count(*) FROM {READ_CSV_SQL}", params).fetchone()
-    return {"rows": counts}
-
-
-def read_all(data: Path, memory_limit: str, threads: int | None) -> dict:
-    """Like count_only, but converting every column of every CSV (``max`` of each): every value read once."""
-    from kuaicore.data.paths import resolve_data_dir
-    from kuaicore.data.readers import READ_CSV_SQL, connect, read_csv_params
-    from kuaicore.schema import FILES_BY_NAME
-
-    folder = resolve_data_dir(data)
-    with tempfile.TemporaryDirectory() as tmp:
-        con = connect(memory_limit=memory_limit, threads=threads, temp_dir=Path(tmp) / "spill")
-        counts = {}
-        for name in FILES:
-            path = folder / f"{name}.csv"
-            if path.is_file():
-                params = read_csv_params(FILES_BY_NAME[name], path, workdir=Path(tmp))
-                row = con.execute(f"SELECT count(*), max(COLUMNS(*)) FROM {READ_CSV_SQL}", params).fetchone()
-                counts[name] = row[0]
+                counts[name] = con.execute(f"SELECT {select} FROM {READ_CSV_SQL}", params).fetchone()[0]
     return {"rows": counts}
 
 
@@ -156,9 +140,9 @@ def pandas_features(data: Path, cap: float = 5.0, frac: float = 0.1, prior: floa
 def child(args: argparse.Namespace) -> None:
     with Timer() as t:
         if args.child == "count":
-            result = count_only(args.data, args.memory_limit, args.threads)
+            result = scan_csvs(args.data, args.memory_limit, args.threads, every_value=False)
         elif args.child == "read-all":
-            result = read_all(args.data, args.memory_limit, args.threads)
+            result = scan_csvs(args.data, args.memory_limit, args.threads, every_value=True)
         elif args.child == "pandas":
             result = pandas_features(args.data)
         else:

@@ -1,6 +1,6 @@
 -- feat_user_taste_category: each user's taste per first-level caption category from TRAINING rows, shrunk
 -- toward the user's mean target as in feat_user_taste_tag. Pairs not listed have taste = user_mean.
--- inputs: int_interactions, feat_item_category
+-- inputs: int_interactions, feat_item_category, feat_user_activity
 -- grain: one row per (user_idx, cat1) with at least one training view
 -- params: prior
 CREATE TABLE feat_user_taste_category AS
@@ -8,8 +8,6 @@ WITH train AS (
     SELECT user_idx, item_idx, CAST(target AS DECIMAL(18, 6)) AS target
     FROM int_interactions
     WHERE NOT is_valid
-), user_mean AS (
-    SELECT user_idx, CAST(sum(target) AS DOUBLE) / count(*) AS mean_target FROM train GROUP BY user_idx
 ), per_cat AS (
     SELECT r.user_idx, c.cat1, count(*) AS n, CAST(sum(r.target) AS DOUBLE) AS sum_target
     FROM train AS r
@@ -19,5 +17,5 @@ WITH train AS (
 )
 SELECT p.user_idx, p.cat1, p.n, (p.sum_target + $prior * m.mean_target) / (p.n + $prior) AS taste
 FROM per_cat AS p
-JOIN user_mean AS m ON m.user_idx = p.user_idx
+JOIN feat_user_activity AS m ON m.user_idx = p.user_idx
 ORDER BY p.user_idx, p.cat1

@@ -1,7 +1,8 @@
 -- feat_user_taste_tag: each user's taste per tag from TRAINING rows: mean target over the user's views of
--- videos with that tag, shrunk toward the user's mean target by a prior of `prior` views:
--- taste = (sum_target + prior * user_mean) / (n + prior). Pairs not listed have taste = user_mean.
--- inputs: int_interactions, feat_item_tags
+-- videos with that tag, shrunk toward the user's mean target (user_mean = feat_user_activity.mean_target)
+-- by a prior of `prior` views: taste = (sum_target + prior * user_mean) / (n + prior). Pairs not listed have
+-- taste = user_mean.
+-- inputs: int_interactions, feat_item_tags, feat_user_activity
 -- grain: one row per (user_idx, tag) with at least one training view
 -- params: prior
 CREATE TABLE feat_user_taste_tag AS
@@ -9,8 +10,6 @@ WITH train AS (
     SELECT user_idx, item_idx, CAST(target AS DECIMAL(18, 6)) AS target
     FROM int_interactions
     WHERE NOT is_valid
-), user_mean AS (
-    SELECT user_idx, CAST(sum(target) AS DOUBLE) / count(*) AS mean_target FROM train GROUP BY user_idx
 ), per_tag AS (
     SELECT r.user_idx, t.tag, count(*) AS n, CAST(sum(r.target) AS DOUBLE) AS sum_target
     FROM train AS r
@@ -19,5 +18,5 @@ WITH train AS (
 )
 SELECT p.user_idx, p.tag, p.n, (p.sum_target + $prior * m.mean_target) / (p.n + $prior) AS taste
 FROM per_tag AS p
-JOIN user_mean AS m ON m.user_idx = p.user_idx
+JOIN feat_user_activity AS m ON m.user_idx = p.user_idx
 ORDER BY p.user_idx, p.tag

@@ -58,7 +58,7 @@ class FeatureConfig:
     debiased_percentile: float = 0.8
     duration_buckets: int = 10
     taste_prior: float = 20.0
-    row_group_size: int = 1_000_000
+    row_group_size: int = 1_000_000  # rows per Parquet row group of train.parquet (the shuffle unit)
     force: bool = False
     label_rule: str = "wr"  # which label fills `label`: "wr" (watch_ratio >= like_threshold) or "debiased"
     min_category_videos: int = 50  # second-level caption categories with fewer videos get no one-hot column

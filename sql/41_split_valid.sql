@@ -1,8 +1,9 @@
 -- valid.parquet: each user's last valid_fraction of deduplicated big_matrix rows, by user then time; labels
--- as in train.parquet.
+-- as in train.parquet. Row groups of DuckDB's default size (122,880 rows): only train.parquet's groups are
+-- units of the training shuffle, and smaller groups write faster (each writer thread buffers less).
 -- inputs: int_interactions, int_users, int_items, int_debias_rule
 -- grain: one row per validation interaction
--- params: out, row_group_size, label_rule
+-- params: out, label_rule
 COPY (
     SELECT user_idx, item_idx, user_id, video_id, watch_ratio, target,
            CASE WHEN $label_rule = 'debiased' THEN label_debiased ELSE label_wr END AS label, label_debiased,
@@ -18,4 +19,4 @@ COPY (
         WHERE r.is_valid
     ) AS labeled
     ORDER BY user_idx, pos
-) TO $out (FORMAT parquet, ROW_GROUP_SIZE $row_group_size)
+) TO $out (FORMAT parquet)

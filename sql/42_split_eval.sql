@@ -1,9 +1,10 @@
 -- eval.parquet: every small_matrix row with dense indices (timestamp NULL where the file has none), by
 -- user_idx then item_idx; target = min(watch_ratio, cap), label_wr = watch_ratio >= like_threshold;
--- labels as in train.parquet (the debiased rule's thresholds come from training rows).
+-- labels as in train.parquet (the debiased rule's thresholds come from training rows). Row groups of
+-- DuckDB's default size, as in valid.parquet.
 -- inputs: stg_small_matrix, int_users, int_items, int_debias_rule
 -- grain: one row per small_matrix row
--- params: out, cap, like_threshold, row_group_size, label_rule
+-- params: out, cap, like_threshold, label_rule
 COPY (
     SELECT user_idx, item_idx, user_id, video_id, CAST(watch_ratio AS FLOAT) AS watch_ratio, target,
            CASE WHEN $label_rule = 'debiased' THEN label_debiased ELSE label_wr END AS label, label_debiased,
@@ -19,4 +20,4 @@ COPY (
         CROSS JOIN int_debias_rule AS d
     ) AS labeled
     ORDER BY user_idx, item_idx, timestamp NULLS LAST, watch_ratio, video_duration
-) TO $out (FORMAT parquet, ROW_GROUP_SIZE $row_group_size)
+) TO $out (FORMAT parquet)

@@ -21,27 +21,19 @@ import resource
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 
-def _own_peak_bytes() -> float:
-    """This process's peak RSS. On Linux, VmHWM from /proc (reset by exec); ``ru_maxrss`` is not: a child
-    started by a large parent reports the parent's RSS at fork time as its own peak."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return float(line.split()[1]) * 1024.0
-    except OSError:
-        pass
-    scale = 1.0 if sys.platform == "darwin" else 1024.0  # ru_maxrss is bytes on macOS, KiB on Linux
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
-
-
 def peak_rss_mb(include_children: bool = True) -> float:
-    """Peak resident set size in MB of this process (and, by default, the largest waited-for child)."""
+    """Peak resident set size in MB of this process (and, by default, the largest waited-for child).
+
+    Its own peak is Linux's VmHWM where /proc exists: ``ru_maxrss`` is not reset by exec, so a child started
+    by a large parent would report the parent's RSS at fork time as its own."""
+    from kuaicore.procstatus import status_kib
+
     scale = 1.0 if sys.platform == "darwin" else 1024.0  # ru_maxrss is bytes on macOS, KiB on Linux
-    own = _own_peak_bytes()
+    hwm = status_kib("VmHWM")
+    own = hwm * 1024.0 if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale if include_children else 0.0
     return max(own, kids) / 1e6
 

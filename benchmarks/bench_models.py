@@ -38,13 +38,10 @@ MODELS = ("interactions", "popularity", "tag-cosine", "linear", "als")
 
 def rss_mb() -> float:
     """Current resident set size in MB (Linux /proc; NaN elsewhere)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024 / 1e6
-    except OSError:
-        pass
-    return float("nan")
+    from kuaicore.procstatus import status_kib
+
+    kib = status_kib("VmRSS")
+    return kib * 1024 / 1e6 if kib is not None else float("nan")
 
 
 def make_data(scale: str, seed: int = 0):

@@ -100,19 +100,15 @@ def wait_with_peak_rss(proc: subprocess.Popen, interval: float = 0.05) -> float:
     Linux keeps the parent's RSS high-water mark across fork + exec in the child's ``ru_maxrss``, so a big
     parent (the demo) would be charged to every child. The child's own ``VmHWM`` (from /proc, reset by exec)
     is sampled while it runs instead; where /proc is missing, ``ru_maxrss`` is the fallback."""
+    from kuaicore.procstatus import status_kib
+
     pid = proc.pid
-    status_file = Path(f"/proc/{pid}/status")
     peak_kb = 0
     while True:
         done, status, usage = os.wait4(pid, os.WNOHANG)
         if done:
             break
-        try:
-            for line in status_file.read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peak_kb = max(peak_kb, int(line.split()[1]))
-        except (OSError, ValueError, IndexError):
-            pass
+        peak_kb = max(peak_kb, status_kib("VmHWM", pid) or 0)
         time.sleep(interval)
     if peak_kb == 0:
         peak_kb = usage.ru_maxrss  # KiB on Linux

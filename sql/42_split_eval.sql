@@ -10,7 +10,7 @@ COPY (
            CASE WHEN $label_rule = 'debiased' THEN label_debiased ELSE label_wr END AS label, label_debiased,
            timestamp
     FROM (
-        SELECT u.user_idx, i.item_idx, s.user_id, s.video_id, s.video_duration, s.timestamp, s.watch_ratio,
+        SELECT u.user_idx, i.item_idx, u.user_id, i.video_id, s.video_duration, s.timestamp, s.watch_ratio,
                CAST(least(s.watch_ratio, $cap) AS FLOAT) AS target,
                CAST(s.watch_ratio >= $like_threshold AS FLOAT) AS label_wr,
                debiased_label(s.watch_ratio, s.video_duration, d.bounds, d.thresholds) AS label_debiased

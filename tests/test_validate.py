@@ -211,6 +211,17 @@ def test_non_numeric_id(tiny):
     assert line == "error: big_matrix.csv, row 4 (line 5): video_id 'abc' is not an integer"
 
 
+def test_id_beyond_32_bits(tiny):
+    # interaction ids and durations are read as 32-bit INTEGER (every real value fits); a larger one is
+    # named as out of range, not as "not an integer"
+    _edit(tiny / "big_matrix.csv", "\n0,2,0,", "\n0,4294967296,0,")
+    line = one_line_error(run("validate", str(tiny)))
+    assert line == (
+        "error: big_matrix.csv, row 4 (line 5): video_id '4294967296' is outside the 32-bit integer range"
+        " it is read as"
+    )
+
+
 def test_non_numeric_watch_ratio(tiny):
     _edit(tiny / "small_matrix.csv", ",0.05\n", ",n/a\n")
     one_line_error(

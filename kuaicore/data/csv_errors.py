@@ -19,6 +19,7 @@ _CONVERT = re.compile(
 )
 _FIELDS = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
 _TYPE_WORDS = {"BIGINT": "an integer", "INTEGER": "an integer", "DOUBLE": "a number", "FLOAT": "a number"}
+_INT_TEXT = re.compile(r"\s*[+-]?\d+\s*")
 _MAX_HEADER = 1 << 20
 
 
@@ -35,6 +36,8 @@ def describe_csv_error(kfile: KuaiFile, message: str) -> str:
         column, value, typ = conv.groups()
         if typ is None or value == "":
             what = f"{column} is empty"
+        elif typ == "INTEGER" and _INT_TEXT.fullmatch(value):
+            what = f"{column} {value!r} is outside the 32-bit integer range it is read as"
         else:
             what = f"{column} {value!r} is not {_TYPE_WORDS.get(typ, typ)}"
     elif fields:

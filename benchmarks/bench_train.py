@@ -66,7 +66,11 @@ def write_synthetic_art(art: Path, rows: int, seed: int = 0) -> None:
 
 
 def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's own peak RSS in MiB: VmHWM, since ru_maxrss also counts the parent's RSS at fork."""
+    from kuaicore.procstatus import status_kib
+
+    hwm = status_kib("VmHWM")
+    return (hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024
 
 
 def child_stream(art: Path, cfg_kw: dict) -> dict:

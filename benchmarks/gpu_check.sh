@@ -3,7 +3,7 @@
 # training benchmark. Each step's wall time is printed; a failing step is reported and the rest still run.
 #   PY=python3 SCALE=small TRAIN_SCALE=full bash benchmarks/gpu_check.sh   # from the repository root
 # (TRAIN_SCALE=none skips bench_train.py)
-# Used for the GPU figures in BENCHMARKS.md (section "kuaicore train on a GPU").
+# Used for the GPU figures in BENCHMARKS.md (bench_train, "On a GPU").
 set -u
 PY=${PY:-python3}
 SCALE=${SCALE:-small}

@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -26,6 +25,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _measure import peak_rss_mb  # noqa: E402
 
 ROWS = {"full": 12_530_806, "small": 1_000_000}
 N_USERS, N_ITEMS, F_USER, F_ITEM = 7_176, 10_728, 100, 150
@@ -66,11 +69,9 @@ def write_synthetic_art(art: Path, rows: int, seed: int = 0) -> None:
 
 
 def _peak_rss_mb() -> float:
-    """This process's own peak RSS in MiB: VmHWM, since ru_maxrss also counts the parent's RSS at fork."""
-    from kuaicore.procstatus import status_kib
-
-    hwm = status_kib("VmHWM")
-    return (hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024
+    """This process's own peak RSS in MiB (the unit of this benchmark's recorded tables), from the shared
+    :func:`_measure.peak_rss_mb` (VmHWM: ru_maxrss also counts the parent's RSS at fork)."""
+    return peak_rss_mb(include_children=False) * 1e6 / 2**20
 
 
 def child_stream(art: Path, cfg_kw: dict) -> dict:

@@ -34,7 +34,57 @@ def read_manifest(art: Path, required: tuple[str, ...] = ("n_users", "n_items"))
     missing = [k for k in required if k not in manifest]
     if missing:
         raise ArtifactError(f"{path}: missing key(s) {', '.join(missing)}")
+    check_file_sizes(art, manifest)
     return manifest
+
+
+def check_file_sizes(art: Path, manifest: dict[str, Any]) -> None:
+    """ArtifactError naming the file if one the manifest lists is missing or has another size than it
+    recorded (a truncated copy, a file changed by hand): a cheap check (one ``stat`` per file) made on every
+    load. ``kuaicore validate ART`` also compares the checksums (:func:`verify_checksums`)."""
+    for name, entry in _listed_files(art, manifest).items():
+        path = Path(art) / name
+        if not path.is_file():
+            raise ArtifactError(f"{path}: missing, but manifest.json lists it (rebuild with build-features)")
+        size = path.stat().st_size
+        if isinstance(entry, dict) and "bytes" in entry and size != entry["bytes"]:
+            raise ArtifactError(
+                f"{path}: {size:,} bytes, but manifest.json recorded {entry['bytes']:,} (truncated or changed"
+                " since build-features; rebuild ART)"
+            )
+
+
+def _listed_files(art: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    files = manifest.get("files", {})
+    if not isinstance(files, dict) or any("/" in n or n.startswith(".") for n in files):
+        raise ArtifactError(f"{Path(art) / 'manifest.json'}: 'files' is not a list of ART's own files")
+    return files
+
+
+def verify_checksums(art: Path) -> dict[str, str]:
+    """Compare every file the manifest lists with its recorded SHA-256: {file: 'ok'}; ArtifactError naming
+    the first file that differs or is missing."""
+    from kuaicore.features.artifacts import sha256
+
+    manifest = read_manifest(art)
+    result = {}
+    for name, entry in _listed_files(art, manifest).items():
+        want = entry.get("sha256") if isinstance(entry, dict) else None
+        if want is not None and sha256(Path(art) / name) != want:
+            raise ArtifactError(
+                f"{Path(art) / name}: checksum differs from manifest.json's (the file changed since"
+                " build-features; rebuild ART)"
+            )
+        result[name] = "ok" if want is not None else "no checksum recorded"
+    return result
+
+
+def check_finite(path: Path, array: np.ndarray) -> np.ndarray:
+    """``array`` if it holds no NaN/inf (any non-float array passes); ArtifactError naming ``path`` else."""
+    if array.dtype.kind in "fc" and not np.isfinite(array).all():
+        bad = int((~np.isfinite(array)).sum())
+        raise ArtifactError(f"{path}: {bad:,} NaN or inf value(s); refusing to use it (rebuild or retrain)")
+    return array
 
 
 def eval_pairs(art: Path) -> tuple[np.ndarray, np.ndarray]:

@@ -10,18 +10,27 @@ from __future__ import annotations
 import click
 
 from kuaicore import __version__
-from kuaicore.errors import KuaiError
 
 
 class _KuaiGroup(click.Group):
-    """A click group that turns KuaiError into a clean one-line message and its exit code."""
+    """A click group that turns our errors, Ctrl-C, SIGTERM, a full disk and OS errors into one line on
+    stderr and their exit code (kuaicore.failures); anything else is a bug and keeps its traceback."""
 
     def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except KuaiError as err:
-            click.echo(f"error: {err}", err=True)
-            ctx.exit(err.exit_code)
+        from kuaicore.failures import SignalGuard, classify
+
+        with SignalGuard() as guard:
+            try:
+                return super().invoke(ctx)
+            except (click.exceptions.Exit, click.ClickException, click.Abort):
+                raise
+            except BaseException as err:  # KeyboardInterrupt and Terminated too
+                known = classify(err, guard.terminated)
+                if known is None:
+                    raise
+                message, code = known
+                click.echo(f"error: {message}", err=True)
+                ctx.exit(code)
 
 
 @click.group(cls=_KuaiGroup, context_settings={"help_option_names": ["-h", "--help"]})

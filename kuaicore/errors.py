@@ -28,3 +28,15 @@ class InternalError(KuaiError):
     """An invariant of ours broke: a bug, reported with exit code 1."""
 
     exit_code = 1
+
+
+class BusyError(KuaiError):
+    """Another kuaicore process is writing the same ART or run (a lock is held); exit 2 at once."""
+
+
+class DiskFullError(KuaiError):
+    """A write failed for lack of space; the message names the path, the space free and the space needed."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: raised in the main thread like Ctrl-C's KeyboardInterrupt, so cleanup runs."""

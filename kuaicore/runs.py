@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from kuaicore.art import check_finite
+from kuaicore.atomic import atomic_file, exclusive_lock, leftover_owner, sweep_leftovers, tmp_name
+from kuaicore.atomic import write_json_atomic as write_json_atomic
 from kuaicore.errors import ArtifactError, UsageError
 
 LATEST = "latest"
@@ -31,6 +37,39 @@ def default_run_name(model: str, loss: str, seed: int) -> str:
     return f"{model}-{loss}-s{seed}" if model == "two-tower" else f"{model}-s{seed}"
 
 
+_RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def check_run_name(name: str) -> str:
+    """``name`` if it is a plain run name: 1-100 letters, digits and ``-_.``, starting with a letter or
+    digit, not ``latest`` and not one of our temporary names; UsageError otherwise (so ``--run ../../x``
+    can never reach a folder outside ``ART/runs/``)."""
+    if (
+        not isinstance(name, str)
+        or not _RUN_NAME.fullmatch(name)
+        or name == LATEST
+        or leftover_owner(name) is not None
+    ):
+        raise UsageError(
+            f"--run {name!r}: a run name is 1-100 letters, digits and - _ . (starting with a letter or"
+            f" digit), and not {LATEST!r}"
+        )
+    return name
+
+
+@contextmanager
+def run_lock(art: Path, name: str) -> Iterator[Path]:
+    """One writer per run: hold ``runs/.NAME.lock`` (BusyError at once if another process does), remove
+    what killed runs left (``NAME.tmp-PID``, ``NAME.old-PID``, temporary checkpoints); yield the run
+    folder."""
+    runs = runs_dir(art)
+    run_dir = runs / check_run_name(name)
+    with exclusive_lock(runs / f".{name}.lock", run_dir, "train"):
+        sweep_leftovers(runs, (f"{name}.tmp-", f"{name}.old-", f".{LATEST}.tmp-"))
+        sweep_leftovers(run_dir)
+        yield run_dir
+
+
 def resolve_run(art: Path, name: str | None) -> Path:
     """The folder of run ``name`` (None: the one ``runs/latest`` names); ArtifactError if absent."""
     runs = runs_dir(art)
@@ -41,8 +80,7 @@ def resolve_run(art: Path, name: str | None) -> Path:
                 f"{runs}: no trained run (run `kuaicore train {art}` first, or pass --run NAME)"
             )
         name = latest.read_text(encoding="utf-8").strip()
-    if not name or "/" in name or name.startswith("."):
-        raise UsageError(f"--run: invalid run name {name!r}")
+    check_run_name(name)
     path = runs / name
     if not path.is_dir():
         known = (
@@ -85,9 +123,10 @@ def _maybe(path: Path) -> np.ndarray | None:
     if not path.is_file():
         return None
     try:
-        return np.load(path, allow_pickle=False)
+        arr = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as err:
         raise ArtifactError(f"{path}: unreadable ({err})") from err
+    return check_finite(path, arr)
 
 
 def load_run(run_dir: Path) -> RunOutputs:
@@ -108,13 +147,6 @@ def load_run(run_dir: Path) -> RunOutputs:
     return out
 
 
-def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write ``obj`` as indented JSON via a temporary file and os.replace."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def write_run(
     run_dir: Path,
     arrays: dict[str, np.ndarray],
@@ -130,19 +162,23 @@ def write_run(
     """
     import shutil
 
+    for name, arr in arrays.items():
+        if np.asarray(arr).dtype.kind == "f" and not np.isfinite(arr).all():
+            raise ArtifactError(
+                f"{run_dir.name}: {name} holds NaN or inf (the model diverged: try a lower --lr);"
+                " nothing written"
+            )
     runs = run_dir.parent
     runs.mkdir(parents=True, exist_ok=True)
-    tmp = runs / f"{run_dir.name}.tmp-{os.getpid()}"
+    tmp = runs / tmp_name(run_dir.name)
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
-    for name, arr in arrays.items():
-        np.save(tmp / f"{name}.npy", np.ascontiguousarray(arr))
-    if params is not None:
-        with open(tmp / "params.npz", "wb") as fh:
-            np.savez(fh, **params)
-    (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    (tmp / "train_log.jsonl").write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in log))
+    try:
+        _write_run_files(tmp, arrays, config, log, params)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     ckpt = run_dir / "ckpt.npz"
     if ckpt.is_file():  # a hard link (or copy): a kill during the swap never loses the resume state
         try:
@@ -155,7 +191,22 @@ def write_run(
     os.rename(tmp, run_dir)
     if old.exists():
         shutil.rmtree(old)
-    latest_tmp = runs / f".{LATEST}.tmp-{os.getpid()}"
-    latest_tmp.write_text(run_dir.name + "\n", encoding="utf-8")
-    os.replace(latest_tmp, runs / LATEST)
+    with atomic_file(runs / LATEST) as latest_tmp:
+        latest_tmp.write_text(run_dir.name + "\n", encoding="utf-8")
     return run_dir
+
+
+def _write_run_files(
+    folder: Path,
+    arrays: dict[str, np.ndarray],
+    config: dict[str, Any],
+    log: list[dict[str, Any]],
+    params: dict[str, np.ndarray] | None,
+) -> None:
+    for name, arr in arrays.items():
+        np.save(folder / f"{name}.npy", np.ascontiguousarray(arr))
+    if params is not None:
+        with open(folder / "params.npz", "wb") as fh:
+            np.savez(fh, **params)
+    (folder / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    (folder / "train_log.jsonl").write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in log))

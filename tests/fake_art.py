@@ -76,7 +76,7 @@ def write_fake_art(
         "watch_ratio_cap": CAP,
         "like_threshold": THRESHOLD,
         "label_rule": f"watch_ratio >= {THRESHOLD}",
-        "files": {name: {"rows": int(len(users[sl]))} for name, sl in parts.items()},
+        "files": {f"{name}.parquet": {"rows": int(len(users[sl]))} for name, sl in parts.items()},
         "seed": seed,
     }
     (art / "manifest.json").write_text(json.dumps(manifest, indent=2))

@@ -64,17 +64,19 @@ def test_bad_options_exit_2_naming_the_option(tmp_path):
 @pytest.mark.parametrize("how", ["KeyboardInterrupt", "ENOSPC", "SIGTERM"])
 def test_an_interrupted_or_failing_run_leaves_no_art(tmp_path, monkeypatch, how):
     from kuaicore.config import FeatureConfig
+    from kuaicore.errors import DiskFullError
+    from kuaicore.failures import SignalGuard
 
     def boom(*args, **kwargs):
         if how == "SIGTERM":
-            os.kill(os.getpid(), signal.SIGTERM)  # the staging folder turns it into KeyboardInterrupt
+            os.kill(os.getpid(), signal.SIGTERM)  # the guard raises Terminated (a KeyboardInterrupt)
         if how == "ENOSPC":
             raise OSError(28, "No space left on device")
         raise KeyboardInterrupt
 
     monkeypatch.setattr(build_module, "_assemble", boom)
-    expected = OSError if how == "ENOSPC" else KeyboardInterrupt
-    with pytest.raises(expected):
+    expected = DiskFullError if how == "ENOSPC" else KeyboardInterrupt
+    with pytest.raises(expected), SignalGuard():
         build_module.build_features(FeatureConfig(data=FIXTURE, out=tmp_path / "art", threads=1))
     assert list(tmp_path.iterdir()) == []
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from kuaicore.config import SCALES, SynthConfig
+from kuaicore.options import FRACTION, MEMORY_LIMIT, POSITIVE_FLOAT, POSITIVE_INT, SEED
 
 
 @click.command()
@@ -21,7 +22,7 @@ from kuaicore.config import SCALES, SynthConfig
 )
 @click.option(
     "--seed",
-    type=int,
+    type=SEED,
     default=0,
     show_default=True,
     help="Random seed; the same seed writes byte-identical files.",
@@ -60,18 +61,34 @@ def synth(out: Path, scale: str, seed: int, n_users: int | None, n_items: int | 
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the report as JSON on stdout (logs go to stderr)."
 )
-@click.option("--memory-limit", default="1GB", show_default=True, help="DuckDB memory_limit (spills beyond).")
 @click.option(
-    "--threads", type=click.IntRange(min=1), default=None, help="DuckDB threads [default: all cores]."
+    "--memory-limit",
+    type=MEMORY_LIMIT,
+    default="1GB",
+    show_default=True,
+    help="Memory budget of the whole process, e.g. 700MB, 2GB (at least 64MB); DuckDB spills beyond it.",
 )
+@click.option("--threads", type=POSITIVE_INT, default=None, help="DuckDB threads [default: all cores].")
 def validate(data: Path, as_json: bool, memory_limit: str, threads: int | None) -> None:
     """Check a KuaiRec folder: files, headers, column types, and the small/big overlap; print a summary.
 
     DATA may be `KuaiRec 2.0/`, its `data/` folder, or a folder written by `kuaicore synth`. Missing optional
     files are warnings; any error exits with code 2 and names the file and row.
 
+    Given an ART folder (written by build-features) instead, checks that every file it lists is there with
+    the SHA-256 checksum recorded in its manifest.json.
+
     Example: kuaicore validate "KuaiRec 2.0"
     """
+    if (Path(data) / "manifest.json").is_file():  # an ART: verify its files against the manifest
+        from kuaicore.art import verify_checksums
+
+        files = verify_checksums(data)
+        if as_json:
+            click.echo(json.dumps({"art": str(data), "files": files}, indent=2))
+        else:
+            click.echo(f"{data}: every file matches manifest.json ({len(files)} files, SHA-256 checked)")
+        return
     from kuaicore.data.validate import validate_dataset
 
     report = validate_dataset(data, memory_limit=memory_limit, threads=threads)
@@ -84,13 +101,26 @@ def validate(data: Path, as_json: bool, memory_limit: str, threads: int | None) 
 @click.command("build-features")
 @click.argument("data", type=click.Path(path_type=Path))
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="The artifact folder ART.")
-@click.option("--memory-limit", default="1GB", show_default=True, help="DuckDB memory_limit (spills beyond).")
-@click.option("--threads", type=int, default=None, help="DuckDB threads (default: all cores).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the training-row shuffle.")
-@click.option("--watch-ratio-cap", type=float, default=5.0, show_default=True, help="target = min(wr, cap).")
+@click.option(
+    "--memory-limit",
+    type=MEMORY_LIMIT,
+    default="1GB",
+    show_default=True,
+    help="Memory budget of the whole process, e.g. 700MB, 2GB (at least 64MB); DuckDB gets 70% of it and"
+    " spills to disk beyond it.",
+)
+@click.option("--threads", type=POSITIVE_INT, default=None, help="DuckDB threads [default: all cores].")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the training-row shuffle.")
+@click.option(
+    "--watch-ratio-cap",
+    type=POSITIVE_FLOAT,
+    default=5.0,
+    show_default=True,
+    help="target = min(watch_ratio, cap); a finite number > 0.",
+)
 @click.option(
     "--valid-fraction",
-    type=float,
+    type=FRACTION,
     default=0.1,
     show_default=True,
     help="Each user's last floor(fraction * rows) rows by time go to valid.parquet.",
@@ -102,7 +132,11 @@ def validate(data: Path, as_json: bool, memory_limit: str, threads: int | None) 
     show_default=True,
     help="`label` = watch_ratio >= 2.0 (wr), or above its duration bucket's percentile.",
 )
-@click.option("--force", is_flag=True, help="Replace an existing ART.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an existing ART (only a folder written by build-features; never one holding DATA).",
+)
 @click.option(
     "--validate/--no-validate",
     "full_validate",

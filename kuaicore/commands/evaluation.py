@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from kuaicore.options import NON_NEGATIVE_FLOAT, POSITIVE_INT, SEED
+
 
 def _parse_ks(text: str) -> tuple[int, ...]:
     from kuaicore.errors import UsageError
@@ -32,7 +34,7 @@ _PROTOCOL_OPTIONS = [
     click.option("--k", "ks", default="10,50,100", show_default=True, help="Cut-offs K, comma-separated."),
     click.option(
         "--threshold",
-        type=float,
+        type=NON_NEGATIVE_FLOAT,
         default=2.0,
         show_default=True,
         help="Relevant: watch_ratio >= threshold (the dataset authors' 'like' rule is 2.0).",
@@ -47,14 +49,14 @@ _PROTOCOL_OPTIONS = [
     ),
     click.option(
         "--bootstrap",
-        type=click.IntRange(min=0),
+        type=click.IntRange(0, 100_000),
         default=1000,
         show_default=True,
         help="Bootstrap resamples for the 95% CIs (0: none).",
     ),
     click.option(
         "--seed",
-        type=int,
+        type=SEED,
         default=0,
         show_default=True,
         help="Seed of the random row, the CIs (and of the runs compare trains).",
@@ -79,9 +81,12 @@ def protocol_options(fn):
 def eval_config(art: Path, run: str | None, opts: dict):
     """(EvalConfig, JSON to stdout?) from the shared options."""
     from kuaicore.config import EvalConfig
+    from kuaicore.options import check_output_file
 
     json_path = opts["json_path"]
     to_stdout = json_path is not None and str(json_path) == "-"
+    if json_path is not None and not to_stdout:
+        check_output_file(json_path, "--json")
     cfg = EvalConfig(
         art=art,
         run=run,
@@ -135,7 +140,9 @@ def evaluate(art: Path, run_name: str | None, **opts) -> None:
 @click.command()
 @click.argument("art", type=click.Path(path_type=Path))
 @click.option("--run", "run_name", default=None, help="Run under ART/runs/ [default: the latest].")
-@click.option("--user", "user_id", type=int, default=None, help="A dataset user_id to recommend for.")
+@click.option(
+    "--user", "user_id", type=click.IntRange(min=0), default=None, help="A dataset user_id to recommend for."
+)
 @click.option("--all", "all_users", is_flag=True, help="Recommend for every user (needs --out).")
 @click.option(
     "--out",
@@ -143,7 +150,7 @@ def evaluate(art: Path, run_name: str | None, **opts) -> None:
     default=None,
     help="With --all: Parquet file of (user_id, rank, video_id, score).",
 )
-@click.option("-k", "k", type=int, default=10, show_default=True, help="Videos per user.")
+@click.option("-k", "k", type=POSITIVE_INT, default=10, show_default=True, help="Videos per user.")
 def recommend(
     art: Path, run_name: str | None, user_id: int | None, all_users: bool, out: Path | None, k: int
 ) -> None:
@@ -156,11 +163,14 @@ def recommend(
     from kuaicore.errors import UsageError
     from kuaicore.evaluation.recommend import format_user, write_parquet
     from kuaicore.evaluation.recommend import recommend as run_recommend
+    from kuaicore.options import check_output_file
 
     if all_users == (user_id is not None):
         raise UsageError("recommend: give exactly one of --user ID or --all")
     if all_users and out is None:
         raise UsageError("--all: also give --out recs.parquet")
+    if out is not None:
+        check_output_file(out, "--out")
     recs = run_recommend(art, run_name, k, user_id)
     if all_users:
         n = write_parquet(recs, out)
@@ -179,7 +189,9 @@ def recommend(
 )
 @protocol_options
 @click.option("--retrain", is_flag=True, help="Retrain every model even when its run exists.")
-@click.option("--epochs", type=int, default=None, help="Epochs for the JAX models [default: their own].")
+@click.option(
+    "--epochs", type=POSITIVE_INT, default=None, help="Epochs for the JAX models [default: their own]."
+)
 def compare(art: Path, models: str | None, retrain: bool, epochs: int | None, **opts) -> None:
     """Train what is missing, evaluate every model with one protocol, print one table sorted by ndcg.
 

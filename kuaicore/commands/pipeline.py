@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from kuaicore.config import SCALES
+from kuaicore.options import POSITIVE_INT, SEED
 
 
 @click.command()
@@ -24,8 +25,10 @@ from kuaicore.config import SCALES
     default=None,
     help='Your own KuaiRec download instead of synthetic data, e.g. --data "KuaiRec 2.0".',
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every stage.")
-@click.option("--epochs", type=int, default=None, help="Epochs of the JAX models [default: train's default].")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of every stage.")
+@click.option(
+    "--epochs", type=POSITIVE_INT, default=None, help="Epochs of the JAX models [default: train's default]."
+)
 def demo(folder: Path, scale: str, data: Path | None, seed: int, epochs: int | None) -> None:
     """Run the whole pipeline end to end in FOLDER [default: ./kuaicore-demo].
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from kuaicore.options import NON_NEGATIVE_FLOAT, NON_NEGATIVE_INT, POSITIVE_FLOAT, POSITIVE_INT, SEED
+
 
 @click.command()
 @click.argument("art", type=click.Path(path_type=Path))
@@ -34,40 +36,49 @@ import click
     help="mse: regress the capped watch ratio (the seed's NNEncoding; the best here); bce: the like label;"
     " softmax: in-batch sampled softmax over liked rows (logQ-corrected).",
 )
-@click.option("--epochs", type=int, default=3, show_default=True, help="Passes over train.parquet.")
+@click.option("--epochs", type=POSITIVE_INT, default=3, show_default=True, help="Passes over train.parquet.")
 @click.option(
     "--batch-size",
-    type=int,
+    type=POSITIVE_INT,
     default=4096,
     show_default=True,
-    help="Rows per step (rounded up to a multiple of the device count).",
+    help="Rows per step (rounded up to a multiple of the device count; capped to the training rows).",
 )
-@click.option("--lr", type=float, default=3e-3, show_default=True, help="Adam learning rate.")
+@click.option("--lr", type=POSITIVE_FLOAT, default=3e-3, show_default=True, help="Adam learning rate.")
 @click.option("--dims", default="128,64,32", show_default=True, help="Layer sizes of each tower.")
 @click.option(
     "--id-embeddings/--no-id-embeddings",
     default=None,
     help="Learned user/item/author id embeddings [default: on for softmax, off otherwise].",
 )
-@click.option("--temperature", type=float, default=0.05, show_default=True, help="score = dot / temperature.")
-@click.option("--weight-decay", type=float, default=1e-5, show_default=True, help="AdamW weight decay.")
+@click.option(
+    "--temperature", type=POSITIVE_FLOAT, default=0.05, show_default=True, help="score = dot / temperature."
+)
+@click.option(
+    "--weight-decay", type=NON_NEGATIVE_FLOAT, default=1e-5, show_default=True, help="AdamW weight decay."
+)
 @click.option("--cosine-schedule", is_flag=True, help="Cosine-decay the learning rate over the run.")
 @click.option(
     "--checkpoint-every",
-    type=int,
+    type=NON_NEGATIVE_INT,
     default=0,
     show_default=True,
     help="Also checkpoint every N steps (0: once per epoch).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of initialisation and data order.")
+@click.option(
+    "--seed", type=SEED, default=0, show_default=True, help="Seed of initialisation and data order."
+)
 @click.option(
     "--run",
     "run_name",
     default=None,
-    help="Run name under ART/runs/ [default: two-tower-LOSS-sSEED, or MODEL-sSEED].",
+    help="Run name under ART/runs/: letters, digits and - _ . (not 'latest') [default: two-tower-LOSS-sSEED,"
+    " or MODEL-sSEED].",
 )
 @click.option("--resume", is_flag=True, help="Continue the run from its ckpt.npz (same final parameters).")
-@click.option("--max-steps", type=int, default=None, help="Stop after N steps in total (checkpointed).")
+@click.option(
+    "--max-steps", type=POSITIVE_INT, default=None, help="Stop after N steps in total (checkpointed)."
+)
 def train(
     art: Path,
     model: str,
@@ -133,24 +144,30 @@ def train(
         max_steps=max_steps,
         options=model_options,
     )
-    from kuaicore.runs import default_run_name
+    from kuaicore.art import read_manifest
+    from kuaicore.runs import check_run_name, default_run_name, run_lock
 
-    name = run_name or default_run_name(model, loss, seed)
+    name = check_run_name(run_name or default_run_name(model, loss, seed))
+    if model == "two-tower" and model_options:
+        raise UsageError("--option: applies to the baselines; the two-tower model has its own flags")
+    read_manifest(art)  # a clear error for a folder that is not an ART, before runs/ is made in it
+    with run_lock(art, name):
+        click.echo(_train(cfg, model, name))
+
+
+def _train(cfg, model: str, name: str) -> object:
+    """Train ``model`` as ``cfg`` says into run ``name`` (its lock held); what to print."""
     if model == "id-mlp":
         from kuaicore.training.id_mlp import train_id_mlp
 
-        click.echo(train_id_mlp(cfg, name))
-        return
+        return train_id_mlp(cfg, name)
     if model != "two-tower":
         from kuaicore.training.baselines import train_baseline
 
-        click.echo(train_baseline(cfg, name))
-        return
-    if model_options:
-        raise UsageError("--option: applies to the baselines; the two-tower model has its own flags")
+        return train_baseline(cfg, name)
     from kuaicore.training.devices import configure_cpu_devices
 
     configure_cpu_devices()  # one XLA device per CPU core, before JAX is imported
     from kuaicore.training.loop import train as run_training
 
-    click.echo(run_training(cfg).run_dir)
+    return run_training(cfg).run_dir

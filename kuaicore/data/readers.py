@@ -178,12 +178,32 @@ def readable_path(kfile: KuaiFile, path: Path, workdir: Path | None = None) -> P
     return dst
 
 
+_GLOB_CHARS = frozenset("*?[]{}")
+
+
+def literal_path(kfile: KuaiFile, path: Path, workdir: Path | None = None) -> Path:
+    """A path DuckDB reads as this one file: ``path`` itself, or, when it holds a glob character (``*?[]{}``,
+    which DuckDB's read_csv would expand, reading other files), a symbolic link to it with a plain name in
+    ``workdir``. Spaces, quotes and non-ASCII names need nothing: the path is a bound parameter."""
+    path = Path(path)
+    if not _GLOB_CHARS.intersection(str(path)):
+        return path
+    folder = Path(workdir) if workdir is not None else _scratch_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    link = folder / f"{kfile.name}.literal.csv"
+    link.unlink(missing_ok=True)
+    link.symlink_to(path.resolve())
+    return link
+
+
 def read_csv_params(kfile: KuaiFile, path: Path, workdir: Path | None = None) -> dict:
     """The parameters to bind to :data:`READ_CSV_SQL` for ``kfile`` at ``path``: ``path`` and ``columns``.
 
-    ``path`` may be replaced by a repaired copy written under ``workdir`` (see :func:`readable_path`).
+    ``path`` may be replaced by a repaired copy written under ``workdir`` (see :func:`readable_path`), or by
+    a plainly named link to it (see :func:`literal_path`).
     """
-    return {"path": str(readable_path(kfile, path, workdir)), "columns": kfile.duckdb_columns()}
+    readable = literal_path(kfile, readable_path(kfile, path, workdir), workdir)
+    return {"path": str(readable), "columns": kfile.duckdb_columns()}
 
 
 def not_null_columns(kfile: KuaiFile) -> list[str]:

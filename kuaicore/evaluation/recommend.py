@@ -6,7 +6,6 @@ Videos the user already has in train or valid are excluded. For display, titles 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from kuaicore.atomic import atomic_file
 from kuaicore.errors import ArtifactError, UsageError
 from kuaicore.evaluation.data import read_manifest, seen_items
 from kuaicore.kernels.topk import topk_scores
@@ -69,9 +69,8 @@ def write_parquet(recs: Recommendations, out: Path) -> int:
     )
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
-    pq.write_table(table, tmp)
-    os.replace(tmp, out)
+    with atomic_file(out) as tmp:
+        pq.write_table(table, tmp)
     return table.num_rows
 
 

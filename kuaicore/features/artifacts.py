@@ -1,8 +1,9 @@
-"""Write the artifact folder atomically: a sibling `ART.tmp-*` folder, checksums, manifest, one rename.
+"""Write the artifact folder atomically: a sibling `ART.tmp-PID-*` folder, checksums, manifest, one rename.
 
-`staging_dir` makes the temporary folder and removes it if anything fails (including Ctrl-C or a full
-disk), so an interrupted run leaves no ART; `publish` renames it into place (replacing an old ART only with
-``force``).
+`target_lock` admits one build per ART and removes what killed builds left; `staging_dir` makes the
+temporary folder and removes it if anything fails (including Ctrl-C, SIGTERM or a full disk), so an
+interrupted run leaves no ART; `publish` renames it into place (replacing an old ART only with ``force``,
+and only a folder `check_target` recognised as an ART).
 """
 
 from __future__ import annotations
@@ -11,9 +12,7 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import tempfile
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,44 +20,70 @@ from typing import Any
 
 import numpy as np
 
-from kuaicore.errors import UsageError
+from kuaicore.atomic import exclusive_lock, sweep_leftovers
+from kuaicore.errors import InternalError, UsageError
 
 _HASH_CHUNK = 1 << 22
 
 
-def check_target(out: Path, force: bool) -> None:
-    """Refuse an existing ART unless ``force``; refuse a path that is a file."""
-    if out.exists() and not force:
-        raise UsageError(f"--out {out}: already exists; pass --force to replace it")
-    if out.exists() and not out.is_dir():
+def is_art(folder: Path) -> bool:
+    """True if ``folder`` holds the manifest.json of a kuaicore ART (a JSON object with ``format_version``
+    and ``files``): the only kind of folder ``--force`` may replace."""
+    path = Path(folder) / "manifest.json"
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and "format_version" in manifest and "files" in manifest
+
+
+def check_target(out: Path, force: bool, data_dir: Path | None = None) -> None:
+    """Refuse an ``--out`` that would lose something: an existing ART without ``force``; with ``force``,
+    any existing folder that is not a kuaicore ART (unless empty), and always a folder that holds the input
+    data (DATA itself or one of its parents); a path that is a file."""
+    out = Path(out)
+    if data_dir is not None:
+        target, data = out.resolve(), Path(data_dir).resolve()
+        if target == data or target in data.parents:
+            raise UsageError(f"--out {out}: holds the input data {data_dir}; choose another folder for ART")
+    if not out.exists():
+        return
+    if not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a folder")
+    if not force:
+        raise UsageError(f"--out {out}: already exists; pass --force to replace it")
+    if not is_art(out) and any(out.iterdir()):
+        raise UsageError(
+            f"--out {out}: exists and is not a kuaicore ART (no manifest.json of ours); --force replaces only"
+            " an ART: remove the folder yourself or choose another"
+        )
 
 
-def _raise_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
+@contextmanager
+def target_lock(out: Path) -> Iterator[None]:
+    """One build-features per ``--out`` at a time (``.ART.lock`` beside it); leftovers of killed builds
+    (``ART.tmp-PID-*``, ``ART.old-PID-*``) are removed once the lock is held."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(out.parent / f".{out.name}.lock", out, "build-features"):
+        sweep_leftovers(out.parent, (f"{out.name}.tmp-", f"{out.name}.old-"))
+        yield
 
 
 @contextmanager
 def staging_dir(out: Path) -> Iterator[Path]:
-    """A fresh `OUT.tmp-*` folder beside ``out``; removed on any exception (the caller publishes it).
-
-    While it is open, SIGTERM (in the main thread) raises KeyboardInterrupt, so a killed run cleans up too.
-    """
+    """A fresh ``OUT.tmp-PID-*`` folder beside ``out``; removed on any exception, Ctrl-C and SIGTERM
+    included (the CLI raises those as KeyboardInterrupt); the caller publishes it."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.tmp-", dir=out.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.tmp-{os.getpid()}-", dir=out.parent))
     umask = os.umask(0)
     os.umask(umask)
     tmp.chmod(0o777 & ~umask)  # mkdtemp makes it 0700; an ART is an ordinary folder
-    main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt) if main else None
     try:
         yield tmp
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    finally:
-        if main:
-            signal.signal(signal.SIGTERM, previous)
 
 
 def publish(tmp: Path, out: Path, force: bool) -> None:
@@ -67,7 +92,7 @@ def publish(tmp: Path, out: Path, force: bool) -> None:
     if out.exists():
         if not force:
             raise UsageError(f"--out {out}: already exists; pass --force to replace it")
-        old = Path(tempfile.mkdtemp(prefix=f"{out.name}.old-", dir=out.parent))
+        old = Path(tempfile.mkdtemp(prefix=f"{out.name}.old-{os.getpid()}-", dir=out.parent))
         os.replace(out, old / out.name)
     os.replace(tmp, out)
     if old is not None:
@@ -75,8 +100,11 @@ def publish(tmp: Path, out: Path, force: bool) -> None:
 
 
 def save_npy(folder: Path, name: str, array: np.ndarray) -> Path:
-    """Save one array as ``folder/name`` (plain .npy, no pickle)."""
+    """Save one array as ``folder/name`` (plain .npy, no pickle); a float array holding NaN or inf is a bug
+    of ours (InternalError): non-finite values never reach an artifact."""
     path = folder / name
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise InternalError(f"{name}: {int((~np.isfinite(array)).sum())} non-finite values about to be saved")
     np.save(path, np.ascontiguousarray(array), allow_pickle=False)
     return path
 

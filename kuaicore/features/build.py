@@ -13,11 +13,13 @@ import numpy as np
 from kuaicore.config import FeatureConfig, to_jsonable
 from kuaicore.data.paths import resolve_data_dir
 from kuaicore.errors import InternalError, UsageError
+from kuaicore.failures import disk_full_error, free_bytes, human_bytes, is_disk_full
 from kuaicore.features import artifacts
 from kuaicore.features.assemble import item_block, user_block
 from kuaicore.features.matrices import standardize
 from kuaicore.features.runner import open_database, run_sql_files
 from kuaicore.features.sqlfiles import load_sql_files
+from kuaicore.options import SEED_MAX, finite, memory_limit_bytes
 from kuaicore.progress import log
 from kuaicore.schema import FILES
 
@@ -29,8 +31,11 @@ def check_config(config: FeatureConfig) -> None:
     """Reject options out of range with a message naming the option."""
     if not 0.0 <= config.valid_fraction < 1.0:
         raise UsageError(f"--valid-fraction {config.valid_fraction}: must be in [0, 1)")
-    if config.watch_ratio_cap <= 0:
-        raise UsageError(f"--watch-ratio-cap {config.watch_ratio_cap}: must be > 0")
+    if not (finite(config.watch_ratio_cap) and config.watch_ratio_cap > 0):
+        raise UsageError(f"--watch-ratio-cap {config.watch_ratio_cap}: must be a finite number > 0")
+    if not 0 <= config.seed <= SEED_MAX:
+        raise UsageError(f"--seed {config.seed}: must be in 0..{SEED_MAX}")
+    memory_limit_bytes(config.memory_limit)
     if config.label_rule not in LABEL_RULES:
         raise UsageError(f"--label-rule {config.label_rule}: must be one of {', '.join(LABEL_RULES)}")
     if not 0.0 < config.debiased_percentile < 1.0:
@@ -84,14 +89,42 @@ def _versions() -> dict[str, str | None]:
     return out
 
 
+# Disk the build needs beside ART, as a multiple of the input CSVs' size: the DuckDB database, its spill
+# files and the artifacts together peaked at 0.91x the CSVs at small scale (79 MB for 87 MB of CSV).
+DISK_PER_INPUT_BYTE = 1.0
+
+
+def disk_needed(sources: dict[str, Path | None]) -> int:
+    """Bytes the build needs free on ART's file system (see :data:`DISK_PER_INPUT_BYTE`)."""
+    return int(DISK_PER_INPUT_BYTE * sum(p.stat().st_size for p in sources.values() if p is not None))
+
+
 def build_features(config: FeatureConfig) -> Path:
-    """Build ART from DATA as described in docs/ARTIFACTS.md; returns the ART path."""
+    """Build ART from DATA as described in docs/ARTIFACTS.md; returns the ART path.
+
+    One build per ART at a time (a second exits 2 at once); what killed builds left is removed first;
+    a full disk, Ctrl-C or SIGTERM leave nothing behind."""
     check_config(config)
     out = Path(config.out)
-    artifacts.check_target(out, config.force)
     data_dir = resolve_data_dir(Path(config.data))
-    _validate(Path(config.data), data_dir, config.validate, config.memory_limit, config.threads)
+    artifacts.check_target(out, config.force, data_dir)
     sources = {f.name: (data_dir / f.filename if (data_dir / f.filename).is_file() else None) for f in FILES}
+    need = disk_needed(sources)
+    with artifacts.target_lock(out):
+        free = free_bytes(out.parent)
+        if free is not None and free < need:
+            raise disk_full_error(OSError(28, "No space left on device", str(out.parent)), need, free=free)
+        try:
+            return _build(config, out, data_dir, sources)
+        except Exception as err:  # a DuckDB IO error may already be wrapped in an ArtifactError
+            if is_disk_full(err):
+                raise disk_full_error(err, need, out.parent) from None
+            raise
+
+
+def _build(config: FeatureConfig, out: Path, data_dir: Path, sources: dict[str, Path | None]) -> Path:
+    """The build itself, under the target's lock (see :func:`build_features`)."""
+    _validate(Path(config.data), data_dir, config.validate, config.memory_limit, config.threads)
     started = time.perf_counter()
     log(f"build-features: {data_dir} -> {out} (memory_limit {config.memory_limit}, threads {config.threads})")
     with artifacts.staging_dir(out) as tmp:
@@ -180,8 +213,12 @@ def build_features(config: FeatureConfig) -> Path:
         )
         artifacts.write_manifest(tmp, manifest)
         artifacts.publish(tmp, out, config.force)
-    log(f"build-features: wrote {out} in {time.perf_counter() - started:.1f}s")
+    log(f"build-features: wrote {out} in {time.perf_counter() - started:.1f}s ({human_bytes(_size(out))})")
     return out
+
+
+def _size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
 
 
 def _assemble(con: Any, tmp: Path, config: FeatureConfig) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from kuaicore.art import read_manifest
+from kuaicore.art import check_finite, read_manifest
 from kuaicore.errors import ArtifactError
 
 TRAIN_COLUMNS = ("user_idx", "item_idx", "target")
@@ -56,7 +56,11 @@ def load_matrix(art: Path, name: str) -> np.ndarray:
     path = Path(art) / f"{name}.npy"
     if not path.is_file():
         raise ArtifactError(f"{path}: not found")
-    return np.load(path, allow_pickle=False)
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise ArtifactError(f"{path}: not a plain .npy array ({err})") from None
+    return check_finite(path, array)
 
 
 def columns_with_prefix(names: list[str], prefixes: tuple[str, ...]) -> np.ndarray:

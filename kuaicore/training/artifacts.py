@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from kuaicore.art import read_manifest
+from kuaicore.art import check_finite, read_manifest
 from kuaicore.data.stream import open_parquet
 from kuaicore.errors import ArtifactError
 
@@ -62,7 +62,7 @@ def _load(path: Path, dtype: type, ndim: int) -> np.ndarray:
         raise ArtifactError(f"{path}: not a plain .npy array ({err})") from err
     if arr.ndim != ndim:
         raise ArtifactError(f"{path}: expected {ndim} dimension(s), found shape {arr.shape}")
-    return np.ascontiguousarray(arr, dtype=dtype)
+    return check_finite(path, np.ascontiguousarray(arr, dtype=dtype))
 
 
 def _check_rows(path: Path, arr: np.ndarray, n: int, what: str) -> None:

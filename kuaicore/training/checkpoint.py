@@ -17,6 +17,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from kuaicore.atomic import atomic_file
 from kuaicore.errors import ArtifactError
 
 
@@ -30,12 +31,10 @@ def save_checkpoint(path: Path, params: Any, opt_state: Any, best: Any | None, s
     if best is not None:
         arrays.update(_leaves("best", best))
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
+    with atomic_file(path) as tmp, open(tmp, "wb") as fh:  # removed again if the disk is full
         np.savez(fh, **arrays)
         fh.flush()
         os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def _restore(path: Path, npz: Any, prefix: str, like: Any) -> Any:

@@ -73,7 +73,7 @@ def run_lock(art: Path, name: str) -> Iterator[Path]:
 def resolve_run(art: Path, name: str | None) -> Path:
     """The folder of run ``name`` (None: the one ``runs/latest`` names); ArtifactError if absent."""
     runs = runs_dir(art)
-    if name is None:
+    if name is None or name == LATEST:  # `--run latest` means what no --run means
         latest = runs / LATEST
         if not latest.is_file():
             raise ArtifactError(

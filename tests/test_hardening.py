@@ -87,6 +87,7 @@ BAD_OPTIONS = [
     (["train", "{art}", "--run", ".hidden"], "--run"),
     (["train", "{art}", "--run", "x.tmp-123"], "--run"),
     (["evaluate", "{art}", "--run", "../runs"], "--run"),
+    (["recommend", "{art}", "--run", "a b", "--user", "1"], "--run"),
 ]
 
 

@@ -26,6 +26,7 @@ MODEL_ARGS: dict[str, list[str]] = {
     "tag-cosine": ["--model", "tag-cosine"],
     "linear": ["--model", "linear"],
     "als": ["--model", "als"],
+    "mf": ["--model", "mf"],
     "id-mlp": ["--model", "id-mlp"],
     "two-tower-mse": ["--model", "two-tower", "--loss", "mse"],
     "two-tower-bce": ["--model", "two-tower", "--loss", "bce"],

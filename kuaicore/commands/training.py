@@ -13,12 +13,13 @@ from kuaicore.options import NON_NEGATIVE_FLOAT, NON_NEGATIVE_INT, POSITIVE_FLOA
 @click.argument("art", type=click.Path(path_type=Path))
 @click.option(
     "--model",
-    type=click.Choice(["two-tower", "id-mlp", "popularity", "tag-cosine", "linear", "als"]),
+    type=click.Choice(["two-tower", "id-mlp", "popularity", "tag-cosine", "linear", "als", "mf"]),
     default="two-tower",
     show_default=True,
     help="two-tower: the JAX dual encoder; id-mlp: id embeddings + item features -> MLP (JAX, MSE; scores"
-    " the small matrix only); popularity, tag-cosine (content similarity), linear (ridge) and als (implicit"
-    " matrix factorisation): the classic baselines (no JAX, seconds to train).",
+    " the small matrix only); popularity, tag-cosine (content similarity), linear (ridge), als (implicit"
+    " matrix factorisation: what is watched) and mf (biased matrix factorisation of the watch ratio: how much"
+    " it is liked): the classic baselines (no JAX, seconds to train).",
 )
 @click.option(
     "--option",
@@ -26,7 +27,8 @@ from kuaicore.options import NON_NEGATIVE_FLOAT, NON_NEGATIVE_INT, POSITIVE_FLOA
     multiple=True,
     metavar="KEY=VALUE",
     help="A baseline's own option, repeatable. als: factors, iterations, reg, alpha, confidence=linear|log;"
-    " linear: ridge, taste_prior; popularity: variant=views|mean-wr, prior; tag-cosine: columns=tags|all.",
+    " linear: ridge, taste_prior; popularity: variant=views|mean-wr, prior; tag-cosine: columns=tags|all;"
+    " mf: factors, iterations, reg, bias_reg, target=log|capped.",
 )
 @click.option(
     "--loss",

@@ -1,4 +1,4 @@
-"""Train the classic baselines (popularity, tag-cosine, linear, als) from ART into a run folder.
+"""Train the classic baselines (popularity, tag-cosine, linear, als, mf) from ART into a run folder.
 
 The models (kuaicore.models.*) are pure functions over arrays; this module reads ART, calls one, and writes
 ``runs/NAME/`` like the JAX trainer does: user_emb.npy + item_emb.npy (dot product = the model's score),
@@ -18,7 +18,7 @@ from kuaicore.config import TrainConfig, jsonable, to_jsonable
 from kuaicore.errors import UsageError
 from kuaicore.progress import log
 
-BASELINES = ("popularity", "tag-cosine", "linear", "als")
+BASELINES = ("popularity", "tag-cosine", "linear", "als", "mf")
 
 
 def _options(cls: type, options: dict[str, Any], seed: int | None = None) -> Any:
@@ -53,7 +53,7 @@ def _convert(name: str, value: Any, annotation: Any) -> Any:
 def fit_baseline(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Fit ``cfg.model`` on ART's training rows; the arrays of its run and an info dict."""
     from kuaicore.art import eval_pairs
-    from kuaicore.models import als, linear, popularity, tag_cosine
+    from kuaicore.models import als, linear, mf, popularity, tag_cosine
     from kuaicore.models.interactions import load_features, load_interactions
 
     art = Path(cfg.art)
@@ -84,6 +84,15 @@ def fit_baseline(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], dict[str, Any
 
         u, v, info = als.fit(data, opts, on_iteration=progress)
         return {"user_emb": u, "item_emb": v}, info
+    if cfg.model == "mf":
+        opts = _options(mf.MFOptions, cfg.options, seed=cfg.seed)
+
+        def progress_mf(it: int, rmse: float, secs: float) -> None:
+            log(f"  mf iteration {it + 1}/{opts.iterations}: train rmse {rmse:.5f}, {secs:.2f}s")
+
+        u, v, info = mf.fit(data, opts, on_iteration=progress_mf)
+        pred = mf.predict_watch_ratio(u, v, *eval_pairs(art), opts.target)
+        return {"user_emb": u, "item_emb": v, "eval_pred": pred}, info
     raise UsageError(f"--model: {cfg.model!r} is not a baseline ({', '.join(BASELINES)})")
 
 

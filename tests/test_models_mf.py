@@ -112,5 +112,5 @@ def test_train_and_evaluate_from_the_cli(tiny_art, tmp_path):
     assert config["model"] == "mf" and config["info"]["target"] == "log"
     result = CliRunner().invoke(cli, ["evaluate", str(art), "--k", "10", "--bootstrap", "0", "--json", "-"])
     assert result.exit_code == 0, result.output
-    metrics = json.loads(result.output)
+    metrics = json.loads(result.stdout)
     assert "mae" in json.dumps(metrics)

@@ -154,6 +154,8 @@ def compare(
     )
     result["rows"] = models_rows + [r for r in result["rows"] if "model" not in r]
     result["sorted_by"] = key
+    if cfg.protocol != "valid":
+        result["biased_test"] = biased_test(art, runs, cfg, models_rows, key)
     for row in models_rows:  # remember the cost beside the run, so a later compare that reuses it can show it
         if row["train_seconds"] is not None:
             write_json_atomic(
@@ -164,6 +166,35 @@ def compare(
     if cfg.json_path is not None:
         write_json_atomic(Path(cfg.json_path), result)
     return result
+
+
+def biased_test(
+    art: Path, runs: list[Any], cfg: EvalConfig, model_rows: list[dict[str, Any]], key: str
+) -> dict[str, Any]:
+    """The same models under the exposure-biased ``valid`` protocol (each user's held-out big_matrix rows):
+    their ``key`` metric per run, and Kendall's tau between the model orderings of the two protocols (1: the
+    biased test orders the models as the unbiased one does; 0: no agreement)."""
+    from dataclasses import replace
+
+    from scipy.stats import kendalltau
+
+    from kuaicore.evaluation.evaluate import evaluate_runs
+
+    ranked = [run for run in runs if run.has_embeddings]  # per-cell scorers only score eval.parquet
+    if not ranked:
+        return {"protocol": "valid", "metric": key, "runs": {}, "kendall_tau": None}
+    valid = evaluate_runs(art, ranked, replace(cfg, protocol="valid", bootstrap=0, json_path=None))
+    means = {
+        r["name"]: r["metrics"][key]["mean"] for r in valid["rows"] if r["name"] in {x.name for x in ranked}
+    }
+    both = [r["name"] for r in model_rows if r["name"] in means]
+    tau = None
+    if len(both) >= 2:
+        main = [next(r for r in model_rows if r["name"] == n)["metrics"][key]["mean"] for n in both]
+        tau = float(kendalltau(main, [means[n] for n in both]).statistic)
+    for row in model_rows:
+        row["valid_" + key] = means.get(row["name"])
+    return {"protocol": "valid", "metric": key, "runs": means, "kendall_tau": tau, "models_compared": both}
 
 
 def _recorded_cost(run_dir: Path) -> TrainCost:
@@ -181,8 +212,11 @@ def format_compare(result: dict[str, Any], k: int, headline: str = "ndcg") -> st
     from kuaicore.evaluation.summary import format_table
 
     table = format_table(result, k, headline).splitlines()
-    extra_head = ["train s", "peak RSS MB"]
-    widths = [7, 11]
+    biased = result.get("biased_test")
+    valid_key = f"valid_{headline}@{k}"
+    show_valid = biased is not None and biased.get("metric") == f"{headline}@{k}"
+    extra_head = ["train s", "peak RSS MB", *([f"{headline}@{k} valid"] if show_valid else [])]
+    widths = [7, 11, *([len(extra_head[-1])] if show_valid else [])]
     out = [
         table[0] + "  " + "  ".join(h.rjust(w) for h, w in zip(extra_head, widths, strict=True)),
         table[1] + "  " + "  ".join("-" * w for w in widths),
@@ -190,5 +224,15 @@ def format_compare(result: dict[str, Any], k: int, headline: str = "ndcg") -> st
     for line, row in zip(table[2:], result["rows"], strict=True):
         secs, rss = row.get("train_seconds"), row.get("peak_rss_mb")
         cells = [f"{secs:.1f}" if secs is not None else "-", f"{rss:.0f}" if rss is not None else "-"]
+        if show_valid:
+            value = row.get(valid_key)
+            cells.append(f"{value:.4f}" if value is not None else "-")
         out.append(line + "  " + "  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True)))
+    if show_valid and biased.get("kendall_tau") is not None:
+        n = len(biased["models_compared"])
+        out.append(
+            f"\nKendall tau between the model orderings of the {result['protocol']} protocol and the"
+            f" exposure-biased valid protocol ({headline}@{k}, {n} models): {biased['kendall_tau']:+.3f}"
+            " (1 = the same order)"
+        )
     return "\n".join(out)

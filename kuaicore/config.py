@@ -60,7 +60,7 @@ class FeatureConfig:
     taste_prior: float = 20.0
     row_group_size: int = 1_000_000  # rows per Parquet row group of train.parquet (the shuffle unit)
     force: bool = False
-    label_rule: str = "wr"  # which label fills `label`: "wr" (watch_ratio >= like_threshold) or "debiased"
+    label_rule: str = "wr"  # which label fills `label`: "wr" (watch_ratio > like_threshold) or "debiased"
     min_category_videos: int = 50  # second-level caption categories with fewer videos get no one-hot column
     max_onehot_values: int = 16  # user onehot_feat* with more distinct values become categorical ids
     validate: bool = False  # the full `kuaicore validate` scan first (one more read of every file)

@@ -3,7 +3,7 @@
 -- among its user's distinct rows by time), is_valid (the split: a user's last
 -- floor(valid_fraction * n_rows) distinct rows are validation, the rest training; 1e-9 absorbs float
 -- error; the split is made on the user's whole deduplicated history, so a dropped evaluation pair never
--- moves it), target = min(watch_ratio, cap) and label_wr = watch_ratio >= like_threshold.
+-- moves it), target = min(watch_ratio, cap) and label_wr = like_label(watch_ratio, like_threshold).
 -- inputs: stg_big_matrix, stg_small_matrix, int_users, int_items
 -- grain: one row per distinct big_matrix row
 -- params: valid_fraction, cap, like_threshold
@@ -15,7 +15,7 @@ SELECT u.user_idx, i.item_idx, b.pos,
        b.pos > p.n_rows - floor($valid_fraction * p.n_rows + 1e-9) AS is_valid,
        b.video_duration, b.timestamp, b.watch_ratio,
        CAST(least(b.watch_ratio, $cap) AS FLOAT) AS target,
-       CAST(b.watch_ratio >= $like_threshold AS FLOAT) AS label_wr
+       like_label(b.watch_ratio, $like_threshold) AS label_wr
 FROM stg_big_matrix AS b
 JOIN per_user AS p ON p.user_id = b.user_id
 JOIN int_users AS u ON u.user_id = b.user_id

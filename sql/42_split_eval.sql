@@ -1,5 +1,5 @@
 -- eval.parquet: every small_matrix row with dense indices (timestamp NULL where the file has none), by
--- user_idx then item_idx; target = min(watch_ratio, cap), label_wr = watch_ratio >= like_threshold;
+-- user_idx then item_idx; target = min(watch_ratio, cap), label_wr = watch_ratio > like_threshold;
 -- labels as in train.parquet (the debiased rule's thresholds come from training rows). Row groups of
 -- DuckDB's default size, as in valid.parquet.
 -- inputs: stg_small_matrix, int_users, int_items, int_debias_rule
@@ -12,7 +12,7 @@ COPY (
     FROM (
         SELECT u.user_idx, i.item_idx, u.user_id, i.video_id, s.video_duration, s.timestamp, s.watch_ratio,
                CAST(least(s.watch_ratio, $cap) AS FLOAT) AS target,
-               CAST(s.watch_ratio >= $like_threshold AS FLOAT) AS label_wr,
+               like_label(s.watch_ratio, $like_threshold) AS label_wr,
                debiased_label(s.watch_ratio, s.video_duration, d.bounds, d.thresholds) AS label_debiased
         FROM stg_small_matrix AS s
         JOIN int_users AS u ON u.user_id = s.user_id

@@ -148,3 +148,45 @@ def test_cli_bad_inputs(tmp_path, tiny_art):
     assert res.exit_code == 2 and "--k" in res.stderr
     res = CliRunner().invoke(cli, ["recommend", str(art)])
     assert res.exit_code == 2 and "--user" in res.stderr
+
+
+def test_valid_protocol_ranks_each_users_held_out_pairs(tmp_path):
+    """valid.parquet: user 10 watched 101 twice (wr 3.0 and 1.4: mean 2.2, relevant) and 100 once (0.4);
+    user 11 watched 102 (2.5). The run scores items 0.1/0.3/0.2: user 10's list is 101, 100."""
+    from kuaicore.evaluation.data import load_valid_data
+
+    art = _hand_art(tmp_path)
+    pq.write_table(
+        pa.table(
+            {
+                "user_idx": pa.array([0, 1, 0, 0], pa.int32()),
+                "item_idx": pa.array([1, 2, 0, 1], pa.int32()),
+                "watch_ratio": pa.array([3.0, 2.5, 0.4, 1.4], pa.float32()),
+                "label_debiased": pa.array([1, 1, 0, 0], pa.float32()),
+            }
+        ),
+        art / "valid.parquet",
+    )
+    data = load_valid_data(art)
+    assert data.users.tolist() == [0, 1] and data.indptr.tolist() == [0, 2, 3]
+    assert data.items.tolist() == [0, 1, 2]
+    np.testing.assert_allclose(data.watch_ratio, [0.4, 2.2, 2.5], rtol=1e-6)
+    assert data.label_debiased.tolist() == [0.0, 1.0, 1.0]
+    result, _ = evaluate(EvalConfig(art=art, ks=(1, 2), bootstrap=0, protocol="valid"))
+    assert result["protocol"] == "valid" and result["users_evaluated"] == 2
+    m = {k: v["mean"] for k, v in result["rows"][0]["metrics"].items()}
+    assert m["precision@1"] == 1.0 and m["recall@2"] == 1.0  # both users' first item is their relevant one
+    assert "oracle" not in [r["name"] for r in result["rows"]]
+
+
+def test_compare_shows_the_biased_protocol_and_kendall_tau(tiny_art, tmp_path):
+    art = tmp_path / "art"
+    shutil.copytree(tiny_art, art)
+    result = CliRunner().invoke(
+        cli, ["compare", str(art), "--models", "popularity,linear,mf", "--k", "10", "--bootstrap", "0"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "ndcg@10 valid" in result.output and "Kendall tau between the model orderings" in result.output
+    biased = json.loads((art / "compare.json").read_text())["biased_test"]
+    assert sorted(biased["runs"]) == ["linear-s0", "mf-s0", "popularity-s0"]
+    assert -1.0 <= biased["kendall_tau"] <= 1.0

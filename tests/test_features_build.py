@@ -133,7 +133,7 @@ def test_target_label_and_debiased_label(art):
     }
     assert got[(10, 100, 6.0)] == (5.0, 1.0, 1.0)
     assert got[(20, 101, 1.5)] == (1.5, 0.0, 0.0)  # not above bucket 0's 1.5
-    assert got[(20, 102, 2.0)] == (2.0, 1.0, 1.0)
+    assert got[(20, 102, 2.0)] == (2.0, 0.0, 1.0)  # like is strict: 2.0 is not > 2.0
     assert got[(10, 102, 0.5)] == (0.5, 0.0, 0.0)
     valid = table(art, "valid.parquet")
     assert (valid["label"], valid["label_debiased"]) == ([0.0], [1.0])  # 1.5 > 1.25 in bucket 1
@@ -179,7 +179,8 @@ def test_item_training_statistics(art):
     assert np.load(art / "item_train_counts.npy").tolist() == [3, 2, 2, 0, 0]
     it = raw(art, "item")
     np.testing.assert_allclose(it["train_mean_target"], [2.5, 1.0, 1.25, 12 / 7, 12 / 7], rtol=1e-6)
-    np.testing.assert_allclose(it["train_like_rate"], [2 / 3, 0, 0.5, 3 / 7, 3 / 7], atol=1e-6)
+    # liked (watch_ratio > 2, strict) training rows: only video 100's 6.0 of its 2.0, 6.0, 0.5; 1 of 7 overall
+    np.testing.assert_allclose(it["train_like_rate"], [1 / 3, 0, 0, 1 / 7, 1 / 7], atol=1e-6)
 
 
 def test_item_daily_aggregates_rates_duration_imputation_and_ids(art):
@@ -217,9 +218,10 @@ def test_manifest_records_sources_versions_queries_and_checksums(art):
     m = manifest(art)
     assert m["sources"]["big_matrix"]["bytes"] == (FIXTURE / "big_matrix.csv").stat().st_size
     assert set(m["versions"]) >= {"kuaicore", "duckdb", "jax", "numba"}
-    assert [q["name"] for q in m["queries"]][:4] == [
+    assert [q["name"] for q in m["queries"]][:5] == [
         "01_macro_duration_bucket",
         "02_macro_debiased_label",
+        "03_macro_like_label",
         "10_stg_big_matrix",
         "11_stg_small_matrix",
     ]

@@ -19,8 +19,8 @@ floats = st.floats(-10, 10, allow_nan=False)
 
 def test_regression_and_threshold_hand_checked():
     assert regression_metrics([1.0, 2.0], [2.0, 4.0]) == {"mae": 1.5, "rmse": pytest.approx(np.sqrt(2.5))}
-    # pred >= 2: F T T; obs >= 2: T T F -> tp 1, fp 1, fn 1, tn 0
-    assert threshold_metrics([1.0, 3.0, 2.0], [3.0, 2.0, 1.0], 2.0) == {
+    # strict, as the like rule: pred > 2: F T T; obs > 2: T T F (2.0 is not > 2) -> tp 1, fp 1, fn 1, tn 0
+    assert threshold_metrics([1.0, 3.0, 2.5], [3.0, 2.5, 2.0], 2.0) == {
         "accuracy": 1 / 3,
         "precision": 0.5,
         "recall": 0.5,
@@ -41,7 +41,7 @@ def test_pointwise_match_numpy(pairs, threshold):
     reg = regression_metrics(pred, obs)
     assert reg["mae"] == pytest.approx(np.mean(np.abs(pred - obs)), abs=1e-12)
     assert reg["rmse"] == pytest.approx(np.sqrt(np.mean((pred - obs) ** 2)), abs=1e-12)
-    p, o = pred >= threshold, obs >= threshold
+    p, o = pred > threshold, obs > threshold
     thr = threshold_metrics(pred, obs, threshold)
     assert thr["accuracy"] == pytest.approx(np.mean(p == o))
     assert thr["precision"] == pytest.approx((p & o).sum() / p.sum() if p.any() else 0.0)

@@ -81,7 +81,7 @@ def con():
     return connect("100MB", 1)
 
 
-@settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lists=st.lists(st.lists(_INTS, max_size=5), min_size=1, max_size=20))
 def test_int_list_sql_matches_python(con, lists):
     texts = [format_int_list(v) for v in lists]

@@ -173,7 +173,7 @@ def test_summary_tables_match_the_manifest_and_the_parquets(report, art):
     assert facts["users (dense indices)"] == f"{manifest['n_users']:,}"
     assert facts["videos (dense indices)"] == f"{manifest['n_items']:,}"
     assert facts["duplicate rows dropped"] == f"{manifest['row_counts']['big_duplicates_dropped']:,}"
-    assert facts["label rule"] == "wr: watch_ratio &gt;= 2.0"
+    assert facts["label rule"] == "wr: watch_ratio &gt; 2.0"
     splits = {row[0]: row for row in table_rows(page, "summary-splits")}
     assert list(splits) == ["train", "valid", "eval"]
     for split, row in splits.items():

@@ -130,7 +130,7 @@ def validate(data: Path, as_json: bool, memory_limit: str, threads: int | None) 
     type=click.Choice(["wr", "debiased"]),
     default="wr",
     show_default=True,
-    help="`label` = watch_ratio >= 2.0 (wr), or above its duration bucket's percentile.",
+    help="`label` = watch_ratio > 2.0 (wr), or above its duration bucket's percentile.",
 )
 @click.option(
     "--force",

@@ -25,11 +25,12 @@ def _parse_ks(text: str) -> tuple[int, ...]:
 _PROTOCOL_OPTIONS = [
     click.option(
         "--protocol",
-        type=click.Choice(["small", "full"]),
+        type=click.Choice(["small", "full", "valid"]),
         default="small",
         show_default=True,
-        help="small: rank each small-matrix user's own small-matrix videos; full: rank the whole catalog"
-        " minus the user's training videos.",
+        help="small: rank each small-matrix user's own small-matrix videos (unbiased: every video was shown);"
+        " full: rank the whole catalog minus the user's training videos; valid: rank each user's held-out"
+        " big_matrix videos (the exposure-biased test most papers use).",
     ),
     click.option("--k", "ks", default="10,50,100", show_default=True, help="Cut-offs K, comma-separated."),
     click.option(
@@ -37,7 +38,7 @@ _PROTOCOL_OPTIONS = [
         type=NON_NEGATIVE_FLOAT,
         default=2.0,
         show_default=True,
-        help="Relevant: watch_ratio >= threshold (the dataset authors' 'like' rule is 2.0).",
+        help="Relevant: watch_ratio > threshold (strict; the dataset authors' 'like' is watch_ratio > 2.0).",
     ),
     click.option(
         "--label",
@@ -129,7 +130,7 @@ def evaluate(art: Path, run_name: str | None, **opts) -> None:
     click.echo(
         f"run {result['run']}: {result['users_evaluated']} users evaluated, "
         f"{result['users_skipped_no_relevant']} skipped (no relevant video); protocol {cfg.protocol}, "
-        f"relevant = {'debiased label' if label == 'debiased' else f'watch_ratio >= {threshold}'}"
+        f"relevant = {'debiased label' if label == 'debiased' else f'watch_ratio > {threshold}'}"
     )
     for k in cfg.ks:
         click.echo("")

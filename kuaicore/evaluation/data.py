@@ -66,16 +66,41 @@ def load_eval_data(art: Path) -> EvalData:
     )
 
 
+def load_valid_data(art: Path) -> EvalData:
+    """valid.parquet as the candidates of the ``valid`` protocol: each user's held-out big_matrix pairs
+    (re-watches of a pair merged: mean watch ratio, debiased label if any row has it), sorted by user then
+    item, in the same CSR form as :func:`load_eval_data`."""
+    manifest = read_manifest(art)
+    cols = _columns(Path(art) / "valid.parquet", ["user_idx", "item_idx", "watch_ratio", "label_debiased"])
+    key = cols["user_idx"].astype(np.int64) << 32 | cols["item_idx"].astype(np.int64)
+    pairs, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    wr = np.bincount(inverse, weights=cols["watch_ratio"].astype(np.float64), minlength=pairs.size) / counts
+    debiased = np.zeros(pairs.size, dtype=np.float32)
+    np.maximum.at(debiased, inverse, cols["label_debiased"].astype(np.float32))
+    user_idx = (pairs >> 32).astype(np.int32)
+    users, starts = np.unique(user_idx, return_index=True)
+    return EvalData(
+        manifest=manifest,
+        users=users.astype(np.int32),
+        indptr=np.append(starts, user_idx.size).astype(np.int64),
+        items=(pairs & 0xFFFFFFFF).astype(np.int32),
+        watch_ratio=wr.astype(np.float32),
+        label_debiased=debiased,
+        n_users_total=int(manifest["n_users"]),
+        n_items_total=int(manifest["n_items"]),
+    )
+
+
 def relevance(data: EvalData, label: str, threshold: float) -> tuple[np.ndarray, np.ndarray]:
     """CSR (indptr, items) of each row's relevant candidates under the label rule.
 
-    ``wr`` and ``graded``: watch_ratio >= threshold (graded differs only in the headline ndcg, which uses
+    ``wr`` and ``graded``: watch_ratio > threshold (graded differs only in the headline ndcg, which uses
     gains);
     ``debiased``: the duration-debiased label of build-features.
     """
     if label not in LABEL_RULES:
         raise UsageError(f"--label: expected one of {', '.join(LABEL_RULES)}, got {label!r}")
-    mask = data.label_debiased > 0.5 if label == "debiased" else data.watch_ratio >= threshold
+    mask = data.label_debiased > 0.5 if label == "debiased" else data.watch_ratio > threshold
     return _subset(data.indptr, data.items, mask)
 
 

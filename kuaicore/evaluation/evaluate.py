@@ -17,6 +17,7 @@ from kuaicore.evaluation.data import (
     indptr_from_counts,
     load_eval_data,
     load_truth,
+    load_valid_data,
     read_manifest,
     relevance,
     seen_items,
@@ -49,7 +50,7 @@ class _Context:
         if not cfg.ks or min(cfg.ks) < 1:
             raise UsageError(f"--k: cut-offs must be positive integers, got {cfg.ks}")
         self.art, self.cfg = art, cfg
-        self.data = load_eval_data(art)
+        self.data = load_valid_data(art) if cfg.protocol == "valid" else load_eval_data(art)
         self.kmax = max(cfg.ks)
         self.rel = relevance(self.data, cfg.label, cfg.threshold)
         self.gain_csr = (self.data.indptr, self.data.items, gains(self.data, cfg.gain_cap))
@@ -95,7 +96,8 @@ class _Context:
             )
         if self.cfg.protocol != "small":
             raise UsageError(
-                f"--protocol full: run {run.name} only scores small-matrix cells (no embeddings)"
+                f"--protocol {self.cfg.protocol}: run {run.name} only scores small-matrix cells"
+                " (no embeddings)"
             )
         return rankers.rank_scores(self.data, run.eval_scores, self.kmax)
 
@@ -107,12 +109,13 @@ def evaluate_runs(art: Path, runs: list[RunOutputs], cfg: EvalConfig) -> dict[st
     rows = []
     for run in runs:
         log(f"  evaluating {run.name} ({cfg.protocol} protocol, {data.n_rows:,} users)")
-        rows.append(ctx.row(run.name, ctx.rank_run(run), run.eval_pred))
+        pred = run.eval_pred if cfg.protocol != "valid" else None  # eval_pred is per eval.parquet row
+        rows.append(ctx.row(run.name, ctx.rank_run(run), pred))
     rows.append(ctx.row("random", rankers.random_ranking(data, ctx.kmax, cfg.protocol, cfg.seed, ctx.seen)))
     rows.append(
         ctx.row("popularity", rankers.popularity_ranking(data, ctx.counts, ctx.kmax, cfg.protocol, ctx.seen))
     )
-    truth = load_truth(art, data.manifest)
+    truth = load_truth(art, data.manifest) if cfg.protocol != "valid" else None  # truth: small block only
     if truth is not None:
         ids = (np.load(Path(art) / "user_ids.npy"), np.load(Path(art) / "item_ids.npy"))
         scores = rankers.oracle_scores(data, truth, *ids)

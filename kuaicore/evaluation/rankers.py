@@ -5,6 +5,8 @@ Protocols (DESIGN.md section 4):
 - ``small``: each small-matrix user's own small-matrix videos are ranked (ties by ascending video_id).
 - ``full``: the whole catalog is ranked for each small-matrix user, minus the videos the user has in train or
   valid. Rows that can only score small-matrix cells (per-candidate scores, the oracle) rank those cells.
+- ``valid``: each user's held-out big_matrix pairs (valid.parquet) are ranked, as ``small`` ranks the small
+  matrix: the exposure-biased test most papers use, shown beside ``small`` to see how it misorders models.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from kuaicore.errors import ArtifactError, UsageError
 from kuaicore.evaluation.data import EvalData
 from kuaicore.kernels.topk import rank_candidates, rank_scored_candidates, topk_scores
 
-PROTOCOLS = ("small", "full")
+PROTOCOLS = ("small", "full", "valid")
+CANDIDATE_PROTOCOLS = ("small", "valid")  # rank given candidates, not the catalog
 RANDOM_DIM = 64
 
 
@@ -33,7 +36,7 @@ def rank_embeddings(
             f"embeddings cover {user_emb.shape[0]} users x {item_emb.shape[0]} items but ART has "
             f"{data.n_users_total} x {data.n_items_total}: the run was trained on another ART"
         )
-    if protocol == "small":
+    if protocol in CANDIDATE_PROTOCOLS:
         return rank_candidates(user_emb, item_emb, data.users, data.indptr, data.items, k)[0]
     if protocol == "full":
         ex_indptr, ex_items = seen if seen is not None else (None, None)
@@ -42,10 +45,10 @@ def rank_embeddings(
 
 
 def rank_scores(data: EvalData, scores: np.ndarray, k: int) -> np.ndarray:
-    """Top-``k`` of each user's small-matrix candidates given one score per eval.parquet row."""
+    """Top-``k`` of each user's candidates given one score per candidate (row of ``data``)."""
     scores = np.asarray(scores, dtype=np.float32).reshape(-1)
     if scores.shape[0] != data.items.shape[0]:
-        raise ArtifactError(f"{scores.shape[0]} scores for {data.items.shape[0]} rows of eval.parquet")
+        raise ArtifactError(f"{scores.shape[0]} scores for {data.items.shape[0]} candidates")
     return rank_scored_candidates(data.indptr, data.items, scores, k)[0]
 
 
@@ -53,7 +56,7 @@ def random_ranking(data: EvalData, k: int, protocol: str, seed: int, seen=None) 
     """The seeded ``random`` reference: i.i.d. uniform scores per candidate (small protocol), or Gaussian
     embeddings of width 64 (full protocol: a per-user random order without a users x items matrix)."""
     rng = np.random.default_rng(seed)
-    if protocol == "small":
+    if protocol in CANDIDATE_PROTOCOLS:
         return rank_scores(data, rng.random(data.items.shape[0], dtype=np.float32), k)
     user_emb = rng.standard_normal((data.n_users_total, RANDOM_DIM), dtype=np.float32)
     item_emb = rng.standard_normal((data.n_items_total, RANDOM_DIM), dtype=np.float32)

@@ -180,7 +180,7 @@ def _build(config: FeatureConfig, out: Path, data_dir: Path, sources: dict[str, 
                 "like_threshold": float(config.like_threshold),
                 "label_rule": {
                     "label": config.label_rule,
-                    "wr": f"watch_ratio >= {config.like_threshold}",
+                    "wr": f"watch_ratio > {config.like_threshold}",
                     "debiased": {
                         "rule": "watch_ratio > percentile of training views in the video_duration bucket",
                         "percentile": float(config.debiased_percentile),

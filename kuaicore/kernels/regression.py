@@ -45,8 +45,8 @@ def regression_metrics(pred: np.ndarray, obs: np.ndarray) -> dict[str, float]:
 def _confusion(pred, obs, threshold):
     tp = fp = fn = tn = 0
     for i in range(pred.shape[0]):
-        p = pred[i] >= threshold
-        o = obs[i] >= threshold
+        p = pred[i] > threshold
+        o = obs[i] > threshold
         if p and o:
             tp += 1
         elif p:
@@ -59,7 +59,7 @@ def _confusion(pred, obs, threshold):
 
 
 def threshold_metrics(pred: np.ndarray, obs: np.ndarray, threshold: float) -> dict[str, float]:
-    """Classify both sides by ``>= threshold`` (e.g. watch_ratio >= 2.0, the "like" rule) and score it.
+    """Classify both sides by ``> threshold`` (e.g. watch_ratio > 2.0, the "like" rule) and score it.
 
     Returns ``{"accuracy": (tp+tn)/n, "precision": tp/(tp+fp), "recall": tp/(tp+fn)}``; a ratio whose
     denominator is 0 is 0.0 (no predicted / no actual positives); all NaN for empty input.

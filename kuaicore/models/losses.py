@@ -2,7 +2,7 @@
 
 - ``mse``: regression of the capped watch ratio min-max scaled to [-1, 1] (``scale_target``) by the cosine
   of the two towers; the predicted watch ratio is ``unscale_prediction(cosine) = (cosine + 1) / 2 * cap``.
-- ``bce``: pointwise binary cross-entropy of the label (watch_ratio >= like_threshold) on logits cosine / T.
+- ``bce``: pointwise binary cross-entropy of the label (watch_ratio > like_threshold) on logits cosine / T.
 - ``softmax``: in-batch sampled softmax (Yi et al. 2019, "Sampling-bias-corrected neural modeling").
   Queries are the batch's positive rows (label == 1), each weighted by its capped watch ratio; candidates are
   the items of the first ``n_candidates`` rows of the (shuffled) batch, i.e. a sample from the training item

@@ -190,3 +190,23 @@ def test_compare_shows_the_biased_protocol_and_kendall_tau(tiny_art, tmp_path):
     biased = json.loads((art / "compare.json").read_text())["biased_test"]
     assert sorted(biased["runs"]) == ["linear-s0", "mf-s0", "popularity-s0"]
     assert -1.0 <= biased["kendall_tau"] <= 1.0
+
+
+def test_protocol_ndcg_is_what_evaluate_reports(tiny_art, tmp_path):
+    """Training's validation score (kuaicore.protocol) is evaluate's ndcg@10: same candidates, same rule."""
+    from kuaicore.protocol import candidates_from_rows, protocol_ndcg
+
+    art = tmp_path / "art"
+    shutil.copytree(tiny_art, art)
+    assert CliRunner().invoke(cli, ["train", str(art), "--model", "linear"]).exit_code == 0
+    result, run_dir = evaluate(EvalConfig(art=art, ks=(10,), bootstrap=0, protocol="valid"))
+    valid = pq.read_table(art / "valid.parquet").to_pydict()
+    cands = candidates_from_rows(valid["user_idx"], valid["item_idx"], valid["watch_ratio"])
+    u, v = np.load(run_dir / "user_emb.npy"), np.load(run_dir / "item_emb.npy")
+    got = protocol_ndcg(cands, 2.0, 10, user_emb=u, item_emb=v)
+    assert got == pytest.approx(result["rows"][0]["metrics"]["ndcg@10"]["mean"], rel=1e-12)
+    scores = np.einsum("ij,ij->i", u[np.repeat(cands.users, np.diff(cands.indptr))], v[cands.items])
+    assert protocol_ndcg(cands, 2.0, 10, scores=scores) == pytest.approx(got, rel=1e-6)
+    # by hand: one user, candidates scored 3, 2, 1 with watch ratios 0.5, 2.5, 2.0 -> liked only the second
+    hand = candidates_from_rows([0, 0, 0], [0, 1, 2], [0.5, 2.5, 2.0])
+    assert protocol_ndcg(hand, 2.0, 10, scores=[3.0, 2.0, 1.0]) == pytest.approx(1 / math.log2(3))

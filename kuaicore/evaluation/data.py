@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 
 from kuaicore.art import read_manifest
 from kuaicore.errors import ArtifactError, UsageError
+from kuaicore.protocol import candidates_from_rows, liked
 
 LABEL_RULES = ("wr", "debiased", "graded")
 
@@ -72,20 +73,15 @@ def load_valid_data(art: Path) -> EvalData:
     item, in the same CSR form as :func:`load_eval_data`."""
     manifest = read_manifest(art)
     cols = _columns(Path(art) / "valid.parquet", ["user_idx", "item_idx", "watch_ratio", "label_debiased"])
-    key = cols["user_idx"].astype(np.int64) << 32 | cols["item_idx"].astype(np.int64)
-    pairs, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
-    wr = np.bincount(inverse, weights=cols["watch_ratio"].astype(np.float64), minlength=pairs.size) / counts
-    debiased = np.zeros(pairs.size, dtype=np.float32)
-    np.maximum.at(debiased, inverse, cols["label_debiased"].astype(np.float32))
-    user_idx = (pairs >> 32).astype(np.int32)
-    users, starts = np.unique(user_idx, return_index=True)
+    cands = candidates_from_rows(cols["user_idx"], cols["item_idx"], cols["watch_ratio"])
+    merged = candidates_from_rows(cols["user_idx"], cols["item_idx"], cols["label_debiased"] > 0.5)
     return EvalData(
         manifest=manifest,
-        users=users.astype(np.int32),
-        indptr=np.append(starts, user_idx.size).astype(np.int64),
-        items=(pairs & 0xFFFFFFFF).astype(np.int32),
-        watch_ratio=wr.astype(np.float32),
-        label_debiased=debiased,
+        users=cands.users,
+        indptr=cands.indptr,
+        items=cands.items,
+        watch_ratio=cands.watch_ratio,
+        label_debiased=(merged.watch_ratio > 0).astype(np.float32),  # any of the pair's rows
         n_users_total=int(manifest["n_users"]),
         n_items_total=int(manifest["n_items"]),
     )
@@ -100,7 +96,7 @@ def relevance(data: EvalData, label: str, threshold: float) -> tuple[np.ndarray,
     """
     if label not in LABEL_RULES:
         raise UsageError(f"--label: expected one of {', '.join(LABEL_RULES)}, got {label!r}")
-    mask = data.label_debiased > 0.5 if label == "debiased" else data.watch_ratio > threshold
+    mask = data.label_debiased > 0.5 if label == "debiased" else liked(data.watch_ratio, threshold)
     return _subset(data.indptr, data.items, mask)
 
 

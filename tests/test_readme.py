@@ -82,3 +82,15 @@ def test_demo_commands_of_the_readme(tmp_path, tiny_data, with_data, monkeypatch
     _run(args, tmp_path, monkeypatch)
     folder = tmp_path / (args[-1] if with_data else "kuaicore-demo")
     assert (folder / "report.html").is_file() and (folder / "art" / "compare.json").is_file()
+
+
+def test_python_example_of_the_readme(tmp_path):
+    """The README's Python block as written (paths under /tmp/ in a temporary folder, scale tiny)."""
+    blocks = re.findall(r"```python\n(.*?)```", README, flags=re.S)
+    assert blocks, "the README shows the Python API"
+    code = blocks[0].replace("/tmp/", f"{tmp_path}/").replace('scale="small"', 'scale="tiny"')
+    code = code.replace("user_id=14", "user_id=int(__import__('numpy').load(art / 'user_ids.npy')[0])")
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 (our own README)
+    assert namespace["recs"].video_ids.shape == (1, 10)
+    assert {r.get("model") for r in namespace["table"]["rows"]} >= {"popularity", "linear", "mf"}

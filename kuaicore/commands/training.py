@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -146,30 +147,6 @@ def train(
         max_steps=max_steps,
         options=model_options,
     )
-    from kuaicore.art import read_manifest
-    from kuaicore.runs import check_run_name, default_run_name, run_lock
+    from kuaicore.api import train as run_train
 
-    name = check_run_name(run_name or default_run_name(model, loss, seed))
-    if model == "two-tower" and model_options:
-        raise UsageError("--option: applies to the baselines; the two-tower model has its own flags")
-    read_manifest(art)  # a clear error for a folder that is not an ART, before runs/ is made in it
-    with run_lock(art, name):
-        click.echo(_train(cfg, model, name))
-
-
-def _train(cfg, model: str, name: str) -> object:
-    """Train ``model`` as ``cfg`` says into run ``name`` (its lock held); what to print."""
-    if model == "id-mlp":
-        from kuaicore.training.id_mlp import train_id_mlp
-
-        return train_id_mlp(cfg, name)
-    if model != "two-tower":
-        from kuaicore.training.baselines import train_baseline
-
-        return train_baseline(cfg, name)
-    from kuaicore.training.devices import configure_cpu_devices
-
-    configure_cpu_devices()  # one XLA device per CPU core, before JAX is imported
-    from kuaicore.training.loop import train as run_training
-
-    return run_training(cfg).run_dir
+    click.echo(run_train(art, **{k: v for k, v in asdict(cfg).items() if k != "art"}))

@@ -1,0 +1,115 @@
+"""The Python API for notebooks: each pipeline stage as one function taking the CLI's options.
+
+``import kuaicore`` stays fast: these functions import DuckDB, JAX and the Numba kernels only when called.
+Each returns plain Python / NumPy values (paths, dicts of metrics, arrays); errors are the same
+``KuaiError`` subclasses the CLI prints as one line. Example::
+
+    import kuaicore
+    kuaicore.synth("/tmp/kr", scale="tiny")
+    art = kuaicore.build_features("/tmp/kr", "/tmp/art")
+    run = kuaicore.train(art, model="mf")
+    metrics = kuaicore.evaluate(art, run=run.name, ks=(10,))
+    print(metrics["rows"][0]["metrics"]["ndcg@10"]["mean"])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from kuaicore.config import EvalConfig, FeatureConfig, SynthConfig, TrainConfig
+
+
+def synth(out: str | Path, scale: str = "tiny", seed: int = 0, **options: Any) -> Path:
+    """Write a synthetic KuaiRec twin to ``out/data`` (+ ``truth.npz``); ``options`` as `kuaicore synth`'s
+    (``n_users``, ``n_items``, ...). Returns the data folder."""
+    from kuaicore.data.synth import write_synthetic
+
+    write_synthetic(SynthConfig(out=Path(out), scale=scale, seed=seed, **options))
+    return Path(out) / "data"
+
+
+def validate(data: str | Path, memory_limit: str = "1GB", threads: int | None = None) -> dict[str, Any]:
+    """`kuaicore validate`: the report of a KuaiRec folder as a dict, or, for an ART folder, the checksum
+    verdict of each of its files."""
+    if (Path(data) / "manifest.json").is_file():
+        from kuaicore.art import verify_checksums
+
+        return {"art": str(data), "files": verify_checksums(Path(data))}
+    from kuaicore.data.validate import validate_dataset
+    from kuaicore.options import memory_limit_bytes
+
+    memory_limit_bytes(memory_limit)
+    return validate_dataset(Path(data), memory_limit=memory_limit, threads=threads).as_dict()
+
+
+def build_features(data: str | Path, out: str | Path, **options: Any) -> Path:
+    """`kuaicore build-features DATA --out OUT`; ``options`` are FeatureConfig's fields (``memory_limit``,
+    ``threads``, ``seed``, ``watch_ratio_cap``, ``valid_fraction``, ``label_rule``, ``force``, ...)."""
+    from kuaicore.features import build_features as build
+
+    return build(FeatureConfig(data=Path(data), out=Path(out), **options))
+
+
+def train(art: str | Path, model: str = "two-tower", **options: Any) -> Path:
+    """`kuaicore train ART --model MODEL`; ``options`` are TrainConfig's fields (``loss``, ``epochs``,
+    ``lr``, ``seed``, ``run``, ``options={...}`` for a baseline's own options, ...). One writer per run (a
+    lock, as the CLI takes). Returns the run folder."""
+    from kuaicore.art import read_manifest
+    from kuaicore.runs import check_run_name, default_run_name, run_lock
+
+    cfg = TrainConfig(art=Path(art), model=model, **options)
+    name = check_run_name(cfg.run or default_run_name(cfg.model, cfg.loss, cfg.seed))
+    read_manifest(cfg.art)  # a clear error for a folder that is not an ART, before runs/ is made in it
+    with run_lock(cfg.art, name):
+        return Path(_train(cfg, name))
+
+
+def _train(cfg: TrainConfig, name: str) -> Path:
+    """Dispatch ``cfg.model`` to its trainer (the lock on run ``name`` held)."""
+    from kuaicore.errors import UsageError
+
+    if cfg.model == "id-mlp":
+        from kuaicore.training.id_mlp import train_id_mlp
+
+        return Path(train_id_mlp(cfg, name))
+    if cfg.model != "two-tower":
+        from kuaicore.training.baselines import train_baseline
+
+        return train_baseline(cfg, name)
+    if cfg.options:
+        raise UsageError("--option: applies to the baselines; the two-tower model has its own flags")
+    from kuaicore.training.devices import configure_cpu_devices
+
+    configure_cpu_devices()  # one XLA device per CPU core, before JAX is imported
+    from kuaicore.training.loop import train as run_training
+
+    return run_training(cfg).run_dir
+
+
+def evaluate(art: str | Path, run: str | None = None, **options: Any) -> dict[str, Any]:
+    """`kuaicore evaluate ART`: the result dict (rows of metrics with CIs, definitions) that metrics.json
+    holds; ``options`` are EvalConfig's fields (``protocol``, ``ks``, ``threshold``, ``label``, ...)."""
+    from kuaicore.evaluation.evaluate import evaluate as run_evaluation
+
+    result, _ = run_evaluation(EvalConfig(art=Path(art), run=run, **options))
+    return result
+
+
+def recommend(art: str | Path, user_id: int | None = None, run: str | None = None, k: int = 10) -> Any:
+    """Top-``k`` unseen videos for ``user_id`` (a dataset id), or for every user when None: a
+    Recommendations with ``user_ids``, ``video_ids`` and ``scores`` as NumPy arrays."""
+    from kuaicore.evaluation.recommend import recommend as run_recommend
+
+    return run_recommend(Path(art), run, k, user_id)
+
+
+def compare(art: str | Path, models: Sequence[str] | None = None, **options: Any) -> dict[str, Any]:
+    """`kuaicore compare ART`: train what is missing, evaluate every model; the result dict (compare.json).
+    ``options`` are EvalConfig's fields."""
+    from kuaicore.compare import compare as run_compare
+    from kuaicore.compare import parse_models
+
+    names = parse_models(",".join(models) if models else None)
+    return run_compare(Path(art), names, EvalConfig(art=Path(art), **options))

@@ -7,6 +7,6 @@ CLI's options; heavy libraries are imported only when a stage runs, so ``import 
 
 __version__ = "0.1.0"
 
-from kuaicore.api import build_features, compare, evaluate, recommend, synth, train, validate  # noqa: E402
+from kuaicore.api import build_features, compare, evaluate, recommend, synth, train, tune, validate  # noqa: E402
 
-__all__ = ["build_features", "compare", "evaluate", "recommend", "synth", "train", "validate"]
+__all__ = ["build_features", "compare", "evaluate", "recommend", "synth", "train", "tune", "validate"]

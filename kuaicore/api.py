@@ -9,6 +9,7 @@ Each returns plain Python / NumPy values (paths, dicts of metrics, arrays); erro
     art = kuaicore.build_features("/tmp/kr", "/tmp/art")
     run = kuaicore.train(art, model="mf")
     metrics = kuaicore.evaluate(art, run=run.name, ks=(10,))
+    board = kuaicore.tune(art, budget_seconds=600)  # runs/best names the winner
     print(metrics["rows"][0]["metrics"]["ndcg@10"]["mean"])
 """
 
@@ -113,3 +114,30 @@ def compare(art: str | Path, models: Sequence[str] | None = None, **options: Any
 
     names = parse_models(",".join(models) if models else None)
     return run_compare(Path(art), names, EvalConfig(art=Path(art), **options))
+
+
+def tune(art: str | Path, **options: Any) -> dict[str, Any]:
+    """`kuaicore tune ART`: a seeded successive-halving search scored on the validation split only; the
+    leaderboard dict (also written to ``ART/tune.json``); ``runs/best`` names the winner. ``options`` are
+    TuneConfig's fields (``models``, ``trials``, ``budget_seconds``, ``seed``)."""
+    from kuaicore.art import read_manifest, valid_candidates
+    from kuaicore.atomic import atomic_file, write_json_atomic
+    from kuaicore.protocol import protocol_ndcg
+    from kuaicore.runs import BEST, load_run, runs_dir
+    from kuaicore.tune import TuneConfig
+    from kuaicore.tune import tune as search
+
+    cfg = TuneConfig(art=Path(art), **options)
+    manifest = read_manifest(cfg.art)
+    threshold = float(manifest.get("like_threshold", cfg.threshold))
+    cands = valid_candidates(cfg.art)
+
+    def score(folder: Path) -> float:
+        run = load_run(folder)
+        return protocol_ndcg(cands, threshold, cfg.k, user_emb=run.user_emb, item_emb=run.item_emb)
+
+    result = search(cfg, train, score)
+    write_json_atomic(cfg.art / "tune.json", result)
+    with atomic_file(runs_dir(cfg.art) / BEST) as tmp:
+        tmp.write_text(result["best"] + "\n", encoding="utf-8")
+    return result

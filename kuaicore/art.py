@@ -97,3 +97,19 @@ def eval_pairs(art: Path) -> tuple[np.ndarray, np.ndarray]:
         raise ArtifactError(f"{path}: missing (run `kuaicore build-features` again)")
     table = pq.read_table(path, columns=["user_idx", "item_idx"])
     return tuple(table.column(c).to_numpy().astype(np.int32) for c in ("user_idx", "item_idx"))
+
+
+def valid_candidates(art: Path) -> Any:
+    """valid.parquet as the candidates of the evaluation protocol (kuaicore.protocol.Candidates): each
+    user's held-out pairs, re-watches merged by their mean watch ratio."""
+    import pyarrow.parquet as pq
+
+    from kuaicore.protocol import candidates_from_rows
+
+    path = Path(art) / "valid.parquet"
+    if not path.is_file():
+        raise ArtifactError(f"{path}: missing (run `kuaicore build-features` again)")
+    table = pq.read_table(path, columns=["user_idx", "item_idx", "watch_ratio"])
+    return candidates_from_rows(
+        *(table.column(c).to_numpy() for c in ("user_idx", "item_idx", "watch_ratio"))
+    )

@@ -44,7 +44,8 @@ def cli() -> None:
       kuaicore synth DIR            write a synthetic KuaiRec twin (no download needed)
       kuaicore validate DATA        check a KuaiRec folder and summarise it
       kuaicore build-features DATA --out ART    DuckDB SQL -> training artifacts
-      kuaicore train ART            JAX two-tower model (CPU or GPU), or --model als|linear|...
+      kuaicore train ART            JAX two-tower model (CPU or GPU), or --model mf|als|linear|...
+      kuaicore tune ART             search models and hyperparameters on the validation split
       kuaicore evaluate ART         ranking metrics on the small matrix, with reference rows
       kuaicore recommend ART --user ID          top-K videos for one user
       kuaicore compare ART          every model and baseline in one table
@@ -57,7 +58,7 @@ def cli() -> None:
 
 def _register() -> None:
     """Attach the subcommands (their modules import only click; heavy work is imported when they run)."""
-    from kuaicore.commands import data, evaluation, pipeline, training
+    from kuaicore.commands import data, evaluation, pipeline, training, tuning
 
     for command in (
         pipeline.demo,
@@ -65,6 +66,7 @@ def _register() -> None:
         data.validate,
         data.build_features_cmd,
         training.train,
+        tuning.tune,
         evaluation.evaluate,
         evaluation.recommend,
         evaluation.compare,

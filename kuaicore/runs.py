@@ -25,6 +25,7 @@ from kuaicore.atomic import write_json_atomic as write_json_atomic
 from kuaicore.errors import ArtifactError, UsageError
 
 LATEST = "latest"
+BEST = "best"  # written by `kuaicore tune`: the run with the best validation score
 
 
 def runs_dir(art: Path) -> Path:
@@ -47,12 +48,12 @@ def check_run_name(name: str) -> str:
     if (
         not isinstance(name, str)
         or not _RUN_NAME.fullmatch(name)
-        or name == LATEST
+        or name in (LATEST, BEST)
         or leftover_owner(name) is not None
     ):
         raise UsageError(
             f"--run {name!r}: a run name is 1-100 letters, digits and - _ . (starting with a letter or"
-            f" digit), and not {LATEST!r}"
+            f" digit), and not {LATEST!r} or {BEST!r}"
         )
     return name
 
@@ -73,6 +74,11 @@ def run_lock(art: Path, name: str) -> Iterator[Path]:
 def resolve_run(art: Path, name: str | None) -> Path:
     """The folder of run ``name`` (None: the one ``runs/latest`` names); ArtifactError if absent."""
     runs = runs_dir(art)
+    if name == BEST:  # the winner of `kuaicore tune`
+        best = runs / BEST
+        if not best.is_file():
+            raise ArtifactError(f"{runs}: no runs/{BEST} (run `kuaicore tune {art}` first)")
+        name = best.read_text(encoding="utf-8").strip()
     if name is None or name == LATEST:  # `--run latest` means what no --run means
         latest = runs / LATEST
         if not latest.is_file():

@@ -109,8 +109,8 @@ def recommend(art: str | Path, user_id: int | None = None, run: str | None = Non
 def compare(art: str | Path, models: Sequence[str] | None = None, **options: Any) -> dict[str, Any]:
     """`kuaicore compare ART`: train what is missing, evaluate every model; the result dict (compare.json).
     ``options`` are EvalConfig's fields."""
-    from kuaicore.compare import compare as run_compare
-    from kuaicore.compare import parse_models
+    from kuaicore.comparison import compare as run_compare
+    from kuaicore.comparison import parse_models
 
     names = parse_models(",".join(models) if models else None)
     return run_compare(Path(art), names, EvalConfig(art=Path(art), **options))
@@ -124,8 +124,8 @@ def tune(art: str | Path, **options: Any) -> dict[str, Any]:
     from kuaicore.atomic import atomic_file, write_json_atomic
     from kuaicore.protocol import protocol_ndcg
     from kuaicore.runs import BEST, load_run, runs_dir
-    from kuaicore.tune import TuneConfig
-    from kuaicore.tune import tune as search
+    from kuaicore.search import TuneConfig
+    from kuaicore.search import tune as search
 
     cfg = TuneConfig(art=Path(art), **options)
     manifest = read_manifest(cfg.art)

@@ -27,7 +27,7 @@ def _stage(n: int, title: str, fn: Callable[[], str]) -> None:
 
 def run_demo(cfg: DemoConfig) -> dict[str, Any]:
     """Run every stage; returns the headline numbers and paths for the summary."""
-    from kuaicore.compare import compare
+    from kuaicore.comparison import compare
     from kuaicore.data.validate import validate_dataset
     from kuaicore.evaluation.evaluate import evaluate
     from kuaicore.features import build_features
@@ -77,8 +77,12 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
 
     def comparison() -> str:
         extra = ["--epochs", str(cfg.epochs)] if cfg.epochs is not None else []
-        result = compare(art, list(cfg.compare_models), EvalConfig(art=art, ks=(10, 50, 100), seed=cfg.seed),
-                         extra_train_args=extra)
+        result = compare(
+            art,
+            list(cfg.compare_models),
+            EvalConfig(art=art, ks=(10, 50, 100), seed=cfg.seed),
+            extra_train_args=extra,
+        )
         out["compare"] = result
         return f"{len(cfg.compare_models)} models -> {art / 'compare.json'}"
 

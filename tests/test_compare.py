@@ -112,7 +112,7 @@ def test_child_peak_rss_is_the_childs_own():
     import subprocess
     import sys
 
-    from kuaicore.compare import wait_with_peak_rss
+    from kuaicore.comparison import wait_with_peak_rss
 
     ballast = bytearray(400 * 10**6)  # a big parent must not be charged to its child (Linux ru_maxrss is)
     code = "x = bytearray(150 * 10**6); import time; time.sleep(0.5); raise SystemExit(3)"

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from kuaicore.cli import cli
 from kuaicore.errors import UsageError
-from kuaicore.tune import FAMILIES, TuneConfig, parse_duration, rung_resource, sample_trials, tune
+from kuaicore.search import FAMILIES, TuneConfig, parse_duration, rung_resource, sample_trials, tune
 
 
 def test_successive_halving_keeps_the_best_third_and_grows_their_budget(tmp_path):

@@ -202,8 +202,8 @@ def compare(art: Path, models: str | None, retrain: bool, epochs: int | None, **
 
     Example: kuaicore compare /tmp/art --models popularity,als,two-tower-mse --k 10
     """
-    from kuaicore.compare import compare as run_compare
-    from kuaicore.compare import format_compare, parse_models
+    from kuaicore.comparison import compare as run_compare
+    from kuaicore.comparison import format_compare, parse_models
 
     cfg, to_stdout = eval_config(art, None, opts)
     extra = ["--epochs", str(epochs)] if epochs is not None else []

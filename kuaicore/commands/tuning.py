@@ -44,7 +44,7 @@ def tune(art: Path, budget: str, models: str | None, trials: int, seed: int, as_
     Example: kuaicore tune /tmp/art --budget 5m --models mf,linear,two-tower
     """
     from kuaicore.api import tune as run_tune
-    from kuaicore.tune import DEFAULT_MODELS, format_leaderboard, parse_duration
+    from kuaicore.search import DEFAULT_MODELS, format_leaderboard, parse_duration
 
     names = tuple(m.strip() for m in models.split(",") if m.strip()) if models else DEFAULT_MODELS
     result = run_tune(art, models=names, trials=trials, budget_seconds=parse_duration(budget), seed=seed)

@@ -49,3 +49,13 @@ def test_api_errors_are_ours(tiny_art, tmp_path):
     shutil.copytree(tiny_art, art)
     with exclusive_lock(art / "runs" / ".p.lock", art / "runs" / "p", "train"), pytest.raises(BusyError):
         kuaicore.train(art, model="popularity", run="p")
+
+
+def test_no_submodule_shadows_an_api_function():
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.iter_modules(kuaicore.__path__):
+        importlib.import_module(f"kuaicore.{info.name}")
+    for name in kuaicore.__all__:
+        assert callable(getattr(kuaicore, name)), name

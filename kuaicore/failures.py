@@ -24,7 +24,7 @@ EXIT_TERMINATED = 143
 _NO_SPACE = ("No space left on device", "Disk quota exceeded")
 _QUOTED_PATH = re.compile(r"[\"'](/[^\"'\\]+)")
 _OS_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT, errno.ENOTDIR, errno.EISDIR,
-              errno.ENAMETOOLONG, errno.ENOSPC, errno.EDQUOT}  # fmt: skip
+              errno.ENAMETOOLONG, errno.ENOSPC, errno.EDQUOT, errno.EEXIST, errno.ENOTEMPTY}  # fmt: skip
 
 
 def human_bytes(n: float) -> str:
@@ -93,6 +93,8 @@ def classify(err: BaseException, terminated: bool = False) -> tuple[str, int] | 
         return f"--memory-limit: DuckDB ran out of memory ({first}); give a larger --memory-limit", 2
     if isinstance(err, OSError) and err.errno in _OS_ERRNOS:
         where = err.filename if err.filename is not None else ""
+        if err.errno in (errno.EEXIST, errno.ENOTDIR) and where and Path(where).is_file():
+            return f"{where}: is a file; give a folder", 2
         return f"{where}: {os.strerror(err.errno)}" if where else os.strerror(err.errno), 2
     return None
 

@@ -104,6 +104,13 @@ def test_a_bad_option_exits_2_naming_it_before_any_work(argv, option, tiny_data,
     assert not (art / "runs").exists()
 
 
+def test_a_file_where_a_folder_belongs_is_one_line(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    for argv in (["synth", tmp_path / "afile"], ["demo", tmp_path / "afile", "--scale", "tiny"]):
+        result = run(*argv)
+        assert result.exit_code == 2 and "afile: is a file; give a folder" in error_line(result)
+
+
 def test_help_shows_the_valid_ranges():
     text = run("train", "--help").output
     assert "x>0" in text and "0<=x<=4294967295" in text  # --lr, --seed

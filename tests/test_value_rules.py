@@ -101,6 +101,7 @@ big_matrix          | watch_ratio    | inf    | watch_ratio 'inf' is not a finit
 big_matrix          | watch_ratio    | -0.5   | watch_ratio '-0.5' is not a finite number >= 0
 big_matrix          | watch_ratio    | ''     | watch_ratio is empty
 big_matrix          | watch_ratio    | 1.5x   | watch_ratio '1.5x' is not a number
+big_matrix          | watch_ratio    | 1e39   | watch_ratio '1e39' is beyond the float32 range (3.4e38)
 big_matrix          | timestamp      | nan    | timestamp 'nan' is not a finite number >= 0
 big_matrix          | timestamp      | -1.0   | timestamp '-1.0' is not a finite number >= 0
 big_matrix          | time           | ''     | time is empty
@@ -112,6 +113,7 @@ big_matrix          | video_id       | -1     | video_id '-1' is negative
 big_matrix          | video_id       | abc    | video_id 'abc' is not an integer
 small_matrix        | watch_ratio    | -inf   | watch_ratio '-inf' is not a finite number >= 0
 small_matrix        | timestamp      | inf    | timestamp 'inf' is not a finite number >= 0
+small_matrix        | watch_ratio    | 9e307  | watch_ratio '9e307' is beyond the float32 range (3.4e38)
 small_matrix        | date           | nan    | date 'nan' is not a finite number
 small_matrix        | video_duration | -1     | video_duration '-1' is not > 0
 small_matrix        | play_duration  | -9     | play_duration '-9' is negative
@@ -133,6 +135,7 @@ user_features       | user_active_degree | '' | user_active_degree is empty
 user_features       | user_id        | -1     | user_id '-1' is negative
 item_daily_features | video_duration | inf    | video_duration 'inf' is not a finite number
 item_daily_features | play_progress  | nan    | play_progress 'nan' is not a finite number
+item_daily_features | play_progress  | -5e38  | play_progress '-5e38' is beyond the float32 range (3.4e38)
 item_daily_features | collect_cnt    | inf    | collect_cnt 'inf' is not a finite number
 item_daily_features | video_id       | -1     | video_id '-1' is negative
 kuairec_caption_category | topic_tag | abc    | topic_tag 'abc' is not a list like [a,b]

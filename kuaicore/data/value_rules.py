@@ -14,10 +14,11 @@ Errors (``DataError``, exit 2, one line naming the file, row, line and column; n
 - an empty cell in a required column (``force_not_null``: see :func:`kuaicore.data.readers.not_null_columns`;
   big_matrix: every column, time included; small_matrix: every column but time/date/timestamp, which are
   empty together on 3.9% of the real rows and kept; item_daily_features: only its keys are required);
-- the per-column rules of :func:`rules_for`: non-finite numbers (``nan``, ``inf``) anywhere; a negative or
-  non-finite watch_ratio or timestamp; a negative play_duration; a video_duration <= 0; negative ids;
-  malformed list cells (an unclosed ``[1, 2``, non-integers); tag ids outside 0..30; friend ids that are
-  negative or beyond 64 bits;
+- the per-column rules of :func:`rules_for`: non-finite numbers (``nan``, ``inf``) anywhere, and numbers
+  beyond the float32 range (3.4e38, the artifacts' type); a negative watch_ratio or timestamp; a negative
+  play_duration; a video_duration <= 0; negative ids; an empty text cell in a required column; malformed
+  list cells (an unclosed ``[1, 2``, non-integers); tag ids outside 0..30; friend ids that are negative or
+  beyond 64 bits;
 - a key on two rows of a file with one row per key (:data:`UNIQUE_KEYS`: user_features, item_categories,
   social_network and the caption file by their first column, item_daily_features by (video_id, date));
 - text that is not UTF-8; a header-only file (a header and no data rows), required or optional (an absent
@@ -51,6 +52,9 @@ MARK = "kuaicore value rule"
 SEP = "\x1f"  # ASCII unit separator: never in a KuaiRec field that a key or a rule message holds
 
 _INT64_MAX = 2**63 - 1
+FLOAT32_MAX = 3.4028234663852886e38
+"""Every number of a DOUBLE column must be within the 32-bit float range: the artifacts store float32."""
+FLOAT32_WHAT = "is beyond the float32 range (3.4e38)"
 
 
 @dataclass(frozen=True)
@@ -156,6 +160,8 @@ def rules_for(kfile: KuaiFile) -> tuple[ValueRule, ...]:
             out.extend(explicit[col.name])
         elif col.duckdb_type == "DOUBLE":
             out.append(ValueRule(col.name, "NOT isfinite({v})", "is not a finite number"))
+        if col.duckdb_type == "DOUBLE":
+            out.append(ValueRule(col.name, f"abs({{v}}) > {FLOAT32_MAX!r}", FLOAT32_WHAT))
     return tuple(out)
 
 

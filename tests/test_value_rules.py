@@ -135,7 +135,9 @@ user_features       | user_active_degree | '' | user_active_degree is empty
 user_features       | user_id        | -1     | user_id '-1' is negative
 item_daily_features | video_duration | inf    | video_duration 'inf' is not a finite number
 item_daily_features | play_progress  | nan    | play_progress 'nan' is not a finite number
-item_daily_features | play_progress  | -5e38  | play_progress '-5e38' is beyond the float32 range (3.4e38)
+item_daily_features | video_duration | -5e38  | video_duration '-5e38' is beyond the float32 range (3.4e38)
+item_daily_features | collect_cnt    | 2e9    | collect_cnt '2e9' is outside 0..1e9
+item_daily_features | play_progress  | -0.1   | play_progress '-0.1' is outside 0..1e5
 item_daily_features | collect_cnt    | inf    | collect_cnt 'inf' is not a finite number
 item_daily_features | video_id       | -1     | video_id '-1' is negative
 kuairec_caption_category | topic_tag | abc    | topic_tag 'abc' is not a list like [a,b]

@@ -18,7 +18,8 @@ Errors (``DataError``, exit 2, one line naming the file, row, line and column; n
   beyond the float32 range (3.4e38, the artifacts' type); a negative watch_ratio or timestamp; a negative
   play_duration; a video_duration <= 0; negative ids; an empty text cell in a required column; malformed
   list cells (an unclosed ``[1, 2``, non-integers); tag ids outside 0..30; friend ids that are negative or
-  beyond 64 bits;
+  beyond 64 bits; item_daily_features' collect_* counts outside 0..1e9 and play_progress outside 0..1e5
+  (the features sum them exactly, as DECIMAL);
 - a key on two rows of a file with one row per key (:data:`UNIQUE_KEYS`: user_features, item_categories,
   social_network and the caption file by their first column, item_daily_features by (video_id, date));
 - text that is not UTF-8; a header-only file (a header and no data rows), required or optional (an absent
@@ -87,6 +88,14 @@ def _interaction_rules() -> dict[str, tuple[ValueRule, ...]]:
     }
 
 
+def _finite_within(column: str, lo: float, hi: float) -> tuple[ValueRule, ...]:
+    text = f"{lo:g}.." + f"{hi:.0e}".replace("e+0", "e").replace("e+", "e")  # 0..1e9
+    return (
+        ValueRule(column, "NOT isfinite({v})", "is not a finite number"),
+        ValueRule(column, f"NOT ({{v}} BETWEEN {float(lo)!r} AND {float(hi)!r})", f"is outside {text}"),
+    )
+
+
 def _sql_text(pattern: str) -> str:
     return "'" + pattern.replace("'", "''") + "'"
 
@@ -131,7 +140,16 @@ _EXPLICIT: dict[str, dict[str, tuple[ValueRule, ...]]] = {
             ),
         ),
     },
-    "item_daily_features": {"video_id": (ValueRule("video_id", "{v} < 0", "is negative"),)},
+    "item_daily_features": {
+        "video_id": (ValueRule("video_id", "{v} < 0", "is negative"),),
+        # feat_item_daily sums and averages these exactly, as DECIMAL(18, 3) and DECIMAL(18, 12): bounded so
+        # that a video's total fits (real values: counts in the thousands, progress a fraction near 1)
+        **{
+            c: _finite_within(c, 0, 1e9)
+            for c in ("collect_cnt", "collect_user_num", "cancel_collect_cnt", "cancel_collect_user_num")
+        },  # fmt: skip
+        "play_progress": _finite_within("play_progress", 0, 1e5),
+    },
 }
 
 KEYS: dict[str, tuple[str, ...]] = {

@@ -22,8 +22,9 @@ this fragment, with ``$path`` and ``$columns`` bound as parameters and never for
 - A file with CRLF line ends is refused (``DataError``): with ``new_line = '\\n'`` DuckDB silently reads
   it as zero rows.
 - DuckDB converts only the columns a query uses: a query that never touches a column does not type-check it.
-- :data:`READ_CSV_CHECKED_SQL` (the validator's) adds ``force_not_null = $not_null``, so an empty cell in a
-  column that must be filled is a conversion error with its line number instead of a NULL.
+- :data:`READ_CSV_CHECKED_SQL` (the validator's and the staging files') adds ``force_not_null = $not_null``,
+  so an empty cell in a column that must be filled is a conversion error with its line number instead of a
+  NULL; both filter it with the file's value-rule macro (:mod:`kuaicore.data.value_rules`).
 
 Usage (one statement, parameters bound)::
 

@@ -7,14 +7,17 @@
 -- other column are equal in it too.
 -- inputs: big_matrix.csv
 -- grain: one row per CSV line
--- params: path, columns
+-- checks: every value against kuaicore.data.value_rules (an error stops the build)
+-- params: path, columns, not_null
 -- source: big_matrix
 CREATE TABLE stg_big_matrix AS
 SELECT user_id, video_id, video_duration, timestamp, watch_ratio,
        CAST(dense_rank() OVER by_time AS INTEGER) AS pos,
        CAST(row_number() OVER by_time - rank() OVER by_time AS INTEGER) AS copy_no
 FROM read_csv($path, columns = $columns, header = true, auto_detect = false, delim = ',', quote = '"',
-              escape = '"', new_line = '\n', nullstr = '', strict_mode = true)
+              escape = '"', new_line = '\n', nullstr = '', strict_mode = true,
+              force_not_null = $not_null) AS r
+WHERE check_values_big_matrix(r)
 WINDOW by_time AS (
     PARTITION BY user_id
     ORDER BY timestamp, video_id, play_duration, video_duration, watch_ratio, date

@@ -11,6 +11,11 @@ os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+# No per-example deadline: the machines are shared, and a slow example is not a wrong one.
+settings.register_profile("kuaicore", deadline=None)
+settings.load_profile("kuaicore")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_KUAIREC = REPO.parent / "shared" / "kuairec"

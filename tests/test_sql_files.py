@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kuaicore.data.readers import READ_CSV_SQL
+from kuaicore.data.readers import READ_CSV_CHECKED_SQL
+from kuaicore.data.value_rules import macro_name
 from kuaicore.errors import InternalError
 from kuaicore.features.sqlfiles import load_sql_files, parse_sql, sql_dir
 from kuaicore.schema import FILES_BY_NAME
@@ -32,8 +33,10 @@ def test_staging_files_use_the_canonical_read_csv_and_name_a_schema_file():
     staging = [f for f in FILES if f.name.startswith("1")]
     assert {f.source for f in staging} == set(FILES_BY_NAME)
     for f in staging:
-        assert _squash(READ_CSV_SQL) in _squash(f.sql), f.name
-        assert f.params == ("path", "columns")
+        # the checked read (force_not_null) filtered by the file's value-rule macro, as validate reads it
+        read = _squash(READ_CSV_CHECKED_SQL)
+        assert f"{read} AS r WHERE {macro_name(FILES_BY_NAME[f.source])}(r)" in _squash(f.sql), f.name
+        assert f.params == ("path", "columns", "not_null")
 
 
 def test_no_file_formats_values_into_sql():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import mmap
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from kuaicore.errors import DataError
@@ -21,6 +22,7 @@ _FIELDS = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
 _TYPE_WORDS = {"BIGINT": "an integer", "INTEGER": "an integer", "DOUBLE": "a number", "FLOAT": "a number"}
 _INT_TEXT = re.compile(r"\s*[+-]?\d+\s*")
 _MAX_HEADER = 1 << 20
+NOT_UTF8 = "text is not UTF-8"
 
 
 def describe_csv_error(kfile: KuaiFile, message: str) -> str:
@@ -45,6 +47,8 @@ def describe_csv_error(kfile: KuaiFile, message: str) -> str:
         what = f"expected {want} fields, found {got}" + (" (a truncated line?)" if got < want else "")
     elif "unterminated quote" in message:
         what = "a quoted value is not closed"
+    elif "Invalid unicode" in message:
+        what = NOT_UTF8
     else:
         what = _first_reason(message)
     return f"{where}: {what}"
@@ -79,17 +83,29 @@ def find_line(path: Path, prefix: str) -> int | None:
 
     Searches the memory-mapped file (no Python loop over rows), so it is quick on the 1 GB big matrix.
     """
+    found = find_row(path, prefix)
+    return None if found is None else found[0]
+
+
+def find_row(path: Path, prefix: str, accept: Callable[[str], bool] | None = None) -> tuple[int, str] | None:
+    """The line number (header = 1) and text (no line end; bytes that are not UTF-8 replaced) of the first
+    line after the header that starts with ``prefix`` and, if given, satisfies ``accept(text)``; None if
+    there is none. A memory-mapped search, as :func:`find_line`."""
     needle = b"\n" + prefix.encode("utf-8")
     with open(path, "rb") as fh:
         if fh.seek(0, 2) == 0:
             return None
         with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            off = mm.find(needle)
-            if off < 0:
-                return None
             newlines, pos, step = 0, 0, 1 << 24
-            while pos < off:
-                end = min(pos + step, off)
-                newlines += mm[pos:end].count(b"\n")
-                pos = end
-            return newlines + 2
+            off = mm.find(needle)
+            while off >= 0:
+                while pos < off:
+                    end = min(pos + step, off)
+                    newlines += mm[pos:end].count(b"\n")
+                    pos = end
+                stop = mm.find(b"\n", off + 1)
+                text = mm[off + 1 : stop if stop >= 0 else len(mm)].decode("utf-8", errors="replace")
+                if accept is None or accept(text):
+                    return newlines + 2, text
+                off = mm.find(needle, off + 1)
+            return None

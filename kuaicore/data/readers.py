@@ -22,8 +22,9 @@ this fragment, with ``$path`` and ``$columns`` bound as parameters and never for
 - A file with CRLF line ends is refused (``DataError``): with ``new_line = '\\n'`` DuckDB silently reads
   it as zero rows.
 - DuckDB converts only the columns a query uses: a query that never touches a column does not type-check it.
-- :data:`READ_CSV_CHECKED_SQL` (the validator's) adds ``force_not_null = $not_null``, so an empty cell in a
-  column that must be filled is a conversion error with its line number instead of a NULL.
+- :data:`READ_CSV_CHECKED_SQL` (the validator's and the staging files') adds ``force_not_null = $not_null``,
+  so an empty cell in a column that must be filled is a conversion error with its line number instead of a
+  NULL; both filter it with the file's value-rule macro (:mod:`kuaicore.data.value_rules`).
 
 Usage (one statement, parameters bound)::
 
@@ -42,6 +43,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kuaicore.data.csv_errors import NOT_UTF8
 from kuaicore.errors import DataError
 from kuaicore.schema import CATEGORY_MISSING_ID, TEXT_MISSING, KuaiFile
 
@@ -86,7 +88,7 @@ def _quote_field(field: str) -> str:
     return field
 
 
-def _split_line(line: str) -> list[str]:
+def split_csv_line(line: str) -> list[str]:
     """Split one CSV line (no terminator) into fields; quoted fields may hold ``,``, ``""`` or ``\\r``."""
     fields: list[str] = []
     i, n = 0, len(line)
@@ -122,19 +124,26 @@ def repair_bare_cr(src: Path, dst: Path) -> None:
 
     Lines without a bare ``\\r`` are copied byte for byte; a line with one is split into fields and written
     back with every field that holds ``,``, ``"`` or ``\\r`` quoted (RFC 4180), so DuckDB reads the ``\\r``
-    as text. Written to a temporary name and renamed at the end.
+    as text. Written to a temporary name and renamed at the end. ``DataError`` naming the line if a line
+    with a bare ``\\r`` is not UTF-8 text (other lines are copied unread, and DuckDB names theirs).
     """
     tmp = dst.with_name(dst.name + ".tmp-repair")
     with open(src, "rb") as fin, open(tmp, "wb") as fout:
-        for raw in fin:
+        for line_no, raw in enumerate(fin, start=1):
             body = raw[:-1] if raw.endswith(b"\n") else raw
             end = raw[len(body) :]
             stripped = body[:-1] if body.endswith(b"\r") else body  # keep a CRLF ending as it is
             if b"\r" not in stripped:
                 fout.write(raw)
                 continue
-            text = stripped.decode("utf-8")
-            fixed = ",".join(_quote_field(f) for f in _split_line(text))
+            try:
+                text = stripped.decode("utf-8")
+            except UnicodeDecodeError:
+                fout.close()
+                tmp.unlink(missing_ok=True)
+                where = f"row {line_no - 1} (line {line_no})" if line_no > 1 else "line 1"
+                raise DataError(f"{src.name}, {where}: {NOT_UTF8}") from None
+            fixed = ",".join(_quote_field(f) for f in split_csv_line(text))
             fout.write(fixed.encode("utf-8") + body[len(stripped) :] + end)
     tmp.replace(dst)
 

@@ -4,7 +4,10 @@ Out of core: every count is a DuckDB aggregate over the canonical read (:mod:`ku
 memory limit; Python reads only each file's first line (the header check) and last byte (truncation check),
 and, to name the row of a bad value found by a query, searches the memory-mapped file for it.
 Bad input raises :class:`~kuaicore.errors.DataError` with one line naming the file and, where there is one,
-the row. Rows are numbered from 1 at the first data row; ``line`` is the line in the file with the header as
+the row. What is a bad value is decided in one place, :mod:`kuaicore.data.value_rules`, whose check macros
+filter the statistics pass here exactly as they filter build-features' staging queries, so the two commands
+accept and reject the same files with the same messages.
+Rows are numbered from 1 at the first data row; ``line`` is the line in the file with the header as
 line 1 (so line = row + 1). Absent optional files are warnings (logged on stderr and kept in the report).
 """
 
@@ -13,8 +16,8 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from kuaicore.data.csv_errors import duckdb_data_error, find_line, first_line
-from kuaicore.data.lists import INT_LIST_PATTERN, TAG_LIST_PATTERN
+from kuaicore.data import value_rules
+from kuaicore.data.csv_errors import find_line, first_line
 from kuaicore.data.paths import resolve_data_dir
 from kuaicore.data.readers import (
     READ_CSV_CHECKED_SQL,
@@ -29,12 +32,6 @@ from kuaicore.progress import log, timed
 from kuaicore.schema import BIG_MATRIX, FILES, FILES_BY_NAME, SMALL_MATRIX, KuaiFile
 
 INTERACTION_FILES = (BIG_MATRIX.name, SMALL_MATRIX.name)
-# List columns and the full-match pattern of a well-formed cell (kuaicore.data.lists).
-LIST_COLUMNS = {
-    "item_categories": ("feat", INT_LIST_PATTERN),
-    "social_network": ("friend_list", INT_LIST_PATTERN),
-    "kuairec_caption_category": ("topic_tag", TAG_LIST_PATTERN),
-}
 
 
 def check_header(kfile: KuaiFile, path: Path) -> None:
@@ -82,9 +79,13 @@ def _stats_sql(kfile: KuaiFile) -> str:
 
     Grouping by every column also makes DuckDB convert, and so type-check, every column: it converts only the
     columns a query uses, so a bare count(*) would let a non-numeric value in an unused column through.
+    The read is filtered by the file's value-rule macro (:mod:`kuaicore.data.value_rules`), as in staging.
     """
     every = ", ".join(quote_ident(c.name) for c in kfile.columns)
-    rows = f"(SELECT {every}, count(*) AS n FROM {READ_CSV_CHECKED_SQL} GROUP BY ALL)"
+    rows = (
+        f"(SELECT {every}, count(*) AS n FROM {READ_CSV_CHECKED_SQL} AS r "
+        f"WHERE {value_rules.macro_name(kfile)}(r) GROUP BY ALL)"
+    )
     counts = "coalesce(sum(n), 0) AS rows, count(*) AS distinct_rows"
     if kfile.name not in INTERACTION_FILES:
         first = quote_ident(kfile.columns[0].name)
@@ -110,24 +111,6 @@ _SMALL_PAIRS_SQL = (
 )
 
 
-def check_list_column(con, kfile: KuaiFile, path: Path, params: dict) -> None:
-    """``DataError`` naming the row of a malformed list cell (``[1, 2]`` / ``[a,b]`` expected), if any."""
-    if kfile.name not in LIST_COLUMNS:
-        return
-    column, pattern = LIST_COLUMNS[kfile.name]
-    key, col = quote_ident(kfile.columns[0].name), quote_ident(column)
-    bad = con.execute(
-        f"SELECT {key}, {col} FROM {READ_CSV_CHECKED_SQL} "
-        f"WHERE {col} IS NOT NULL AND NOT regexp_full_match({col}, $pattern) ORDER BY {key} LIMIT 1",
-        {**params, "pattern": pattern},
-    ).fetchone()
-    if bad is not None:
-        line = find_line(path, f"{bad[0]},")
-        where = f", row {line - 1} (line {line})" if line else ""
-        example = "[1, 2]" if pattern == INT_LIST_PATTERN else "[a,b]"
-        raise DataError(f"{kfile.filename}{where}: {column} {bad[1]!r} is not a list like {example}")
-
-
 def summarise_file(con, kfile: KuaiFile, path: Path, workdir: Path) -> tuple[FileSummary, tuple]:
     """DuckDB passes over ``path``: row counts and, for interaction files, the table's statistics.
 
@@ -135,12 +118,14 @@ def summarise_file(con, kfile: KuaiFile, path: Path, workdir: Path) -> tuple[Fil
     """
     params = checked_read_params(kfile, path, workdir)
     with timed(f"read {kfile.filename}") as info:
-        row = _run(con, kfile, _stats_sql(kfile), params)
+        row = _run(con, kfile, path, _stats_sql(kfile), params)
         info["rows"] = row[0]
     if row[0] == 0:
-        raise DataError(f"{kfile.filename}: file is empty (a header and no data rows)")
-    check_line_end(kfile, path, row[0])
-    check_list_column(con, kfile, path, params)
+        raise value_rules.empty_file_error(kfile)
+    if kfile.name in value_rules.UNIQUE_KEYS and row[2] != row[0]:  # a first column repeats: find the key
+        dup = value_rules.duplicate_key_error(con, kfile, f"{READ_CSV_CHECKED_SQL} AS r", params, path)
+        if dup is not None:
+            raise dup
     summary = FileSummary(kfile.filename, present=True, required=kfile.required, rows=row[0])
     summary.duplicate_rows = row[0] - row[1]
     if kfile.name not in INTERACTION_FILES:
@@ -149,23 +134,24 @@ def summarise_file(con, kfile: KuaiFile, path: Path, workdir: Path) -> tuple[Fil
     summary.users, summary.videos, summary.rows_with_empty_time = row[2:5]
     if kfile.name == BIG_MATRIX.name:
         with timed("median watch_ratio of big_matrix.csv and the pairs it shares with small_matrix.csv"):
-            median, *rest = _run(con, kfile, _MEDIAN_AND_OVERLAP_SQL, params)
+            median, *rest = _run(con, kfile, path, _MEDIAN_AND_OVERLAP_SQL, params)
     else:
         with timed(f"median watch_ratio and (user_id, video_id) pairs of {kfile.filename}"):
-            (median,), rest = _run(con, kfile, _MEDIAN_SQL, params), ()
-            _run(con, kfile, _SMALL_PAIRS_SQL, params)
+            (median,), rest = _run(con, kfile, path, _MEDIAN_SQL, params), ()
+            _run(con, kfile, path, _SMALL_PAIRS_SQL, params)
     summary.watch_ratio = {"min": row[5], "median": median, "max": row[6]}
     return summary, tuple(rest)
 
 
-def _run(con, kfile: KuaiFile, sql: str, params: dict) -> tuple:
-    """Run one query over ``kfile``; CSV errors become DataError (file, row), lack of memory InternalError."""
+def _run(con, kfile: KuaiFile, path: Path, sql: str, params: dict) -> tuple:
+    """Run one query over ``kfile`` (at ``path``); CSV errors and broken value rules become DataError (file,
+    row, column), lack of memory InternalError."""
     import duckdb
 
     try:
         return con.execute(sql, params).fetchone()
     except (duckdb.InvalidInputException, duckdb.ConversionException) as err:
-        raise duckdb_data_error(kfile, err) from None
+        raise value_rules.data_error(kfile, path, err) from None
     except duckdb.OutOfMemoryException as err:
         limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
         first = str(err).strip().splitlines()[0]
@@ -174,8 +160,12 @@ def _run(con, kfile: KuaiFile, sql: str, params: dict) -> tuple:
         ) from None
 
 
-def check_overlap(paths: dict[str, Path], shared: int, first: tuple[int, int] | None) -> int:
-    """``DataError`` naming the first (user_id, video_id) pair found in both small and big, if any."""
+def check_overlap(
+    paths: dict[str, Path], shared: int, first: tuple[int, int] | None, report: ValidationReport
+) -> int:
+    """Count the (user_id, video_id) pairs found in both small and big and, if any, warn in ``report``
+    naming the first: build-features drops those big_matrix rows and counts them (kuaicore.data.value_rules:
+    a counted, dropped row, not an error). Returns the count."""
     if not shared:
         return 0
     user, video = first
@@ -183,10 +173,12 @@ def check_overlap(paths: dict[str, Path], shared: int, first: tuple[int, int] | 
     big_line = find_line(paths[BIG_MATRIX.name], f"{user},{video},")
     where = f", row {small_line - 1} (line {small_line})" if small_line else ""
     in_big = f" (row {big_line - 1})" if big_line else ""
-    raise DataError(
+    report.warn(
         f"{SMALL_MATRIX.filename}{where}: pair (user_id={user}, video_id={video}) is also in "
-        f"{BIG_MATRIX.filename}{in_big}; the small and big matrices must not share pairs ({shared:,} shared)"
+        f"{BIG_MATRIX.filename}{in_big} ({shared:,} pairs shared; the real files share none); "
+        "build-features drops those big_matrix rows and counts them"
     )
+    return shared
 
 
 def check_structure(data_dir: Path, report: ValidationReport | None = None) -> dict[str, Path]:
@@ -207,8 +199,7 @@ def check_structure(data_dir: Path, report: ValidationReport | None = None) -> d
             report.files.append(FileSummary(kfile.filename, present=False, required=False))
     for name, fpath in paths.items():
         check_header(_kfile(name), fpath)
-        if report is None:  # the full validation names the row of a truncated line after counting rows
-            check_line_end(_kfile(name), fpath, None)
+        check_line_end(_kfile(name), fpath, None)
     return paths
 
 
@@ -223,12 +214,13 @@ def validate_dataset(path: Path, memory_limit: str = "1GB", threads: int | None 
         workdir = Path(tmp)
         con = connect(memory_limit, threads, workdir / "spill")
         try:
+            value_rules.install(con)
             # small first: its pass leaves the table small_pairs that big's median pass joins against
             order = [SMALL_MATRIX.name, *(n for n in paths if n not in INTERACTION_FILES), BIG_MATRIX.name]
             summaries, rest = {}, {}
             for name in order:
                 summaries[name], rest[name] = summarise_file(con, _kfile(name), paths[name], workdir)
-            report.overlap_pairs = check_overlap(paths, *rest[BIG_MATRIX.name])
+            report.overlap_pairs = check_overlap(paths, *rest[BIG_MATRIX.name], report)
         finally:
             con.close()
     order = {f.filename: i for i, f in enumerate(FILES)}

@@ -100,11 +100,15 @@ def publish(tmp: Path, out: Path, force: bool) -> None:
 
 
 def save_npy(folder: Path, name: str, array: np.ndarray) -> Path:
-    """Save one array as ``folder/name`` (plain .npy, no pickle); a float array holding NaN or inf is a bug
-    of ours (InternalError): non-finite values never reach an artifact."""
+    """Save one array as ``folder/name`` (plain .npy, no pickle).
+
+    ``InternalError`` if a float array holds NaN or inf: every input value is finite (the value rules of
+    :mod:`kuaicore.data.value_rules` stop the build otherwise), so a non-finite feature is a bug of ours.
+    """
+    if array.dtype.kind in "fc" and not np.isfinite(array).all():
+        bad = int(array.size - np.count_nonzero(np.isfinite(array)))
+        raise InternalError(f"{name}: {bad:,} non-finite values (NaN or inf) to be saved; a bug of ours")
     path = folder / name
-    if array.dtype.kind == "f" and not np.isfinite(array).all():
-        raise InternalError(f"{name}: {int((~np.isfinite(array)).sum())} non-finite values about to be saved")
     np.save(path, np.ascontiguousarray(array), allow_pickle=False)
     return path
 

@@ -2,8 +2,10 @@
 
 The database is a single file inside the artifact's temporary folder, so intermediate tables spill to disk;
 ``temp_directory`` sits beside it. Staging files (header ``-- source: NAME``) read their KuaiRec file through
-:mod:`kuaicore.data.readers`; an absent optional file is replaced by a header-only CSV, so every later query
-still runs (its features come out empty and the manifest says so).
+:mod:`kuaicore.data.readers` and check every value with the macro of :mod:`kuaicore.data.value_rules`
+(installed here before the file runs); a broken rule, a bad CSV value or a header-only file is a one-line
+``DataError`` naming file, row and column. An absent optional file is replaced by a header-only CSV, so every
+later query still runs (its features come out empty and the manifest says so).
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kuaicore.data.csv_errors import duckdb_data_error
 from kuaicore.errors import ArtifactError, DataError, InternalError, UsageError
 from kuaicore.features.sqlfiles import SqlFile
 from kuaicore.progress import log
@@ -71,8 +72,9 @@ def open_database(workdir: Path, memory_limit: str, threads: int | None):
 
 
 def source_params(sql: SqlFile, sources: Mapping[str, Path | None], workdir: Path) -> dict[str, Any]:
-    """``path``/``columns`` for a staging file: its KuaiRec file, or a header-only stand-in if absent."""
-    from kuaicore.data.readers import read_csv_params
+    """``path``/``columns``/``not_null`` for a staging file: its KuaiRec file, or a header-only stand-in if
+    absent."""
+    from kuaicore.data.readers import checked_read_params
 
     kfile = FILES_BY_NAME.get(sql.source or "")
     if kfile is None:
@@ -83,7 +85,7 @@ def source_params(sql: SqlFile, sources: Mapping[str, Path | None], workdir: Pat
             raise DataError(f"{kfile.filename}: required file is missing")
         path = workdir / f"{kfile.name}.empty.csv"
         path.write_text(kfile.header + "\n", encoding="utf-8")
-    return read_csv_params(kfile, path, workdir=workdir)
+    return checked_read_params(kfile, path, workdir=workdir)
 
 
 def run_sql_files(
@@ -96,24 +98,35 @@ def run_sql_files(
     """Execute each file with exactly its declared parameters; log and return rows and seconds per query."""
     import duckdb
 
+    from kuaicore.data import value_rules
+
     stats: list[QueryStat] = []
     for sql in files:
         bound = dict(values)
+        kfile = FILES_BY_NAME.get(sql.source or "")
         if sql.source is not None:
             bound.update(source_params(sql, sources, workdir))
+            value_rules.install(con, (kfile,))
         start = time.perf_counter()
         try:
             result = con.execute(sql.sql, sql.bind(bound)).fetchall()
         except (duckdb.ConversionException, duckdb.InvalidInputException) as err:
-            if sql.source is None:
+            if kfile is None:
                 raise
-            raise duckdb_data_error(FILES_BY_NAME[sql.source], err) from None
+            path = sources.get(kfile.name) or Path(bound["path"])
+            raise value_rules.data_error(kfile, path, err) from None
         except (
             duckdb.IOException
         ) as err:  # e.g. the disk is full; the staging folder is removed by the caller
             raise ArtifactError(f"{sql.name}: {str(err).splitlines()[0]}") from None
         seconds = time.perf_counter() - start
         rows = int(result[0][0]) if result and result[0] and isinstance(result[0][0], int) else 0
+        if kfile is not None and sources.get(kfile.name) is not None:
+            if rows == 0:
+                raise value_rules.empty_file_error(kfile)
+            dup = value_rules.duplicate_key_error(con, kfile, sql.relation, {}, sources[kfile.name])
+            if dup is not None:
+                raise dup
         stats.append(QueryStat(sql.name, sql.relation, rows, seconds))
         log(f"  {sql.name}: {rows:,} rows, {seconds:.2f}s")
     return stats

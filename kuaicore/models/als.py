@@ -143,16 +143,26 @@ def fit(
     options: ALSOptions = ALSOptions(),
     on_iteration: Callable[[int, float, float], None] | None = None,
     track_objective: bool = True,
+    start: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """Train implicit ALS; returns ``(user_emb f32[n_users,f], item_emb f32[n_items,f], info)``.
 
     ``info["objective"]``: the loss after each iteration (when ``track_objective``); ``info["seconds"]``: wall
     seconds of each iteration (both half-steps, objective excluded). ``on_iteration(it, loss, seconds)`` is
-    called after each iteration (loss is NaN when not tracked), e.g. to log progress.
+    called after each iteration (loss is NaN when not tracked), e.g. to log progress. ``start``: the
+    starting (user, item) factors instead of :func:`init_factors` (copied; e.g. to compare with another
+    library from the same start).
     """
     n_users, n_items = data.shape
     cu, ci = confidence_matrices(data, options)
-    x, y = init_factors(n_users, n_items, options)
+    if start is None:
+        x, y = init_factors(n_users, n_items, options)
+    else:
+        x, y = (np.array(a, dtype=options.dtype, order="C") for a in start)
+    if x.shape != (n_users, options.factors) or y.shape != (n_items, options.factors):
+        raise InternalError(
+            f"start factors have shapes {x.shape}, {y.shape}; expected {options.factors} columns"
+        )
     losses: list[float] = []
     seconds: list[float] = []
     for it in range(options.iterations):

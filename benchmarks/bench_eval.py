@@ -10,7 +10,7 @@ Data are random (seeded) and generated here, so the benchmark depends on no othe
   gives all 7 metrics at K = 10, 50, 100; the baseline is ranx building its Qrels and Run (from Python dicts
   made beforehand, not timed) from the same top-100 lists and evaluating the 15 metrics both compute
   (precision, recall, ndcg, mrr, hit_rate at each K); every per-user value is asserted equal.
-First, the peer table (benchmarks/_peer_topk.py, needs ``pip install -e .[bench]``): ``topk_scores`` vs
+Then the peer table (benchmarks/_peer_topk.py, needs ``pip install -e .[bench]``): ``topk_scores`` vs
 `implicit`'s batch ``recommend`` on 64-d factors with each user's training items excluded (``seen`` a user,
 12.5M pairs at full scale), at each ``--threads`` count, idle and with one core kept busy by another
 process; ``--no-peers`` skips it.
@@ -205,14 +205,16 @@ def main() -> None:
     ap.add_argument("--threads", default="1,2", help="peer table: thread counts")
     ap.add_argument("--repeat", type=int, default=3, help="peer table: best of N interleaved rounds")
     ap.add_argument("--no-peers", action="store_true", help="skip the table against implicit")
+    ap.add_argument("--peers-only", action="store_true", help="only the table against implicit")
     args = ap.parse_args()
     if args.cold_child:
         cold_child(args.cold_child, args.scale, args.seed)
         return
     import numba
 
-    if not args.no_peers:
+    if args.peers_only:
         peers(args)
+        return
 
     d = make_data(args.scale, args.seed)
     n_u, n_small = d["user_emb"].shape[0], d["users"].size
@@ -268,6 +270,9 @@ def main() -> None:
           f"identical top-{K} slots vs NumPy: {same:.4%} "
           "(the rest are float-rounding near-ties); all metric values equal to ranx (1e-12)")  # fmt: skip
     print_table(rows)
+    if not args.no_peers:  # last, so that the peak RSS above is not implicit's
+        print()
+        peers(args)
 
 
 if __name__ == "__main__":

@@ -23,8 +23,8 @@ import click
     "options",
     multiple=True,
     metavar="KEY=VALUE",
-    help="A baseline's own option, repeatable. als: factors, iterations, reg, alpha, confidence=linear|log;"
-    " linear: ridge, taste_prior; popularity: variant=views|mean-wr, prior; tag-cosine: columns=tags|all.",
+    help="A baseline's own option, repeatable. als: factors, iterations, reg, alpha, confidence=linear|log,"
+    " dtype=float32|float64; linear: ridge, taste_prior; popularity: variant=views|mean-wr, prior; tag-cosine: columns=tags|all.",
 )
 @click.option(
     "--loss",

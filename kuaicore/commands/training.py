@@ -24,7 +24,8 @@ import click
     multiple=True,
     metavar="KEY=VALUE",
     help="A baseline's own option, repeatable. als: factors, iterations, reg, alpha, confidence=linear|log,"
-    " dtype=float32|float64; linear: ridge, taste_prior; popularity: variant=views|mean-wr, prior; tag-cosine: columns=tags|all.",
+    " dtype=float32|float64; linear: ridge, taste_prior; popularity: variant=views|mean-wr, prior;"
+    " tag-cosine: columns=tags|all.",
 )
 @click.option(
     "--loss",

@@ -10,6 +10,10 @@ Data are random (seeded) and generated here, so the benchmark depends on no othe
   gives all 7 metrics at K = 10, 50, 100; the baseline is ranx building its Qrels and Run (from Python dicts
   made beforehand, not timed) from the same top-100 lists and evaluating the 15 metrics both compute
   (precision, recall, ndcg, mrr, hit_rate at each K); every per-user value is asserted equal.
+Then the peer table (benchmarks/_peer_topk.py, needs ``pip install -e .[bench]``): ``topk_scores`` vs
+`implicit`'s batch ``recommend`` on 64-d factors with each user's training items excluded (``seen`` a user,
+12.5M pairs at full scale), at each ``--threads`` count, idle and with one core kept busy by another
+process; ``--no-peers`` skips it.
 "cold" rows run in a fresh child process with Numba's on-disk cache already warm (the parent has compiled):
 they time ``import`` of the kernels plus the first call, i.e. what a CLI invocation pays. "warm" rows are the
 best of three calls in this process. ranx is timed warm too (its own compile/cache load done on a tiny run).
@@ -32,8 +36,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import Timer, machine_line, peak_rss_mb, print_table  # noqa: E402
 
 SCALES = {
-    "full": {"n_users": 7176, "n_items": 10728, "dim": 32, "small_users": 1411, "small_items": 3327},
-    "small": {"n_users": 800, "n_items": 1500, "dim": 32, "small_users": 200, "small_items": 500},
+    "full": {
+        "n_users": 7176,
+        "n_items": 10728,
+        "dim": 32,
+        "small_users": 1411,
+        "small_items": 3327,
+        "seen": 1746,
+    },
+    "small": {
+        "n_users": 800,
+        "n_items": 1500,
+        "dim": 32,
+        "small_users": 200,
+        "small_items": 500,
+        "seen": 250,
+    },
 }
 K = 100
 KS = (10, 50, 100)
@@ -163,16 +181,40 @@ def cold(what: str, scale: str, seed: int) -> dict:
     return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
 
 
+def peers(args: argparse.Namespace) -> None:
+    """Print the table of ``topk_scores`` against implicit's ``recommend`` (idle and one core busy)."""
+    from _peer_topk import DIM, compare_topk, make_peer_data
+
+    s = SCALES[args.scale]
+    d = make_peer_data(s["n_users"], s["n_items"], s["seen"], args.seed)
+    load_before = os.getloadavg()[0]
+    rows, same = compare_topk(d, tuple(int(t) for t in args.threads.split(",")), args.repeat)
+    print(machine_line() + f", load average {load_before:.1f} before / {os.getloadavg()[0]:.1f} after")
+    print(f"top-{K} vs implicit: {s['n_users']:,} users x {s['n_items']:,} items, d={DIM}, "
+          f"{d['seen'].nnz:,} training pairs excluded; best of {args.repeat} interleaved rounds; "
+          f"identical slots {same:.4%} (others: float-rounding near-ties); scores equal to 1e-4")  # fmt: skip
+    print_table(rows)
+    print()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", default="full", choices=sorted(SCALES))
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cold-child", choices=["topk", "metrics"], help=argparse.SUPPRESS)
+    ap.add_argument("--threads", default="1,2", help="peer table: thread counts")
+    ap.add_argument("--repeat", type=int, default=3, help="peer table: best of N interleaved rounds")
+    ap.add_argument("--no-peers", action="store_true", help="skip the table against implicit")
+    ap.add_argument("--peers-only", action="store_true", help="only the table against implicit")
     args = ap.parse_args()
     if args.cold_child:
         cold_child(args.cold_child, args.scale, args.seed)
         return
     import numba
+
+    if args.peers_only:
+        peers(args)
+        return
 
     d = make_data(args.scale, args.seed)
     n_u, n_small = d["user_emb"].shape[0], d["users"].size
@@ -228,6 +270,9 @@ def main() -> None:
           f"identical top-{K} slots vs NumPy: {same:.4%} "
           "(the rest are float-rounding near-ties); all metric values equal to ranx (1e-12)")  # fmt: skip
     print_table(rows)
+    if not args.no_peers:  # last, so that the peak RSS above is not implicit's
+        print()
+        peers(args)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,9 @@ Stages, each in its own child process so that each peak RSS is its own:
               duplicates, splits each user's last rows by time, and builds per-item aggregates/rates/training
               statistics and per-user per-tag / per-category taste, profile one-hots, all standardized.
               It writes no parquet, so it does less work than kuaicore.
+  polars      the peer a user would pick: staged lazy frames computing the same train/valid/eval rows
+              (indices, targets, labels) and per-item training counts (benchmarks/_peer_features.py); after
+              timing, the child asserts they equal the ART the kuaicore stage wrote. Needs ``.[bench]``.
 """
 
 from __future__ import annotations
@@ -137,7 +140,24 @@ def pandas_features(data: Path, cap: float = 5.0, frac: float = 0.1, prior: floa
     return {"rows": {"big_rows_in": n_in, "train_rows": len(train)}, "shapes": [items.shape, ufeat.shape]}
 
 
+def polars_child(args: argparse.Namespace) -> dict:
+    """Time the staged polars splits, then (untimed, after the peak RSS is taken) check them against the ART
+    that the kuaicore stage wrote."""
+    from _peer_features import check_equal, polars_splits
+
+    from kuaicore.data.paths import resolve_data_dir
+
+    with Timer() as t:
+        out = polars_splits(resolve_data_dir(args.data))
+    peak = peak_rss_mb(include_children=False)
+    rows = check_equal(out, args.out)
+    return {"rows": rows, "seconds": t.seconds, "peak_rss_mb": peak}
+
+
 def child(args: argparse.Namespace) -> None:
+    if args.child == "polars":
+        print(json.dumps(polars_child(args)))
+        return
     with Timer() as t:
         if args.child == "count":
             result = scan_csvs(args.data, args.memory_limit, args.threads, every_value=False)
@@ -178,6 +198,7 @@ def main() -> None:
     ap.add_argument("--memory-limit", default="1GB")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--skip-pandas", action="store_true")
+    ap.add_argument("--skip-polars", action="store_true")
     ap.add_argument(
         "--repeat",
         type=int,
@@ -203,6 +224,8 @@ def main() -> None:
                   "kuaicore build-features --validate": "kuaicore"}  # fmt: skip
         if not args.skip_pandas:
             stages["pandas (seeds' approach)"] = "pandas"
+        if not args.skip_polars:
+            stages["polars, staged lazy frames (splits + item counts only)"] = "polars"
         runs: dict[str, list[dict]] = {stage: [] for stage in stages}
         for _ in range(max(1, args.repeat)):  # interleaved, so that a burst of load hits every stage alike
             for stage, child_name in stages.items():
@@ -211,11 +234,14 @@ def main() -> None:
         n = int(results["count-only"]["rows"]["big_matrix"])
         base = results["count-only"]
         pandas = results.get("pandas (seeds' approach)")
+        polars = results.get("polars, staged lazy frames (splits + item counts only)")
         rows = []
         for stage, r in results.items():
             rows.append({
                 "stage": stage, "wall s": r["seconds"], "peak RSS MB": r["peak_rss_mb"],
                 "big rows/s": n / r["seconds"], "x count-only time": r["seconds"] / base["seconds"],
+                "polars time / this": polars["seconds"] / r["seconds"] if polars else None,
+                "polars RSS / this": polars["peak_rss_mb"] / r["peak_rss_mb"] if polars else None,
                 "pandas time / this": pandas["seconds"] / r["seconds"] if pandas else None,
                 "pandas RSS / this": pandas["peak_rss_mb"] / r["peak_rss_mb"] if pandas else None,
             })  # fmt: skip

@@ -13,7 +13,8 @@ against a plain NumPy loop over users solving the same normal equations (``np.li
 are the best of ``--repeat``), and the linear model's sparse normal equations against the row-batch
 accumulation (``--baseline-rows`` rows; rows per second). The ``interactions`` stage writes the pairs as a
 shuffled ``train.parquet`` and times :func:`kuaicore.models.interactions.load_interactions` reading it back
-(its peak RSS is sampled during the read only).
+(its peak RSS is sampled during the read only). The ``als-vs-implicit`` stage (first, its own table) runs
+kuaicore's ALS and `implicit`'s side by side (benchmarks/_peer_als.py; needs ``pip install -e .[bench]``).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from _measure import Timer, machine_line, peak_rss_mb, print_table  # noqa: E402
 
 SCALES = {"full": (7_176, 10_728, 12_530_806), "small": (1_000, 2_000, 250_000)}
 N_TAGS, D_USER, D_ITEM = 31, 180, 100
-MODELS = ("interactions", "popularity", "tag-cosine", "linear", "als")
+MODELS = ("als-vs-implicit", "interactions", "popularity", "tag-cosine", "linear", "als")
 
 
 def rss_mb() -> float:
@@ -104,6 +105,11 @@ def bench_one(model: str, scale: str, args: argparse.Namespace) -> list[dict]:
     nnz = data.matrix.nnz
     base = rss_mb()
     rows: list[dict] = []
+    if model == "als-vs-implicit":
+        from _peer_als import compare_als
+
+        threads = tuple(int(t) for t in args.threads.split(","))
+        return compare_als(data, args.factors, args.iterations, args.repeat, threads)
     if model == "interactions":
         rows.append(bench_load(data))
     elif model == "popularity":
@@ -260,7 +266,8 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=3)
     parser.add_argument("--baseline-users", type=int, default=300)
     parser.add_argument("--baseline-rows", type=int, default=100_000)
-    parser.add_argument("--repeat", type=int, default=3, help="ALS half-step timings: best of N")
+    parser.add_argument("--repeat", type=int, default=3, help="ALS timings (and vs implicit): best of N")
+    parser.add_argument("--threads", default="1,2", help="als-vs-implicit: thread counts to compare at")
     parser.add_argument("--only", help=argparse.SUPPRESS)  # child mode: one model, JSON rows on stdout
     args = parser.parse_args()
     if args.only:
@@ -270,6 +277,7 @@ def main() -> None:
     print(machine_line())
     print(f"data: {n_users:,} users x {n_items:,} videos, ~{n_rows:,} rows (Zipf), scale={args.scale}")
     rows: list[dict] = []
+    peer_rows: list[dict] = []
     for model in args.models.split(","):
         cmd = [
             sys.executable,
@@ -288,12 +296,23 @@ def main() -> None:
             str(args.baseline_rows),
             "--repeat",
             str(args.repeat),
+            "--threads",
+            args.threads,
         ]
         start = time.perf_counter()
         out = subprocess.run(cmd, check=True, capture_output=True, text=True)
-        rows += json.loads(out.stdout.strip().splitlines()[-1])
+        got = json.loads(out.stdout.strip().splitlines()[-1])
+        (peer_rows if model == "als-vs-implicit" else rows).extend(got)
         print(f"  {model}: child done in {time.perf_counter() - start:.1f}s", file=sys.stderr)
-    print_table(rows)
+    if peer_rows:
+        head = f"ALS vs implicit: f={args.factors}, 3 CG steps, reg 0.1, {args.iterations} iterations from "
+        print(
+            head + f"one start, best of {args.repeat} interleaved rounds; loss: kuaicore's float64 objective"
+        )
+        print_table(peer_rows)
+        print()
+    if rows:
+        print_table(rows)
 
 
 if __name__ == "__main__":

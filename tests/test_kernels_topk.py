@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kuaicore.errors import InternalError, UsageError
+from kuaicore.kernels._select import buffer_compact
 from kuaicore.kernels.topk import rank_candidates, rank_scored_candidates, topk_scores
 
 PROPS = settings(max_examples=60, deadline=None)
@@ -102,13 +104,36 @@ def test_topk_and_rank_candidates_give_bitwise_equal_scores():
     assert np.allclose(scores, np.take_along_axis(user_emb @ item_emb.T, items, axis=1), atol=1e-4)
 
 
-def test_topk_is_deterministic():
+def test_topk_is_deterministic_on_any_thread_count_and_tile():
     rng = np.random.default_rng(11)
-    user_emb = rng.standard_normal((40, 8), dtype=np.float32)
-    item_emb = rng.standard_normal((300, 8), dtype=np.float32)
-    first = topk_scores(user_emb, item_emb, 10)
-    second = topk_scores(user_emb, item_emb, 10)
-    assert first[0].tobytes() == second[0].tobytes() and first[1].tobytes() == second[1].tobytes()
+    user_emb = rng.standard_normal((140, 8), dtype=np.float32)
+    item_emb = rng.standard_normal((700, 8), dtype=np.float32)
+    excluded = rng.random((140, 700)) < 0.3
+    indptr, excl = csr_from_masks(excluded)
+    first = topk_scores(user_emb, item_emb, 10, indptr, excl)
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        single = topk_scores(user_emb, item_emb, 10, indptr, excl)
+    finally:
+        numba.set_num_threads(before)
+    # tiny work units: many more units than threads, taken dynamically in whatever order the threads run
+    tiny = topk_scores(user_emb, item_emb, 10, indptr, excl, tile=(3, 64))
+    for other in (topk_scores(user_emb, item_emb, 10, indptr, excl), single, tiny):
+        assert first[0].tobytes() == other[0].tobytes() and first[1].tobytes() == other[1].tobytes()
+
+
+def test_buffer_compact_keeps_the_k_best_pairs():
+    rng = np.random.default_rng(5)
+    for size, k, spread in ((50, 7, 3), (200, 100, 0), (65, 64, 1000), (9, 1, 2)):
+        scores = rng.integers(-spread, spread + 1, size).astype(np.float32)
+        items = rng.permutation(1000)[:size].astype(np.int32)
+        order = np.lexsort((items, -scores))
+        bs, bi = scores.copy(), items.copy()
+        kth = buffer_compact(bs, bi, size, k)
+        assert kth == scores[order[k - 1]] and bi[k - 1] == items[order[k - 1]]
+        assert set(bi[:k].tolist()) == set(items[order[:k]].tolist())
+        assert sorted(bi.tolist()) == sorted(items.tolist())  # a permutation: nothing lost or duplicated
 
 
 def test_bad_inputs_raise_our_errors():
@@ -139,10 +164,23 @@ sizes = st.tuples(
     st.integers(0, 2**32 - 1),  # seed
 )
 
+# wider for the full-catalog kernel: several tiles of users, and catalogs past the candidate buffer
+# (max(4k, k + 64)) so that it is compacted
+topk_sizes = st.tuples(
+    st.integers(1, 70),
+    st.integers(1, 300),
+    st.integers(1, 5),
+    st.integers(1, 50),
+    st.integers(0, 2),
+    st.floats(0.0, 1.0),
+    st.integers(0, 2**32 - 1),
+)
+
 
 @PROPS
-@given(sizes, st.booleans())
-def test_topk_scores_matches_brute_force(params, subset):
+@given(topk_sizes, st.booleans(), st.tuples(st.integers(1, 63), st.integers(1, 17)))
+def test_topk_scores_matches_brute_force(params, subset, tile):
+    """Small tiles (users x items) cover partial tiles, many units per thread and buffer compaction."""
     n_users, n_items, d, k, spread, density, seed = params
     rng = np.random.default_rng(seed)
     user_emb = int_embeddings(rng, n_users, d, spread)
@@ -150,7 +188,9 @@ def test_topk_scores_matches_brute_force(params, subset):
     excluded = rng.random((n_users, n_items)) < density
     indptr, excl = csr_from_masks(excluded)
     users = rng.integers(0, n_users, size=rng.integers(1, 2 * n_users + 1)) if subset else np.arange(n_users)
-    items, scores = topk_scores(user_emb, item_emb, k, indptr, excl, users=users if subset else None)
+    items, scores = topk_scores(
+        user_emb, item_emb, k, indptr, excl, users=users if subset else None, tile=tile
+    )
     assert items.shape == (users.size, k) and items.dtype == np.int32 and scores.dtype == np.float32
     all_scores = user_emb.astype(np.float64) @ item_emb.T.astype(np.float64)
     for r, u in enumerate(users):

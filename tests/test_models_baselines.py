@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kuaicore.errors import ArtifactError, UsageError
+from kuaicore.errors import ArtifactError, InternalError, UsageError
 from kuaicore.models import als, linear, popularity, tag_cosine
 from kuaicore.models.interactions import (
     Interactions,
@@ -355,7 +355,7 @@ def test_als_objective_decreases_every_iteration(world, solver):
 
 def test_als_kernel_matches_numpy_and_objective_brute_force(world):
     data = load_interactions(world["art"])
-    opts = als.ALSOptions(factors=5, reg=0.3, confidence="log", alpha=3.0, solver="cholesky")
+    opts = als.ALSOptions(factors=5, reg=0.3, confidence="log", alpha=3.0, solver="cholesky", dtype="float64")
     cu, ci = als.confidence_matrices(data, opts)
     x, y = als.init_factors(N_USERS, N_ITEMS, opts)
     y += np.random.default_rng(0).normal(0, 0.3, y.shape)
@@ -364,7 +364,8 @@ def test_als_kernel_matches_numpy_and_objective_brute_force(world):
     als.half_step_numpy(cu, y, x_ref, opts.reg)
     np.testing.assert_allclose(x, x_ref, rtol=1e-9, atol=1e-12)
     x_cg = np.zeros_like(x)
-    als.half_step(cu, y, x_cg, als.ALSOptions(factors=5, reg=0.3, cg_steps=30))  # CG converges to the solve
+    cg30 = als.ALSOptions(factors=5, reg=0.3, cg_steps=30, dtype="float64")
+    als.half_step(cu, y, x_cg, cg30)  # CG converges to the solve
     np.testing.assert_allclose(x_cg, x, atol=1e-6)
     c = cu.toarray()
     p = (c > 0).astype(float)
@@ -373,9 +374,47 @@ def test_als_kernel_matches_numpy_and_objective_brute_force(world):
     np.testing.assert_allclose(als.objective(cu, x, y, opts.reg), brute, rtol=1e-10)
 
 
+def test_als_float32_half_steps_match_float64_and_numpy(world):
+    """The float32 path solves the same equations: CG and Cholesky against float64 and the NumPy solve."""
+    data = load_interactions(world["art"])
+    o64 = als.ALSOptions(factors=6, reg=0.3, alpha=3.0, dtype="float64")
+    o32 = als.ALSOptions(factors=6, reg=0.3, alpha=3.0, dtype="float32")
+    cu64, _ = als.confidence_matrices(data, o64)
+    cu32, _ = als.confidence_matrices(data, o32)
+    assert cu32.data.dtype == np.float32 and cu64.data.dtype == np.float64
+    x64, y64 = als.init_factors(N_USERS, N_ITEMS, o64)
+    y64 += np.random.default_rng(1).normal(0, 0.3, y64.shape)
+    x32, y32 = x64.astype(np.float32), y64.astype(np.float32)
+    for steps in (1, 3):
+        a, b = x64.copy(), x32.copy()
+        als.half_step(cu64, y64, a, als.ALSOptions(factors=6, reg=0.3, cg_steps=steps, dtype="float64"))
+        als.half_step(cu32, y32, b, als.ALSOptions(factors=6, reg=0.3, cg_steps=steps, dtype="float32"))
+        assert b.dtype == np.float32
+        np.testing.assert_allclose(b, a, rtol=2e-3, atol=2e-4)
+    ref = x64.copy()
+    als.half_step_numpy(cu64, y64, ref, 0.3)
+    exact32 = x32.copy()
+    als.half_step(cu32, y32, exact32, als.ALSOptions(factors=6, reg=0.3, solver="cholesky", dtype="float32"))
+    np.testing.assert_allclose(exact32, ref, rtol=1e-4, atol=1e-5)
+    with pytest.raises(InternalError, match="dtypes differ"):
+        als.half_step(cu64, y32, x32.copy(), o32)
+
+
+def test_als_float32_fit_keeps_the_float64_loss(world):
+    """Whole fits from the same seed: float32's loss within 0.1% of float64's at every iteration."""
+    data = load_interactions(world["art"])
+    kw = {"factors": 8, "iterations": 6, "alpha": 4.0}
+    _, _, i32 = als.fit(data, als.ALSOptions(**kw, dtype="float32"))
+    _, _, i64 = als.fit(data, als.ALSOptions(**kw, dtype="float64"))
+    assert i32["dtype"] == "float32" and i64["dtype"] == "float64"
+    np.testing.assert_allclose(i32["objective"], i64["objective"], rtol=1e-3)
+
+
 def test_als_options_are_checked():
     with pytest.raises(UsageError, match="--solver"):
         als.ALSOptions(solver="sgd")
     with pytest.raises(UsageError, match="--factors"):
         als.ALSOptions(factors=0)
+    with pytest.raises(UsageError, match="--dtype"):
+        als.ALSOptions(dtype="float16")
     np.testing.assert_allclose(als.confidence(np.array([0.0, 1.0]), als.ALSOptions(alpha=2.0)), [1.0, 3.0])

@@ -27,9 +27,9 @@ from kuaicore.options import NON_NEGATIVE_FLOAT, NON_NEGATIVE_INT, POSITIVE_FLOA
     "options",
     multiple=True,
     metavar="KEY=VALUE",
-    help="A baseline's own option, repeatable. als: factors, iterations, reg, alpha, confidence=linear|log;"
-    " linear: ridge, taste_prior; popularity: variant=views|mean-wr, prior; tag-cosine: columns=tags|all;"
-    " mf: factors, iterations, reg, bias_reg, target=log|capped.",
+    help="A baseline's own option, repeatable. als: factors, iterations, reg, alpha, confidence=linear|log,"
+    " dtype=float32|float64; linear: ridge, taste_prior; popularity: variant=views|mean-wr, prior;"
+    " tag-cosine: columns=tags|all; mf: factors, iterations, reg, bias_reg, target=log|capped.",
 )
 @click.option(
     "--loss",

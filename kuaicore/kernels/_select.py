@@ -77,3 +77,61 @@ def heap_drain(hs, hi, size, out_items, out_scores):
         hs[0] = hs[size]
         hi[0] = hi[size]
         _sift_down(hs, hi, size, 0)
+
+
+# --- buffered selection: append candidates, compact to the best k when the buffer fills ---
+#
+# Offering to a heap costs a sift of log2(k) levels of unpredictable branches per accepted pair; appending
+# to a buffer costs a store. ``buffer_compact`` keeps the k best pairs of a full buffer (quickselect,
+# O(capacity)) and returns the k-th best score as the new entry threshold: every later item has a higher
+# index, so one that only ties the threshold ranks after all k kept pairs and may be skipped (``score >
+# threshold`` is exact).
+
+
+@njit(cache=True, inline="always")
+def _swap(bs, bi, a, b):
+    bs[a], bs[b] = bs[b], bs[a]
+    bi[a], bi[b] = bi[b], bi[a]
+
+
+@njit(cache=True)
+def buffer_compact(bs, bi, size, k):
+    """Move the ``k`` best of ``size`` (> k) pairs into ``[0, k)``, the k-th best at ``k - 1``; return
+    its score."""
+    lo, hi = 0, size - 1
+    target = k - 1
+    while lo < hi:
+        mid = (lo + hi) >> 1  # median of three as pivot, moved to hi
+        if _worse(bs[lo], bi[lo], bs[mid], bi[mid]):
+            _swap(bs, bi, lo, mid)
+        if _worse(bs[lo], bi[lo], bs[hi], bi[hi]):
+            _swap(bs, bi, lo, hi)
+        if _worse(bs[hi], bi[hi], bs[mid], bi[mid]):
+            _swap(bs, bi, mid, hi)
+        ps, pi = bs[hi], bi[hi]
+        store = lo
+        for j in range(lo, hi):
+            if _worse(ps, pi, bs[j], bi[j]):  # pair j ranks before the pivot
+                _swap(bs, bi, j, store)
+                store += 1
+        _swap(bs, bi, store, hi)
+        if store == target:
+            break
+        if store < target:
+            lo = store + 1
+        else:
+            hi = store - 1
+    return bs[target]
+
+
+@njit(cache=True)
+def buffer_drain(bs, bi, size, k, hs, hi, out_items, out_scores):
+    """Write the best ``k`` of the buffer's ``size`` pairs best-first into ``out_*`` (heap sort through
+    ``hs``/``hi``, length k: the same order as :func:`heap_drain`), padding with -1 / -inf."""
+    if size > k:
+        buffer_compact(bs, bi, size, k)
+        size = k
+    n = 0
+    for p in range(size):
+        n = heap_offer(hs, hi, n, k, bs[p], bi[p])
+    heap_drain(hs, hi, n, out_items, out_scores)

@@ -23,11 +23,13 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from kuaicore.errors import UsageError
+from kuaicore.errors import InternalError, UsageError
 from kuaicore.models.interactions import Interactions
 
 SOLVERS = ("cg", "cholesky")
 CONFIDENCES = ("linear", "log")
+DTYPES = ("float32", "float64")
+ROWS_PER_UNIT = 16  # rows per work unit of a half-step: small enough to balance, large to amortise
 
 
 @dataclass(frozen=True)
@@ -44,10 +46,13 @@ class ALSOptions:
     cg_steps: int = 3
     init_scale: float = 0.01
     seed: int = 0
+    dtype: str = "float32"
 
     def __post_init__(self) -> None:
         if self.solver not in SOLVERS:
             raise UsageError(f"--solver: {self.solver!r} is not one of {', '.join(SOLVERS)}")
+        if self.dtype not in DTYPES:
+            raise UsageError(f"--dtype: {self.dtype!r} is not one of {', '.join(DTYPES)}")
         if self.confidence not in CONFIDENCES:
             raise UsageError(f"--confidence: {self.confidence!r} is not one of {', '.join(CONFIDENCES)}")
         for name in ("factors", "iterations", "cg_steps"):
@@ -69,21 +74,22 @@ def confidence(values: np.ndarray, options: ALSOptions) -> np.ndarray:
 
 
 def confidence_matrices(data: Interactions, options: ALSOptions) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    """(user x item, item x user) CSR matrices of confidences: sorted indices, float64 data."""
-    cu = sp.csr_matrix(
-        (confidence(data.matrix.data, options), data.matrix.indices, data.matrix.indptr), data.shape
-    )
+    """(user x item, item x user) CSR matrices of confidences: sorted indices, data in ``options.dtype``
+    (computed in float64, then rounded)."""
+    conf = confidence(data.matrix.data, options).astype(options.dtype)
+    cu = sp.csr_matrix((conf, data.matrix.indices, data.matrix.indptr), data.shape)
     ci = cu.T.tocsr()
     ci.sort_indices()
     return cu, ci
 
 
 def init_factors(n_users: int, n_items: int, options: ALSOptions) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded small Gaussian factors (float64, C order): the same seed gives the same bytes."""
+    """Seeded small Gaussian factors (``options.dtype``, C order): the same seed gives the same bytes, and
+    float32 starts are float64's rounded."""
     rng = np.random.default_rng(options.seed)
     x = rng.standard_normal((n_users, options.factors)) * options.init_scale
     y = rng.standard_normal((n_items, options.factors)) * options.init_scale
-    return x, y
+    return x.astype(options.dtype), y.astype(options.dtype)
 
 
 def half_step(
@@ -91,14 +97,21 @@ def half_step(
 ) -> None:
     """Update ``x`` in place (Numba kernel): rows of ``m`` against fixed ``y``.
 
-    ``exact`` overrides ``options.solver`` (True: Cholesky, False: ``options.cg_steps`` CG steps).
+    ``exact`` overrides ``options.solver`` (True: Cholesky, False: ``options.cg_steps`` CG steps). ``x``,
+    ``y`` and ``m.data`` share one dtype (float32 or float64), which CG runs in.
     """
+    from numba import get_num_threads
+
     from kuaicore.kernels.als import als_half_step
 
     exact = options.solver == "cholesky" if exact is None else exact
-    yty = np.ascontiguousarray(y.T @ y)
+    if not x.dtype == y.dtype == m.data.dtype:
+        raise InternalError(f"ALS dtypes differ: x {x.dtype}, y {y.dtype}, confidences {m.data.dtype}")
+    gram = y.T @ y
+    gram[np.diag_indices_from(gram)] += options.reg
     steps = 0 if exact else options.cg_steps
-    als_half_step(m.indptr, m.indices, m.data, y, yty, x, float(options.reg), steps)
+    args = (m.indptr, m.indices, m.data, y, np.ascontiguousarray(gram), x, steps)
+    als_half_step(*args, ROWS_PER_UNIT, get_num_threads())
 
 
 def half_step_numpy(
@@ -130,16 +143,26 @@ def fit(
     options: ALSOptions = ALSOptions(),
     on_iteration: Callable[[int, float, float], None] | None = None,
     track_objective: bool = True,
+    start: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """Train implicit ALS; returns ``(user_emb f32[n_users,f], item_emb f32[n_items,f], info)``.
 
     ``info["objective"]``: the loss after each iteration (when ``track_objective``); ``info["seconds"]``: wall
     seconds of each iteration (both half-steps, objective excluded). ``on_iteration(it, loss, seconds)`` is
-    called after each iteration (loss is NaN when not tracked), e.g. to log progress.
+    called after each iteration (loss is NaN when not tracked), e.g. to log progress. ``start``: the
+    starting (user, item) factors instead of :func:`init_factors` (copied; e.g. to compare with another
+    library from the same start).
     """
     n_users, n_items = data.shape
     cu, ci = confidence_matrices(data, options)
-    x, y = init_factors(n_users, n_items, options)
+    if start is None:
+        x, y = init_factors(n_users, n_items, options)
+    else:
+        x, y = (np.array(a, dtype=options.dtype, order="C") for a in start)
+    if x.shape != (n_users, options.factors) or y.shape != (n_items, options.factors):
+        raise InternalError(
+            f"start factors have shapes {x.shape}, {y.shape}; expected {options.factors} columns"
+        )
     losses: list[float] = []
     seconds: list[float] = []
     for it in range(options.iterations):
@@ -161,6 +184,7 @@ def fit(
         "alpha": options.alpha,
         "confidence": options.confidence,
         "rewatch_aggregate": "sum",
+        "dtype": options.dtype,
         "objective": losses,
         "seconds": seconds,
     }

@@ -40,6 +40,11 @@ def open_parquet(path: Path, columns: tuple[str, ...]) -> pq.ParquetFile:
     return pf
 
 
+def n_rows(path: Path) -> int:
+    """Rows of the Parquet file ``path`` (from its metadata)."""
+    return pq.ParquetFile(path).metadata.num_rows
+
+
 def n_batches(path: Path, batch_size: int) -> int:
     """Batches in one epoch of ``path`` (the last one padded)."""
     rows = pq.ParquetFile(path).metadata.num_rows

@@ -21,10 +21,12 @@ import numpy as np
 
 from kuaicore.art import eval_pairs
 from kuaicore.config import TrainConfig, to_jsonable
-from kuaicore.data.stream import Prefetcher, epoch_batches, n_batches
+from kuaicore.data.stream import n_rows
 from kuaicore.errors import UsageError
-from kuaicore.progress import bar, log, timed
+from kuaicore.progress import log, timed
 from kuaicore.runs import default_run_name
+from kuaicore.training import epochs as ep
+from kuaicore.training import resident as rs
 from kuaicore.training import step as st
 from kuaicore.training.artifacts import TRAIN_COLUMNS, load_training_data
 from kuaicore.training.checkpoint import load_checkpoint, save_checkpoint
@@ -95,10 +97,13 @@ def train(cfg: TrainConfig) -> RunSummary:
     make_objective(cfg, data)  # UsageError for a bad --model/--loss before any device work
     mesh = st.make_mesh()
     log(f"devices: {st.describe_devices(mesh)}")
-    batch_size = st.effective_batch_size(cfg.batch_size, mesh.size)
+    n_train = n_rows(data.train_path)
+    batch_size = st.effective_batch_size(min(cfg.batch_size, max(n_train, 1)), mesh.size)
     if batch_size != cfg.batch_size:
-        log(f"batch size {cfg.batch_size} rounded up to {batch_size} (a multiple of {mesh.size} devices)")
-    per_epoch = n_batches(data.train_path, batch_size)
+        log(f"batch size {cfg.batch_size} -> {batch_size} (at most the {n_train:,} training rows,"
+            f" a multiple of {mesh.size} devices)")
+    on_device = rs.fits(n_train, mesh, cfg.data_on_device)
+    per_epoch = -(-n_train // batch_size)
     fns = compiled_functions(cfg, data, mesh, per_epoch * cfg.epochs)
     key = jax.random.key(cfg.seed)
     params = fns.init(key)
@@ -107,14 +112,14 @@ def train(cfg: TrainConfig) -> RunSummary:
     state: dict[str, Any] = {"epoch": 0, "batch": 0, "step": 0, "best_epoch": None, "best_score": None,
                              "best_recall": None, "loss_sum": 0.0, "weight_sum": 0.0, "log": [],
                              "rng": np.asarray(jax.random.key_data(key)).tolist(),
-                             "config": _resume_config(cfg)}
+                             "config": {**_resume_config(cfg), "data": "device" if on_device else "stream"}}
     run_dir = Path(cfg.art) / "runs" / run_name(cfg)
     ckpt = run_dir / "ckpt.npz"
     if cfg.resume:
         if not ckpt.is_file():
             raise UsageError(f"--resume: no checkpoint at {ckpt}")
         params, opt_state, best, saved = load_checkpoint(ckpt, params, opt_state)
-        changed = [k for k in RESUME_KEYS if saved["config"].get(k) != state["config"][k]]
+        changed = [k for k in (*RESUME_KEYS, "data") if saved["config"].get(k) != state["config"][k]]
         if changed:
             raise UsageError(f"--resume: options differ from the checkpoint's: {', '.join(changed)}")
         state = saved
@@ -125,56 +130,45 @@ def train(cfg: TrainConfig) -> RunSummary:
     tables = st.device_tables(data, mesh)
     params, opt_state = jax.device_put(params, rep), jax.device_put(opt_state, rep)
     put = st.batch_putter(mesh)
-    with timed("compile train step"):
-        train_step = fns.step_for(batch_size, params, opt_state, tables, put)
+    if on_device:
+        with timed(f"load {n_train:,} training rows onto the devices"):
+            rows_on_device, _ = rs.load_rows(data.train_path, mesh)
+        with timed("compile train loop"):
+            runner = fns.span_for(batch_size, n_train, params, opt_state, tables, rows_on_device)
+    else:
+        with timed("compile train step"):
+            train_step = fns.step_for(batch_size, params, opt_state, tables, put)
     eval_step, embed_users, embed_items = fns.eval_step, fns.users, fns.items
     sample = sample_positives(data.valid_path, cfg.valid_users, cfg.seed)
+    valid_batch = st.effective_batch_size(min(batch_size, max(n_rows(data.valid_path), 1)), mesh.size)
     sync = st.needs_step_sync(mesh)
     total_rows, total_secs = 0, 0.0
 
-    def save() -> None:
+    def save(params: Any, opt_state: Any) -> None:
         save_checkpoint(ckpt, _to_host(params), _to_host(opt_state), best, state)
 
+    epochs = ep.Epochs(cfg, data.train_path, state, per_epoch, batch_size, save)
     for epoch in range(state["epoch"], cfg.epochs):
         if cfg.max_steps is not None and state["step"] >= cfg.max_steps:
             break
-        t0, cpu0, rows = time.perf_counter(), time.process_time(), 0
-        acc = jax.device_put(np.array([state["loss_sum"], state["weight_sum"]], np.float32), rep)
-        source = epoch_batches(data.train_path, TRAIN_COLUMNS, batch_size, seed=cfg.seed, epoch=epoch,
-                               shuffle=True, shuffle_buffer=cfg.shuffle_buffer, skip=state["batch"])
-        label = f"epoch {epoch + 1}/{cfg.epochs}"
-        with Prefetcher(source) as batches, bar(per_epoch, label) as pb:
-            pb.item_show_func = lambda s: s
-            pb.update(state["batch"])
-            for host_batch in batches:
-                batch, n_real = put(host_batch)  # async; on this thread, see step.batch_putter
-                params, opt_state, _, acc = train_step(params, opt_state, tables, batch, acc)
-                if sync:
-                    acc.block_until_ready()
-                rows += n_real
-                state["batch"] += 1
-                state["step"] += 1
-                shown = None
-                if state["batch"] % 50 == 0 or state["batch"] == per_epoch:
-                    rate = rows / max(time.perf_counter() - t0, 1e-9)
-                    loss_sum, weight_sum = np.asarray(acc).tolist()
-                    mean = loss_sum / max(weight_sum, 1e-12)
-                    shown = f"loss {mean:.4f}  {rate:,.0f} samples/s"
-                pb.update(1, shown)
-                if cfg.checkpoint_every and state["step"] % cfg.checkpoint_every == 0:
-                    state["loss_sum"], state["weight_sum"] = np.asarray(acc).tolist()
-                    save()
-                if cfg.max_steps is not None and state["step"] >= cfg.max_steps:
-                    break
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        acc = jax.device_put(st.new_accumulator(state["loss_sum"], state["weight_sum"], state["step"]), rep)
+        if on_device:
+            carry, rows = ep.resident_epoch(epochs, epoch, (params, opt_state, acc), runner, tables,
+                                            rows_on_device, n_train)
+        else:
+            carry, rows = ep.streamed_epoch(epochs, epoch, (params, opt_state, acc), train_step, tables, put,
+                                            sync)
+        params, opt_state, _ = carry
         jax.block_until_ready(params)
         secs, cpu_secs = time.perf_counter() - t0, time.process_time() - cpu0
         total_rows, total_secs = total_rows + rows, total_secs + secs
-        state["loss_sum"], state["weight_sum"] = np.asarray(acc).tolist()
+        ep.check_params(epochs, params, epoch)
         if state["batch"] < per_epoch:  # stopped by --max-steps inside the epoch
-            save()
+            save(params, opt_state)
             log(f"stopped after step {state['step']} (--max-steps); `--resume` continues from here")
             break
-        entry = _validate(cfg, params, tables, eval_step, (embed_users, embed_items), data, put, batch_size,
+        entry = _validate(cfg, params, tables, eval_step, (embed_users, embed_items), data, put, valid_batch,
                           sample)
         entry.update(epoch=epoch + 1, step=state["step"], seconds=round(secs, 3),
                      cpu_seconds=round(cpu_secs, 3),
@@ -188,7 +182,7 @@ def train(cfg: TrainConfig) -> RunSummary:
         log(f"epoch {epoch + 1}: loss {entry['loss']:.4f}, valid loss {entry['valid_loss']:.4f}, "
             f"recall@{cfg.recall_k} {entry['recall']:.4f}, {entry['samples_per_s']:,.0f} samples/s")
         state.update(epoch=epoch + 1, batch=0, loss_sum=0.0, weight_sum=0.0)
-        save()
+        save(params, opt_state)
 
     final = best if best is not None else _to_host(params)
     user_emb = st.embed_all(embed_users, final, tables, data.n_users)
@@ -196,7 +190,8 @@ def train(cfg: TrainConfig) -> RunSummary:
     config = {"train": to_jsonable(cfg), "model": fns.spec, "run": run_dir.name,
               "id_embeddings": uses_id_embeddings(cfg), "devices": st.describe_devices(mesh),
               "effective_batch_size": batch_size, "batches_per_epoch": per_epoch, "steps": state["step"],
-              "epochs_done": state["epoch"], "best_epoch": state["best_epoch"],
+              "data": state["config"]["data"], "epochs_done": state["epoch"],
+              "best_epoch": state["best_epoch"],
               "exported": "best epoch" if best is not None else "last step"}
     extra = {}
     if cfg.loss == "mse" and (Path(cfg.art) / "eval.parquet").is_file():
@@ -219,6 +214,9 @@ class Compiled:
     users: Any
     items: Any
     spec: dict
+    loss: Any
+    optimizer: Any
+    mesh: Any
     aot: dict = field(default_factory=dict)
 
     def step_for(self, batch_size: int, params: Any, opt_state: Any, tables: dict, put: Any) -> Any:
@@ -226,10 +224,22 @@ class Compiled:
         if batch_size not in self.aot:
             example = {c: np.zeros(batch_size, np.int32 if c.endswith("_idx") else np.float32)
                        for c in (*TRAIN_COLUMNS, "mask")}
-            acc = jax.device_put(np.zeros(2, np.float32), st.replicated(put.mesh))
+            acc = jax.device_put(st.new_accumulator(0.0, 0.0, 0), st.replicated(put.mesh))
             lowered = self.train_step.lower(params, opt_state, tables, put(example)[0], acc)
             self.aot[batch_size] = lowered.compile()
         return self.aot[batch_size]
+
+    def span_for(self, batch_size: int, n_train: int, params: Any, opt_state: Any, tables: dict,
+                 rows: dict) -> Any:
+        """The device-resident span loop (kuaicore.training.resident) compiled for ``batch_size``."""
+        key = ("span", batch_size, n_train)
+        if key not in self.aot:
+            fn = rs.make_span_runner(self.loss, self.optimizer, self.mesh, batch_size, n_train)
+            acc = jax.device_put(st.new_accumulator(0.0, 0.0, 0), st.replicated(self.mesh))
+            keys = rs.epoch_keys(0, 0)
+            self.aot[key] = fn.lower(params, opt_state, tables, rows, keys, np.int32(0), np.int32(1),
+                                     acc).compile()
+        return self.aot[key]
 
 
 _COMPILED: dict[tuple, Compiled] = {}
@@ -245,13 +255,14 @@ def compiled_functions(cfg: TrainConfig, data: Any, mesh: Any, total_steps: int)
     if key not in _COMPILED:
         if len(_COMPILED) >= 8:
             _COMPILED.clear()
-        objective = make_objective(cfg, data)
+        objective = make_objective(cfg, data, st.entity_spreader(mesh))
         optimizer = make_optimizer(cfg, total_steps)
         _COMPILED[key] = Compiled(
             init=jax.jit(objective.init), opt_init=jax.jit(optimizer.init),
             train_step=st.make_train_step(objective.loss, optimizer, mesh),
             eval_step=st.make_eval_step(objective.loss, mesh),
-            users=jax.jit(objective.embed_users), items=jax.jit(objective.embed_items), spec=objective.spec)
+            users=jax.jit(objective.embed_users), items=jax.jit(objective.embed_items), spec=objective.spec,
+            loss=objective.loss, optimizer=optimizer, mesh=mesh)
     return _COMPILED[key]
 
 

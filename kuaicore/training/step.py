@@ -59,6 +59,12 @@ def row_sharded(mesh: Mesh) -> NamedSharding:
     return NamedSharding(mesh, PartitionSpec(AXIS))
 
 
+def entity_spreader(mesh: Mesh) -> Callable[[jax.Array], jax.Array]:
+    """A sharding constraint that splits per-entity tower work (entity indices) over the mesh like rows."""
+    sharding = row_sharded(mesh)
+    return lambda x: jax.lax.with_sharding_constraint(x, sharding)
+
+
 def device_tables(data: TrainingData, mesh: Mesh) -> dict[str, jax.Array]:
     """The feature matrices and item tables, put once on every device; log_q = log(count / total)."""
     counts = np.maximum(data.item_train_counts.astype(np.float64), 1.0)
@@ -84,17 +90,29 @@ def batch_putter(mesh: Mesh) -> Callable[[dict[str, np.ndarray]], tuple[dict[str
     return put
 
 
+def new_accumulator(loss_sum: float, weight_sum: float, step: int) -> np.ndarray:
+    """The host value of a fresh ``acc`` (see ``accumulate``) after ``step`` steps."""
+    return np.array([loss_sum, weight_sum, step, 0], np.float32)
+
+
+def accumulate(acc: jax.Array, loss: jax.Array, weight: jax.Array) -> jax.Array:
+    """acc' after one step; acc = [sum of loss * weight, sum of weight, steps done, first step whose loss was
+    not finite (1-based global step; 0 = none)], kept on the device so that no step waits for the host."""
+    steps = acc[2] + 1
+    bad = jnp.where((acc[3] == 0) & ~jnp.isfinite(loss), steps, acc[3])
+    return jnp.stack([acc[0] + loss * weight, acc[1] + weight, steps, bad])
+
+
 def make_train_step(loss_fn: Callable, optimizer: optax.GradientTransformation, mesh: Mesh) -> Callable:
     """jit(step): (params, opt_state, tables, batch, acc) -> (params, opt_state, loss, acc').
 
-    ``acc`` = [sum of loss * weight, sum of weight] over the steps so far, kept on device (no sync per step).
+    ``acc`` as in ``accumulate``, kept on device (no sync per step).
     """
 
     def step(params: Any, opt_state: Any, tables: dict, batch: dict, acc: jax.Array):
         (loss, weight), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, tables, batch)
         updates, opt_state = optimizer.update(grads, opt_state, params)
-        acc = acc + jnp.stack([loss * weight, weight])
-        return optax.apply_updates(params, updates), opt_state, loss, acc
+        return optax.apply_updates(params, updates), opt_state, loss, accumulate(acc, loss, weight)
 
     rep, rows = replicated(mesh), row_sharded(mesh)
     return jax.jit(step, in_shardings=(rep, rep, rep, rows, rep), out_shardings=(rep, rep, rep, rep))

@@ -37,13 +37,14 @@ OLD = {"batch_size": 4096, "lr": 3e-3, "cosine_schedule": False, "epochs": 3, "t
        "data_on_device": "stream"}  # fmt: skip
 
 
-def new_defaults() -> dict:
-    """The current TrainConfig defaults (what `kuaicore train` runs without options)."""
-    from kuaicore.config import TrainConfig
-
-    cfg = TrainConfig(art=Path("."))
-    return {"batch_size": cfg.batch_size, "lr": cfg.lr, "cosine_schedule": cfg.cosine_schedule,
-            "epochs": cfg.epochs}  # fmt: skip
+def _parse_run(text: str) -> dict:
+    batch, lr, cosine, epochs = text.split(":")
+    return {
+        "batch_size": int(batch),
+        "lr": float(lr),
+        "cosine_schedule": cosine == "1",
+        "epochs": int(epochs),
+    }
 
 
 def child_scan(data: Path) -> dict:
@@ -57,6 +58,9 @@ def child_scan(data: Path) -> dict:
 
 def child_train(art: Path, kw: dict) -> dict:
     """A `kuaicore train` run with ``kw`` on top of the defaults; its epoch log, wall time and peak RSS."""
+    from kuaicore.training.devices import configure_cpu_devices
+
+    configure_cpu_devices()  # one XLA CPU device per core, as the CLI does (before jax is imported)
     from kuaicore.config import TrainConfig
     from kuaicore.training.loop import train
 
@@ -117,7 +121,15 @@ def main() -> None:
         "--art", type=Path, default=None, help="its ART (else build-features into a temp dir)"
     )
     parser.add_argument("--loss", default="mse", choices=["mse", "bce", "softmax"])
-    parser.add_argument("--new-epochs", type=int, default=None, help="epochs of the new default run")
+    parser.add_argument(
+        "--new", default="65536:3e-3:0:3", help="the new default run: BATCH:LR:COSINE(0|1):EPOCHS"
+    )
+    parser.add_argument(
+        "--speed-batches",
+        type=lambda t: [int(x) for x in t.split(",")],
+        default=[262_144, 1_048_576],
+        help="batches of the 1-epoch speed runs (device; the first also streamed)",
+    )
     parser.add_argument("--skip-old", action="store_true", help="skip the (slow) per-row run")
     parser.add_argument("--child", choices=["scan", "train"], default=None, help=argparse.SUPPRESS)
     parser.add_argument("--kw", default="{}", help=argparse.SUPPRESS)
@@ -131,16 +143,18 @@ def main() -> None:
         t0 = time.perf_counter()
         data, art = _prepare(args, tmp)
         print(f"# data {data}, ART {art} ready in {time.perf_counter() - t0:.0f}s", file=sys.stderr)
-        new = new_defaults() | ({"epochs": args.new_epochs} if args.new_epochs else {})
+        new = _parse_run(args.new)
         base = {"loss": args.loss, "valid_users": 1000}
         scan = _child("scan", data, {}, {})
         runs = {}
         if not args.skip_old:
             runs["per-row (old default)"] = _child("train", art, base | OLD, {})
         runs["entity, device (new default)"] = _child("train", art, base | new, {})
-        runs["entity, streamed"] = _child(
-            "train", art, base | new | {"epochs": 1, "data_on_device": "stream"}, {}
-        )
+        for batch in args.speed_batches:
+            one = base | new | {"batch_size": batch, "epochs": 1}
+            runs[f"entity, device ({batch // 1024}k)"] = _child("train", art, one, {})
+        stream = base | new | {"batch_size": args.speed_batches[0], "epochs": 1, "data_on_device": "stream"}
+        runs[f"entity, streamed ({args.speed_batches[0] // 1024}k)"] = _child("train", art, stream, {})
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     first = next(iter(runs.values()))

@@ -133,7 +133,7 @@ def _span_end(run: Epochs) -> int:
 
 
 def resident_epoch(
-    run: Epochs, epoch: int, carry: tuple, span_runner: Callable, tables: dict, rows: dict, n_rows: int
+    run: Epochs, epoch: int, carry: tuple, span_runner: Callable, tables: dict, rows: jax.Array, n_rows: int
 ) -> tuple[tuple, int]:
     """Run the epoch over the device-resident ``rows`` in as few jitted spans as checkpoints allow."""
     cfg, state = run.cfg, run.state

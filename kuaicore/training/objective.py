@@ -52,8 +52,12 @@ def two_tower_objective(cfg: TrainConfig, data: TrainingData, spread: Spread | N
         raise UsageError(f"--loss: unknown loss {cfg.loss!r} (choose from {', '.join(LOSSES)})")
     ids = uses_id_embeddings(cfg)
     spec = tt.TwoTowerSpec(
-        n_user_features=data.user_features.shape[1], n_item_features=data.item_features.shape[1],
-        dims=tuple(cfg.dims), n_users=data.n_users, n_items=data.n_items, n_authors=data.n_authors,
+        n_user_features=data.user_features.shape[1],
+        n_item_features=data.item_features.shape[1],
+        dims=tuple(cfg.dims),
+        n_users=data.n_users,
+        n_items=data.n_items,
+        n_authors=data.n_authors,
         id_dim=cfg.id_dim if ids else 0,
     )
     cap, temp, loss_kind, n_cand, towers = data.cap, cfg.temperature, cfg.loss, cfg.n_candidates, cfg.towers
@@ -78,11 +82,18 @@ def two_tower_objective(cfg: TrainConfig, data: TrainingData, spread: Spread | N
         loss=loss,
         embed_users=lambda p, tables, idx: tt.user_tower(p, tables["user_features"], idx),
         embed_items=lambda p, t, idx: tt.item_tower(p, t["item_features"], t["item_author"], idx),
-        spec={"model": "two-tower", "loss": cfg.loss, "dims": list(spec.dims), "id_dim": spec.id_dim,
-              "n_user_features": spec.n_user_features, "n_item_features": spec.n_item_features,
-              "temperature": temp, "watch_ratio_cap": cap,
-              "score": "dot(user_emb, item_emb) / temperature (embeddings are L2-normalised)",
-              "mse_prediction": "watch_ratio = (cosine + 1) / 2 * watch_ratio_cap"},
+        spec={
+            "model": "two-tower",
+            "loss": cfg.loss,
+            "dims": list(spec.dims),
+            "id_dim": spec.id_dim,
+            "n_user_features": spec.n_user_features,
+            "n_item_features": spec.n_item_features,
+            "temperature": temp,
+            "watch_ratio_cap": cap,
+            "score": "dot(user_emb, item_emb) / temperature (embeddings are L2-normalised)",
+            "mse_prediction": "watch_ratio = (cosine + 1) / 2 * watch_ratio_cap",
+        },
     )
 
 

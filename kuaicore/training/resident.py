@@ -56,16 +56,26 @@ def fits(n_rows: int, mesh: Mesh, mode: str = "auto") -> bool:
     return n_rows * BYTES_PER_ROW * mesh.size <= device_budget(mesh)
 
 
-def load_rows(path: Path, mesh: Mesh) -> tuple[dict[str, jax.Array], int]:
-    """The training columns of ``path`` replicated on every device, and the number of rows."""
+def load_rows(path: Path, mesh: Mesh) -> tuple[jax.Array, int]:
+    """The training columns of ``path`` as one int32 [n, 4] array (floats bit-cast; one cache line per row
+    for the per-step gather, ~2x faster than four column gathers) replicated on every device, and n."""
     table = pq.read_table(path, columns=list(TRAIN_COLUMNS))
-    host = {}
-    for name in TRAIN_COLUMNS:
-        dtype = np.int32 if name.endswith("_idx") else np.float32
-        host[name] = table.column(name).to_numpy().astype(dtype, copy=False)
     n = table.num_rows
+    host = np.empty((n, len(TRAIN_COLUMNS)), np.int32)
+    for j, name in enumerate(TRAIN_COLUMNS):
+        dtype = np.int32 if name.endswith("_idx") else np.float32
+        host[:, j] = table.column(name).to_numpy().astype(dtype, copy=False).view(np.int32)
     del table
     return jax.device_put(host, st.replicated(mesh)), n
+
+
+def unpack_rows(packed: jax.Array) -> dict[str, jax.Array]:
+    """[m, 4] int32 rows of ``load_rows`` -> the batch columns (int32 indices, float32 values)."""
+    out = {}
+    for j, name in enumerate(TRAIN_COLUMNS):
+        col = packed[:, j]
+        out[name] = col if name.endswith("_idx") else jax.lax.bitcast_convert_type(col, jnp.float32)
+    return out
 
 
 def epoch_keys(seed: int, epoch: int) -> jax.Array:
@@ -118,13 +128,13 @@ def make_span_runner(
     """
     rep, rows_sharding = st.replicated(mesh), st.row_sharded(mesh)
 
-    def one_step(b: jax.Array, carry: tuple, tables: dict, rows: dict, keys: jax.Array) -> tuple:
+    def one_step(b: jax.Array, carry: tuple, tables: dict, rows: jax.Array, keys: jax.Array) -> tuple:
         params, opt_state, acc = carry
         pos = b * batch_size + jnp.arange(batch_size, dtype=jnp.int32)
         pos = jax.lax.with_sharding_constraint(pos, rows_sharding)
         real = pos < n_rows
         idx = permute(jnp.minimum(pos, n_rows - 1), n_rows, keys)
-        batch = {name: jnp.where(real, col[idx], 0).astype(col.dtype) for name, col in rows.items()}
+        batch = unpack_rows(jnp.where(real[:, None], rows[idx], 0))  # padding: zeros, as streamed
         batch["mask"] = real.astype(jnp.float32)
         (loss, weight), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, tables, batch)
         updates, opt_state = optimizer.update(grads, opt_state, params)
@@ -134,7 +144,7 @@ def make_span_runner(
         params: Any,
         opt_state: Any,
         tables: dict,
-        rows: dict,
+        rows: jax.Array,
         keys: jax.Array,
         start: jax.Array,
         stop: jax.Array,

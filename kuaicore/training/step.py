@@ -8,6 +8,7 @@ gradient all-reduce. The batch size must be a multiple of the device count (``ef
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -46,6 +47,22 @@ def needs_step_sync(mesh: Mesh) -> bool:
     return mesh.size > 1 and next(iter(mesh.devices.flat)).platform == "cpu"
 
 
+AUTO_STEPS_PER_EPOCH = 160
+AUTO_BATCH_RANGE = (4096, 65_536)
+
+
+def auto_batch_size(n_rows: int) -> int:
+    """The default batch: the power of two nearest ``n_rows / 160`` within [4,096, 65,536].
+
+    Measured (BENCHMARKS.md, bench_train and sweep_train_defaults): Adam's progress is per step, so an
+    epoch wants ~100+ steps; with entity-level towers a step costs about the same up to ~64k rows, so a large
+    ART takes large batches (10.4M rows -> 65,536) and a small one keeps 4,096 (500k rows).
+    """
+    lo, hi = AUTO_BATCH_RANGE
+    wanted = max(n_rows / AUTO_STEPS_PER_EPOCH, 1.0)
+    return int(min(max(2 ** round(math.log2(wanted)), lo), hi))
+
+
 def effective_batch_size(batch_size: int, n_devices: int) -> int:
     """``batch_size`` rounded up to a multiple of ``n_devices`` (rows beyond the data are masked padding)."""
     return -(-batch_size // n_devices) * n_devices
@@ -69,8 +86,12 @@ def device_tables(data: TrainingData, mesh: Mesh) -> dict[str, jax.Array]:
     """The feature matrices and item tables, put once on every device; log_q = log(count / total)."""
     counts = np.maximum(data.item_train_counts.astype(np.float64), 1.0)
     log_q = np.log(counts / counts.sum()).astype(np.float32)
-    host = {"user_features": data.user_features, "item_features": data.item_features,
-            "item_author": data.item_author, "log_q": log_q}
+    host = {
+        "user_features": data.user_features,
+        "item_features": data.item_features,
+        "item_author": data.item_author,
+        "log_q": log_q,
+    }
     return jax.device_put(host, replicated(mesh))
 
 

@@ -83,9 +83,3 @@ def test_batch_larger_than_the_data_is_capped(art):
     assert f"batch size 10000000 -> {capped} (at most the {n_train:,} training rows" in result.stderr
     config = json.loads((art / "runs/big/config.json").read_text())
     assert config["effective_batch_size"] == capped and config["batches_per_epoch"] == 1
-
-
-def test_auto_batch_size_keeps_about_160_steps_an_epoch():
-    assert st.auto_batch_size(1) == 4096 and st.auto_batch_size(499_153) == 4096  # small twin: the old 4096
-    assert st.auto_batch_size(2_000_000) == 16_384  # 12,500 -> nearest power of two
-    assert st.auto_batch_size(10_413_370) == 65_536 == st.auto_batch_size(10**10)  # KuaiRec size, and capped

@@ -27,7 +27,6 @@ from kuaicore.training.export import flat_params
 from kuaicore.training.optim import make_optimizer
 
 COLUMNS = ("user_idx", "item_idx", "target")
-ID_MLP_BATCH = 4096  # id-mlp's batch when --batch-size is not given (its measured setting)
 
 
 def _predict_rows(
@@ -51,8 +50,7 @@ def train_id_mlp(cfg: TrainConfig, run_name: str) -> Path:
     spec = id_mlp.IdMlpSpec(data.n_users, data.n_items, data.item_features.shape[1])
     feats = jnp.asarray(data.item_features)
     params = id_mlp.init(jax.random.key(cfg.seed), spec)
-    batch_size = cfg.batch_size or ID_MLP_BATCH
-    per_epoch = n_batches(data.train_path, batch_size)
+    per_epoch = n_batches(data.train_path, cfg.batch_size)
     opt = make_optimizer(cfg, per_epoch * cfg.epochs)
     opt_state = opt.init(params)
 
@@ -69,7 +67,7 @@ def train_id_mlp(cfg: TrainConfig, run_name: str) -> Path:
         if cfg.max_steps is not None and steps >= cfg.max_steps:
             break
         t0, rows, total = time.perf_counter(), 0, 0.0
-        source = epoch_batches(data.train_path, COLUMNS, batch_size, seed=cfg.seed, epoch=epoch)
+        source = epoch_batches(data.train_path, COLUMNS, cfg.batch_size, seed=cfg.seed, epoch=epoch)
         with Prefetcher(source) as batches, bar(per_epoch, f"epoch {epoch + 1}/{cfg.epochs}") as pb:
             for b in batches:
                 params, opt_state, loss = step(params, opt_state, b)
@@ -79,7 +77,7 @@ def train_id_mlp(cfg: TrainConfig, run_name: str) -> Path:
                 if cfg.max_steps is not None and steps >= cfg.max_steps:
                     break
         v_rows, v_total = 0, 0.0
-        for b in epoch_batches(data.valid_path, COLUMNS, batch_size, shuffle=False):
+        for b in epoch_batches(data.valid_path, COLUMNS, cfg.batch_size, shuffle=False):
             n = int(b["mask"].sum())
             v_rows, v_total = v_rows + n, v_total + float(loss_fn(params, feats, b)) * n
         secs = time.perf_counter() - t0

@@ -84,7 +84,7 @@ def check_config(cfg: TrainConfig) -> None:
     """UsageError naming the option for values that cannot train."""
     checks = [
         (cfg.epochs >= 1, "--epochs must be >= 1"),
-        (cfg.batch_size is None or cfg.batch_size >= 1, "--batch-size must be >= 1"),
+        (cfg.batch_size >= 1, "--batch-size must be >= 1"),
         (cfg.lr > 0, "--lr must be > 0"),
         (cfg.temperature > 0, "--temperature must be > 0"),
         (len(cfg.dims) >= 1 and min(cfg.dims) >= 1, "--dims must be positive integers, e.g. 128,64,32"),
@@ -118,11 +118,8 @@ def train(cfg: TrainConfig) -> RunSummary:
     mesh = st.make_mesh()
     log(f"devices: {st.describe_devices(mesh)}")
     n_train = n_rows(data.train_path)
-    requested = cfg.batch_size or st.auto_batch_size(n_train)
-    batch_size = st.effective_batch_size(min(requested, max(n_train, 1)), mesh.size)
-    if cfg.batch_size is None:
-        log(f"batch size {batch_size} (automatic for {n_train:,} training rows)")
-    elif batch_size != cfg.batch_size:
+    batch_size = st.effective_batch_size(min(cfg.batch_size, max(n_train, 1)), mesh.size)
+    if batch_size != cfg.batch_size:
         log(
             f"batch size {cfg.batch_size} -> {batch_size} (at most the {n_train:,} training rows,"
             f" a multiple of {mesh.size} devices)"

@@ -8,7 +8,6 @@ gradient all-reduce. The batch size must be a multiple of the device count (``ef
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -45,22 +44,6 @@ def needs_step_sync(mesh: Mesh) -> bool:
     and abort). GPUs have their own streams and need no such sync.
     """
     return mesh.size > 1 and next(iter(mesh.devices.flat)).platform == "cpu"
-
-
-AUTO_STEPS_PER_EPOCH = 160
-AUTO_BATCH_RANGE = (4096, 65_536)
-
-
-def auto_batch_size(n_rows: int) -> int:
-    """The default batch: the power of two nearest ``n_rows / 160`` within [4,096, 65,536].
-
-    Measured (BENCHMARKS.md, bench_train and sweep_train_defaults): Adam's progress is per step, so an
-    epoch wants ~100+ steps; with entity-level towers a step costs about the same up to ~64k rows, so a large
-    ART takes large batches (10.4M rows -> 65,536) and a small one keeps 4,096 (500k rows).
-    """
-    lo, hi = AUTO_BATCH_RANGE
-    wanted = max(n_rows / AUTO_STEPS_PER_EPOCH, 1.0)
-    return int(min(max(2 ** round(math.log2(wanted)), lo), hi))
 
 
 def effective_batch_size(batch_size: int, n_devices: int) -> int:

@@ -123,7 +123,7 @@ def main() -> None:
     )
     parser.add_argument("--loss", default="mse", choices=["mse", "bce", "softmax"])
     parser.add_argument(
-        "--new", default="65536:3e-3:0:3", help="the new default run: BATCH:LR:COSINE(0|1):EPOCHS"
+        "--new", default="65536:6e-3:0:3", help="the candidate default run: BATCH:LR:COSINE(0|1):EPOCHS"
     )
     parser.add_argument(
         "--speed-batches",

@@ -23,6 +23,7 @@ from kuaicore.art import eval_pairs
 from kuaicore.config import TrainConfig, to_jsonable
 from kuaicore.data.stream import n_rows
 from kuaicore.errors import UsageError
+from kuaicore.models.two_tower import TOWER_MODES
 from kuaicore.progress import log, timed
 from kuaicore.runs import default_run_name
 from kuaicore.training import epochs as ep
@@ -91,6 +92,8 @@ def check_config(cfg: TrainConfig) -> None:
         (cfg.max_steps is None or cfg.max_steps >= 1, "--max-steps must be >= 1"),
         (cfg.shuffle_buffer >= 1, "shuffle_buffer must be >= 1"),
         (cfg.n_candidates >= 1, "n_candidates must be >= 1"),
+        (cfg.towers in TOWER_MODES, "towers must be auto, rows or entities"),
+        (cfg.data_on_device in rs.DATA_MODES, "data_on_device must be auto, device or stream"),
     ]
     for ok, message in checks:
         if not ok:

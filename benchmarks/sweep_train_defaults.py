@@ -37,6 +37,9 @@ def _parse(text: str) -> tuple[str, dict]:
 
 def run_one(art: Path, seed: int, kw: dict, loss: str) -> dict:
     """One training run; its validation curve against cumulative training seconds."""
+    from kuaicore.training.devices import configure_cpu_devices
+
+    configure_cpu_devices()  # one XLA CPU device per core, as the CLI does (a no-op once jax is imported)
     from kuaicore.config import TrainConfig
     from kuaicore.training.loop import train
 

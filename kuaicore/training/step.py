@@ -23,8 +23,9 @@ AXIS = "batch"
 
 
 def make_mesh(devices: list | None = None) -> Mesh:
-    """A 1-D mesh over ``devices`` (default: every local device) with the axis ``batch``."""
-    devices = list(devices if devices is not None else jax.local_devices())
+    """A 1-D mesh over ``devices`` (default: every device of the job: the local ones, and under
+    ``jax.distributed`` every process's, see kuaicore.training.distributed) with the axis ``batch``."""
+    devices = list(devices if devices is not None else jax.devices())
     return jax.make_mesh((len(devices),), (AXIS,), axis_types=(AxisType.Auto,), devices=devices)
 
 

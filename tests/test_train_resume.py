@@ -13,8 +13,20 @@ from fake_art import write_fake_art
 
 from kuaicore.cli import cli
 
-ARGS = ["--loss", "softmax", "--epochs", "2", "--batch-size", "64", "--lr", "0.01", "--dims", "16,8",
-        "--checkpoint-every", "5"]
+ARGS = [
+    "--loss",
+    "softmax",
+    "--epochs",
+    "2",
+    "--batch-size",
+    "64",
+    "--lr",
+    "0.01",
+    "--dims",
+    "16,8",
+    "--checkpoint-every",
+    "5",
+]
 
 
 def _train(art, *args):

@@ -109,7 +109,7 @@ def epoch_batches(
                 batch["mask"] = np.ones(batch_size, np.float32)
                 yield batch
             emitted += 1
-        rest = {k: v[n_full * batch_size:] for k, v in buffer.items()}
+        rest = {k: v[n_full * batch_size :] for k, v in buffer.items()}
         if final and n > n_full * batch_size:
             if emitted >= skip:
                 yield _pad(rest, batch_size)

@@ -40,7 +40,7 @@ import click
     type=int,
     default=4096,
     show_default=True,
-    help="Rows per step (rounded up to a multiple of the device count).",
+    help="Rows per step (at most the training rows; rounded up to a multiple of the device count).",
 )
 @click.option("--lr", type=float, default=3e-3, show_default=True, help="Adam learning rate.")
 @click.option("--dims", default="128,64,32", show_default=True, help="Layer sizes of each tower.")

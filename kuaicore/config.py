@@ -93,6 +93,11 @@ class TrainConfig:
     n_candidates: int = 1024  # softmax: in-batch candidates (the first rows of each shuffled batch)
     valid_users: int = 1000  # users sampled for validation recall@K
     recall_k: int = 50
+    # Automatic choices, fields only for tests and benchmarks (no CLI option): how each tower runs
+    # ("auto" | "rows" | "entities", see kuaicore.models.two_tower.entity_level) and where the training rows
+    # live ("auto" | "device" | "stream", see kuaicore.training.resident.fits).
+    towers: str = "auto"
+    data_on_device: str = "auto"
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,10 @@ class ArtifactError(KuaiError):
     """An artifact folder (ART or a run inside it) is missing, incomplete or inconsistent."""
 
 
+class TrainingError(KuaiError):
+    """Training cannot go on for a reason the user can fix (e.g. the loss diverged); the message says how."""
+
+
 class InternalError(KuaiError):
     """An invariant of ours broke: a bug, reported with exit code 1."""
 

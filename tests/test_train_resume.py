@@ -1,5 +1,6 @@
 """Exact resume: a run stopped by --max-steps and resumed ends bit-equal to an uninterrupted run with the same
-seed (which is also the determinism check: two independent runs from one seed give the same bytes)."""
+seed (which is also the determinism check: two independent runs from one seed give the same bytes), on both
+data paths: device-resident rows (what the tiny ART gets) and streamed batches (forced by a zero budget)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,20 @@ from fake_art import write_fake_art
 
 from kuaicore.cli import cli
 
-ARGS = ["--loss", "softmax", "--epochs", "2", "--batch-size", "64", "--lr", "0.01", "--dims", "16,8",
-        "--checkpoint-every", "5"]
+ARGS = [
+    "--loss",
+    "softmax",
+    "--epochs",
+    "2",
+    "--batch-size",
+    "64",
+    "--lr",
+    "0.01",
+    "--dims",
+    "16,8",
+    "--checkpoint-every",
+    "5",
+]
 
 
 def _train(art, *args):
@@ -27,17 +40,27 @@ def art(tmp_path_factory):
     return write_fake_art(tmp_path_factory.mktemp("resume") / "ART")
 
 
-def test_stop_resume_equals_straight_run(art):
-    _train(art, "--run", "straight")
-    stopped = _train(art, "--run", "killed", "--max-steps", "13")
+@pytest.fixture(params=["device", "stream"])
+def data_path(request, monkeypatch):
+    if request.param == "stream":
+        from kuaicore.training import resident
+
+        monkeypatch.setattr(resident, "CPU_BUDGET_BYTES", 0)
+    return request.param
+
+
+def test_stop_resume_equals_straight_run(art, data_path):
+    _train(art, "--run", f"straight-{data_path}")
+    stopped = _train(art, "--run", f"killed-{data_path}", "--max-steps", "13")
     assert "stopped after step 13" in stopped.stderr
-    ckpt = art / "runs/killed/ckpt.npz"
+    ckpt = art / f"runs/killed-{data_path}/ckpt.npz"
     with np.load(ckpt) as npz:
         state = json.loads(str(npz["state"]))
     assert (state["epoch"], state["batch"], state["step"]) == (0, 13, 13)
-    resumed = _train(art, "--run", "killed", "--resume")
-    assert "resuming killed at epoch 1, batch 13, step 13" in resumed.stderr
-    a, b = art / "runs/straight", art / "runs/killed"
+    resumed = _train(art, "--run", f"killed-{data_path}", "--resume")
+    assert f"resuming killed-{data_path} at epoch 1, batch 13, step 13" in resumed.stderr
+    a, b = art / f"runs/straight-{data_path}", art / f"runs/killed-{data_path}"
+    assert json.loads((a / "config.json").read_text())["data"] == data_path
     for name in ("params.npz", "user_emb.npy", "item_emb.npy"):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     log_a = [json.loads(x) for x in (a / "train_log.jsonl").read_text().splitlines()]

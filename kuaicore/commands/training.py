@@ -45,7 +45,7 @@ from kuaicore.options import NON_NEGATIVE_FLOAT, NON_NEGATIVE_INT, POSITIVE_FLOA
     type=POSITIVE_INT,
     default=4096,
     show_default=True,
-    help="Rows per step (rounded up to a multiple of the device count; capped to the training rows).",
+    help="Rows per step (at most the training rows; rounded up to a multiple of the device count).",
 )
 @click.option("--lr", type=POSITIVE_FLOAT, default=3e-3, show_default=True, help="Adam learning rate.")
 @click.option("--dims", default="128,64,32", show_default=True, help="Layer sizes of each tower.")

@@ -40,6 +40,11 @@ def open_parquet(path: Path, columns: tuple[str, ...]) -> pq.ParquetFile:
     return pf
 
 
+def n_rows(path: Path) -> int:
+    """Rows of the Parquet file ``path`` (from its metadata)."""
+    return pq.ParquetFile(path).metadata.num_rows
+
+
 def n_batches(path: Path, batch_size: int) -> int:
     """Batches in one epoch of ``path`` (the last one padded)."""
     rows = pq.ParquetFile(path).metadata.num_rows
@@ -104,7 +109,7 @@ def epoch_batches(
                 batch["mask"] = np.ones(batch_size, np.float32)
                 yield batch
             emitted += 1
-        rest = {k: v[n_full * batch_size:] for k, v in buffer.items()}
+        rest = {k: v[n_full * batch_size :] for k, v in buffer.items()}
         if final and n > n_full * batch_size:
             if emitted >= skip:
                 yield _pad(rest, batch_size)

@@ -12,6 +12,7 @@ A model is the pair (``init``, ``embed``) plus a loss (see kuaicore.models.losse
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,8 +102,50 @@ def item_tower(
     return l2_normalize(mlp(params["item"], x))
 
 
-def embed(params: Params, tables: dict[str, jax.Array], user_idx: jax.Array, item_idx: jax.Array):
-    """(user vectors, item vectors) of a batch; ``tables`` holds the device-resident feature matrices."""
-    u = user_tower(params, tables["user_features"], user_idx)
-    v = item_tower(params, tables["item_features"], tables["item_author"], item_idx)
+TOWER_MODES = ("auto", "rows", "entities")
+
+
+def entity_level(n_rows: int, n_entities: int, mode: str = "auto") -> bool:
+    """Whether a tower runs once per entity (then rows gather) rather than once per row.
+
+    ``auto``: per entity when the table has no more entities than the step has rows, i.e. the cheaper of the
+    two in tower evaluations (min(rows, entities)). The batch's unique entities are no cheaper than its rows
+    under XLA's static shapes (the unique set needs a bound of ``n_rows``), so they are not a third choice.
+    """
+    if mode not in TOWER_MODES:
+        raise ValueError(f"tower mode must be one of {TOWER_MODES}, got {mode!r}")
+    return mode == "entities" or (mode == "auto" and n_entities <= n_rows)
+
+
+def _gathered(
+    tower: Callable[[jax.Array], jax.Array],
+    n_entities: int,
+    idx: jax.Array,
+    mode: str,
+    spread: Callable[[jax.Array], jax.Array] | None,
+) -> jax.Array:
+    if not entity_level(idx.shape[0], n_entities, mode):
+        return tower(idx)
+    every = jnp.arange(n_entities, dtype=jnp.int32)
+    vectors = tower(spread(every) if spread is not None else every)
+    return vectors[idx]  # the gradient flows back through the gather as a scatter-add onto the entities
+
+
+def embed(
+    params: Params,
+    tables: dict[str, jax.Array],
+    user_idx: jax.Array,
+    item_idx: jax.Array,
+    mode: str = "auto",
+    spread: Callable[[jax.Array], jax.Array] | None = None,
+) -> tuple[jax.Array, jax.Array]:
+    """(user vectors, item vectors) of a batch; ``tables`` holds the device-resident feature matrices.
+
+    Each tower runs either once per row or once per entity followed by a gather (``entity_level``); both
+    give the same vectors and gradients. ``spread`` (e.g. a sharding constraint) is applied to the entity
+    indices so that the per-entity towers split over the devices like the rows do.
+    """
+    uf, itf, author = tables["user_features"], tables["item_features"], tables["item_author"]
+    u = _gathered(lambda i: user_tower(params, uf, i), uf.shape[0], user_idx, mode, spread)
+    v = _gathered(lambda i: item_tower(params, itf, author, i), itf.shape[0], item_idx, mode, spread)
     return u, v

@@ -1,18 +1,18 @@
-"""The epoch loop of `kuaicore train`: stream shuffled batches through the jitted sharded step, validate each
-epoch, keep the best epoch, checkpoint, resume exactly, export the run.
+"""The epoch loop of `kuaicore train`: run each epoch on device-resident rows or streamed batches
+(kuaicore.training.epochs), validate each epoch, keep the best epoch, checkpoint, resume exactly, export.
 
 Generic over an Objective (kuaicore.training.objective): any model given as (init, loss, embed) functions
 trains here. Exact resume: the data order of an epoch is a function of (seed, epoch) and the checkpoint holds
 parameters, optimiser state, best parameters and the position (epoch, batch), so a run killed after k steps
-and resumed ends with the same parameters as an uninterrupted one.
+and resumed ends with the same parameters as an uninterrupted one. The data path (device or stream) is
+chosen by size (kuaicore.training.resident.fits) and recorded; a resume must find the same one.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,21 +21,38 @@ import numpy as np
 
 from kuaicore.art import eval_pairs
 from kuaicore.config import TrainConfig, to_jsonable
-from kuaicore.data.stream import Prefetcher, epoch_batches, n_batches
+from kuaicore.data.stream import n_rows
 from kuaicore.errors import UsageError
-from kuaicore.progress import bar, log, timed
+from kuaicore.models.two_tower import TOWER_MODES
+from kuaicore.progress import log, timed
 from kuaicore.runs import default_run_name
+from kuaicore.training import epochs as ep
+from kuaicore.training import resident as rs
 from kuaicore.training import step as st
-from kuaicore.training.artifacts import TRAIN_COLUMNS, load_training_data
+from kuaicore.training.artifacts import load_training_data
 from kuaicore.training.checkpoint import load_checkpoint, save_checkpoint
+from kuaicore.training.compiled import compiled_functions
 from kuaicore.training.export import write_run
 from kuaicore.training.objective import make_objective, uses_id_embeddings
-from kuaicore.training.optim import make_optimizer
 from kuaicore.training.validation import recall_at_k, sample_positives, valid_loss
 
 # Options that must not change between a checkpoint and its --resume (others, e.g. --epochs, may).
-RESUME_KEYS = ("model", "loss", "batch_size", "lr", "dims", "id_embeddings", "temperature", "weight_decay",
-               "clip_norm", "cosine_schedule", "shuffle_buffer", "seed", "id_dim", "n_candidates")
+RESUME_KEYS = (
+    "model",
+    "loss",
+    "batch_size",
+    "lr",
+    "dims",
+    "id_embeddings",
+    "temperature",
+    "weight_decay",
+    "clip_norm",
+    "cosine_schedule",
+    "shuffle_buffer",
+    "seed",
+    "id_dim",
+    "n_candidates",
+)
 
 
 @dataclass(frozen=True)
@@ -52,9 +69,11 @@ class RunSummary:
 
     def line(self) -> str:
         best = "none" if self.best_epoch is None else f"{self.best_epoch} (recall {self.best_recall:.4f})"
-        return (f"trained {self.run_dir.name}: {self.epochs_done} epoch(s), {self.steps} steps,"
-                f" best epoch {best}, {self.samples_per_s:,.0f} samples/s, {self.seconds:.1f}s"
-                f" -> {self.run_dir}")
+        return (
+            f"trained {self.run_dir.name}: {self.epochs_done} epoch(s), {self.steps} steps,"
+            f" best epoch {best}, {self.samples_per_s:,.0f} samples/s, {self.seconds:.1f}s"
+            f" -> {self.run_dir}"
+        )
 
 
 def run_name(cfg: TrainConfig) -> str:
@@ -64,12 +83,18 @@ def run_name(cfg: TrainConfig) -> str:
 
 def check_config(cfg: TrainConfig) -> None:
     """UsageError naming the option for values that cannot train."""
-    checks = [(cfg.epochs >= 1, "--epochs must be >= 1"), (cfg.batch_size >= 1, "--batch-size must be >= 1"),
-              (cfg.lr > 0, "--lr must be > 0"), (cfg.temperature > 0, "--temperature must be > 0"),
-              (len(cfg.dims) >= 1 and min(cfg.dims) >= 1, "--dims must be positive integers, e.g. 128,64,32"),
-              (cfg.max_steps is None or cfg.max_steps >= 1, "--max-steps must be >= 1"),
-              (cfg.shuffle_buffer >= 1, "shuffle_buffer must be >= 1"),
-              (cfg.n_candidates >= 1, "n_candidates must be >= 1")]
+    checks = [
+        (cfg.epochs >= 1, "--epochs must be >= 1"),
+        (cfg.batch_size >= 1, "--batch-size must be >= 1"),
+        (cfg.lr > 0, "--lr must be > 0"),
+        (cfg.temperature > 0, "--temperature must be > 0"),
+        (len(cfg.dims) >= 1 and min(cfg.dims) >= 1, "--dims must be positive integers, e.g. 128,64,32"),
+        (cfg.max_steps is None or cfg.max_steps >= 1, "--max-steps must be >= 1"),
+        (cfg.shuffle_buffer >= 1, "shuffle_buffer must be >= 1"),
+        (cfg.n_candidates >= 1, "n_candidates must be >= 1"),
+        (cfg.towers in TOWER_MODES, "towers must be auto, rows or entities"),
+        (cfg.data_on_device in rs.DATA_MODES, "data_on_device must be auto, device or stream"),
+    ]
     for ok, message in checks:
         if not ok:
             raise UsageError(message)
@@ -95,164 +120,149 @@ def train(cfg: TrainConfig) -> RunSummary:
     make_objective(cfg, data)  # UsageError for a bad --model/--loss before any device work
     mesh = st.make_mesh()
     log(f"devices: {st.describe_devices(mesh)}")
-    batch_size = st.effective_batch_size(cfg.batch_size, mesh.size)
+    n_train = n_rows(data.train_path)
+    batch_size = st.effective_batch_size(min(cfg.batch_size, max(n_train, 1)), mesh.size)
     if batch_size != cfg.batch_size:
-        log(f"batch size {cfg.batch_size} rounded up to {batch_size} (a multiple of {mesh.size} devices)")
-    per_epoch = n_batches(data.train_path, batch_size)
-    fns = compiled_functions(cfg, data, mesh, per_epoch * cfg.epochs)
+        log(
+            f"batch size {cfg.batch_size} -> {batch_size} (at most the {n_train:,} training rows,"
+            f" a multiple of {mesh.size} devices)"
+        )
+    on_device = rs.fits(n_train, mesh, cfg.data_on_device)
+    per_epoch = -(-n_train // batch_size)
+    unused = ("seed", "batch_size", "shuffle_buffer")
+    fixed = {k: v for k, v in _resume_config(cfg).items() if k not in unused} | {"towers": cfg.towers}
+    fns = compiled_functions(cfg, data, mesh, per_epoch * cfg.epochs, fixed)
     key = jax.random.key(cfg.seed)
     params = fns.init(key)
     opt_state = fns.opt_init(params)
     best = None
-    state: dict[str, Any] = {"epoch": 0, "batch": 0, "step": 0, "best_epoch": None, "best_score": None,
-                             "best_recall": None, "loss_sum": 0.0, "weight_sum": 0.0, "log": [],
-                             "rng": np.asarray(jax.random.key_data(key)).tolist(),
-                             "config": _resume_config(cfg)}
+    state: dict[str, Any] = {
+        "epoch": 0,
+        "batch": 0,
+        "step": 0,
+        "best_epoch": None,
+        "best_score": None,
+        "best_recall": None,
+        "loss_sum": 0.0,
+        "weight_sum": 0.0,
+        "log": [],
+        "rng": np.asarray(jax.random.key_data(key)).tolist(),
+        "config": {**_resume_config(cfg), "data": "device" if on_device else "stream"},
+    }
     run_dir = Path(cfg.art) / "runs" / run_name(cfg)
     ckpt = run_dir / "ckpt.npz"
     if cfg.resume:
         if not ckpt.is_file():
             raise UsageError(f"--resume: no checkpoint at {ckpt}")
         params, opt_state, best, saved = load_checkpoint(ckpt, params, opt_state)
-        changed = [k for k in RESUME_KEYS if saved["config"].get(k) != state["config"][k]]
+        changed = [k for k in (*RESUME_KEYS, "data") if saved["config"].get(k) != state["config"][k]]
         if changed:
             raise UsageError(f"--resume: options differ from the checkpoint's: {', '.join(changed)}")
         state = saved
-        log(f"resuming {run_dir.name} at epoch {state['epoch'] + 1}, batch {state['batch']},"
-            f" step {state['step']}")
+        log(
+            f"resuming {run_dir.name} at epoch {state['epoch'] + 1}, batch {state['batch']},"
+            f" step {state['step']}"
+        )
 
     rep = st.replicated(mesh)
     tables = st.device_tables(data, mesh)
     params, opt_state = jax.device_put(params, rep), jax.device_put(opt_state, rep)
     put = st.batch_putter(mesh)
-    with timed("compile train step"):
-        train_step = fns.step_for(batch_size, params, opt_state, tables, put)
+    if on_device:
+        with timed(f"load {n_train:,} training rows onto the devices"):
+            rows_on_device, _ = rs.load_rows(data.train_path, mesh)
+        with timed("compile train loop"):
+            runner = fns.span_for(batch_size, n_train, params, opt_state, tables, rows_on_device)
+    else:
+        with timed("compile train step"):
+            train_step = fns.step_for(batch_size, params, opt_state, tables, put)
     eval_step, embed_users, embed_items = fns.eval_step, fns.users, fns.items
     sample = sample_positives(data.valid_path, cfg.valid_users, cfg.seed)
+    valid_batch = st.effective_batch_size(min(batch_size, max(n_rows(data.valid_path), 1)), mesh.size)
     sync = st.needs_step_sync(mesh)
     total_rows, total_secs = 0, 0.0
 
-    def save() -> None:
+    def save(params: Any, opt_state: Any) -> None:
         save_checkpoint(ckpt, _to_host(params), _to_host(opt_state), best, state)
 
+    epochs = ep.Epochs(cfg, data.train_path, state, per_epoch, batch_size, save)
     for epoch in range(state["epoch"], cfg.epochs):
         if cfg.max_steps is not None and state["step"] >= cfg.max_steps:
             break
-        t0, cpu0, rows = time.perf_counter(), time.process_time(), 0
-        acc = jax.device_put(np.array([state["loss_sum"], state["weight_sum"]], np.float32), rep)
-        source = epoch_batches(data.train_path, TRAIN_COLUMNS, batch_size, seed=cfg.seed, epoch=epoch,
-                               shuffle=True, shuffle_buffer=cfg.shuffle_buffer, skip=state["batch"])
-        label = f"epoch {epoch + 1}/{cfg.epochs}"
-        with Prefetcher(source) as batches, bar(per_epoch, label) as pb:
-            pb.item_show_func = lambda s: s
-            pb.update(state["batch"])
-            for host_batch in batches:
-                batch, n_real = put(host_batch)  # async; on this thread, see step.batch_putter
-                params, opt_state, _, acc = train_step(params, opt_state, tables, batch, acc)
-                if sync:
-                    acc.block_until_ready()
-                rows += n_real
-                state["batch"] += 1
-                state["step"] += 1
-                shown = None
-                if state["batch"] % 50 == 0 or state["batch"] == per_epoch:
-                    rate = rows / max(time.perf_counter() - t0, 1e-9)
-                    loss_sum, weight_sum = np.asarray(acc).tolist()
-                    mean = loss_sum / max(weight_sum, 1e-12)
-                    shown = f"loss {mean:.4f}  {rate:,.0f} samples/s"
-                pb.update(1, shown)
-                if cfg.checkpoint_every and state["step"] % cfg.checkpoint_every == 0:
-                    state["loss_sum"], state["weight_sum"] = np.asarray(acc).tolist()
-                    save()
-                if cfg.max_steps is not None and state["step"] >= cfg.max_steps:
-                    break
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        acc = jax.device_put(st.new_accumulator(state["loss_sum"], state["weight_sum"], state["step"]), rep)
+        if on_device:
+            carry, rows = ep.resident_epoch(
+                epochs, epoch, (params, opt_state, acc), runner, tables, rows_on_device, n_train
+            )
+        else:
+            carry, rows = ep.streamed_epoch(
+                epochs, epoch, (params, opt_state, acc), train_step, tables, put, sync
+            )
+        params, opt_state, _ = carry
         jax.block_until_ready(params)
         secs, cpu_secs = time.perf_counter() - t0, time.process_time() - cpu0
         total_rows, total_secs = total_rows + rows, total_secs + secs
-        state["loss_sum"], state["weight_sum"] = np.asarray(acc).tolist()
+        ep.check_params(epochs, params, epoch)
         if state["batch"] < per_epoch:  # stopped by --max-steps inside the epoch
-            save()
+            save(params, opt_state)
             log(f"stopped after step {state['step']} (--max-steps); `--resume` continues from here")
             break
-        entry = _validate(cfg, params, tables, eval_step, (embed_users, embed_items), data, put, batch_size,
-                          sample)
-        entry.update(epoch=epoch + 1, step=state["step"], seconds=round(secs, 3),
-                     cpu_seconds=round(cpu_secs, 3),
-                     loss=state["loss_sum"] / max(state["weight_sum"], 1e-12),
-                     samples_per_s=round(rows / max(secs, 1e-9), 1))
+        entry = _validate(
+            cfg, params, tables, eval_step, (embed_users, embed_items), data, put, valid_batch, sample
+        )
+        entry.update(
+            epoch=epoch + 1,
+            step=state["step"],
+            seconds=round(secs, 3),
+            cpu_seconds=round(cpu_secs, 3),
+            loss=state["loss_sum"] / max(state["weight_sum"], 1e-12),
+            samples_per_s=round(rows / max(secs, 1e-9), 1),
+        )
         state["log"].append(entry)
         score = entry["recall"] if not math.isnan(entry["recall"]) else -entry["valid_loss"]
         if state["best_score"] is None or score > state["best_score"]:
             best = _to_host(params)
             state.update(best_epoch=epoch + 1, best_score=score, best_recall=entry["recall"])
-        log(f"epoch {epoch + 1}: loss {entry['loss']:.4f}, valid loss {entry['valid_loss']:.4f}, "
-            f"recall@{cfg.recall_k} {entry['recall']:.4f}, {entry['samples_per_s']:,.0f} samples/s")
+        log(
+            f"epoch {epoch + 1}: loss {entry['loss']:.4f}, valid loss {entry['valid_loss']:.4f}, "
+            f"recall@{cfg.recall_k} {entry['recall']:.4f}, {entry['samples_per_s']:,.0f} samples/s"
+        )
         state.update(epoch=epoch + 1, batch=0, loss_sum=0.0, weight_sum=0.0)
-        save()
+        save(params, opt_state)
 
     final = best if best is not None else _to_host(params)
     user_emb = st.embed_all(embed_users, final, tables, data.n_users)
     item_emb = st.embed_all(embed_items, final, tables, data.n_items)
-    config = {"train": to_jsonable(cfg), "model": fns.spec, "run": run_dir.name,
-              "id_embeddings": uses_id_embeddings(cfg), "devices": st.describe_devices(mesh),
-              "effective_batch_size": batch_size, "batches_per_epoch": per_epoch, "steps": state["step"],
-              "epochs_done": state["epoch"], "best_epoch": state["best_epoch"],
-              "exported": "best epoch" if best is not None else "last step"}
+    config = {
+        "train": to_jsonable(cfg),
+        "model": fns.spec,
+        "run": run_dir.name,
+        "id_embeddings": uses_id_embeddings(cfg),
+        "devices": st.describe_devices(mesh),
+        "effective_batch_size": batch_size,
+        "batches_per_epoch": per_epoch,
+        "steps": state["step"],
+        "data": state["config"]["data"],
+        "epochs_done": state["epoch"],
+        "best_epoch": state["best_epoch"],
+        "exported": "best epoch" if best is not None else "last step",
+    }
     extra = {}
     if cfg.loss == "mse" and (Path(cfg.art) / "eval.parquet").is_file():
         extra["eval_pred"] = mse_eval_predictions(eval_pairs(cfg.art), user_emb, item_emb, data.cap)
     write_run(run_dir, final, user_emb, item_emb, config, state["log"], extra)
-    summary = RunSummary(run_dir, state["epoch"], state["step"], state["best_epoch"], state["best_recall"],
-                         total_rows / max(total_secs, 1e-9), time.perf_counter() - started)
+    summary = RunSummary(
+        run_dir,
+        state["epoch"],
+        state["step"],
+        state["best_epoch"],
+        state["best_recall"],
+        total_rows / max(total_secs, 1e-9),
+        time.perf_counter() - started,
+    )
     log(summary.line())
     return summary
-
-
-@dataclass(frozen=True)
-class Compiled:
-    """The jitted functions of one configuration; ``step_for`` compiles the train step ahead of time."""
-
-    init: Any
-    opt_init: Any
-    train_step: Any
-    eval_step: Any
-    users: Any
-    items: Any
-    spec: dict
-    aot: dict = field(default_factory=dict)
-
-    def step_for(self, batch_size: int, params: Any, opt_state: Any, tables: dict, put: Any) -> Any:
-        """The train step compiled for ``batch_size`` (so that epoch timings exclude compilation)."""
-        if batch_size not in self.aot:
-            example = {c: np.zeros(batch_size, np.int32 if c.endswith("_idx") else np.float32)
-                       for c in (*TRAIN_COLUMNS, "mask")}
-            acc = jax.device_put(np.zeros(2, np.float32), st.replicated(put.mesh))
-            lowered = self.train_step.lower(params, opt_state, tables, put(example)[0], acc)
-            self.aot[batch_size] = lowered.compile()
-        return self.aot[batch_size]
-
-
-_COMPILED: dict[tuple, Compiled] = {}
-
-
-def compiled_functions(cfg: TrainConfig, data: Any, mesh: Any, total_steps: int) -> Compiled:
-    """The jitted functions of a configuration, reused by later runs in the same process (e.g. a resume or
-    `compare`) so that they are traced and compiled once."""
-    shapes = (data.user_features.shape, data.item_features.shape, data.n_authors, data.cap)
-    unused = ("seed", "batch_size", "shuffle_buffer")
-    fixed = {k: v for k, v in _resume_config(cfg).items() if k not in unused}
-    key = (json.dumps(fixed, sort_keys=True), shapes, total_steps, tuple(d.id for d in mesh.devices.flat))
-    if key not in _COMPILED:
-        if len(_COMPILED) >= 8:
-            _COMPILED.clear()
-        objective = make_objective(cfg, data)
-        optimizer = make_optimizer(cfg, total_steps)
-        _COMPILED[key] = Compiled(
-            init=jax.jit(objective.init), opt_init=jax.jit(optimizer.init),
-            train_step=st.make_train_step(objective.loss, optimizer, mesh),
-            eval_step=st.make_eval_step(objective.loss, mesh),
-            users=jax.jit(objective.embed_users), items=jax.jit(objective.embed_items), spec=objective.spec)
-    return _COMPILED[key]
 
 
 def mse_eval_predictions(

@@ -23,6 +23,7 @@ from kuaicore.training.artifacts import TrainingData
 
 LOSSES = ("mse", "softmax", "bce")
 MODELS = ("two-tower",)
+Spread = Callable[[jax.Array], jax.Array]
 
 
 @dataclass(frozen=True)
@@ -41,20 +42,30 @@ def uses_id_embeddings(cfg: TrainConfig) -> bool:
     return cfg.loss == "softmax" if cfg.id_embeddings is None else cfg.id_embeddings
 
 
-def two_tower_objective(cfg: TrainConfig, data: TrainingData) -> Objective:
-    """The two-tower model with ``cfg.loss``; mse regresses the cosine, bce and softmax use cosine / T."""
+def two_tower_objective(cfg: TrainConfig, data: TrainingData, spread: Spread | None = None) -> Objective:
+    """The two-tower model with ``cfg.loss``; mse regresses the cosine, bce and softmax use cosine / T.
+
+    Each tower runs once per entity or once per row as ``cfg.towers`` says (``auto``: whichever evaluates
+    fewer rows, see ``two_tower.entity_level``); ``spread`` splits the per-entity work over the devices.
+    """
     if cfg.loss not in LOSSES:
         raise UsageError(f"--loss: unknown loss {cfg.loss!r} (choose from {', '.join(LOSSES)})")
     ids = uses_id_embeddings(cfg)
     spec = tt.TwoTowerSpec(
-        n_user_features=data.user_features.shape[1], n_item_features=data.item_features.shape[1],
-        dims=tuple(cfg.dims), n_users=data.n_users, n_items=data.n_items, n_authors=data.n_authors,
+        n_user_features=data.user_features.shape[1],
+        n_item_features=data.item_features.shape[1],
+        dims=tuple(cfg.dims),
+        n_users=data.n_users,
+        n_items=data.n_items,
+        n_authors=data.n_authors,
         id_dim=cfg.id_dim if ids else 0,
     )
-    cap, temp, loss_kind, n_cand = data.cap, cfg.temperature, cfg.loss, cfg.n_candidates
+    cap, temp, loss_kind, n_cand, towers = data.cap, cfg.temperature, cfg.loss, cfg.n_candidates, cfg.towers
+    if towers not in tt.TOWER_MODES:
+        raise UsageError(f"towers: unknown mode {towers!r} (choose from {', '.join(tt.TOWER_MODES)})")
 
     def loss(params: Any, tables: dict, batch: dict) -> tuple[jax.Array, jax.Array]:
-        u, v = tt.embed(params, tables, batch["user_idx"], batch["item_idx"])
+        u, v = tt.embed(params, tables, batch["user_idx"], batch["item_idx"], towers, spread)
         mask = batch["mask"]
         if loss_kind == "softmax":
             weight = mask * batch["label"] * batch["target"]
@@ -71,16 +82,23 @@ def two_tower_objective(cfg: TrainConfig, data: TrainingData) -> Objective:
         loss=loss,
         embed_users=lambda p, tables, idx: tt.user_tower(p, tables["user_features"], idx),
         embed_items=lambda p, t, idx: tt.item_tower(p, t["item_features"], t["item_author"], idx),
-        spec={"model": "two-tower", "loss": cfg.loss, "dims": list(spec.dims), "id_dim": spec.id_dim,
-              "n_user_features": spec.n_user_features, "n_item_features": spec.n_item_features,
-              "temperature": temp, "watch_ratio_cap": cap,
-              "score": "dot(user_emb, item_emb) / temperature (embeddings are L2-normalised)",
-              "mse_prediction": "watch_ratio = (cosine + 1) / 2 * watch_ratio_cap"},
+        spec={
+            "model": "two-tower",
+            "loss": cfg.loss,
+            "dims": list(spec.dims),
+            "id_dim": spec.id_dim,
+            "n_user_features": spec.n_user_features,
+            "n_item_features": spec.n_item_features,
+            "temperature": temp,
+            "watch_ratio_cap": cap,
+            "score": "dot(user_emb, item_emb) / temperature (embeddings are L2-normalised)",
+            "mse_prediction": "watch_ratio = (cosine + 1) / 2 * watch_ratio_cap",
+        },
     )
 
 
-def make_objective(cfg: TrainConfig, data: TrainingData) -> Objective:
+def make_objective(cfg: TrainConfig, data: TrainingData, spread: Spread | None = None) -> Objective:
     """The Objective of ``cfg.model``; UsageError for an unknown model."""
     if cfg.model not in MODELS:
         raise UsageError(f"--model: unknown model {cfg.model!r} (choose from {', '.join(MODELS)})")
-    return two_tower_objective(cfg, data)
+    return two_tower_objective(cfg, data, spread)

@@ -23,8 +23,9 @@ AXIS = "batch"
 
 
 def make_mesh(devices: list | None = None) -> Mesh:
-    """A 1-D mesh over ``devices`` (default: every local device) with the axis ``batch``."""
-    devices = list(devices if devices is not None else jax.local_devices())
+    """A 1-D mesh over ``devices`` (default: every device of the job: the local ones, and under
+    ``jax.distributed`` every process's, see kuaicore.training.distributed) with the axis ``batch``."""
+    devices = list(devices if devices is not None else jax.devices())
     return jax.make_mesh((len(devices),), (AXIS,), axis_types=(AxisType.Auto,), devices=devices)
 
 
@@ -59,12 +60,22 @@ def row_sharded(mesh: Mesh) -> NamedSharding:
     return NamedSharding(mesh, PartitionSpec(AXIS))
 
 
+def entity_spreader(mesh: Mesh) -> Callable[[jax.Array], jax.Array]:
+    """A sharding constraint that splits per-entity tower work (entity indices) over the mesh like rows."""
+    sharding = row_sharded(mesh)
+    return lambda x: jax.lax.with_sharding_constraint(x, sharding)
+
+
 def device_tables(data: TrainingData, mesh: Mesh) -> dict[str, jax.Array]:
     """The feature matrices and item tables, put once on every device; log_q = log(count / total)."""
     counts = np.maximum(data.item_train_counts.astype(np.float64), 1.0)
     log_q = np.log(counts / counts.sum()).astype(np.float32)
-    host = {"user_features": data.user_features, "item_features": data.item_features,
-            "item_author": data.item_author, "log_q": log_q}
+    host = {
+        "user_features": data.user_features,
+        "item_features": data.item_features,
+        "item_author": data.item_author,
+        "log_q": log_q,
+    }
     return jax.device_put(host, replicated(mesh))
 
 
@@ -84,17 +95,29 @@ def batch_putter(mesh: Mesh) -> Callable[[dict[str, np.ndarray]], tuple[dict[str
     return put
 
 
+def new_accumulator(loss_sum: float, weight_sum: float, step: int) -> np.ndarray:
+    """The host value of a fresh ``acc`` (see ``accumulate``) after ``step`` steps."""
+    return np.array([loss_sum, weight_sum, step, 0], np.float32)
+
+
+def accumulate(acc: jax.Array, loss: jax.Array, weight: jax.Array) -> jax.Array:
+    """acc' after one step; acc = [sum of loss * weight, sum of weight, steps done, first step whose loss was
+    not finite (1-based global step; 0 = none)], kept on the device so that no step waits for the host."""
+    steps = acc[2] + 1
+    bad = jnp.where((acc[3] == 0) & ~jnp.isfinite(loss), steps, acc[3])
+    return jnp.stack([acc[0] + loss * weight, acc[1] + weight, steps, bad])
+
+
 def make_train_step(loss_fn: Callable, optimizer: optax.GradientTransformation, mesh: Mesh) -> Callable:
     """jit(step): (params, opt_state, tables, batch, acc) -> (params, opt_state, loss, acc').
 
-    ``acc`` = [sum of loss * weight, sum of weight] over the steps so far, kept on device (no sync per step).
+    ``acc`` as in ``accumulate``, kept on device (no sync per step).
     """
 
     def step(params: Any, opt_state: Any, tables: dict, batch: dict, acc: jax.Array):
         (loss, weight), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, tables, batch)
         updates, opt_state = optimizer.update(grads, opt_state, params)
-        acc = acc + jnp.stack([loss * weight, weight])
-        return optax.apply_updates(params, updates), opt_state, loss, acc
+        return optax.apply_updates(params, updates), opt_state, loss, accumulate(acc, loss, weight)
 
     rep, rows = replicated(mesh), row_sharded(mesh)
     return jax.jit(step, in_shardings=(rep, rep, rep, rows, rep), out_shardings=(rep, rep, rep, rep))

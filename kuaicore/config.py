@@ -93,6 +93,7 @@ class TrainConfig:
     n_candidates: int = 1024  # softmax: in-batch candidates (the first rows of each shuffled batch)
     valid_users: int = 1000  # users sampled for validation recall@K
     recall_k: int = 50
+    patience: int = 0  # stop after this many epochs without a better valid ndcg@10 (0: run every epoch)
     # Automatic choices, fields only for tests and benchmarks (no CLI option): how each tower runs
     # ("auto" | "rows" | "entities", see kuaicore.models.two_tower.entity_level) and where the training rows
     # live ("auto" | "device" | "stream", see kuaicore.training.resident.fits).

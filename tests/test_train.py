@@ -34,7 +34,7 @@ def test_train_learns_and_exports(art):
     assert "devices: 2 x cpu" in result.stderr and "trained mse:" in result.stderr
     log = [json.loads(line) for line in (run / "train_log.jsonl").read_text().splitlines()]
     assert [row["epoch"] for row in log] == [1, 2, 3]
-    assert {"epoch", "step", "loss", "samples_per_s", "valid_loss", "recall"} <= set(log[0])
+    assert {"epoch", "step", "loss", "samples_per_s", "valid_loss", "valid_ndcg", "recall"} <= set(log[0])
     assert log[-1]["valid_loss"] < log[0]["valid_loss"]
     n_items = 64
     random_recall = 50 / n_items if n_items > 50 else 1.0  # expected recall@50 of a random ranking
@@ -44,7 +44,9 @@ def test_train_learns_and_exports(art):
     np.testing.assert_allclose(np.linalg.norm(item_emb, axis=1), 1.0, rtol=1e-5)
     config = json.loads((run / "config.json").read_text())
     assert config["train"]["loss"] == "mse" and config["model"]["dims"] == [16, 8]
-    assert config["best_epoch"] == int(np.argmax([r["recall"] for r in log])) + 1
+    # validate as you evaluate: the best epoch is the one with the best valid ndcg@10 (the protocol on valid)
+    assert config["best_epoch"] == int(np.argmax([r["valid_ndcg"] for r in log])) + 1
+    assert all(0.0 <= r["valid_ndcg"] <= 1.0 for r in log)
     with np.load(run / "params.npz") as params:
         assert "user/0/w" in params.files and params["user/0/w"].shape == (6, 16)
     assert not list((art / "runs").glob("*.tmp-*"))
@@ -103,3 +105,22 @@ def test_bad_options_exit_2(art):
                           (["--resume", "--run", "nothing-here"], "--resume: no checkpoint")):
         result = CliRunner().invoke(cli, ["train", str(art), *args])
         assert result.exit_code == 2 and message in result.stderr, result.output
+
+
+def test_patience_stops_when_valid_ndcg_stops_improving(art, monkeypatch):
+    """valid ndcg@10 forced to fall after epoch 2: --patience 2 stops after epoch 4, exporting epoch 2."""
+    from kuaicore.training import loop
+
+    scores = iter([0.5, 0.6, 0.55, 0.52, 0.51, 0.50, 0.49, 0.48])
+    real = loop._validate
+
+    def fake(*args, **kwargs):
+        entry = real(*args, **kwargs)
+        entry["valid_ndcg"] = next(scores)
+        return entry
+
+    monkeypatch.setattr(loop, "_validate", fake)
+    result = _train(art, "--epochs", "8", "--patience", "2", "--run", "pat")
+    assert "early stop: valid ndcg@10 has not improved for 2 epoch(s)" in result.stderr
+    config = json.loads((art / "runs" / "pat" / "config.json").read_text())
+    assert config["epochs_done"] == 4 and config["best_epoch"] == 2

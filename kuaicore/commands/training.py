@@ -78,6 +78,14 @@ from kuaicore.options import NON_NEGATIVE_FLOAT, NON_NEGATIVE_INT, POSITIVE_FLOA
     help="Run name under ART/runs/: letters, digits and - _ . (not 'latest') [default: two-tower-LOSS-sSEED,"
     " or MODEL-sSEED].",
 )
+@click.option(
+    "--patience",
+    type=NON_NEGATIVE_INT,
+    default=0,
+    show_default=True,
+    help="Stop after N epochs without a better valid ndcg@10 (0: every --epochs epoch runs); --epochs is then"
+    " a maximum. The best epoch is exported either way.",
+)
 @click.option("--resume", is_flag=True, help="Continue the run from its ckpt.npz (same final parameters).")
 @click.option(
     "--max-steps", type=POSITIVE_INT, default=None, help="Stop after N steps in total (checkpointed)."
@@ -100,6 +108,7 @@ def train(
     run_name: str | None,
     resume: bool,
     max_steps: int | None,
+    patience: int,
 ) -> None:
     """Train a model on ART (from build-features) and write ART/runs/NAME/.
 
@@ -145,6 +154,7 @@ def train(
         run=run_name,
         resume=resume,
         max_steps=max_steps,
+        patience=patience,
         options=model_options,
     )
     from kuaicore.api import train as run_train

@@ -19,7 +19,7 @@ from kuaicore.report.eda import THRESHOLDS, WR_MAX, EdaStats, weighted_quantiles
 REF_STYLE = {"random": "#7f7f7f", "popularity": "#ff7f0e", "oracle": "#2ca02c"}
 MODEL_COLOR = "#1f77b4"
 RUN_COLORS = ("#1f77b4", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#ff7f0e")
-CURVE_KEYS = ("loss", "valid_loss", "recall")
+CURVE_KEYS = ("loss", "valid_loss", "valid_ndcg", "recall")
 METRIC_PANELS = ("ndcg", "recall", "precision", "hit_rate")
 DPI = 100
 HEAT_MERGE = 4  # watch-ratio histogram bins merged per heat-map cell
@@ -141,12 +141,14 @@ def tag_popularity(names: list[str], views: np.ndarray) -> bytes:
 
 
 def training_curves(runs: list[tuple[str, list[dict[str, Any]]]]) -> bytes:
-    """Training loss, validation loss and validation recall per epoch; one line per run."""
+    """Training loss, validation loss, the validation score that picks the epoch (the evaluation protocol on
+    valid.parquet: ndcg@10) and full-catalogue recall per epoch; one line per run."""
     panels = [("loss", "Training loss", "mean training loss (loss units)"),
               ("valid_loss", "Validation loss", "validation loss (loss units)"),
+              ("valid_ndcg", "Validation ndcg@10 (picks the epoch)", "ndcg@10 of held-out rows"),
               ("recall", "Validation recall@K", "recall@K (fraction of held-out positives)")]
-    fig = _figure(13, 4)
-    axes = fig.subplots(1, 3)
+    fig = _figure(17, 4)
+    axes = fig.subplots(1, 4)
     for ax, (key, title, ylabel) in zip(axes, panels, strict=True):
         for i, (name, log) in enumerate(runs):
             pts = [(e.get("epoch", j + 1), e[key]) for j, e in enumerate(log)

@@ -88,18 +88,21 @@ def training(data: ReportData) -> str:
     rows = []
     for name, log in logged:
         last = log[-1]
-        cells = [html.fmt(last.get(key)) for key in ("epoch", "step", "loss", "valid_loss", "recall")]
+        keys = ("epoch", "step", "loss", "valid_loss", "valid_ndcg", "recall")
+        cells = [html.fmt(last.get(key)) for key in keys]
         seconds = sum(float(e.get("seconds") or 0.0) for e in log)
         rows.append([name, *cells, html.fmt(last.get("samples_per_s"), 0), html.fmt(seconds, 1)])
     parts = []
     if curves:
         parts.append(html.figure(plots.training_curves(curves), "training curves",
-                                 "Training loss, validation loss and validation recall per epoch, one"
-                                 " line per run."))
+                                 "Training loss, validation loss, validation ndcg@10 (the evaluation"
+                                 " protocol on valid.parquet, which picks the epoch) and validation recall"
+                                 " per epoch, one line per run."))
     others = [n for n, _ in logged if n not in dict(curves)]
     if others:
         parts.append(html.note(f"no loss curves logged (one-pass or closed-form fits): {', '.join(others)}"))
-    parts.append(html.table(["run", "epoch", "step", "loss", "valid loss", "valid recall", "samples/s",
+    parts.append(html.table(["run", "epoch", "step", "loss", "valid loss", "valid ndcg@10", "valid recall",
+                             "samples/s",
                              "train s (sum over epochs)"], rows, caption="Last logged epoch per run",
                             css_id="training-last"))
     return "".join(parts)

@@ -19,12 +19,13 @@ from typing import Any
 import jax
 import numpy as np
 
-from kuaicore.art import eval_pairs
+from kuaicore.art import eval_pairs, valid_candidates
 from kuaicore.config import TrainConfig, to_jsonable
 from kuaicore.data.stream import n_rows
 from kuaicore.errors import UsageError
 from kuaicore.models.two_tower import TOWER_MODES
 from kuaicore.progress import log, timed
+from kuaicore.protocol import protocol_ndcg
 from kuaicore.runs import default_run_name
 from kuaicore.training import epochs as ep
 from kuaicore.training import resident as rs
@@ -37,6 +38,8 @@ from kuaicore.training.objective import make_objective, uses_id_embeddings
 from kuaicore.training.validation import recall_at_k, sample_positives, valid_loss
 
 # Options that must not change between a checkpoint and its --resume (others, e.g. --epochs, may).
+VALID_K = 10  # the cut-off of the epoch score: ndcg@10, the headline of `kuaicore evaluate`
+
 RESUME_KEYS = (
     "model",
     "loss",
@@ -63,12 +66,14 @@ class RunSummary:
     epochs_done: int
     steps: int
     best_epoch: int | None
-    best_recall: float | None
+    best_score: float | None  # valid ndcg@10 of the best epoch (minus the valid loss where it is NaN)
     samples_per_s: float
     seconds: float
 
     def line(self) -> str:
-        best = "none" if self.best_epoch is None else f"{self.best_epoch} (recall {self.best_recall:.4f})"
+        best = (
+            "none" if self.best_epoch is None else f"{self.best_epoch} (valid ndcg@10 {self.best_score:.4f})"
+        )
         return (
             f"trained {self.run_dir.name}: {self.epochs_done} epoch(s), {self.steps} steps,"
             f" best epoch {best}, {self.samples_per_s:,.0f} samples/s, {self.seconds:.1f}s"
@@ -178,6 +183,7 @@ def train(cfg: TrainConfig) -> RunSummary:
             train_step = fns.step_for(batch_size, params, opt_state, tables, put)
     eval_step, embed_users, embed_items = fns.eval_step, fns.users, fns.items
     sample = sample_positives(data.valid_path, cfg.valid_users, cfg.seed)
+    valid = (valid_candidates(cfg.art), float(data.manifest.get("like_threshold", 2.0)))
     valid_batch = st.effective_batch_size(min(batch_size, max(n_rows(data.valid_path), 1)), mesh.size)
     sync = st.needs_step_sync(mesh)
     total_rows, total_secs = 0, 0.0
@@ -209,7 +215,7 @@ def train(cfg: TrainConfig) -> RunSummary:
             log(f"stopped after step {state['step']} (--max-steps); `--resume` continues from here")
             break
         entry = _validate(
-            cfg, params, tables, eval_step, (embed_users, embed_items), data, put, valid_batch, sample
+            cfg, params, tables, eval_step, (embed_users, embed_items), data, put, valid_batch, sample, valid
         )
         entry.update(
             epoch=epoch + 1,
@@ -220,16 +226,29 @@ def train(cfg: TrainConfig) -> RunSummary:
             samples_per_s=round(rows / max(secs, 1e-9), 1),
         )
         state["log"].append(entry)
-        score = entry["recall"] if not math.isnan(entry["recall"]) else -entry["valid_loss"]
+        # validate as you evaluate: the evaluation protocol on valid.parquet picks the epoch
+        ndcg = entry["valid_ndcg"]
+        score = ndcg if not math.isnan(ndcg) else -entry["valid_loss"]
         if state["best_score"] is None or score > state["best_score"]:
             best = _to_host(params)
             state.update(best_epoch=epoch + 1, best_score=score, best_recall=entry["recall"])
         log(
             f"epoch {epoch + 1}: loss {entry['loss']:.4f}, valid loss {entry['valid_loss']:.4f}, "
-            f"recall@{cfg.recall_k} {entry['recall']:.4f}, {entry['samples_per_s']:,.0f} samples/s"
+            f"valid ndcg@{VALID_K} {ndcg:.4f}, recall@{cfg.recall_k} {entry['recall']:.4f},"
+            f" {entry['samples_per_s']:,.0f} samples/s"
         )
         state.update(epoch=epoch + 1, batch=0, loss_sum=0.0, weight_sum=0.0)
         save(params, opt_state)
+        if (
+            cfg.patience
+            and state["best_epoch"] is not None
+            and epoch + 1 - state["best_epoch"] >= cfg.patience
+        ):
+            log(
+                f"early stop: valid ndcg@{VALID_K} has not improved for {cfg.patience} epoch(s) (--patience);"
+                f" keeping epoch {state['best_epoch']}"
+            )
+            break
 
     final = best if best is not None else _to_host(params)
     user_emb = st.embed_all(embed_users, final, tables, data.n_users)
@@ -257,7 +276,7 @@ def train(cfg: TrainConfig) -> RunSummary:
         state["epoch"],
         state["step"],
         state["best_epoch"],
-        state["best_recall"],
+        state["best_score"],
         total_rows / max(total_secs, 1e-9),
         time.perf_counter() - started,
     )
@@ -278,10 +297,16 @@ def mse_eval_predictions(
     return pred
 
 
-def _validate(cfg, params, tables, eval_step, embedders, data, put, batch_size, sample) -> dict:
-    """Validation loss and recall@K of the current parameters."""
+def _validate(cfg, params, tables, eval_step, embedders, data, put, batch_size, sample, valid) -> dict:
+    """Validation loss, the evaluation protocol's ndcg@10 on valid.parquet (each user's held-out rows
+    ranked, relevant = the like rule: kuaicore.protocol) and full-catalogue recall@K."""
     embed_users, embed_items = embedders
     vloss = valid_loss(eval_step, params, tables, data.valid_path, batch_size, put)
     user_emb = st.embed_all(embed_users, params, tables, data.n_users)
     item_emb = st.embed_all(embed_items, params, tables, data.n_items)
-    return {"valid_loss": vloss, "recall": recall_at_k(user_emb, item_emb, sample, cfg.recall_k)}
+    cands, threshold = valid
+    return {
+        "valid_loss": vloss,
+        "valid_ndcg": protocol_ndcg(cands, threshold, VALID_K, user_emb=user_emb, item_emb=item_emb),
+        "recall": recall_at_k(user_emb, item_emb, sample, cfg.recall_k),
+    }

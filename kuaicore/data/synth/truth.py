@@ -34,6 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kuaicore.data.synth.worlds import DEFAULT_WORLD, WORLDS, WorldSpec
+
 N_TAGS = 31
 N_CATEGORIES = 38  # first-level category ids 0..37; index 38 stands for the -124 (UNKNOWN) sentinel
 UNKNOWN_CATEGORY = N_CATEGORIES
@@ -42,56 +44,33 @@ RANK = 8
 
 # Videos per tag in the real item_categories.csv (SCHEMA.md 2.3), used as the primary-tag distribution.
 TAG_COUNTS = np.array(
-    [
-        24,
-        463,
-        216,
-        104,
-        164,
-        964,
-        912,
-        503,
-        1112,
-        696,
-        170,
-        2027,
-        534,
-        245,
-        63,
-        374,
-        214,
-        350,
-        131,
-        686,
-        265,
-        29,
-        20,
-        39,
-        12,
-        490,
-        31,
-        31,
-        1360,
-        5,
-        22,
-    ],
+    [24, 463, 216, 104, 164, 964, 912, 503, 1112, 696, 170, 2027, 534, 245, 63, 374, 214, 350, 131, 686, 265]
+    + [29, 20, 39, 12, 490, 31, 31, 1360, 5, 22],
     dtype=np.float64,
 )
 
-MU, BETA, LOG_D0 = -0.3, 0.8, float(np.log(9600.0))
-G0, G1, G2 = -2.25, 1.5, 1.5
-SIGMA = 0.25
-P_TAIL, TAIL_SCALE, TAIL_ALPHA = 0.004, 3.0, 1.6
+MU, BETA, LOG_D0 = -0.12, 0.8, float(np.log(9600.0))
+G0, G1, G2 = -2.15, 1.5, 1.5
+SIGMA = 0.15
+P_TAIL, TAIL_SCALE, TAIL_ALPHA = 0.013, 3.0, 1.6
 SKIP_LOG_MS, SKIP_SD, P_ZERO_PLAY = float(np.log(800.0)), 0.6, 0.03
+P_PART, PART_LO, PART_HI = 0.15, 0.1, 0.7  # a partial watch: the body ratio times U(PART_LO, PART_HI)
 MAX_RATIO = 600.0
-POP_Z, POP_Q, POP_D = 1.7, 2.5, 0.5
+MAX_PLAY_MS = 999_639  # the real files' longest play_duration
+POP_Z, POP_Q, POP_D = 3.5, 0.6, 0.5
+POP_LO, POP_HI = 5.5, 8.5
+N_DAYS, CUT_DAY = 63, 56  # days 2020-07-05 .. 09-05; day 56 = 2020-08-30
+NEW_SHARE, MID_SHARE = 0.138, 0.04  # videos uploaded from 08-30 on; uploaded inside the log before it
+STAY_BASE, STAY_POP = -0.6, 1.2  # logit of an older video staying in the feed after 08-30
+NEW_BOOST = -2.3  # a new video's push in the feed (log popularity)
 
 
 @dataclass(frozen=True)
 class World:
     """All planted parameters; user and item arrays are indexed by dataset id (0..n-1)."""
 
-    segment: np.ndarray  # int64 [U]
+    spec: WorldSpec
+    segment: np.ndarray  # int64 [U] (truth only: no feature column shows it)
     taste_tag: np.ndarray  # float64 [U, 31]
     taste_cat: np.ndarray  # float64 [U, 39]
     user_factors: np.ndarray  # float64 [U, RANK]
@@ -103,6 +82,8 @@ class World:
     item_factors: np.ndarray  # float64 [I, RANK]
     duration_ms: np.ndarray  # int64 [I]
     log_popularity: np.ndarray  # float64 [I]
+    upload_day: np.ndarray  # int64 [I], day index (0 = 2020-07-05; negative = before the log)
+    last_day: np.ndarray  # int64 [I], last day the feed shows the video (N_DAYS - 1 = to the end)
 
 
 def _rng(seed: int, stream: int, chunk: int = 0) -> np.random.Generator:
@@ -135,19 +116,37 @@ def _tags(rng: np.random.Generator, n: int) -> tuple[tuple[tuple[int, ...], ...]
     return tuple(tags), weights
 
 
-def make_world(n_users: int, n_items: int, seed: int) -> World:
+def _lifecycles(rng: np.random.Generator, n: int, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(upload_day, last_day) per video: ids in upload order; the last NEW_SHARE arrive from 08-30 on, a few
+    more inside the log; older videos leave the feed before 08-30 unless popular (z) keeps them."""
+    n_new = int(round(NEW_SHARE * n))
+    n_mid = int(round(MID_SHARE * n))
+    n_old = n - n_new - n_mid
+    old = -np.round(np.linspace(400, 1, n_old) + rng.integers(0, 20, n_old))
+    mid = np.sort(rng.integers(1, CUT_DAY, n_mid))
+    new = np.sort(rng.integers(CUT_DAY, N_DAYS, n_new))
+    upload = np.concatenate([old, mid, new]).astype(np.int64)
+    stays = rng.random(n) < 1.0 / (1.0 + np.exp(-(STAY_BASE + STAY_POP * z)))
+    first = np.maximum(upload, 0)
+    retire = first + np.floor(rng.random(n) * np.maximum(CUT_DAY - first, 1)).astype(np.int64)
+    last = np.where(stays | (upload >= CUT_DAY), N_DAYS - 1, np.minimum(retire, CUT_DAY - 1))
+    return upload, last.astype(np.int64)
+
+
+def make_world(n_users: int, n_items: int, seed: int, world: str = DEFAULT_WORLD) -> World:
     """Draw every planted parameter for ``n_users`` users and ``n_items`` videos (deterministic in seed)."""
+    spec = WORLDS[world]
     rng = _rng(seed, 1)
     seg_p = np.array([0.3, 0.22, 0.18, 0.14, 0.1, 0.06])
     segment = rng.choice(N_SEGMENTS, size=n_users, p=seg_p).astype(np.int64)
-    seg_tag = rng.normal(0.0, 0.4, (N_SEGMENTS, N_TAGS))
-    seg_cat = rng.normal(0.0, 0.3, (N_SEGMENTS, N_CATEGORIES + 1))
-    seg_bias = np.linspace(-0.2, 0.2, N_SEGMENTS)[rng.permutation(N_SEGMENTS)]
-    taste_tag = seg_tag[segment] + rng.normal(0.0, 0.17, (n_users, N_TAGS))
-    taste_cat = seg_cat[segment] + rng.normal(0.0, 0.15, (n_users, N_CATEGORIES + 1))
-    factor_sd = (0.22**2 / RANK) ** 0.25
+    seg_tag = rng.normal(0.0, 0.92, (N_SEGMENTS, N_TAGS))
+    seg_cat = rng.normal(0.0, 0.92, (N_SEGMENTS, N_CATEGORIES + 1))
+    seg_bias = np.linspace(-0.12, 0.12, N_SEGMENTS)[rng.permutation(N_SEGMENTS)]
+    taste_tag = spec.tag_sd * (seg_tag[segment] + rng.normal(0.0, 0.39, (n_users, N_TAGS)))
+    taste_cat = spec.cat_sd * (seg_cat[segment] + rng.normal(0.0, 0.39, (n_users, N_CATEGORIES + 1)))
+    factor_sd = (spec.factor_sd**2 / RANK) ** 0.25
     user_factors = rng.normal(0.0, factor_sd, (n_users, RANK))
-    user_bias = seg_bias[segment] + rng.normal(0.0, 0.2, n_users)
+    user_bias = seg_bias[segment] + rng.normal(0.0, 0.15, n_users)
 
     rng = _rng(seed, 2)
     tags, tag_weights = _tags(rng, n_items)
@@ -155,17 +154,18 @@ def make_world(n_users: int, n_items: int, seed: int) -> World:
     other_cat = rng.integers(0, N_CATEGORIES, n_items)
     category = np.where(rng.random(n_items) < 0.67, primary, other_cat)
     category = np.where(rng.random(n_items) < 0.004, UNKNOWN_CATEGORY, category).astype(np.int64)
-    quality = rng.normal(0.0, 0.25, n_items)
+    quality = rng.normal(0.0, spec.quality_sd, n_items)
     item_factors = rng.normal(0.0, factor_sd, (n_items, RANK))
     duration_ms = _durations(rng, n_items)
     z = np.clip(rng.normal(0.0, 1.0, n_items), -3.5, 3.5)
     # the platform's feed pushes videos that hold attention: good and short ones are shown more
-    log_popularity = POP_Z * z + POP_Q * quality - POP_D * (np.log(duration_ms) - LOG_D0)
+    log_popularity = POP_Z * z + POP_Q * quality / spec.quality_sd - POP_D * (np.log(duration_ms) - LOG_D0)
     mid = float(np.median(log_popularity))
-    log_popularity = np.clip(
-        log_popularity, mid - 5.5, mid + 4.6
-    )  # big rows per video: median ~230, max ~23k
+    log_popularity = np.clip(log_popularity, mid - POP_LO, mid + POP_HI)
+    upload_day, last_day = _lifecycles(rng, n_items, z)
+    log_popularity = np.where(upload_day >= CUT_DAY, log_popularity + NEW_BOOST, log_popularity)
     return World(
+        spec,
         segment,
         taste_tag,
         taste_cat,
@@ -178,6 +178,8 @@ def make_world(n_users: int, n_items: int, seed: int) -> World:
         item_factors,
         duration_ms,
         log_popularity,
+        upload_day,
+        last_day,
     )
 
 
@@ -224,7 +226,8 @@ def expected_watch_ratio(world: World, users: np.ndarray, items: np.ndarray | No
     items = np.arange(len(world.quality)) if items is None else items
     m, s = body_mean_and_skip(world, users, items)
     tail = 1.0 + P_TAIL * TAIL_SCALE / (TAIL_ALPHA - 1.0)
-    body = np.exp(m + SIGMA**2 / 2) * tail
+    part = 1.0 - P_PART + P_PART * (PART_LO + PART_HI) / 2
+    body = np.exp(m + SIGMA**2 / 2) * tail * part
     skip = (
         (1.0 - P_ZERO_PLAY)
         * np.exp(SKIP_LOG_MS + SKIP_SD**2 / 2)
@@ -241,8 +244,10 @@ def sample_play_ms(
     r = np.exp(m + SIGMA * rng.standard_normal(n))
     tail = rng.random(n) < P_TAIL
     r[tail] *= 1.0 + TAIL_SCALE * rng.pareto(TAIL_ALPHA, int(tail.sum()))
+    part = rng.random(n) < P_PART
+    r[part] *= rng.uniform(PART_LO, PART_HI, int(part.sum()))
     r = np.minimum(r, MAX_RATIO)
-    play = r * duration_ms
+    play = np.minimum(r * duration_ms, MAX_PLAY_MS)
     skipped = rng.random(n) < s
     skip_ms = np.exp(SKIP_LOG_MS + SKIP_SD * rng.standard_normal(n))
     skip_ms[rng.random(n) < P_ZERO_PLAY] = 0.0

@@ -1,0 +1,47 @@
+"""The worlds of the synthetic twin: where the planted taste lives (``kuaicore synth --world NAME``).
+
+Every world keeps the calibrated statistics of the files (the spread of quality + affinity is about the same,
+sd ~0.55 on the log watch-ratio scale), and moves the planted signal between its sources:
+
+- ``mixed`` (default): taste split between tags/categories, latent factors no feature shows, and quality.
+- ``collaborative``: taste mostly in latent factors; only ids and co-occurrence reveal it (id-based models
+  must win).
+- ``content``: taste mostly in tags and first-level categories, which the user's history over them shows
+  (tag/category features must win).
+- ``popular``: little personal taste; quality dominates, so popularity by quality is near the oracle.
+
+No world writes the taste segment or any other planted parameter into a feature column: user_features are
+drawn independently of taste (only ``user_active_degree`` follows the number of rows, as in the real file).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kuaicore.config import WORLDS as WORLD_NAMES
+
+
+@dataclass(frozen=True)
+class WorldSpec:
+    """How strongly each planted source drives the watch ratio (standard deviations, log scale)."""
+
+    name: str
+    tag_sd: float  # sd of the user's taste over tags (segment part + own part)
+    cat_sd: float  # sd of the user's taste over first-level categories
+    factor_sd: float  # sd of the latent-factor product x_u . y_i
+    quality_sd: float  # sd of the video quality q_i
+    exposure: float  # how much the logging feed follows the user's affinity (log-weight per unit)
+    purpose: str
+
+
+WORLDS: dict[str, WorldSpec] = {
+    w.name: w
+    for w in (
+        WorldSpec("mixed", 0.30, 0.22, 0.26, 0.22, 1.2, "taste in tags, categories and latent factors"),
+        WorldSpec("collaborative", 0.08, 0.06, 0.46, 0.22, 1.2, "taste in latent factors: ids must win"),
+        WorldSpec("content", 0.36, 0.28, 0.07, 0.22, 1.2, "taste in tags/categories: features must win"),
+        WorldSpec("popular", 0.08, 0.06, 0.06, 0.48, 1.2, "little personal taste: quality dominates"),
+    )
+}
+DEFAULT_WORLD = WORLD_NAMES[0]
+assert tuple(WORLDS) == WORLD_NAMES, "kuaicore.config.WORLDS names the worlds defined here, in this order"

@@ -23,7 +23,7 @@ import numpy as np
 
 N_DAYS, CUT_DAY = 63, 56
 REWATCH_SHARE = 0.109  # re-watch rows / de-duplicated rows
-REWATCH_POP, REWATCH_ALPHA = 3.0, 1.2
+REWATCH_POP, REWATCH_ALPHA = 3.0, 1.27
 MAX_UNIQUE_SHARE = 0.85  # at most this share of the videos a user could see are seen (heavy users re-watch)
 ACTIVE_BUSY, ACTIVE_STRAY = 0.9, 0.03
 LATE_WEIGHT = 0.7  # intensity of the days from 08-30 on, relative to the other window days

@@ -201,7 +201,7 @@ def _prepare(con, folder: Path) -> None:
         con.execute(sql)
 
 
-def measure(folder: Path, threads: int | None = None, memory_limit: str = "4GB") -> list[Stat]:
+def measure(folder: Path, threads: int | None = None, memory_limit: str = "2GB") -> list[Stat]:
     """Every statistic of :data:`_QUERIES` over the KuaiRec CSVs in ``folder`` (the twin's ``data/``)."""
     import duckdb
 

@@ -6,8 +6,8 @@ users), scaled so the file has exactly ``sizes.big_rows``; which videos and days
 :mod:`.exposure` (distinct videos by popularity and the user's affinity, within each video's life in the
 feed, plus re-watches); small-matrix users never see small-matrix videos in big; 7.7% of rows are exact
 duplicates and a few duplicates carry the next day's ``date`` (the real file's double partitions).
-small_matrix: the small videos are the most exposed of the log (old videos that stay in the feed, drawn
-with weight popularity**SMALL_POP_TILT), small users among the heavier 70%; every small user x small video
+small_matrix: the small videos are the most exposed of the log (good, popular old videos that stay in the
+feed, and the feed pushes them to everyone else), small users among the heavier 70%; every small user x small video
 cell except 0.38% (blocked authors); 3.9% of rows are stage-2 rows with empty time/date/timestamp, written
 last within each user. Rows are sorted by user, then time.
 """
@@ -22,7 +22,7 @@ import numpy as np
 
 from kuaicore.data.synth import exposure
 from kuaicore.data.synth.scales import Sizes
-from kuaicore.data.synth.truth import World, _mean_and_skip, _rng, affinity, body_mean_and_skip, sample_play_ms
+from kuaicore.data.synth.truth import World, _rng, affinity, body_mean_and_skip, mean_and_skip, sample_play_ms
 
 DAY0_UTC_MS = 1_593_878_400_000  # 2020-07-05 00:00 in UTC+8
 DAY_MS = 86_400_000
@@ -33,9 +33,11 @@ DATE_INTS = np.array(
 DUP_SHARE = 0.0771  # exact duplicate rows / all rows of big
 SHIFTED_DUP_SHARE = 0.0023  # of the duplicates, the share filed under the next day's date
 SMALL_MISSING = 0.0038
-SMALL_POP_TILT = 4.0  # small-matrix videos are drawn with weight popularity**2 (the most exposed)
+# the small block's videos: popular and, above all, good ones (the paper's stage 1 picked "high quality"
+# videos); weights exp(tilt x standardised log popularity / quality)
+SMALL_POP_TILT, SMALL_Q_TILT = 1.0, 2.5
 SMALL_NO_TIME = 0.0389
-SMALL_BOOST = 7.0  # the feed pushes the small block's videos to everyone else (32x the median views)
+SMALL_BOOST = 8.0  # the feed pushes the small block's videos to everyone else (32x the median views)
 # Quantiles of big_matrix rows per user (SCHEMA.md 2.1: min, p25, p50, p75; the upper tail fitted to the
 # mean 1,746 and the max 16,015): a body skewed to the left (median above the mean) and a few heavy users.
 ROWS_Q = np.array([0.0, 0.25, 0.5, 0.75, 0.99, 0.999, 1.0])
@@ -70,7 +72,12 @@ def make_plan(world: World, sizes: Sizes, seed: int) -> Plan:
     ok = (world.upload_day <= 0) & (world.last_day == N_DAYS - 1)
     if ok.sum() < sizes.n_small_items:
         ok = world.upload_day <= 0
-    keys = SMALL_POP_TILT * world.log_popularity + rng.gumbel(size=sizes.n_items)
+    lp, q = world.log_popularity, world.quality
+    keys = (
+        SMALL_POP_TILT * (lp - lp.mean()) / max(float(lp.std()), 1e-9)
+        + SMALL_Q_TILT * q / max(float(q.std()), 1e-9)
+        + rng.gumbel(size=sizes.n_items)
+    )
     keys[~ok] = -np.inf
     small_items = np.sort(np.argsort(-keys, kind="stable")[: sizes.n_small_items])
     return Plan(small_users.astype(np.int64), small_items.astype(np.int64), counts)
@@ -125,11 +132,9 @@ def big_chunks(world: World, sizes: Sizes, plan: Plan, seed: int) -> Iterator[di
         local, items = np.concatenate([local, local[again]]), np.concatenate([items, items[again]])
         day = exposure.days_within(rng, cdf, local, first[items], last[items])
         ts = _clock(rng, day)
-        m, s = _mean_and_skip(
-            a[local, items], world.user_bias[users][local], world.quality[items], world.duration_ms[items]
-        )
+        m, s = mean_and_skip(world, a[local, items], users[local], items, feed=True)
         dur = world.duration_ms[items]
-        play = sample_play_ms(rng, m, s, dur)
+        play = sample_play_ms(rng, m, s, dur, feed=True)
         # duplicates: pick rows of each user to repeat (a row may repeat several times)
         base = np.bincount(local, minlength=len(users))
         starts = np.concatenate([[0], np.cumsum(base)[:-1]])

@@ -124,7 +124,7 @@ def user_feature_rows(world: World, big_counts: np.ndarray, seed: int) -> Iterat
     degree = np.where((rank >= 0.98) & (rank < 0.984), "middle_active", degree)
     # follow: median 33, mean 197, max 2,100, 0.2% zero; fans: median 2, 30% zero, max 11,401;
     # friend: 61% zero, max 1,425; register_days: median 225, max 2,245 (SCHEMA.md 2.4)
-    follow = np.minimum(np.round(np.exp(rng.normal(3.5, 2.0, n))), 2100).astype(np.int64)
+    follow = np.minimum(np.round(np.exp(rng.normal(3.5, 2.1, n))), 2100).astype(np.int64)
     follow[rng.random(n) < 0.002] = 0
     fans = np.minimum(np.round(np.exp(rng.normal(1.2, 1.9, n)) * (rng.random(n) < 0.75)), 11_401).astype(np.int64)
     friend = np.minimum(np.round(np.exp(rng.normal(1.2, 1.6, n)) * (rng.random(n) < 0.42)), 1425).astype(np.int64)

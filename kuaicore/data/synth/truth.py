@@ -49,20 +49,23 @@ TAG_COUNTS = np.array(
     dtype=np.float64,
 )
 
-MU, BETA, LOG_D0 = -0.12, 0.8, float(np.log(9600.0))
-G0, G1, G2 = -2.15, 1.5, 1.5
-SIGMA = 0.15
+MU, BETA, LOG_D0 = -0.21, 0.85, float(np.log(9600.0))
+G0, G1, G2, G3 = -2.3, 0.6, 1.5, 1.3
+FEED_SD = 0.33  # the feed's context noise on big_matrix views (real big is more dispersed than small)
+FEED_SKIP = 1.4  # big_matrix views are skipped more than the small block's (real p25 0.315 vs 0.466)
+SIGMA = 0.12
 P_TAIL, TAIL_SCALE, TAIL_ALPHA = 0.013, 3.0, 1.6
 SKIP_LOG_MS, SKIP_SD, P_ZERO_PLAY = float(np.log(800.0)), 0.6, 0.03
-P_PART, PART_LO, PART_HI = 0.15, 0.1, 0.7  # a partial watch: the body ratio times U(PART_LO, PART_HI)
+PART_K, PART_MAX, PART_LO, PART_HI = 1.6, 0.6, 0.1, 0.7  # partial watch, prob min(PART_MAX, PART_K s_ui):
+# the body ratio times U(PART_LO, PART_HI) (viewers who tend to skip a video also tend to leave it early)
 MAX_RATIO = 600.0
 MAX_PLAY_MS = 999_639  # the real files' longest play_duration
-POP_Z, POP_Q, POP_D = 3.5, 0.6, 0.5
+POP_Z, POP_Q, POP_D = 3.5, 1.0, 0.3
 POP_LO, POP_HI = 5.5, 8.5
 N_DAYS, CUT_DAY = 63, 56  # days 2020-07-05 .. 09-05; day 56 = 2020-08-30
-NEW_SHARE, MID_SHARE = 0.138, 0.04  # videos uploaded from 08-30 on; uploaded inside the log before it
-STAY_BASE, STAY_POP = -0.6, 1.2  # logit of an older video staying in the feed after 08-30
-NEW_BOOST = -2.3  # a new video's push in the feed (log popularity)
+NEW_SHARE, MID_SHARE = 0.16, 0.04  # videos uploaded from 08-30 on; uploaded inside the log before it
+STAY_BASE, STAY_POP = -0.3, 1.2  # logit of an older video staying in the feed after 08-30
+NEW_BOOST = -3.0  # a new video's push in the feed (log popularity)
 
 
 @dataclass(frozen=True)
@@ -94,9 +97,9 @@ def _durations(rng: np.random.Generator, n: int) -> np.ndarray:
     """Video lengths in ms: a lognormal body (median 9.6 s), a long-video tail and a few very short clips."""
     body = np.exp(rng.normal(np.log(9600.0), 0.33, n))
     long = np.exp(rng.normal(np.log(24000.0), 0.85, n))
-    short = rng.uniform(140.0, 4000.0, n)
+    short = np.where(rng.random(n) < 0.07, rng.uniform(140.0, 2500.0, n), rng.uniform(2500.0, 6000.0, n))
     kind = rng.random(n)
-    d = np.where(kind < 0.86, body, np.where(kind < 0.995, long, short))
+    d = np.where(kind < 0.84, body, np.where(kind < 0.97, long, short))
     return np.clip(np.round(d), 140, 315_072).astype(np.int64)
 
 
@@ -192,13 +195,17 @@ def affinity(world: World, users: np.ndarray, items: np.ndarray | None = None) -
     return a
 
 
-def _mean_and_skip(
-    a: np.ndarray, bias: np.ndarray, q: np.ndarray, duration_ms: np.ndarray
+def mean_and_skip(
+    world: World, a: np.ndarray, users: np.ndarray, items: np.ndarray, feed: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
-    """m_ui and s_ui from the affinity and the (broadcastable) user bias, quality and duration."""
-    log_d = np.log(duration_ms.astype(np.float64))
-    m = MU + bias + q + a - BETA * (log_d - LOG_D0)
-    s = 1.0 / (1.0 + np.exp(-(G0 - G1 * a - G2 * q)))
+    """(m_ui, s_ui) given the affinity ``a`` and broadcastable user/video id arrays of the same shape;
+    ``feed`` for a big_matrix view (scrolling the logged feed: the skip logit is FEED_SKIP higher)."""
+    log_d = np.log(world.duration_ms[items].astype(np.float64))
+    q = world.quality[items]
+    m = MU + world.user_bias[users] + q + a - BETA * (log_d - LOG_D0)
+    lp = world.log_popularity
+    hold = (lp[items] - np.median(lp)) / max(float(np.std(lp)), 1e-9)
+    s = 1.0 / (1.0 + np.exp(-(G0 + FEED_SKIP * feed - G1 * a - G2 * q - G3 * hold)))
     return m, s
 
 
@@ -207,18 +214,7 @@ def body_mean_and_skip(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(m_ui, s_ui) for a block of users x videos."""
     items = np.arange(len(world.quality)) if items is None else items
-    a = affinity(world, users, items)
-    return _mean_and_skip(
-        a, world.user_bias[users][:, None], world.quality[items][None, :], world.duration_ms[items][None, :]
-    )
-
-
-def pair_mean_and_skip(
-    world: World, users: np.ndarray, local: np.ndarray, items: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """(m_ui, s_ui) for the pairs (users[local[k]], items[k]): one per view, equal to the block values."""
-    a = affinity(world, users)[local, items]
-    return _mean_and_skip(a, world.user_bias[users][local], world.quality[items], world.duration_ms[items])
+    return mean_and_skip(world, affinity(world, users, items), users[:, None], items[None, :])
 
 
 def expected_watch_ratio(world: World, users: np.ndarray, items: np.ndarray | None = None) -> np.ndarray:
@@ -226,8 +222,8 @@ def expected_watch_ratio(world: World, users: np.ndarray, items: np.ndarray | No
     items = np.arange(len(world.quality)) if items is None else items
     m, s = body_mean_and_skip(world, users, items)
     tail = 1.0 + P_TAIL * TAIL_SCALE / (TAIL_ALPHA - 1.0)
-    part = 1.0 - P_PART + P_PART * (PART_LO + PART_HI) / 2
-    body = np.exp(m + SIGMA**2 / 2) * tail * part
+    p_part = np.minimum(PART_MAX, PART_K * s)
+    body = np.exp(m + SIGMA**2 / 2) * tail * (1.0 - p_part + p_part * (PART_LO + PART_HI) / 2)
     skip = (
         (1.0 - P_ZERO_PLAY)
         * np.exp(SKIP_LOG_MS + SKIP_SD**2 / 2)
@@ -237,14 +233,16 @@ def expected_watch_ratio(world: World, users: np.ndarray, items: np.ndarray | No
 
 
 def sample_play_ms(
-    rng: np.random.Generator, m: np.ndarray, s: np.ndarray, duration_ms: np.ndarray
+    rng: np.random.Generator, m: np.ndarray, s: np.ndarray, duration_ms: np.ndarray, feed: bool = False
 ) -> np.ndarray:
-    """One observed play_duration (ms, int64) per view, given that view's m_ui, s_ui and video length."""
+    """One observed play_duration (ms, int64) per view, given that view's m_ui, s_ui and video length;
+    a ``feed`` view (big_matrix) carries the feed's context noise too (sd FEED_SD on the log ratio)."""
     n = len(m)
-    r = np.exp(m + SIGMA * rng.standard_normal(n))
+    sd = np.hypot(SIGMA, FEED_SD) if feed else SIGMA
+    r = np.exp(m + sd * rng.standard_normal(n))
     tail = rng.random(n) < P_TAIL
     r[tail] *= 1.0 + TAIL_SCALE * rng.pareto(TAIL_ALPHA, int(tail.sum()))
-    part = rng.random(n) < P_PART
+    part = rng.random(n) < np.minimum(PART_MAX, PART_K * s)
     r[part] *= rng.uniform(PART_LO, PART_HI, int(part.sum()))
     r = np.minimum(r, MAX_RATIO)
     play = np.minimum(r * duration_ms, MAX_PLAY_MS)

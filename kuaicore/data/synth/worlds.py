@@ -1,7 +1,7 @@
 """The worlds of the synthetic twin: where the planted taste lives (``kuaicore synth --world NAME``).
 
 Every world keeps the calibrated statistics of the files (the spread of quality + affinity is about the same,
-sd ~0.55 on the log watch-ratio scale), and moves the planted signal between its sources:
+sd ~0.45 on the log watch-ratio scale), and moves the planted signal between its sources:
 
 - ``mixed`` (default): taste split between tags/categories, latent factors no feature shows, and quality.
 - ``collaborative``: taste mostly in latent factors; only ids and co-occurrence reveal it (id-based models
@@ -37,10 +37,10 @@ class WorldSpec:
 WORLDS: dict[str, WorldSpec] = {
     w.name: w
     for w in (
-        WorldSpec("mixed", 0.30, 0.22, 0.26, 0.22, 1.2, "taste in tags, categories and latent factors"),
-        WorldSpec("collaborative", 0.08, 0.06, 0.46, 0.22, 1.2, "taste in latent factors: ids must win"),
-        WorldSpec("content", 0.36, 0.28, 0.07, 0.22, 1.2, "taste in tags/categories: features must win"),
-        WorldSpec("popular", 0.08, 0.06, 0.06, 0.48, 1.2, "little personal taste: quality dominates"),
+        WorldSpec("mixed", 0.24, 0.176, 0.208, 0.176, 0.5, "taste in tags, categories and latent factors"),
+        WorldSpec("collaborative", 0.064, 0.048, 0.368, 0.176, 0.5, "taste in latent factors: ids must win"),
+        WorldSpec("content", 0.288, 0.224, 0.056, 0.176, 0.5, "taste in tags/categories: features must win"),
+        WorldSpec("popular", 0.064, 0.048, 0.048, 0.384, 0.5, "little personal taste: quality dominates"),
     )
 }
 DEFAULT_WORLD = WORLD_NAMES[0]

@@ -26,7 +26,7 @@ COLLECT_FROM = 20200810
 # log E[show_cnt] per video-day: ~30% of videos are "hot" on the platform (more likely when popular in the
 # log): N(HOT_MU, 1.5^2); the others N(COLD_MU, 1.8^2); the sd splits into a per-video and a per-day part.
 # Fitted to the real play_cnt p50 628, p75 20,671, mean 94,188, max 41.2M (SCHEMA.md 2.5).
-HOT_SHARE, HOT_MU, HOT_SD, COLD_MU, COLD_SD = 0.27, 12.0, 1.45, 5.7, 1.8
+HOT_SHARE, HOT_MU, HOT_SD, COLD_MU, COLD_SD = 0.25, 12.0, 1.45, 5.85, 1.8
 RATE_NOISE = 0.25  # per-video noise on the quality that engagement rates follow (sd of quality is 0.25)
 _FIRST_DAY = np.datetime64("2020-07-05")
 
@@ -112,9 +112,9 @@ def daily_chunks(
         valid = thin(play, 0.55 + 0.3 * np.tanh(2 * q))
         long_ = thin(valid, 0.95)
         short = thin(play, 0.25 - 0.1 * np.tanh(2 * q))
-        like = thin(play, _sigmoid(-4.9 + 5.0 * q))
-        comment = thin(play, _sigmoid(-7.15 + 3.0 * q))
-        share = thin(play, _sigmoid(-7.65 + 3.0 * q))
+        like = thin(play, _sigmoid(-5.15 + 5.0 * q))
+        comment = thin(play, _sigmoid(-7.4 + 3.0 * q))
+        share = thin(play, _sigmoid(-7.9 + 3.0 * q))
         follow = thin(play, _sigmoid(-6.0 + 2.0 * q))
         dur = world.duration_ms[v].astype(np.float64)
         progress = np.clip(0.55 + 0.8 * q + rng.normal(0.0, 0.05, len(v)), 0.05, 3.0)

@@ -23,12 +23,13 @@ import numpy as np
 
 N_DAYS, CUT_DAY = 63, 56
 REWATCH_SHARE = 0.109  # re-watch rows / de-duplicated rows
-REWATCH_POP, REWATCH_ALPHA = 3.0, 1.27
+REWATCH_POP, REWATCH_ALPHA = 3.0, 1.22
+REWATCH_PUSH = 2.0  # log-weight of re-showing a video the feed pushes (the small block)
 MAX_UNIQUE_SHARE = 0.85  # at most this share of the videos a user could see are seen (heavy users re-watch)
 ACTIVE_BUSY, ACTIVE_STRAY = 0.9, 0.03
 LATE_WEIGHT = 0.7  # intensity of the days from 08-30 on, relative to the other window days
 # day of week of day 0 (2020-07-05) is Sunday; weights Mon..Sun
-DOW_W = np.array([1.0, 0.93, 0.93, 0.95, 1.04, 1.22, 1.08])
+DOW_W = np.array([1.0, 0.92, 0.92, 0.92, 1.06, 1.25, 1.12])
 
 
 def busy_days() -> np.ndarray:
@@ -89,9 +90,12 @@ def rewatches(
     items: np.ndarray,
     log_pop: np.ndarray,
     n_rewatch: np.ndarray,
+    pushed: np.ndarray,
 ) -> np.ndarray:
-    """Indices into (local, items) of the re-watch rows: ``n_rewatch[u]`` per user, with replacement."""
-    w = np.exp(REWATCH_POP * (log_pop[items] - log_pop.max())) * (1.0 + rng.pareto(REWATCH_ALPHA, len(items)))
+    """Indices into (local, items) of the re-watch rows: ``n_rewatch[u]`` per user, with replacement;
+    ``pushed`` (bool per video) marks the videos the feed pushes (their weight is exp(REWATCH_PUSH) times larger)."""
+    w = np.exp(REWATCH_POP * (log_pop[items] - log_pop.max()) + REWATCH_PUSH * pushed[items])
+    w *= 1.0 + rng.pareto(REWATCH_ALPHA, len(items))
     bounds = np.searchsorted(local, np.arange(len(n_rewatch) + 1))
     picks = []
     for u, n in enumerate(n_rewatch.tolist()):

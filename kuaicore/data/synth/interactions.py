@@ -37,7 +37,7 @@ SMALL_MISSING = 0.0038
 # videos); weights exp(tilt x standardised log popularity / quality)
 SMALL_POP_TILT, SMALL_Q_TILT = 1.0, 2.5
 SMALL_NO_TIME = 0.0389
-SMALL_BOOST = 8.0  # the feed pushes the small block's videos to everyone else (32x the median views)
+SMALL_BOOST = 9.5  # the feed pushes the small block's videos to everyone else (32x the median views)
 # Quantiles of big_matrix rows per user (SCHEMA.md 2.1: min, p25, p50, p75; the upper tail fitted to the
 # mean 1,746 and the max 16,015): a body skewed to the left (median above the mean) and a few heavy users.
 ROWS_Q = np.array([0.0, 0.25, 0.5, 0.75, 0.99, 0.999, 1.0])
@@ -109,6 +109,8 @@ def big_chunks(world: World, sizes: Sizes, plan: Plan, seed: int) -> Iterator[di
     last = world.last_day
     is_small_user = np.zeros(sizes.n_users, dtype=bool)
     is_small_user[plan.small_users] = True
+    pushed = np.zeros(n_items, dtype=bool)
+    pushed[plan.small_items] = True
     for c, u0 in enumerate(range(0, sizes.n_users, sizes.users_per_chunk)):
         rng = _rng(seed, 10, c)
         users = np.arange(u0, min(u0 + sizes.users_per_chunk, sizes.n_users))
@@ -128,7 +130,7 @@ def big_chunks(world: World, sizes: Sizes, plan: Plan, seed: int) -> Iterator[di
             np.floor(exposure.MAX_UNIQUE_SHARE * visible),
         ).astype(np.int64)
         local, items = exposure.distinct_views(rng, weight, n_unique)
-        again = exposure.rewatches(rng, local, items, log_pop, dedup - n_unique)
+        again = exposure.rewatches(rng, local, items, log_pop, dedup - n_unique, pushed)
         local, items = np.concatenate([local, local[again]]), np.concatenate([items, items[again]])
         day = exposure.days_within(rng, cdf, local, first[items], last[items])
         ts = _clock(rng, day)

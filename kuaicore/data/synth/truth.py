@@ -1,31 +1,33 @@
 """The planted generative truth of the synthetic KuaiRec twin (pure NumPy, no I/O).
 
-Every user u has a segment s(u) (one of K=6, written into user_features.onehot_feat1), tastes over the 31
-tags ``t_u = T[s(u)] + N(0, .17^2)`` (T ~ N(0, .4^2)) and over the first-level categories ``c_u = C[s(u)]
-+ N(0, .15^2)`` (C ~ N(0, .3^2)), rank-8 latent factors ``x_u``, and an activity bias ``b_u = B[s(u)] +
-N(0, .2^2)``. Every video i has 1-4 tags with weights ``w_i`` (sum 1, the first tag counts double), a
-first-level category ``k(i)``, a quality ``q_i ~ N(0, .25^2)``, latent factors ``y_i``, a duration ``d_i``
-(ms, lognormal mixture, median ~9.6 s) and a popularity ``log p_i = 1.7 z_i + 2.5 q_i - 0.5 (log d_i - log
-d0)`` (z standard normal; log p clipped to its median -5.5 .. +4.6: the feed pushes good, short videos)
-that drives how often it is shown in big_matrix.
+Every user u has a taste segment s(u) (one of 6; truth only, no feature column shows it), tastes over the
+31 tags ``t_u`` and the first-level categories ``c_u`` (segment mean + own part), rank-8 latent factors
+``x_u`` and an activity bias ``b_u``. Every video i has 1-4 tags with weights ``w_i`` (sum 1, the first tag
+counts double), a first-level category ``k(i)``, a quality ``q_i``, latent factors ``y_i``, a duration
+``d_i`` (ms, lognormal mixture, median ~9.6 s), a popularity ``log p_i = POP_Z z_i + POP_Q q_i/sd(q) - POP_D
+(log d_i - log d0)`` (clipped around its median; new videos get NEW_BOOST) and a life in the feed
+(``upload_day .. last_day``). How large each taste source is depends on the world
+(:mod:`kuaicore.data.synth.worlds`).
 
     affinity   a_ui = t_u . w_i + c_u[k(i)] + x_u . y_i
-    body mean  m_ui = mu + b_u + q_i + a_ui - beta (log d_i - log d0)          (mu=-0.30, beta=0.8, d0=9.6 s)
-    skip prob  s_ui = sigmoid(g0 - g1 a_ui - g2 q_i)                           (g0=-2.25, g1=1.5, g2=1.5)
+    body mean  m_ui = MU + b_u + q_i + a_ui - BETA (log d_i - log d0) + BETA_SHORT max(log 6 s - log d_i, 0)
+    skip prob  s_ui = sigmoid(G0 [+ FEED_SKIP in big] - G1 a_ui - G2 q_i - G3 hold_i)
 
-One view of (u, i): with prob s_ui a quick skip, play = L ms with L ~ LogNormal(log 800, .6^2) (play = 0
-with prob .03); otherwise watch_ratio r = exp(m_ui + sigma e), e ~ N(0,1), sigma = 0.25, and with prob
-p_tail = .004 a loop multiplier r *= 1 + 3 Lomax(alpha=1.6). play = round(r d_i) ms, r capped at 600 (an
-event of probability < 1e-6, ignored below). Hence the expected watch ratio, written to truth.npz for
-every small cell:
+(hold_i = standardised log p_i: the feed's popular videos hold attention). One view of (u, i): with prob
+s_ui a quick skip, play = L ms with L ~ LogNormal(log 800, .6^2) (play = 0 with prob .03); otherwise
+watch_ratio r = exp(m_ui + sd e), e ~ N(0,1), sd = SIGMA (small block) or hypot(SIGMA, FEED_SD) (big:
+the feed's context adds noise), with prob min(PART_MAX, PART_K s_ui) a partial watch r *= U(.1, .7), with
+prob P_TAIL a loop multiplier r *= 1 + 3 Lomax(alpha=1.6); play = round(r d_i) ms, r capped at 600 and
+play at 999,639 ms (the real maximum; events this far out are ignored below). The expected watch ratio of
+every small cell, written to truth.npz (small-block conditions, no feed terms):
 
-    E[r_ui] = (1 - s_ui) exp(m_ui + sigma^2/2) (1 + p_tail 3/(alpha-1)) + s_ui .97 exp(log 800 + .18) / d_i
+    E[r_ui] = (1 - s_ui) exp(m_ui + SIGMA^2/2) (1 + P_TAIL 3/(alpha-1)) (1 - p_ui + p_ui .4)
+              + s_ui .97 exp(log 800 + .18) / d_i,            p_ui = min(PART_MAX, PART_K s_ui)
 
-Watched time is roughly length-independent (beta near 1); at full scale big_matrix's ratio has median
-~0.70, ~34% >= 1, ~1% > 5, ~8% < 0.1, and ~9-11% of small-matrix cells reach 2.0. Side information is
-predictive by construction: tags and categories through t_u, c_u; the segment through onehot_feat1;
-activity/bias through user_active_degree and onehot_feat6; quality through the complete/like rates of
-item_daily_features; popularity through its show/play counts.
+Constants are fitted so that the files match ``../shared/kuairec/REAL_STATS.md`` (see
+:mod:`kuaicore.data.synth.fidelity` and BENCHMARKS.md "Fidelity of the synthetic twin"). Side information
+carries signal only as the world says: tags and categories through t_u, c_u; quality through the (noisy)
+engagement rates of item_daily_features; popularity through its counters and the log itself.
 """
 
 from __future__ import annotations
@@ -49,23 +51,24 @@ TAG_COUNTS = np.array(
     dtype=np.float64,
 )
 
-MU, BETA, LOG_D0 = -0.21, 0.85, float(np.log(9600.0))
+MU, BETA, LOG_D0 = -0.19, 0.85, float(np.log(9600.0))
+BETA_SHORT, LOG_SHORT = 0.4, float(np.log(6000.0))  # videos under 6 s are looped: a steeper length effect
 G0, G1, G2, G3 = -2.3, 0.6, 1.5, 1.3
-FEED_SD = 0.33  # the feed's context noise on big_matrix views (real big is more dispersed than small)
+FEED_SD = 0.20  # the feed's context noise on big_matrix views (real big is more dispersed than small)
 FEED_SKIP = 1.4  # big_matrix views are skipped more than the small block's (real p25 0.315 vs 0.466)
 SIGMA = 0.12
-P_TAIL, TAIL_SCALE, TAIL_ALPHA = 0.013, 3.0, 1.6
+P_TAIL, TAIL_SCALE, TAIL_ALPHA = 0.011, 3.0, 1.6
 SKIP_LOG_MS, SKIP_SD, P_ZERO_PLAY = float(np.log(800.0)), 0.6, 0.03
-PART_K, PART_MAX, PART_LO, PART_HI = 1.6, 0.6, 0.1, 0.7  # partial watch, prob min(PART_MAX, PART_K s_ui):
+PART_K, PART_MAX, PART_LO, PART_HI = 2.2, 0.6, 0.1, 0.7  # partial watch, prob min(PART_MAX, PART_K s_ui):
 # the body ratio times U(PART_LO, PART_HI) (viewers who tend to skip a video also tend to leave it early)
 MAX_RATIO = 600.0
 MAX_PLAY_MS = 999_639  # the real files' longest play_duration
-POP_Z, POP_Q, POP_D = 3.5, 1.0, 0.3
-POP_LO, POP_HI = 5.5, 8.5
+POP_Z, POP_Q, POP_D = 2.8, 1.0, 0.0
+POP_LO, POP_HI = 5.5, 6.2
 N_DAYS, CUT_DAY = 63, 56  # days 2020-07-05 .. 09-05; day 56 = 2020-08-30
 NEW_SHARE, MID_SHARE = 0.16, 0.04  # videos uploaded from 08-30 on; uploaded inside the log before it
 STAY_BASE, STAY_POP = -0.3, 1.2  # logit of an older video staying in the feed after 08-30
-NEW_BOOST = -3.0  # a new video's push in the feed (log popularity)
+NEW_BOOST = -2.0  # a new video's push in the feed (log popularity)
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,7 @@ def _durations(rng: np.random.Generator, n: int) -> np.ndarray:
     long = np.exp(rng.normal(np.log(24000.0), 0.85, n))
     short = np.where(rng.random(n) < 0.07, rng.uniform(140.0, 2500.0, n), rng.uniform(2500.0, 6000.0, n))
     kind = rng.random(n)
-    d = np.where(kind < 0.84, body, np.where(kind < 0.97, long, short))
+    d = np.where(kind < 0.82, body, np.where(kind < 0.97, long, short))
     return np.clip(np.round(d), 140, 315_072).astype(np.int64)
 
 
@@ -202,7 +205,7 @@ def mean_and_skip(
     ``feed`` for a big_matrix view (scrolling the logged feed: the skip logit is FEED_SKIP higher)."""
     log_d = np.log(world.duration_ms[items].astype(np.float64))
     q = world.quality[items]
-    m = MU + world.user_bias[users] + q + a - BETA * (log_d - LOG_D0)
+    m = MU + world.user_bias[users] + q + a - BETA * (log_d - LOG_D0) + BETA_SHORT * np.maximum(LOG_SHORT - log_d, 0)
     lp = world.log_popularity
     hold = (lp[items] - np.median(lp)) / max(float(np.std(lp)), 1e-9)
     s = 1.0 / (1.0 + np.exp(-(G0 + FEED_SKIP * feed - G1 * a - G2 * q - G3 * hold)))

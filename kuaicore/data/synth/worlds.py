@@ -37,10 +37,10 @@ class WorldSpec:
 WORLDS: dict[str, WorldSpec] = {
     w.name: w
     for w in (
-        WorldSpec("mixed", 0.24, 0.176, 0.208, 0.176, 0.5, "taste in tags, categories and latent factors"),
-        WorldSpec("collaborative", 0.064, 0.048, 0.368, 0.176, 0.5, "taste in latent factors: ids must win"),
-        WorldSpec("content", 0.288, 0.224, 0.056, 0.176, 0.5, "taste in tags/categories: features must win"),
-        WorldSpec("popular", 0.064, 0.048, 0.048, 0.384, 0.5, "little personal taste: quality dominates"),
+        WorldSpec("mixed", 0.24, 0.176, 0.208, 0.176, 0.8, "taste in tags, categories and latent factors"),
+        WorldSpec("collaborative", 0.064, 0.048, 0.368, 0.176, 0.8, "taste in latent factors: ids must win"),
+        WorldSpec("content", 0.288, 0.224, 0.056, 0.176, 0.8, "taste in tags/categories: features must win"),
+        WorldSpec("popular", 0.064, 0.048, 0.048, 0.384, 0.8, "little personal taste: quality dominates"),
     )
 }
 DEFAULT_WORLD = WORLD_NAMES[0]

@@ -48,9 +48,7 @@ from kuaicore.config import SCALES, WORLDS, SynthConfig
     help="Where the planted taste lives: mixed; collaborative (latent factors only ids reveal); content "
     "(tags/categories); popular (quality, little personal taste). The file statistics are the same.",
 )
-def synth(
-    out: Path, scale: str, seed: int, n_users: int | None, n_items: int | None, world: str
-) -> None:
+def synth(out: Path, scale: str, seed: int, n_users: int | None, n_items: int | None, world: str) -> None:
     """Write a synthetic KuaiRec 2.0 twin to OUT/data/: all seven CSVs in the real format, plus truth.npz.
 
     The data follow a planted generative model (user tastes over tags and categories, latent factors, video

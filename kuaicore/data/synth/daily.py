@@ -26,7 +26,7 @@ COLLECT_FROM = 20200810
 # log E[show_cnt] per video-day: ~30% of videos are "hot" on the platform (more likely when popular in the
 # log): N(HOT_MU, 1.5^2); the others N(COLD_MU, 1.8^2); the sd splits into a per-video and a per-day part.
 # Fitted to the real play_cnt p50 628, p75 20,671, mean 94,188, max 41.2M (SCHEMA.md 2.5).
-HOT_SHARE, HOT_MU, HOT_SD, COLD_MU, COLD_SD = 0.25, 12.0, 1.45, 5.85, 1.8
+HOT_SHARE, HOT_MU, HOT_SD, COLD_MU, COLD_SD = 0.25, 12.0, 1.45, 5.95, 1.8
 RATE_NOISE = 0.25  # per-video noise on the quality that engagement rates follow (sd of quality is 0.25)
 _FIRST_DAY = np.datetime64("2020-07-05")
 
@@ -103,7 +103,9 @@ def daily_chunks(
         q = st["rate_q"][v]
         hot = st["hot"][v]
         sd = np.where(hot, HOT_SD, COLD_SD)
-        log_lam = np.where(hot, HOT_MU, COLD_MU) + sd * (0.8 * st["level"][v] + 0.6 * rng.standard_normal(len(v)))
+        log_lam = np.where(hot, HOT_MU, COLD_MU) + sd * (
+            0.8 * st["level"][v] + 0.6 * rng.standard_normal(len(v))
+        )
         show = rng.poisson(np.exp(np.minimum(log_lam, np.log(8e7)))).astype(np.int64)
 
         thin = partial(_thin, rng)

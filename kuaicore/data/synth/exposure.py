@@ -23,7 +23,7 @@ import numpy as np
 
 N_DAYS, CUT_DAY = 63, 56
 REWATCH_SHARE = 0.109  # re-watch rows / de-duplicated rows
-REWATCH_POP, REWATCH_ALPHA = 3.0, 1.22
+REWATCH_POP, REWATCH_ALPHA = 3.0, 1.1
 REWATCH_PUSH = 2.0  # log-weight of re-showing a video the feed pushes (the small block)
 MAX_UNIQUE_SHARE = 0.85  # at most this share of the videos a user could see are seen (heavy users re-watch)
 ACTIVE_BUSY, ACTIVE_STRAY = 0.9, 0.03
@@ -93,7 +93,7 @@ def rewatches(
     pushed: np.ndarray,
 ) -> np.ndarray:
     """Indices into (local, items) of the re-watch rows: ``n_rewatch[u]`` per user, with replacement;
-    ``pushed`` (bool per video) marks the videos the feed pushes (their weight is exp(REWATCH_PUSH) times larger)."""
+    ``pushed`` (bool per video) marks the videos the feed pushes (weight exp(REWATCH_PUSH) times larger)."""
     w = np.exp(REWATCH_POP * (log_pop[items] - log_pop.max()) + REWATCH_PUSH * pushed[items])
     w *= 1.0 + rng.pareto(REWATCH_ALPHA, len(items))
     bounds = np.searchsorted(local, np.arange(len(n_rewatch) + 1))

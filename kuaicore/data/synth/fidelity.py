@@ -44,11 +44,10 @@ class Stat:
         return abs(self.twin - self.real) <= TOLERANCE[self.kind] * abs(self.real)
 
 
-def _big_sql(path: Path) -> str:
-    return (
-        f"SELECT user_id, video_id, play_duration, video_duration, timestamp, date, watch_ratio "
-        f"FROM read_csv('{path}', header=true, all_varchar=false)"
-    )
+_INTERACTIONS_SQL = (
+    "SELECT user_id, video_id, play_duration, video_duration, timestamp, date, watch_ratio "
+    "FROM read_csv($path, header=true)"
+)
 
 
 # (name, real value, kind, scale_free, SQL over the prepared tables returning one number)
@@ -57,7 +56,8 @@ _QUERIES: tuple[tuple[str, float, str, bool, str], ...] = (
     ("big density (rows / cells)", 0.1628, "share", True,
      "SELECT count(*) / (count(DISTINCT user_id) * (SELECT count(*) FROM cats)) FROM big"),
     ("unique-pair density", 0.1338, "share", True,
-     "SELECT (SELECT count(*) FROM pairs) / (count(DISTINCT user_id) * (SELECT count(*) FROM cats)) FROM big"),
+     "SELECT (SELECT count(*) FROM pairs) / (count(DISTINCT user_id) * (SELECT count(*) FROM cats)) "
+     "FROM big"),
     ("exact duplicate share of rows", 965_819 / 12_530_806, "share", True,
      "SELECT 1 - (SELECT count(*) FROM dedup) / count(*) FROM big"),
     ("re-watch share of de-duplicated rows", 0.109, "share", True,
@@ -81,7 +81,8 @@ _QUERIES: tuple[tuple[str, float, str, bool, str], ...] = (
     ("rows per user p50", 1846, "quantile", False, "SELECT median(n) FROM per_user"),
     ("rows per user p75", 2461, "quantile", False, "SELECT quantile_cont(n, 0.75) FROM per_user"),
     ("rows per user max", 16_015, "max", False, "SELECT max(n) FROM per_user"),
-    ("rows per user: median / mean", 1846.5 / 1746.21, "mean", True, "SELECT median(n) / avg(n) FROM per_user"),
+    ("rows per user: median / mean", 1846.5 / 1746.21, "mean", True,
+     "SELECT median(n) / avg(n) FROM per_user"),
     ("rows per video (dedup) p50", 228, "quantile", False, "SELECT median(n) FROM per_video"),
     ("rows per video (dedup) max", 24_173, "max", False, "SELECT max(n) FROM per_video"),
     ("rows per video (dedup): mean / p50", 1078.02 / 228, "quantile", True,
@@ -115,9 +116,9 @@ _QUERIES: tuple[tuple[str, float, str, bool, str], ...] = (
     ("small (<= 5): p75", 1.114, "quantile", True,
      "SELECT quantile_cont(watch_ratio, 0.75) FROM small WHERE watch_ratio <= 5"),
     ("length-bucket label: positives in big before 08-30", 0.200, "share", True,
-     f"SELECT avg(pos::INT) FROM labelled WHERE part = 'before'"),
+     "SELECT avg(pos::INT) FROM labelled WHERE part = 'before'"),
     ("length-bucket label: positives in big after 08-30", 0.211, "share", True,
-     f"SELECT avg(pos::INT) FROM labelled WHERE part = 'after'"),
+     "SELECT avg(pos::INT) FROM labelled WHERE part = 'after'"),
     ("length-bucket label: positives in small", 0.157, "share", True,
      "SELECT avg(pos::INT) FROM labelled WHERE part = 'small'"),
     ("length-bucket label in small: lowest bucket rate", 0.157, "tail", True,
@@ -154,19 +155,23 @@ _QUERIES: tuple[tuple[str, float, str, bool, str], ...] = (
 
 
 def _prepare(con, folder: Path) -> None:
-    """Load the files and derive the helper relations the queries read."""
-    f = {name: str(folder / f"{name}.csv") for name in (
-        "big_matrix", "small_matrix", "item_categories", "user_features", "item_daily_features")}  # fmt: skip
-    con.execute(f"CREATE TABLE big AS {_big_sql(Path(f['big_matrix']))}")
-    con.execute(f"CREATE TABLE small AS {_big_sql(Path(f['small_matrix']))}")
-    con.execute(
-        f"CREATE TABLE cats AS SELECT video_id, string_split(trim(feat, '[]'), ', ') AS tags "
-        f"FROM read_csv('{f['item_categories']}', header=true)"
+    """Load the files (paths bound as parameters) and derive the helper relations the queries read."""
+
+    def load(sql: str, name: str) -> None:
+        con.execute(sql, {"path": str(folder / f"{name}.csv")})
+
+    load(f"CREATE TABLE big AS {_INTERACTIONS_SQL}", "big_matrix")
+    load(f"CREATE TABLE small AS {_INTERACTIONS_SQL}", "small_matrix")
+    load(
+        "CREATE TABLE cats AS SELECT video_id, string_split(trim(feat, '[]'), ', ') AS tags "
+        "FROM read_csv($path, header=true)",
+        "item_categories",
     )
-    con.execute(f"CREATE TABLE users AS SELECT * FROM read_csv('{f['user_features']}', header=true)")
-    con.execute(
+    load("CREATE TABLE users AS SELECT * FROM read_csv($path, header=true)", "user_features")
+    load(
         "CREATE TABLE daily AS SELECT video_id, upload_dt, play_cnt, like_cnt, comment_cnt, share_cnt "
-        f"FROM read_csv('{f['item_daily_features']}', header=true)"
+        "FROM read_csv($path, header=true)",
+        "item_daily_features",
     )
     views = [
         "CREATE VIEW dedup AS SELECT DISTINCT * FROM big",
@@ -177,13 +182,15 @@ def _prepare(con, folder: Path) -> None:
         "CREATE TABLE small_videos AS SELECT DISTINCT video_id FROM small",
         "CREATE VIEW train_views AS SELECT c.video_id, count(b.video_id) AS n, "
         "c.video_id IN (SELECT video_id FROM small_videos) AS in_small "
-        f"FROM cats c LEFT JOIN (SELECT video_id FROM big WHERE date < {CUT_DATE}) b USING (video_id) GROUP BY ALL",
+        f"FROM cats c LEFT JOIN (SELECT video_id FROM big WHERE date < {CUT_DATE}) b USING (video_id) "
+        "GROUP BY ALL",
         "CREATE TABLE late_videos AS SELECT video_id, video_id NOT IN "
         f"(SELECT video_id FROM big WHERE date < {CUT_DATE}) AS is_new "
         f"FROM big WHERE date >= {CUT_DATE} GROUP BY ALL",
         "CREATE VIEW uploads AS SELECT video_id, "
         "CAST(strftime(min(upload_dt)::DATE, '%Y%m%d') AS BIGINT) AS upload FROM daily GROUP BY ALL",
-        "CREATE TABLE big_dec AS SELECT watch_ratio, ntile(10) OVER (ORDER BY video_duration) AS dec FROM big",
+        "CREATE TABLE big_dec AS SELECT watch_ratio, ntile(10) OVER (ORDER BY video_duration) AS dec "
+        "FROM big",
         # the length-bucket label of source D: 80th percentile of watch_ratio per duration decile,
         # cut-offs from big before 08-30, applied to big before/after and to small
         f"CREATE TABLE edges AS SELECT quantile_cont(video_duration, [0.1 * i FOR i IN range(1, 10)]) AS e "
@@ -195,7 +202,8 @@ def _prepare(con, folder: Path) -> None:
         "len(list_filter((SELECT e FROM edges), lambda x: x < video_duration)) AS bucket FROM tagged",
         "CREATE TABLE cutoffs AS SELECT bucket, quantile_cont(watch_ratio, 0.8) AS c FROM tagged_b "
         "WHERE part = 'before' GROUP BY ALL",
-        "CREATE VIEW labelled AS SELECT part, bucket, watch_ratio > c AS pos FROM tagged_b JOIN cutoffs USING (bucket)",
+        "CREATE VIEW labelled AS SELECT part, bucket, watch_ratio > c AS pos "
+        "FROM tagged_b JOIN cutoffs USING (bucket)",
     ]
     for sql in views:
         con.execute(sql)
@@ -206,9 +214,9 @@ def measure(folder: Path, threads: int | None = None, memory_limit: str = "2GB")
     import duckdb
 
     con = duckdb.connect()
-    con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute("SET memory_limit = $m", {"m": memory_limit})
     if threads:
-        con.execute(f"SET threads = {int(threads)}")
+        con.execute("SET threads = $t", {"t": int(threads)})
     _prepare(con, Path(folder))
     stats = []
     for name, real, kind, free, sql in _QUERIES:

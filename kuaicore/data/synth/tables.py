@@ -126,8 +126,12 @@ def user_feature_rows(world: World, big_counts: np.ndarray, seed: int) -> Iterat
     # friend: 61% zero, max 1,425; register_days: median 225, max 2,245 (SCHEMA.md 2.4)
     follow = np.minimum(np.round(np.exp(rng.normal(3.5, 2.1, n))), 2100).astype(np.int64)
     follow[rng.random(n) < 0.002] = 0
-    fans = np.minimum(np.round(np.exp(rng.normal(1.2, 1.9, n)) * (rng.random(n) < 0.75)), 11_401).astype(np.int64)
-    friend = np.minimum(np.round(np.exp(rng.normal(1.2, 1.6, n)) * (rng.random(n) < 0.42)), 1425).astype(np.int64)
+    fans = np.minimum(np.round(np.exp(rng.normal(1.2, 1.9, n)) * (rng.random(n) < 0.75)), 11_401).astype(
+        np.int64
+    )
+    friend = np.minimum(np.round(np.exp(rng.normal(1.2, 1.6, n)) * (rng.random(n) < 0.42)), 1425).astype(
+        np.int64
+    )
     register = np.minimum(np.round(np.exp(rng.normal(5.4, 0.8, n))), 2245).astype(np.int64)
     onehot = _onehot(rng, n)
     empty12 = rng.random(n) < 0.0103

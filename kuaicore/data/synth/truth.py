@@ -51,24 +51,24 @@ TAG_COUNTS = np.array(
     dtype=np.float64,
 )
 
-MU, BETA, LOG_D0 = -0.19, 0.85, float(np.log(9600.0))
+MU, BETA, LOG_D0 = -0.14, 0.85, float(np.log(9600.0))
 BETA_SHORT, LOG_SHORT = 0.4, float(np.log(6000.0))  # videos under 6 s are looped: a steeper length effect
 G0, G1, G2, G3 = -2.3, 0.6, 1.5, 1.3
 FEED_SD = 0.20  # the feed's context noise on big_matrix views (real big is more dispersed than small)
 FEED_SKIP = 1.4  # big_matrix views are skipped more than the small block's (real p25 0.315 vs 0.466)
 SIGMA = 0.12
-P_TAIL, TAIL_SCALE, TAIL_ALPHA = 0.011, 3.0, 1.6
+P_TAIL, TAIL_SCALE, TAIL_ALPHA = 0.015, 3.0, 1.6
 SKIP_LOG_MS, SKIP_SD, P_ZERO_PLAY = float(np.log(800.0)), 0.6, 0.03
 PART_K, PART_MAX, PART_LO, PART_HI = 2.2, 0.6, 0.1, 0.7  # partial watch, prob min(PART_MAX, PART_K s_ui):
 # the body ratio times U(PART_LO, PART_HI) (viewers who tend to skip a video also tend to leave it early)
 MAX_RATIO = 600.0
 MAX_PLAY_MS = 999_639  # the real files' longest play_duration
 POP_Z, POP_Q, POP_D = 2.8, 1.0, 0.0
-POP_LO, POP_HI = 5.5, 6.2
+POP_LO, POP_HI = 5.5, 6.8
 N_DAYS, CUT_DAY = 63, 56  # days 2020-07-05 .. 09-05; day 56 = 2020-08-30
 NEW_SHARE, MID_SHARE = 0.16, 0.04  # videos uploaded from 08-30 on; uploaded inside the log before it
 STAY_BASE, STAY_POP = -0.3, 1.2  # logit of an older video staying in the feed after 08-30
-NEW_BOOST = -2.0  # a new video's push in the feed (log popularity)
+NEW_BOOST = -2.1  # a new video's push in the feed (log popularity)
 
 
 @dataclass(frozen=True)
@@ -205,7 +205,14 @@ def mean_and_skip(
     ``feed`` for a big_matrix view (scrolling the logged feed: the skip logit is FEED_SKIP higher)."""
     log_d = np.log(world.duration_ms[items].astype(np.float64))
     q = world.quality[items]
-    m = MU + world.user_bias[users] + q + a - BETA * (log_d - LOG_D0) + BETA_SHORT * np.maximum(LOG_SHORT - log_d, 0)
+    m = (
+        MU
+        + world.user_bias[users]
+        + q
+        + a
+        - BETA * (log_d - LOG_D0)
+        + BETA_SHORT * np.maximum(LOG_SHORT - log_d, 0)
+    )
     lp = world.log_popularity
     hold = (lp[items] - np.median(lp)) / max(float(np.std(lp)), 1e-9)
     s = 1.0 / (1.0 + np.exp(-(G0 + FEED_SKIP * feed - G1 * a - G2 * q - G3 * hold)))

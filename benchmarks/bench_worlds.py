@@ -42,7 +42,8 @@ def one(world: str, seed: int, root: Path, scale: str, users: int | None, extra:
     out = root / f"{world}-{seed}.json"
     _run(["compare", str(art), "--seed", str(seed), "--k", "10", "--json", str(out), *extra])
     rows = json.loads(out.read_text(encoding="utf-8"))["rows"]
-    return {r.get("model", r["name"]): r["metrics"]["ndcg@10"] for r in rows}
+    # a model row has "model"; the reference rows (random, popularity, most-viewed, oracle) only a name
+    return {r.get("model", f"{r['name']} (ref)"): r["metrics"]["ndcg@10"] for r in rows}
 
 
 def summarise(values: list[dict]) -> tuple[float, float, float]:
@@ -77,14 +78,15 @@ def main() -> None:
     rows = []
     for world, by_model in results.items():
         stats = {m: summarise(v) for m, v in by_model.items()}
-        order = sorted((m for m in stats if m not in ("oracle", "random")), key=lambda m: -stats[m][0])
-        for m in ["oracle", *order, "random"]:
+        refs = ("oracle (ref)", "random (ref)")
+        order = sorted((m for m in stats if m not in refs), key=lambda m: -stats[m][0])
+        for m in [refs[0], *order, refs[1]]:
             if m in stats:
                 mean, lo, hi = stats[m]
                 rank = order.index(m) + 1 if m in order else ""
                 rows.append({"world": world, "model": m, "rank": rank, "ndcg@10": mean,
-                             "95% CI": f"[{lo:.3f}, {hi:.3f}]", "of oracle": mean / stats["oracle"][0]
-                             if "oracle" in stats else float("nan")})  # fmt: skip
+                             "95% CI": f"[{lo:.3f}, {hi:.3f}]", "of oracle": mean / stats[refs[0]][0]
+                             if refs[0] in stats else float("nan")})  # fmt: skip
     print(machine_line())
     size = f"--scale {args.scale}" + (f" --users {args.users}" if args.users else "")
     print(f"synth {size}, seeds {args.seeds}, {t.seconds:.0f} s in all")

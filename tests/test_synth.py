@@ -425,3 +425,16 @@ def test_worlds_move_the_taste_keep_the_files(tmp_path):
     assert explained["content"][0] > explained["mixed"][0] > explained["collaborative"][0]
     assert explained["content"][0] > 0.8 and explained["collaborative"][0] < 0.15
     assert explained["popular"][1] > 0.6 > explained["mixed"][1]
+
+
+def test_engagement_rates_are_a_noisy_view_of_quality(medium):
+    """item_daily's like and complete-play rates follow quality (as a platform's do) without revealing it."""
+    truth = np.load(medium / "truth.npz")
+    rows = np.array([line.split(",") for line in _lines(medium / "item_daily_features.csv")])
+    vid = rows[:, 0].astype(np.int64)
+    play = np.bincount(vid, rows[:, 15].astype(float))
+    for col in (18, 28):  # complete_play_cnt, like_cnt
+        events = np.bincount(vid, rows[:, col].astype(float))
+        ok = (play > 0) & (events > 0)
+        corr = np.corrcoef(np.log(events[ok] / play[ok]), truth["item_quality"][ok])[0, 1]
+        assert 0.3 < corr < 0.85, (col, corr)

@@ -430,11 +430,14 @@ def test_worlds_move_the_taste_keep_the_files(tmp_path):
 def test_engagement_rates_are_a_noisy_view_of_quality(medium):
     """item_daily's like and complete-play rates follow quality (as a platform's do) without revealing it."""
     truth = np.load(medium / "truth.npz")
-    rows = np.array([line.split(",") for line in _lines(medium / "item_daily_features.csv")])
-    vid = rows[:, 0].astype(np.int64)
-    play = np.bincount(vid, rows[:, 15].astype(float))
-    for col in (18, 28):  # complete_play_cnt, like_cnt
-        events = np.bincount(vid, rows[:, col].astype(float))
+    cols = (0, 15, 18, 28)  # video_id, play_cnt, complete_play_cnt, like_cnt
+    lines = _lines(medium / "item_daily_features.csv")
+    vid, play_cnt, complete, like = np.array(
+        [[float(r[c]) for c in cols] for r in (line.split(",") for line in lines)]
+    ).T
+    play = np.bincount(vid.astype(np.int64), play_cnt)
+    for counts in (complete, like):
+        events = np.bincount(vid.astype(np.int64), counts)
         ok = (play > 0) & (events > 0)
         corr = np.corrcoef(np.log(events[ok] / play[ok]), truth["item_quality"][ok])[0, 1]
-        assert 0.3 < corr < 0.85, (col, corr)
+        assert 0.3 < corr < 0.85, corr

@@ -1,14 +1,15 @@
 """The worlds of the synthetic twin: where the planted taste lives (``kuaicore synth --world NAME``).
 
 Every world keeps the calibrated statistics of the files (the spread of quality + affinity is about the same,
-sd ~0.45 on the log watch-ratio scale), and moves the planted signal between its sources:
+sd ~0.4 on the log watch-ratio scale, beside the video length's ~0.45 that every world shares), and moves the
+planted signal between its sources:
 
 - ``mixed`` (default): taste split between tags/categories, latent factors no feature shows, and quality.
-- ``collaborative``: taste mostly in latent factors; only ids and co-occurrence reveal it (id-based models
-  must win).
+- ``collaborative``: taste mostly in latent factors; only ids and co-occurrence reveal it (meant to favour
+  id-based models; at 600 users they tie with the rest, BENCHMARKS.md "Models across worlds").
 - ``content``: taste mostly in tags and first-level categories, which the user's history over them shows
-  (tag/category features must win).
-- ``popular``: little personal taste; quality dominates, so popularity by quality is near the oracle.
+  (feature models catch up; the two-tower, which sees them, leads).
+- ``popular``: little personal taste; quality dominates, so popularity by mean watch ratio is near the oracle.
 
 No world writes the taste segment or any other planted parameter into a feature column: user_features are
 drawn independently of taste (only ``user_active_degree`` follows the number of rows, as in the real file).
@@ -38,8 +39,10 @@ WORLDS: dict[str, WorldSpec] = {
     w.name: w
     for w in (
         WorldSpec("mixed", 0.24, 0.176, 0.208, 0.176, 0.8, "taste in tags, categories and latent factors"),
-        WorldSpec("collaborative", 0.064, 0.048, 0.368, 0.176, 0.8, "taste in latent factors: ids must win"),
-        WorldSpec("content", 0.288, 0.224, 0.056, 0.176, 0.8, "taste in tags/categories: features must win"),
+        WorldSpec(
+            "collaborative", 0.064, 0.048, 0.368, 0.176, 0.8, "taste in latent factors that no feature shows"
+        ),
+        WorldSpec("content", 0.288, 0.224, 0.056, 0.176, 0.8, "taste in tags and categories"),
         WorldSpec("popular", 0.064, 0.048, 0.048, 0.384, 0.8, "little personal taste: quality dominates"),
     )
 }

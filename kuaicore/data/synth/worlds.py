@@ -6,7 +6,7 @@ planted signal between its sources:
 
 - ``mixed`` (default): taste split between tags/categories, latent factors no feature shows, and quality.
 - ``collaborative``: taste mostly in latent factors; only ids and co-occurrence reveal it (meant to favour
-  id-based models; at 600 users they tie with the rest, BENCHMARKS.md "Models across worlds").
+  id-based models; at 600 and 1,500 users they tie with the rest, BENCHMARKS.md "Models across worlds").
 - ``content``: taste mostly in tags and first-level categories, which the user's history over them shows
   (feature models catch up; the two-tower, which sees them, leads).
 - ``popular``: little personal taste; quality dominates, so popularity by mean watch ratio is near the oracle.

@@ -1,6 +1,6 @@
 """Benchmark `kuaicore synth`: wall time, peak RSS and rows/s per file, against a pure-Python CSV baseline.
 
-    python benchmarks/bench_synth.py --scale full    # real sizes (12.5M + 4.7M rows); target <= 120 s, <= 2 GB
+    python benchmarks/bench_synth.py --scale full    # real sizes (12.5M + 4.7M rows); <= 120 s, <= 2 GB
     python benchmarks/bench_synth.py --scale small   # quick
 
 Stages run in file order in one process; "peak RSS MB" is the high-water mark reached by the end of each

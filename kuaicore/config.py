@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 SCALES = ("tiny", "small", "full")
+WORLDS = ("mixed", "collaborative", "content", "popular")  # `synth --world`; the first is the default
 
 
 def jsonable(value: Any) -> Any:
@@ -34,13 +35,15 @@ def to_jsonable(config: Any) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class SynthConfig:
-    """`kuaicore synth`: where to write, how big, which seed. ``n_users``/``n_items`` override the scale."""
+    """`kuaicore synth`: where to write, how big, which seed and world. ``n_users``/``n_items`` override the
+    scale; ``world`` names where the planted taste lives (kuaicore.data.synth.worlds)."""
 
     out: Path
     scale: str = "tiny"
     seed: int = 0
     n_users: int | None = None
     n_items: int | None = None
+    world: str = "mixed"
 
 
 @dataclass(frozen=True)

@@ -290,7 +290,11 @@ def test_too_little_space_is_refused_before_any_work(tiny_data, tmp_path, monkey
 
     monkeypatch.setattr(build, "free_bytes", lambda path: 1000)
     result = run("build-features", tiny_data, "--out", tmp_path / "art", *BUILD)
-    assert result.exit_code == 2 and "(1.0 KB free; this step needs about 541.0 KB)" in error_line(result)
+    from kuaicore.failures import human_bytes
+
+    csv_bytes = sum(p.stat().st_size for p in (tiny_data / "data").glob("*.csv"))
+    need = human_bytes(int(build.DISK_PER_INPUT_BYTE * csv_bytes))
+    assert result.exit_code == 2 and f"(1.0 KB free; this step needs about {need})" in error_line(result)
     assert not (tmp_path / "art").exists()
 
 

@@ -35,9 +35,10 @@ def tiny(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def medium(tmp_path_factory) -> Path:
-    """A 300-user x 500-video cut of the `small` scale (~120k big rows): enough for share statistics."""
+    """A 300-user cut of the `small` scale (2,500 videos, ~120k big rows, the real 16% density): enough for
+    share statistics."""
     folder = tmp_path_factory.mktemp("synth_medium")
-    write_files(folder, resolve_sizes("small", n_users=300, n_items=500), seed=0)
+    write_files(folder, resolve_sizes("small", n_users=300), seed=0)
     return folder
 
 
@@ -188,8 +189,7 @@ def test_truth_matches_small_matrix(tiny):
     assert np.all(np.isfinite(ewr)) and np.all(ewr > 0)
     assert int(truth["seed"]) == 0
     assert truth["item_quality"].shape == (120,) and truth["video_duration_ms"].shape == (120,)
-    users = [next(csv.reader(io.StringIO(line))) for line in _lines(tiny / "user_features.csv")]
-    assert [int(r[14]) for r in users] == truth["user_segment"].tolist()  # onehot_feat1 = planted segment
+    assert str(truth["world"]) == "mixed" and truth["upload_day"].shape == (120,)
     big = _interactions(tiny / "big_matrix.csv")
     assert np.array_equal(truth["video_duration_ms"][big[:, 1].astype(np.int64)], big[:, 3])
 
@@ -197,13 +197,13 @@ def test_truth_matches_small_matrix(tiny):
 def test_no_small_pair_in_big_and_small_videos_popular(medium):
     big = _interactions(medium / "big_matrix.csv")
     small = _interactions(medium / "small_matrix.csv")
-    n_items = 500
+    n_items = 2500
     big_pairs = set((big[:, 0] * n_items + big[:, 1]).astype(np.int64).tolist())
     small_pairs = set((small[:, 0] * n_items + small[:, 1]).astype(np.int64).tolist())
     assert not big_pairs & small_pairs
     counts = np.bincount(big[:, 1].astype(np.int64), minlength=n_items)
     small_videos = np.unique(small[:, 1]).astype(np.int64)
-    assert np.median(counts[small_videos]) > 1.4 * np.median(counts)
+    assert np.median(counts[small_videos]) > 5 * np.median(counts)  # real: 32x the others' median
     small_users = np.unique(small[:, 0]).astype(np.int64)
     assert np.bincount(big[:, 0].astype(np.int64))[small_users].min() >= 50
     density = len(small) / (len(small_users) * len(small_videos))
@@ -223,6 +223,41 @@ def test_shares_and_watch_ratio_statistics(medium):
     small = _interactions(medium / "small_matrix.csv")
     assert 0.03 < np.mean(np.isnan(small[:, 4])) < 0.05
     assert 0.04 < np.mean(small[:, 2] / small[:, 3] >= 2.0) < 0.15
+
+
+def test_no_user_feature_column_reveals_the_planted_segment(medium):
+    """Each user_features column alone predicts the taste segment no better than the commonest segment
+    (value -> majority segment learned on half of the users, scored on the other half)."""
+    segment = np.load(medium / "truth.npz")["user_segment"]
+    rows = [next(csv.reader(io.StringIO(line))) for line in _lines(medium / "user_features.csv")]
+    half = np.arange(len(rows)) % 2 == 0
+    base = np.mean(segment[~half] == np.bincount(segment[half]).argmax())
+    for col in range(1, 31):
+        values = np.array([r[col] for r in rows])
+        learned = {}
+        for v in np.unique(values[half]):
+            learned[v] = np.bincount(segment[half][values[half] == v]).argmax()
+        guess = np.array([learned.get(v, -1) for v in values[~half]])
+        assert np.mean(guess == segment[~half]) <= base + 0.08, col
+
+
+def test_no_view_before_upload_and_a_changing_catalogue(medium):
+    truth = np.load(medium / "truth.npz")
+    big = _interactions(medium / "big_matrix.csv")
+    day = (big[:, 4] * 1000 - 1_593_878_400_000) // 86_400_000
+    upload = truth["upload_day"][big[:, 1].astype(np.int64)]
+    assert np.all(day >= upload)
+    late = day >= 56  # from 2020-08-30 on
+    new = np.setdiff1d(np.unique(big[late, 1]), np.unique(big[~late, 1]))
+    share_new = np.isin(big[late, 1], new).mean()
+    assert 0.06 < share_new < 0.25 and 0.1 < late.mean() < 0.22  # real: 12.5%, 15.9%
+
+
+def test_rewatches_are_a_minority_of_rows(medium):
+    text = (medium / "big_matrix.csv").read_text(encoding="utf-8").split("\n")[1:-1]
+    dedup = sorted(set(text))
+    pairs = {tuple(line.split(",")[:2]) for line in dedup}
+    assert 0.08 < 1 - len(pairs) / len(dedup) < 0.14  # real: 10.9% of de-duplicated rows
 
 
 def _ndcg10(scores: np.ndarray, rel: np.ndarray) -> float:
@@ -353,3 +388,56 @@ def test_interaction_formatting_hand_checked(tmp_path):
         "0,4,5,3,,,,1.6666666666666667",
         "",
     ]
+
+
+def test_cli_world_is_printed_and_recorded(tmp_path):
+    runner = CliRunner()
+    args = ["synth", str(tmp_path / "kr"), "--users", "20", "--items", "40", "--world", "collaborative"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "world collaborative" in result.output
+    assert str(np.load(tmp_path / "kr" / "data" / "truth.npz")["world"]) == "collaborative"
+    bad = runner.invoke(cli, ["synth", str(tmp_path / "x"), "--world", "flat"])
+    assert bad.exit_code == 2 and "--world" in bad.output
+
+
+def test_worlds_move_the_taste_keep_the_files(tmp_path):
+    """Same seed, other world: same file sizes and similar watch-ratio shares; taste lives elsewhere: the
+    share of the planted variance that tags/categories explain is highest in `content`, lowest in
+    `collaborative`/`popular`; item quality explains most in `popular`."""
+    from kuaicore.data.synth import truth
+
+    sizes = resolve_sizes("small", n_users=200, n_items=400)
+    explained = {}
+    for name in ("mixed", "collaborative", "content", "popular"):
+        folder = tmp_path / name
+        folder.mkdir()
+        rows = write_files(folder, sizes, seed=0, world=name)
+        assert rows["big_matrix"] == sizes.big_rows
+        big = _interactions(folder / "big_matrix.csv")
+        wr = big[:, 2] / big[:, 3]
+        assert 0.25 < np.mean(wr >= 1) < 0.45, name
+        w = truth.make_world(sizes.n_users, sizes.n_items, 0, name)
+        users = np.arange(sizes.n_users)
+        content = w.taste_tag @ w.tag_weights.T + w.taste_cat[:, w.category]
+        total = truth.affinity(w, users) + w.quality[None, :]
+        explained[name] = (np.var(content) / np.var(total), np.var(w.quality) / np.var(total))
+    assert explained["content"][0] > explained["mixed"][0] > explained["collaborative"][0]
+    assert explained["content"][0] > 0.8 and explained["collaborative"][0] < 0.15
+    assert explained["popular"][1] > 0.6 > explained["mixed"][1]
+
+
+def test_engagement_rates_are_a_noisy_view_of_quality(medium):
+    """item_daily's like and complete-play rates follow quality (as a platform's do) without revealing it."""
+    truth = np.load(medium / "truth.npz")
+    cols = (0, 15, 18, 28)  # video_id, play_cnt, complete_play_cnt, like_cnt
+    lines = _lines(medium / "item_daily_features.csv")
+    vid, play_cnt, complete, like = np.array(
+        [[float(r[c]) for c in cols] for r in (line.split(",") for line in lines)]
+    ).T
+    play = np.bincount(vid.astype(np.int64), play_cnt)
+    for counts in (complete, like):
+        events = np.bincount(vid.astype(np.int64), counts)
+        ok = (play > 0) & (events > 0)
+        corr = np.corrcoef(np.log(events[ok] / play[ok]), truth["item_quality"][ok])[0, 1]
+        assert 0.3 < corr < 0.85, corr

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from kuaicore.config import SCALES, SynthConfig
+from kuaicore.config import SCALES, WORLDS, SynthConfig
 from kuaicore.options import FRACTION, MEMORY_LIMIT, POSITIVE_FLOAT, POSITIVE_INT, SEED
 
 
@@ -41,18 +41,27 @@ from kuaicore.options import FRACTION, MEMORY_LIMIT, POSITIVE_FLOAT, POSITIVE_IN
     default=None,
     help="Override the number of videos of the scale.",
 )
-def synth(out: Path, scale: str, seed: int, n_users: int | None, n_items: int | None) -> None:
+@click.option(
+    "--world",
+    type=click.Choice(WORLDS),
+    default=WORLDS[0],
+    show_default=True,
+    help="Where the planted taste lives: mixed; collaborative (latent factors only ids reveal); content "
+    "(tags/categories); popular (quality, little personal taste). The file statistics are the same.",
+)
+def synth(out: Path, scale: str, seed: int, n_users: int | None, n_items: int | None, world: str) -> None:
     """Write a synthetic KuaiRec 2.0 twin to OUT/data/: all seven CSVs in the real format, plus truth.npz.
 
     The data follow a planted generative model (user tastes over tags and categories, latent factors, video
-    quality, a duration effect, noise); truth.npz holds the expected watch ratio of every small-matrix cell so
-    that evaluation can print an oracle row.
+    quality, a duration effect, noise), calibrated to the published statistics of the real files; truth.npz
+    holds the expected watch ratio of every small-matrix cell so that evaluation can print an oracle row.
 
-    Example: kuaicore synth /tmp/kuairec --scale small --seed 0
+    Example: kuaicore synth /tmp/kuairec --scale small --seed 0 --world collaborative
     """
     from kuaicore.data.synth import write_synthetic
 
-    summary = write_synthetic(SynthConfig(out=out, scale=scale, seed=seed, n_users=n_users, n_items=n_items))
+    config = SynthConfig(out=out, scale=scale, seed=seed, n_users=n_users, n_items=n_items, world=world)
+    summary = write_synthetic(config)
     click.echo(summary)
 
 

@@ -7,8 +7,9 @@ All seven CSVs in the real format plus ``truth.npz``. The generative model is do
 truth.npz: ``user_id`` int64[n_small_users] and ``video_id`` int64[n_small_videos] (the small block, sorted),
 ``expected_watch_ratio`` float32[n_small_users, n_small_videos] (E[watch_ratio] of every cell, observed or
 not, under the full observation model), ``item_quality`` float32[n_videos] (q_i, row = video_id),
-``user_segment`` int64[n_users] (= user_features.onehot_feat1), ``video_duration_ms`` int64[n_videos] and
-``seed``.
+``user_segment`` int64[n_users] (the planted taste segment; no feature column shows it),
+``video_duration_ms`` int64[n_videos], ``upload_day`` int64[n_videos] (0 = 2020-07-05), ``seed`` and
+``world`` (the name given to ``--world``, see :mod:`.worlds`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 
 from kuaicore.config import SynthConfig
 from kuaicore.data.synth.scales import Sizes, resolve_sizes
+from kuaicore.data.synth.worlds import DEFAULT_WORLD, WORLDS
 from kuaicore.errors import UsageError
 from kuaicore.progress import log
 from kuaicore.schema import (
@@ -39,9 +41,13 @@ __all__ = ["write_synthetic", "write_files", "resolve_sizes"]
 
 
 def write_files(
-    folder: Path, sizes: Sizes, seed: int, timings: dict[str, dict] | None = None
+    folder: Path,
+    sizes: Sizes,
+    seed: int,
+    timings: dict[str, dict] | None = None,
+    world: str = DEFAULT_WORLD,
 ) -> dict[str, int]:
-    """Write the seven CSVs and truth.npz into an existing ``folder``; return data rows per file.
+    """Write the seven CSVs and truth.npz of ``world`` into an existing ``folder``; return rows per file.
 
     ``timings``, when given, receives ``{stage: {"seconds": s, "rows": n}}`` for benchmarks.
     """
@@ -57,7 +63,10 @@ def write_files(
         timings[name] = {"seconds": secs, "rows": rows[name]}
         log(f"  {name}: {rows[name]:,} rows in {secs:.2f}s")
 
-    world = truth.make_world(sizes.n_users, sizes.n_items, seed)
+    if world not in WORLDS:
+        raise UsageError(f"--world must be one of {', '.join(WORLDS)}, got {world!r}")
+    name = world
+    world = truth.make_world(sizes.n_users, sizes.n_items, seed, name)
     plan = interactions.make_plan(world, sizes, seed)
     stage(
         "big_matrix",
@@ -133,7 +142,9 @@ def write_files(
                 item_quality=world.quality.astype(np.float32),
                 user_segment=world.segment,
                 video_duration_ms=world.duration_ms,
+                upload_day=world.upload_day,
                 seed=np.int64(seed),
+                world=np.str_(name),
             )
         return int(expected.size)
 
@@ -153,11 +164,12 @@ def write_synthetic(config: SynthConfig) -> str:
     tmp.mkdir()
     log(
         f"synth: scale={sizes.scale} users={sizes.n_users:,} videos={sizes.n_items:,} "
-        f"small={sizes.n_small_users:,}x{sizes.n_small_items:,} seed={config.seed} -> {final}"
+        f"small={sizes.n_small_users:,}x{sizes.n_small_items:,} world={config.world} seed={config.seed} "
+        f"-> {final}"
     )
     start = time.perf_counter()
     try:
-        rows = write_files(tmp, sizes, config.seed)
+        rows = write_files(tmp, sizes, config.seed, world=config.world)
         if final.exists():
             final.rmdir()
         os.replace(tmp, final)
@@ -166,7 +178,7 @@ def write_synthetic(config: SynthConfig) -> str:
         raise
     secs = time.perf_counter() - start
     size_mb = sum(p.stat().st_size for p in final.iterdir()) / 1e6
-    lines = [f"wrote {final} ({size_mb:,.1f} MB in {secs:.1f}s, seed {config.seed}):"]
+    lines = [f"wrote {final} ({size_mb:,.1f} MB in {secs:.1f}s, world {config.world}, seed {config.seed}):"]
     lines += [f"  {name:<26} {n:>12,} rows" for name, n in rows.items() if name != "truth.npz"]
     lines.append(
         f"  {'truth.npz':<26} {sizes.n_small_users:,} x {sizes.n_small_items:,} expected watch ratios"

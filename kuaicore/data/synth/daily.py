@@ -1,10 +1,12 @@
 """item_daily_features rows as NumPy column chunks, driven by the planted video popularity and quality.
 
 A video has rows from max(upload day, 2020-07-05) to 2020-09-05 on a share ``coverage`` of those days
-(always its first day); higher ids are uploaded later, the last ~12% during the window. Counters follow a
-funnel: show ~ popularity x a decay since upload; play/complete/valid/long plays, likes, comments, shares,
-follows ... are binomial thinnings whose rates rise with quality (so complete_play_cnt / play_cnt and
-like_cnt / play_cnt reveal q_i). ``play_progress`` is a float, ``video_duration`` a float (``5966.0``),
+(always its first day); upload days are the planted ones (:func:`~.truth.make_world`: higher ids later, ~18%
+inside the log). Counters are platform-wide (far beyond the twin's users) and follow a funnel: show is
+lognormal around popularity x a power-law decay since upload (play_cnt p50 ~600, mean ~90k, max ~40M as in
+the real file); play/complete/valid/long plays, likes, comments, shares, follows ... are binomial thinnings
+whose rates rise with a noisy view of quality (each video's rates carry their own noise, so no counter
+reveals q_i). ``play_progress`` is a float, ``video_duration`` a float (``5966.0``),
 ``music_id`` exceeds int32, and collect_* are empty before 2020-08-10 and floats (``0.0``) after.
 """
 
@@ -21,6 +23,11 @@ from kuaicore.data.synth.truth import World, _rng
 from kuaicore.schema import ITEM_DAILY_FEATURES
 
 COLLECT_FROM = 20200810
+# log E[show_cnt] per video-day: ~30% of videos are "hot" on the platform (more likely when popular in the
+# log): N(HOT_MU, 1.5^2); the others N(COLD_MU, 1.8^2); the sd splits into a per-video and a per-day part.
+# Fitted to the real play_cnt p50 628, p75 20,671, mean 94,188, max 41.2M (SCHEMA.md 2.5).
+HOT_SHARE, HOT_MU, HOT_SD, COLD_MU, COLD_SD = 0.25, 12.0, 1.45, 5.95, 1.8
+RATE_NOISE = 0.25  # per-video noise on the quality that engagement rates follow (sd of quality is 0.25)
 _FIRST_DAY = np.datetime64("2020-07-05")
 
 
@@ -43,17 +50,17 @@ def _collect(rng: np.random.Generator, play: np.ndarray, ok: np.ndarray, p: floa
     return np.where(ok, _thin(rng, play, p), -1).astype(np.float64)
 
 
+def _hot(rng: np.random.Generator, log_pop: np.ndarray) -> np.ndarray:
+    """Whether each video is among the platform's hot ones (the top HOT_SHARE of a noisy popularity)."""
+    noisy = log_pop / max(float(np.std(log_pop)), 1e-9) + rng.normal(0.0, 1.0, len(log_pop))
+    return noisy >= np.quantile(noisy, 1.0 - HOT_SHARE)
+
+
 def _static(world: World, seed: int) -> dict[str, np.ndarray]:
     """Per-video attributes that do not change from day to day."""
     rng = _rng(seed, 7)
     n = len(world.quality)
-    frac = np.arange(n) / max(n - 1, 1)
-    inside = frac > 0.88
-    upload_day = np.where(
-        inside,
-        np.round((frac - 0.88) / 0.12 * (N_DAYS - 1)),
-        -np.round((1.0 - frac / 0.88) * 400 + rng.integers(0, 20, n)),
-    ).astype(np.int64)
+    upload_day = world.upload_day
     width, height = np.array([[720, 1280], [1080, 1920], [540, 960], [1280, 720]])[
         rng.choice(4, n, p=[0.6, 0.25, 0.1, 0.05])
     ].T
@@ -61,6 +68,9 @@ def _static(world: World, seed: int) -> dict[str, np.ndarray]:
     tag_k = rng.integers(len(text.SUB_NAMES), size=n)
     return {
         "upload_day": upload_day,
+        "hot": _hot(rng, world.log_popularity),
+        "level": rng.standard_normal(n),
+        "rate_q": world.quality / world.spec.quality_sd * 0.25 + rng.normal(0.0, RATE_NOISE, n),
         "author_id": rng.integers(0, max(2, int(n * 0.75)), n),
         "video_type": np.where(rng.random(n) < 0.97, "NORMAL", "AD"),
         "upload_dt": np.datetime_as_string(_FIRST_DAY + upload_day.astype("timedelta64[D]"), unit="D"),
@@ -90,12 +100,13 @@ def daily_chunks(
         on &= np.arange(N_DAYS)[None, :] >= first[:, None]
         loc, day = np.nonzero(on)
         v = vids[loc]
-        q = world.quality[v]
-        age = day - st["upload_day"][v]
-        lam = np.exp(
-            6.0 + 1.3 * world.log_popularity[v] - 0.002 * np.minimum(age, 500) + rng.normal(0.0, 0.5, len(v))
+        q = st["rate_q"][v]
+        hot = st["hot"][v]
+        sd = np.where(hot, HOT_SD, COLD_SD)
+        log_lam = np.where(hot, HOT_MU, COLD_MU) + sd * (
+            0.8 * st["level"][v] + 0.6 * rng.standard_normal(len(v))
         )
-        show = rng.poisson(np.minimum(lam, 5e7)).astype(np.int64)
+        show = rng.poisson(np.exp(np.minimum(log_lam, np.log(8e7)))).astype(np.int64)
 
         thin = partial(_thin, rng)
         play = thin(show, 0.7 + 0.2 * np.tanh(q))
@@ -103,9 +114,9 @@ def daily_chunks(
         valid = thin(play, 0.55 + 0.3 * np.tanh(2 * q))
         long_ = thin(valid, 0.95)
         short = thin(play, 0.25 - 0.1 * np.tanh(2 * q))
-        like = thin(play, _sigmoid(-3.8 + 5.0 * q))
-        comment = thin(play, _sigmoid(-6.5 + 3.0 * q))
-        share = thin(play, _sigmoid(-7.0 + 3.0 * q))
+        like = thin(play, _sigmoid(-5.15 + 5.0 * q))
+        comment = thin(play, _sigmoid(-7.4 + 3.0 * q))
+        share = thin(play, _sigmoid(-7.9 + 3.0 * q))
         follow = thin(play, _sigmoid(-6.0 + 2.0 * q))
         dur = world.duration_ms[v].astype(np.float64)
         progress = np.clip(0.55 + 0.8 * q + rng.normal(0.0, 0.05, len(v)), 0.05, 3.0)

@@ -28,7 +28,7 @@ class Sizes:
     users_per_chunk: int  # users generated (and written) per streaming chunk
 
 
-FULL = Sizes("full", 7176, 10728, 1411, 3327, 12_530_806, 0.535, 472, 4, 256)
+FULL = Sizes("full", 7176, 10728, 1411, 3327, 12_530_806, 0.585, 472, 4, 256)
 SMALL = Sizes("small", 1500, 2500, 300, 700, 600_000, 0.45, 100, 2, 256)
 TINY = Sizes("tiny", 60, 120, 16, 40, 3_000, 0.12, 10, 1, 64)
 SCALES: dict[str, Sizes] = {s.scale: s for s in (TINY, SMALL, FULL)}

@@ -2,10 +2,10 @@
 kuairec_caption_category.
 
 Each function is a pure generator of row tuples (values already in their real text form, None = empty
-cell) drawn from the planted :class:`~kuaicore.data.synth.truth.World`, so that side features carry the
-planted signal: tags/categories are the ones the tastes act on, ``onehot_feat1`` is the user's taste
-segment, ``onehot_feat6`` the tercile of the user's bias, ``user_active_degree`` follows the number of
-rows.
+cell) drawn from the planted :class:`~kuaicore.data.synth.truth.World`: tags/categories are the ones the
+tastes act on (how much they matter is the world's choice); user features follow the real marginals
+(SCHEMA.md 2.4, written below as constants) and are drawn independently of every planted parameter, except
+``user_active_degree``, which follows the number of rows as in the real file. No column reveals the truth.
 """
 
 from __future__ import annotations
@@ -20,6 +20,26 @@ from kuaicore.data.synth.truth import UNKNOWN_CATEGORY, World, _rng
 from kuaicore.schema import CATEGORY_MISSING_ID, TEXT_MISSING
 
 ONEHOT_MAX = (1, 7, 29, 1075, 11, 9, 2, 46, 339, 6, 4, 2, 1, 1, 1, 1, 1, 1)
+# Share of each value 0..max among the non-empty cells of the real user_features.csv (rounded); columns with
+# many values instead follow a Zipf law over a seeded order of their values, exponent fitted to the share of
+# the most common value (feat2 0.275, feat3 0.019, feat7 0.12, feat8 0.027).
+ONEHOT_P: dict[int, tuple[float, ...]] = {
+    0: (0.608, 0.392),
+    1: (0.0004, 0.4295, 0.1026, 0.1322, 0.1527, 0.0673, 0.115, 0.0003),
+    4: (0.2946, 0.467, 0.1713, 0.045, 0.0112, 0.0063, 0.0029, 0.0011, 0.0001, 0.0001, 0.0001, 0.0001),
+    5: (0.9978, 0.0001, 0.0001, 0.0003, 0.0001, 0.0003, 0.0007, 0.0001, 0.0003, 0.0001),
+    6: (0.4348, 0.563, 0.0022),
+    9: (0.0025, 0.1544, 0.0811, 0.1884, 0.1586, 0.1742, 0.2408),
+    10: (0.1132, 0.0001, 0.5241, 0.2344, 0.1282),
+    11: (0.9288, 0.0053, 0.0659),
+    12: (0.7012, 0.2988),
+    13: (0.8954, 0.1046),
+    14: (0.9052, 0.0948),
+    15: (0.9814, 0.0186),
+    16: (0.9821, 0.0179),
+    17: (0.9855, 0.0145),
+}
+ONEHOT_ZIPF: dict[int, float] = {2: 1.07, 3: 0.54, 7: 0.67, 8: 0.49}
 
 FOLLOW_BINS = (
     (0, "0"),
@@ -80,29 +100,40 @@ def item_category_rows(world: World) -> Iterator[tuple[object, ...]]:
         yield vid, "[" + ", ".join(str(t) for t in tags) + "]"
 
 
+def _onehot(rng: np.random.Generator, n: int) -> np.ndarray:
+    """[n, 18] onehot_feat values drawn from the real marginals (independent of the planted truth)."""
+    cols = []
+    for k, top in enumerate(ONEHOT_MAX):
+        if k in ONEHOT_P:
+            p = np.array(ONEHOT_P[k])
+            values = np.arange(len(p))
+        else:
+            p = 1.0 / np.arange(1, top + 2) ** ONEHOT_ZIPF[k]
+            values = rng.permutation(top + 1)
+        cols.append(values[rng.choice(len(p), size=n, p=p / p.sum())])
+    return np.stack(cols, axis=1).astype(np.int64)
+
+
 def user_feature_rows(world: World, big_counts: np.ndarray, seed: int) -> Iterator[tuple[object, ...]]:
     """The 31 user_features columns; range labels disagree with their counts for ~10% of users."""
     rng = _rng(seed, 4)
     n = len(world.segment)
-    score = np.log(big_counts + 1.0) + world.user_bias
+    score = np.log(big_counts + 1.0) + rng.normal(0.0, 0.3, n)
     rank = np.argsort(np.argsort(-score, kind="stable"), kind="stable") / max(n - 1, 1)
-    degree = np.where(rank < 0.85, "full_active", np.where(rank < 0.98, "high_active", "UNKNOWN"))
+    degree = np.where(rank < 0.849, "full_active", np.where(rank < 0.98, "high_active", "UNKNOWN"))
     degree = np.where((rank >= 0.98) & (rank < 0.984), "middle_active", degree)
-    bias_tercile = np.searchsorted(np.quantile(world.user_bias, [1 / 3, 2 / 3]), world.user_bias)
-    follow = np.minimum(np.round(np.exp(rng.normal(3.4, 1.7, n))), 2100).astype(np.int64)
-    follow[rng.random(n) < 0.05] = 0
-    fans = np.round(np.exp(rng.normal(0.6, 1.6, n)) * (rng.random(n) < 0.7)).astype(np.int64)
-    friend = np.round(np.exp(rng.normal(1.0, 1.3, n)) * (rng.random(n) < 0.45)).astype(np.int64)
-    register = np.minimum(np.round(np.exp(rng.normal(5.3, 0.9, n))), 2245).astype(np.int64)
-    onehot = np.stack(
-        [
-            rng.integers(0, m + 1, n) if m > 2 else (rng.random(n) < 0.1 * m).astype(np.int64)
-            for m in ONEHOT_MAX
-        ],
-        axis=1,
+    # follow: median 33, mean 197, max 2,100, 0.2% zero; fans: median 2, 30% zero, max 11,401;
+    # friend: 61% zero, max 1,425; register_days: median 225, max 2,245 (SCHEMA.md 2.4)
+    follow = np.minimum(np.round(np.exp(rng.normal(3.5, 2.1, n))), 2100).astype(np.int64)
+    follow[rng.random(n) < 0.002] = 0
+    fans = np.minimum(np.round(np.exp(rng.normal(1.2, 1.9, n)) * (rng.random(n) < 0.75)), 11_401).astype(
+        np.int64
     )
-    onehot[:, 1] = world.segment
-    onehot[:, 6] = bias_tercile
+    friend = np.minimum(np.round(np.exp(rng.normal(1.2, 1.6, n)) * (rng.random(n) < 0.42)), 1425).astype(
+        np.int64
+    )
+    register = np.minimum(np.round(np.exp(rng.normal(5.4, 0.8, n))), 2245).astype(np.int64)
+    onehot = _onehot(rng, n)
     empty12 = rng.random(n) < 0.0103
     empty12[int(rng.integers(n))] = True  # at least one user, so small scales show the quirk too
     empty4 = empty12 | (rng.random(n) < 0.018)

@@ -1,31 +1,33 @@
 """The planted generative truth of the synthetic KuaiRec twin (pure NumPy, no I/O).
 
-Every user u has a segment s(u) (one of K=6, written into user_features.onehot_feat1), tastes over the 31
-tags ``t_u = T[s(u)] + N(0, .17^2)`` (T ~ N(0, .4^2)) and over the first-level categories ``c_u = C[s(u)]
-+ N(0, .15^2)`` (C ~ N(0, .3^2)), rank-8 latent factors ``x_u``, and an activity bias ``b_u = B[s(u)] +
-N(0, .2^2)``. Every video i has 1-4 tags with weights ``w_i`` (sum 1, the first tag counts double), a
-first-level category ``k(i)``, a quality ``q_i ~ N(0, .25^2)``, latent factors ``y_i``, a duration ``d_i``
-(ms, lognormal mixture, median ~9.6 s) and a popularity ``log p_i = 1.7 z_i + 2.5 q_i - 0.5 (log d_i - log
-d0)`` (z standard normal; log p clipped to its median -5.5 .. +4.6: the feed pushes good, short videos)
-that drives how often it is shown in big_matrix.
+Every user u has a taste segment s(u) (one of 6; truth only, no feature column shows it), tastes over the
+31 tags ``t_u`` and the first-level categories ``c_u`` (segment mean + own part), rank-8 latent factors
+``x_u`` and an activity bias ``b_u``. Every video i has 1-4 tags with weights ``w_i`` (sum 1, the first tag
+counts double), a first-level category ``k(i)``, a quality ``q_i``, latent factors ``y_i``, a duration
+``d_i`` (ms, lognormal mixture, median ~9.6 s), a popularity ``log p_i = POP_Z z_i + POP_Q q_i/sd(q) - POP_D
+(log d_i - log d0)`` (clipped around its median; new videos get NEW_BOOST) and a life in the feed
+(``upload_day .. last_day``). How large each taste source is depends on the world
+(:mod:`kuaicore.data.synth.worlds`).
 
     affinity   a_ui = t_u . w_i + c_u[k(i)] + x_u . y_i
-    body mean  m_ui = mu + b_u + q_i + a_ui - beta (log d_i - log d0)          (mu=-0.30, beta=0.8, d0=9.6 s)
-    skip prob  s_ui = sigmoid(g0 - g1 a_ui - g2 q_i)                           (g0=-2.25, g1=1.5, g2=1.5)
+    body mean  m_ui = MU + b_u + q_i + a_ui - BETA (log d_i - log d0) + BETA_SHORT max(log 6 s - log d_i, 0)
+    skip prob  s_ui = sigmoid(G0 [+ FEED_SKIP in big] - G1 a_ui - G2 q_i - G3 hold_i)
 
-One view of (u, i): with prob s_ui a quick skip, play = L ms with L ~ LogNormal(log 800, .6^2) (play = 0
-with prob .03); otherwise watch_ratio r = exp(m_ui + sigma e), e ~ N(0,1), sigma = 0.25, and with prob
-p_tail = .004 a loop multiplier r *= 1 + 3 Lomax(alpha=1.6). play = round(r d_i) ms, r capped at 600 (an
-event of probability < 1e-6, ignored below). Hence the expected watch ratio, written to truth.npz for
-every small cell:
+(hold_i = standardised log p_i: the feed's popular videos hold attention). One view of (u, i): with prob
+s_ui a quick skip, play = L ms with L ~ LogNormal(log 800, .6^2) (play = 0 with prob .03); otherwise
+watch_ratio r = exp(m_ui + sd e), e ~ N(0,1), sd = SIGMA (small block) or hypot(SIGMA, FEED_SD) (big:
+the feed's context adds noise), with prob min(PART_MAX, PART_K s_ui) a partial watch r *= U(.1, .7), with
+prob P_TAIL a loop multiplier r *= 1 + 3 Lomax(alpha=1.6); play = round(r d_i) ms, r capped at 600 and
+play at 999,639 ms (the real maximum; events this far out are ignored below). The expected watch ratio of
+every small cell, written to truth.npz (small-block conditions, no feed terms):
 
-    E[r_ui] = (1 - s_ui) exp(m_ui + sigma^2/2) (1 + p_tail 3/(alpha-1)) + s_ui .97 exp(log 800 + .18) / d_i
+    E[r_ui] = (1 - s_ui) exp(m_ui + SIGMA^2/2) (1 + P_TAIL 3/(alpha-1)) (1 - p_ui + p_ui .4)
+              + s_ui .97 exp(log 800 + .18) / d_i,            p_ui = min(PART_MAX, PART_K s_ui)
 
-Watched time is roughly length-independent (beta near 1); at full scale big_matrix's ratio has median
-~0.70, ~34% >= 1, ~1% > 5, ~8% < 0.1, and ~9-11% of small-matrix cells reach 2.0. Side information is
-predictive by construction: tags and categories through t_u, c_u; the segment through onehot_feat1;
-activity/bias through user_active_degree and onehot_feat6; quality through the complete/like rates of
-item_daily_features; popularity through its show/play counts.
+Constants are fitted so that the files match ``../shared/kuairec/REAL_STATS.md`` (see
+:mod:`kuaicore.data.synth.fidelity` and BENCHMARKS.md "Fidelity of the synthetic twin"). Side information
+carries signal only as the world says: tags and categories through t_u, c_u; quality through the (noisy)
+engagement rates of item_daily_features; popularity through its counters and the log itself.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from kuaicore.data.synth.worlds import DEFAULT_WORLD, WORLDS, WorldSpec
 
 N_TAGS = 31
 N_CATEGORIES = 38  # first-level category ids 0..37; index 38 stands for the -124 (UNKNOWN) sentinel
@@ -42,56 +46,37 @@ RANK = 8
 
 # Videos per tag in the real item_categories.csv (SCHEMA.md 2.3), used as the primary-tag distribution.
 TAG_COUNTS = np.array(
-    [
-        24,
-        463,
-        216,
-        104,
-        164,
-        964,
-        912,
-        503,
-        1112,
-        696,
-        170,
-        2027,
-        534,
-        245,
-        63,
-        374,
-        214,
-        350,
-        131,
-        686,
-        265,
-        29,
-        20,
-        39,
-        12,
-        490,
-        31,
-        31,
-        1360,
-        5,
-        22,
-    ],
+    [24, 463, 216, 104, 164, 964, 912, 503, 1112, 696, 170, 2027, 534, 245, 63, 374, 214, 350, 131, 686, 265]
+    + [29, 20, 39, 12, 490, 31, 31, 1360, 5, 22],
     dtype=np.float64,
 )
 
-MU, BETA, LOG_D0 = -0.3, 0.8, float(np.log(9600.0))
-G0, G1, G2 = -2.25, 1.5, 1.5
-SIGMA = 0.25
-P_TAIL, TAIL_SCALE, TAIL_ALPHA = 0.004, 3.0, 1.6
+MU, BETA, LOG_D0 = -0.14, 0.85, float(np.log(9600.0))
+BETA_SHORT, LOG_SHORT = 0.4, float(np.log(6000.0))  # videos under 6 s are looped: a steeper length effect
+G0, G1, G2, G3 = -2.3, 0.6, 1.5, 1.3
+FEED_SD = 0.20  # the feed's context noise on big_matrix views (real big is more dispersed than small)
+FEED_SKIP = 1.4  # big_matrix views are skipped more than the small block's (real p25 0.315 vs 0.466)
+SIGMA = 0.12
+P_TAIL, TAIL_SCALE, TAIL_ALPHA = 0.015, 3.0, 1.6
 SKIP_LOG_MS, SKIP_SD, P_ZERO_PLAY = float(np.log(800.0)), 0.6, 0.03
+PART_K, PART_MAX, PART_LO, PART_HI = 2.2, 0.6, 0.1, 0.7  # partial watch, prob min(PART_MAX, PART_K s_ui):
+# the body ratio times U(PART_LO, PART_HI) (viewers who tend to skip a video also tend to leave it early)
 MAX_RATIO = 600.0
-POP_Z, POP_Q, POP_D = 1.7, 2.5, 0.5
+MAX_PLAY_MS = 999_639  # the real files' longest play_duration
+POP_Z, POP_Q, POP_D = 2.8, 1.0, 0.0
+POP_LO, POP_HI = 5.5, 6.8
+N_DAYS, CUT_DAY = 63, 56  # days 2020-07-05 .. 09-05; day 56 = 2020-08-30
+NEW_SHARE, MID_SHARE = 0.16, 0.04  # videos uploaded from 08-30 on; uploaded inside the log before it
+STAY_BASE, STAY_POP = -0.3, 1.2  # logit of an older video staying in the feed after 08-30
+NEW_BOOST = -2.1  # a new video's push in the feed (log popularity)
 
 
 @dataclass(frozen=True)
 class World:
     """All planted parameters; user and item arrays are indexed by dataset id (0..n-1)."""
 
-    segment: np.ndarray  # int64 [U]
+    spec: WorldSpec
+    segment: np.ndarray  # int64 [U] (truth only: no feature column shows it)
     taste_tag: np.ndarray  # float64 [U, 31]
     taste_cat: np.ndarray  # float64 [U, 39]
     user_factors: np.ndarray  # float64 [U, RANK]
@@ -103,6 +88,8 @@ class World:
     item_factors: np.ndarray  # float64 [I, RANK]
     duration_ms: np.ndarray  # int64 [I]
     log_popularity: np.ndarray  # float64 [I]
+    upload_day: np.ndarray  # int64 [I], day index (0 = 2020-07-05; negative = before the log)
+    last_day: np.ndarray  # int64 [I], last day the feed shows the video (N_DAYS - 1 = to the end)
 
 
 def _rng(seed: int, stream: int, chunk: int = 0) -> np.random.Generator:
@@ -113,9 +100,9 @@ def _durations(rng: np.random.Generator, n: int) -> np.ndarray:
     """Video lengths in ms: a lognormal body (median 9.6 s), a long-video tail and a few very short clips."""
     body = np.exp(rng.normal(np.log(9600.0), 0.33, n))
     long = np.exp(rng.normal(np.log(24000.0), 0.85, n))
-    short = rng.uniform(140.0, 4000.0, n)
+    short = np.where(rng.random(n) < 0.07, rng.uniform(140.0, 2500.0, n), rng.uniform(2500.0, 6000.0, n))
     kind = rng.random(n)
-    d = np.where(kind < 0.86, body, np.where(kind < 0.995, long, short))
+    d = np.where(kind < 0.82, body, np.where(kind < 0.97, long, short))
     return np.clip(np.round(d), 140, 315_072).astype(np.int64)
 
 
@@ -135,19 +122,37 @@ def _tags(rng: np.random.Generator, n: int) -> tuple[tuple[tuple[int, ...], ...]
     return tuple(tags), weights
 
 
-def make_world(n_users: int, n_items: int, seed: int) -> World:
+def _lifecycles(rng: np.random.Generator, n: int, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(upload_day, last_day) per video: ids in upload order; the last NEW_SHARE arrive from 08-30 on, a few
+    more inside the log; older videos leave the feed before 08-30 unless popular (z) keeps them."""
+    n_new = int(round(NEW_SHARE * n))
+    n_mid = int(round(MID_SHARE * n))
+    n_old = n - n_new - n_mid
+    old = -np.round(np.linspace(400, 1, n_old) + rng.integers(0, 20, n_old))
+    mid = np.sort(rng.integers(1, CUT_DAY, n_mid))
+    new = np.sort(rng.integers(CUT_DAY, N_DAYS, n_new))
+    upload = np.concatenate([old, mid, new]).astype(np.int64)
+    stays = rng.random(n) < 1.0 / (1.0 + np.exp(-(STAY_BASE + STAY_POP * z)))
+    first = np.maximum(upload, 0)
+    retire = first + np.floor(rng.random(n) * np.maximum(CUT_DAY - first, 1)).astype(np.int64)
+    last = np.where(stays | (upload >= CUT_DAY), N_DAYS - 1, np.minimum(retire, CUT_DAY - 1))
+    return upload, last.astype(np.int64)
+
+
+def make_world(n_users: int, n_items: int, seed: int, world: str = DEFAULT_WORLD) -> World:
     """Draw every planted parameter for ``n_users`` users and ``n_items`` videos (deterministic in seed)."""
+    spec = WORLDS[world]
     rng = _rng(seed, 1)
     seg_p = np.array([0.3, 0.22, 0.18, 0.14, 0.1, 0.06])
     segment = rng.choice(N_SEGMENTS, size=n_users, p=seg_p).astype(np.int64)
-    seg_tag = rng.normal(0.0, 0.4, (N_SEGMENTS, N_TAGS))
-    seg_cat = rng.normal(0.0, 0.3, (N_SEGMENTS, N_CATEGORIES + 1))
-    seg_bias = np.linspace(-0.2, 0.2, N_SEGMENTS)[rng.permutation(N_SEGMENTS)]
-    taste_tag = seg_tag[segment] + rng.normal(0.0, 0.17, (n_users, N_TAGS))
-    taste_cat = seg_cat[segment] + rng.normal(0.0, 0.15, (n_users, N_CATEGORIES + 1))
-    factor_sd = (0.22**2 / RANK) ** 0.25
+    seg_tag = rng.normal(0.0, 0.92, (N_SEGMENTS, N_TAGS))
+    seg_cat = rng.normal(0.0, 0.92, (N_SEGMENTS, N_CATEGORIES + 1))
+    seg_bias = np.linspace(-0.12, 0.12, N_SEGMENTS)[rng.permutation(N_SEGMENTS)]
+    taste_tag = spec.tag_sd * (seg_tag[segment] + rng.normal(0.0, 0.39, (n_users, N_TAGS)))
+    taste_cat = spec.cat_sd * (seg_cat[segment] + rng.normal(0.0, 0.39, (n_users, N_CATEGORIES + 1)))
+    factor_sd = (spec.factor_sd**2 / RANK) ** 0.25
     user_factors = rng.normal(0.0, factor_sd, (n_users, RANK))
-    user_bias = seg_bias[segment] + rng.normal(0.0, 0.2, n_users)
+    user_bias = seg_bias[segment] + rng.normal(0.0, 0.15, n_users)
 
     rng = _rng(seed, 2)
     tags, tag_weights = _tags(rng, n_items)
@@ -155,17 +160,18 @@ def make_world(n_users: int, n_items: int, seed: int) -> World:
     other_cat = rng.integers(0, N_CATEGORIES, n_items)
     category = np.where(rng.random(n_items) < 0.67, primary, other_cat)
     category = np.where(rng.random(n_items) < 0.004, UNKNOWN_CATEGORY, category).astype(np.int64)
-    quality = rng.normal(0.0, 0.25, n_items)
+    quality = rng.normal(0.0, spec.quality_sd, n_items)
     item_factors = rng.normal(0.0, factor_sd, (n_items, RANK))
     duration_ms = _durations(rng, n_items)
     z = np.clip(rng.normal(0.0, 1.0, n_items), -3.5, 3.5)
     # the platform's feed pushes videos that hold attention: good and short ones are shown more
-    log_popularity = POP_Z * z + POP_Q * quality - POP_D * (np.log(duration_ms) - LOG_D0)
+    log_popularity = POP_Z * z + POP_Q * quality / spec.quality_sd - POP_D * (np.log(duration_ms) - LOG_D0)
     mid = float(np.median(log_popularity))
-    log_popularity = np.clip(
-        log_popularity, mid - 5.5, mid + 4.6
-    )  # big rows per video: median ~230, max ~23k
+    log_popularity = np.clip(log_popularity, mid - POP_LO, mid + POP_HI)
+    upload_day, last_day = _lifecycles(rng, n_items, z)
+    log_popularity = np.where(upload_day >= CUT_DAY, log_popularity + NEW_BOOST, log_popularity)
     return World(
+        spec,
         segment,
         taste_tag,
         taste_cat,
@@ -178,6 +184,8 @@ def make_world(n_users: int, n_items: int, seed: int) -> World:
         item_factors,
         duration_ms,
         log_popularity,
+        upload_day,
+        last_day,
     )
 
 
@@ -190,13 +198,24 @@ def affinity(world: World, users: np.ndarray, items: np.ndarray | None = None) -
     return a
 
 
-def _mean_and_skip(
-    a: np.ndarray, bias: np.ndarray, q: np.ndarray, duration_ms: np.ndarray
+def mean_and_skip(
+    world: World, a: np.ndarray, users: np.ndarray, items: np.ndarray, feed: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
-    """m_ui and s_ui from the affinity and the (broadcastable) user bias, quality and duration."""
-    log_d = np.log(duration_ms.astype(np.float64))
-    m = MU + bias + q + a - BETA * (log_d - LOG_D0)
-    s = 1.0 / (1.0 + np.exp(-(G0 - G1 * a - G2 * q)))
+    """(m_ui, s_ui) given the affinity ``a`` and broadcastable user/video id arrays of the same shape;
+    ``feed`` for a big_matrix view (scrolling the logged feed: the skip logit is FEED_SKIP higher)."""
+    log_d = np.log(world.duration_ms[items].astype(np.float64))
+    q = world.quality[items]
+    m = (
+        MU
+        + world.user_bias[users]
+        + q
+        + a
+        - BETA * (log_d - LOG_D0)
+        + BETA_SHORT * np.maximum(LOG_SHORT - log_d, 0)
+    )
+    lp = world.log_popularity
+    hold = (lp[items] - np.median(lp)) / max(float(np.std(lp)), 1e-9)
+    s = 1.0 / (1.0 + np.exp(-(G0 + FEED_SKIP * feed - G1 * a - G2 * q - G3 * hold)))
     return m, s
 
 
@@ -205,18 +224,7 @@ def body_mean_and_skip(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(m_ui, s_ui) for a block of users x videos."""
     items = np.arange(len(world.quality)) if items is None else items
-    a = affinity(world, users, items)
-    return _mean_and_skip(
-        a, world.user_bias[users][:, None], world.quality[items][None, :], world.duration_ms[items][None, :]
-    )
-
-
-def pair_mean_and_skip(
-    world: World, users: np.ndarray, local: np.ndarray, items: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """(m_ui, s_ui) for the pairs (users[local[k]], items[k]): one per view, equal to the block values."""
-    a = affinity(world, users)[local, items]
-    return _mean_and_skip(a, world.user_bias[users][local], world.quality[items], world.duration_ms[items])
+    return mean_and_skip(world, affinity(world, users, items), users[:, None], items[None, :])
 
 
 def expected_watch_ratio(world: World, users: np.ndarray, items: np.ndarray | None = None) -> np.ndarray:
@@ -224,7 +232,8 @@ def expected_watch_ratio(world: World, users: np.ndarray, items: np.ndarray | No
     items = np.arange(len(world.quality)) if items is None else items
     m, s = body_mean_and_skip(world, users, items)
     tail = 1.0 + P_TAIL * TAIL_SCALE / (TAIL_ALPHA - 1.0)
-    body = np.exp(m + SIGMA**2 / 2) * tail
+    p_part = np.minimum(PART_MAX, PART_K * s)
+    body = np.exp(m + SIGMA**2 / 2) * tail * (1.0 - p_part + p_part * (PART_LO + PART_HI) / 2)
     skip = (
         (1.0 - P_ZERO_PLAY)
         * np.exp(SKIP_LOG_MS + SKIP_SD**2 / 2)
@@ -234,15 +243,19 @@ def expected_watch_ratio(world: World, users: np.ndarray, items: np.ndarray | No
 
 
 def sample_play_ms(
-    rng: np.random.Generator, m: np.ndarray, s: np.ndarray, duration_ms: np.ndarray
+    rng: np.random.Generator, m: np.ndarray, s: np.ndarray, duration_ms: np.ndarray, feed: bool = False
 ) -> np.ndarray:
-    """One observed play_duration (ms, int64) per view, given that view's m_ui, s_ui and video length."""
+    """One observed play_duration (ms, int64) per view, given that view's m_ui, s_ui and video length;
+    a ``feed`` view (big_matrix) carries the feed's context noise too (sd FEED_SD on the log ratio)."""
     n = len(m)
-    r = np.exp(m + SIGMA * rng.standard_normal(n))
+    sd = np.hypot(SIGMA, FEED_SD) if feed else SIGMA
+    r = np.exp(m + sd * rng.standard_normal(n))
     tail = rng.random(n) < P_TAIL
     r[tail] *= 1.0 + TAIL_SCALE * rng.pareto(TAIL_ALPHA, int(tail.sum()))
+    part = rng.random(n) < np.minimum(PART_MAX, PART_K * s)
+    r[part] *= rng.uniform(PART_LO, PART_HI, int(part.sum()))
     r = np.minimum(r, MAX_RATIO)
-    play = r * duration_ms
+    play = np.minimum(r * duration_ms, MAX_PLAY_MS)
     skipped = rng.random(n) < s
     skip_ms = np.exp(SKIP_LOG_MS + SKIP_SD * rng.standard_normal(n))
     skip_ms[rng.random(n) < P_ZERO_PLAY] = 0.0

@@ -1,0 +1,97 @@
+"""Which model wins in which world: `kuaicore compare` of every model on every synthetic world.
+
+    python benchmarks/bench_worlds.py                          # small scale, seeds 0-2 (~15 min on 2 cores)
+    python benchmarks/bench_worlds.py --users 600 --seeds 0,1  # a reduced run on a busy machine
+
+For each world (mixed, collaborative, content, popular) and seed: ``kuaicore synth --world W --seed S``,
+``build-features --seed S`` and ``compare --seed S`` (every model, small protocol, relevant = watch_ratio >
+2.0), run as a user runs them (the CLI, in child processes). Prints one table: world x model, ndcg@10 as the
+mean over seeds with a 95% t-interval over seeds (one seed: the bootstrap CI over users of that seed), and
+each model's rank within its world. The point is the rank *changes* between worlds: the real data is one
+world we cannot see.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _measure import Timer, machine_line, print_table  # noqa: E402
+
+from kuaicore.config import WORLDS  # noqa: E402
+
+T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776}  # t quantiles (0.975) by degrees of freedom
+
+
+def _run(args: list[str]) -> None:
+    subprocess.run([sys.executable, "-m", "kuaicore.cli", *args], check=True, stdout=subprocess.DEVNULL)
+
+
+def one(world: str, seed: int, root: Path, scale: str, users: int | None, extra: list[str]) -> dict:
+    data, art = root / f"{world}-{seed}", root / f"{world}-{seed}-art"
+    sizes = ["--users", str(users)] if users else []
+    _run(["synth", str(data), "--scale", scale, "--seed", str(seed), "--world", world, *sizes])
+    _run(["build-features", str(data), "--out", str(art), "--seed", str(seed)])
+    out = root / f"{world}-{seed}.json"
+    _run(["compare", str(art), "--seed", str(seed), "--k", "10", "--json", str(out), *extra])
+    rows = json.loads(out.read_text(encoding="utf-8"))["rows"]
+    # a model row has "model"; the reference rows (random, popularity, most-viewed, oracle) only a name
+    return {r.get("model", f"{r['name']} (ref)"): r["metrics"]["ndcg@10"] for r in rows}
+
+
+def summarise(values: list[dict]) -> tuple[float, float, float]:
+    means = [v["mean"] for v in values]
+    m = sum(means) / len(means)
+    if len(means) == 1:
+        return m, values[0].get("lo", m), values[0].get("hi", m)
+    sd = math.sqrt(sum((x - m) ** 2 for x in means) / (len(means) - 1))
+    half = T95.get(len(means) - 1, 1.96) * sd / math.sqrt(len(means))
+    return m, m - half, m + half
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scale", default="small")
+    ap.add_argument("--users", type=int, default=None, help="fewer users than the scale (a reduced run)")
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--worlds", default=",".join(WORLDS))
+    ap.add_argument("--models", default=None, help="compare --models (default: all)")
+    ap.add_argument("--epochs", type=int, default=None)
+    args = ap.parse_args()
+    extra = (["--models", args.models] if args.models else []) + (
+        ["--epochs", str(args.epochs)] if args.epochs else []
+    )
+    seeds = [int(s) for s in args.seeds.split(",")]
+    results: dict[str, dict[str, list[dict]]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-worlds-") as tmp, Timer() as t:
+        for world in args.worlds.split(","):
+            for seed in seeds:
+                for model, metric in one(world, seed, Path(tmp), args.scale, args.users, extra).items():
+                    results.setdefault(world, {}).setdefault(model, []).append(metric)
+    rows = []
+    for world, by_model in results.items():
+        stats = {m: summarise(v) for m, v in by_model.items()}
+        refs = ("oracle (ref)", "random (ref)")
+        order = sorted((m for m in stats if m not in refs), key=lambda m: -stats[m][0])
+        for m in [refs[0], *order, refs[1]]:
+            if m in stats:
+                mean, lo, hi = stats[m]
+                rank = order.index(m) + 1 if m in order else ""
+                rows.append({"world": world, "model": m, "rank": rank, "ndcg@10": mean,
+                             "95% CI": f"[{lo:.3f}, {hi:.3f}]", "of oracle": mean / stats[refs[0]][0]
+                             if refs[0] in stats else float("nan")})  # fmt: skip
+    print(machine_line())
+    size = f"--scale {args.scale}" + (f" --users {args.users}" if args.users else "")
+    print(f"synth {size}, seeds {args.seeds}, {t.seconds:.0f} s in all")
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()

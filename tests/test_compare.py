@@ -65,7 +65,7 @@ def test_compare_rows_match_evaluate(art):
         names[:2],
         key=lambda n: -next(r for r in result["rows"] if r["name"] == n)["metrics"]["ndcg@5"]["mean"],
     )
-    assert set(names) == {"popularity-s0", "linear-s0", "random", "popularity", "oracle"}
+    assert set(names) == {"popularity-s0", "linear-s0", "random", "popularity", "most-viewed", "oracle"}
     for row in result["rows"][:2]:
         assert row["train_seconds"] > 0 and row["peak_rss_mb"] > 10
     assert json.loads((art / "compare.json").read_text()) == result

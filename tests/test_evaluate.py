@@ -64,8 +64,9 @@ def test_hand_checked_metrics(tmp_path):
     # the seed projects' overlap: top-1 watched is 100, ranked first is 101
     assert m["seed_overlap@1"] == 0.0 and m["seed_overlap@3"] == 1.0
     pop = {k: v["mean"] for k, v in result["rows"][2]["metrics"].items()}
-    assert result["rows"][2]["name"] == "popularity" and pop["precision@1"] == 1.0  # 102 has most views
-    assert [r["name"] for r in result["rows"]] == ["hand", "random", "popularity"]  # no truth: no oracle
+    assert result["rows"][2]["name"] == "most-viewed" and pop["precision@1"] == 1.0  # 102 has most views
+    # no train.parquet: no mean-watch-ratio popularity row; no truth: no oracle
+    assert [r["name"] for r in result["rows"]] == ["hand", "random", "most-viewed"]
 
 
 def test_debiased_label_changes_relevance(tmp_path):
@@ -94,9 +95,15 @@ def test_cli_evaluate_json_on_synthetic(tiny_art, tmp_path):
     assert res.exit_code == 0, res.output
     result = json.loads(res.stdout)
     rows = {r["name"]: r for r in result["rows"]}
-    assert set(rows) == {"pop", "random", "popularity", "oracle"}
-    # the run *is* popularity: identical metrics; the oracle beats random
-    assert rows["pop"]["metrics"] == rows["popularity"]["metrics"]
+    assert set(rows) == {"pop", "random", "popularity", "most-viewed", "oracle"}
+    # the run *is* most-viewed: identical metrics; the oracle beats random
+    assert rows["pop"]["metrics"] == rows["most-viewed"]["metrics"]
+    # the popularity reference is the popularity model's default (mean watch ratio with a prior)
+    fitted = CliRunner().invoke(cli, ["train", str(art), "--model", "popularity", "--run", "popmodel"])
+    assert fitted.exit_code == 0, fitted.output
+    res = CliRunner().invoke(cli, ["evaluate", str(art), "--run", "popmodel", "--k", "10", "--json", "-"])
+    again = {r["name"]: r for r in json.loads(res.stdout)["rows"]}
+    assert again["popmodel"]["metrics"]["ndcg@10"] == again["popularity"]["metrics"]["ndcg@10"]
     assert rows["oracle"]["metrics"]["ndcg@10"]["mean"] > rows["random"]["metrics"]["ndcg@10"]["mean"]
     assert rows["oracle"]["fraction_of_oracle"]["ndcg@10"] == 1.0
     for row in rows.values():

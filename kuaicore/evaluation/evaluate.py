@@ -112,8 +112,12 @@ def evaluate_runs(art: Path, runs: list[RunOutputs], cfg: EvalConfig) -> dict[st
         pred = run.eval_pred if cfg.protocol != "valid" else None  # eval_pred is per eval.parquet row
         rows.append(ctx.row(run.name, ctx.rank_run(run), pred))
     rows.append(ctx.row("random", rankers.random_ranking(data, ctx.kmax, cfg.protocol, cfg.seed, ctx.seen)))
+    strongest = rankers.mean_watch_ratio_popularity(art)
+    if strongest is not None:  # DESIGN.md section 4: the strongest non-personalised ranking
+        ranked = rankers.popularity_ranking(data, strongest, ctx.kmax, cfg.protocol, ctx.seen)
+        rows.append(ctx.row("popularity", ranked))
     rows.append(
-        ctx.row("popularity", rankers.popularity_ranking(data, ctx.counts, ctx.kmax, cfg.protocol, ctx.seen))
+        ctx.row("most-viewed", rankers.popularity_ranking(data, ctx.counts, ctx.kmax, cfg.protocol, ctx.seen))
     )
     truth = load_truth(art, data.manifest) if cfg.protocol != "valid" else None  # truth: small block only
     if truth is not None:

@@ -63,10 +63,25 @@ def random_ranking(data: EvalData, k: int, protocol: str, seed: int, seen=None) 
     return rank_embeddings(data, user_emb, item_emb, k, protocol, seen)
 
 
-def popularity_ranking(data: EvalData, item_train_counts: np.ndarray, k: int, protocol: str, seen=None):
-    """The ``popularity`` reference: videos by training views (ties by ascending video_id)."""
+def mean_watch_ratio_popularity(art) -> np.ndarray | None:
+    """Per-item score of the ``popularity`` reference row: the mean capped watch ratio of the item's training
+    rows with a count prior of 20 toward the global mean (the `popularity` model's default), from
+    train.parquet; None when ART has no training rows file (a hand-made ART)."""
+    from pathlib import Path
+
+    from kuaicore.models.interactions import load_interactions
+    from kuaicore.models.popularity import PopularityOptions, fit
+
+    if not (Path(art) / "train.parquet").is_file():
+        return None
+    return fit(load_interactions(art), PopularityOptions())[1][:, 0]
+
+
+def popularity_ranking(data: EvalData, item_scores: np.ndarray, k: int, protocol: str, seen=None):
+    """A non-personalised reference: videos by one score each (ties by ascending video_id): ``popularity``
+    (mean watch ratio with a prior) or ``most-viewed`` (training views, which models exposure)."""
     user_emb = np.ones((data.n_users_total, 1), dtype=np.float32)
-    item_emb = np.asarray(item_train_counts, dtype=np.float32).reshape(-1, 1)
+    item_emb = np.asarray(item_scores, dtype=np.float32).reshape(-1, 1)
     return rank_embeddings(data, user_emb, item_emb, k, protocol, seen)
 
 

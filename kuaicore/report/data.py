@@ -15,7 +15,7 @@ from kuaicore.report.eda import EdaStats, compute_eda, label_balance
 from kuaicore.report.markdown import MarkdownCode, MarkdownTable, read_markdown
 from kuaicore.runs import list_runs
 
-REFERENCES = ("random", "popularity", "oracle")
+REFERENCES = ("random", "popularity", "most-viewed", "oracle")
 
 
 @dataclass(frozen=True)

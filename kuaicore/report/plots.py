@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 
 from kuaicore.report.eda import THRESHOLDS, WR_MAX, EdaStats, weighted_quantiles
 
-REF_STYLE = {"random": "#7f7f7f", "popularity": "#ff7f0e", "oracle": "#2ca02c"}
+REF_STYLE = {"random": "#7f7f7f", "popularity": "#ff7f0e", "most-viewed": "#8c564b", "oracle": "#2ca02c"}
 MODEL_COLOR = "#1f77b4"
 RUN_COLORS = ("#1f77b4", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#ff7f0e")
 CURVE_KEYS = ("loss", "valid_loss", "valid_ndcg", "recall")

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kuaicore.cli import cli
+from kuaicore.data.csv_errors import find_row
 from kuaicore.data.readers import split_csv_line
 from kuaicore.data.value_rules import rules_for
 from kuaicore.errors import InternalError
@@ -310,3 +311,13 @@ def test_one_random_corruption_never_ends_in_a_traceback(
     else:
         assert error_line(built) == error_line(checked)
         no_art_left(out)
+
+
+def test_find_row_skips_lines_the_predicate_rejects(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_bytes(b"a,b\n1,2,x\n1,2,y\n3,4,\xff\n")
+    assert find_row(path, "1,2,") == (2, "1,2,x")
+    assert find_row(path, "1,2,", lambda text: text.endswith("y")) == (3, "1,2,y")
+    assert find_row(path, "1,2,", lambda text: False) is None
+    assert find_row(path, "3,4,") == (4, "3,4,\ufffd")  # bytes that are not UTF-8 are replaced
+    assert find_row(path, "a,") is None  # the header is not a data row

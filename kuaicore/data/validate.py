@@ -16,7 +16,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from kuaicore.data import value_rules
+from kuaicore.data import value_errors, value_rules
 from kuaicore.data.csv_errors import find_line, first_line
 from kuaicore.data.paths import resolve_data_dir
 from kuaicore.data.readers import (
@@ -121,9 +121,9 @@ def summarise_file(con, kfile: KuaiFile, path: Path, workdir: Path) -> tuple[Fil
         row = _run(con, kfile, path, _stats_sql(kfile), params)
         info["rows"] = row[0]
     if row[0] == 0:
-        raise value_rules.empty_file_error(kfile)
+        raise value_errors.empty_file_error(kfile)
     if kfile.name in value_rules.UNIQUE_KEYS and row[2] != row[0]:  # a first column repeats: find the key
-        dup = value_rules.duplicate_key_error(con, kfile, f"{READ_CSV_CHECKED_SQL} AS r", params, path)
+        dup = value_errors.duplicate_key_error(con, kfile, f"{READ_CSV_CHECKED_SQL} AS r", params, path)
         if dup is not None:
             raise dup
     summary = FileSummary(kfile.filename, present=True, required=kfile.required, rows=row[0])
@@ -151,7 +151,7 @@ def _run(con, kfile: KuaiFile, path: Path, sql: str, params: dict) -> tuple:
     try:
         return con.execute(sql, params).fetchone()
     except (duckdb.InvalidInputException, duckdb.ConversionException) as err:
-        raise value_rules.data_error(kfile, path, err) from None
+        raise value_errors.data_error(kfile, path, err) from None
     except duckdb.OutOfMemoryException as err:
         limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
         first = str(err).strip().splitlines()[0]

@@ -89,7 +89,9 @@ def _stats_sql(kfile: KuaiFile) -> str:
     counts = "coalesce(sum(n), 0) AS rows, count(*) AS distinct_rows"
     if kfile.name not in INTERACTION_FILES:
         first = quote_ident(kfile.columns[0].name)
-        return f"SELECT {counts}, count(DISTINCT {first}) AS ids FROM {rows}"
+        keys = ", ".join(quote_ident(k) for k in value_rules.UNIQUE_KEYS.get(kfile.name, ())) or first
+        ids = f"count(DISTINCT {first}) AS ids, count(DISTINCT ({keys})) AS keys"
+        return f"SELECT {counts}, {ids} FROM {rows}"
     return (
         f"SELECT {counts}, count(DISTINCT user_id) AS users, count(DISTINCT video_id) AS videos, "
         "coalesce(sum(n) FILTER (WHERE time IS NULL), 0) AS rows_with_empty_time, "
@@ -122,7 +124,7 @@ def summarise_file(con, kfile: KuaiFile, path: Path, workdir: Path) -> tuple[Fil
         info["rows"] = row[0]
     if row[0] == 0:
         raise value_errors.empty_file_error(kfile)
-    if kfile.name in value_rules.UNIQUE_KEYS and row[2] != row[0]:  # a first column repeats: find the key
+    if kfile.name in value_rules.UNIQUE_KEYS and row[3] != row[0]:  # a key repeats: find it (error path)
         dup = value_errors.duplicate_key_error(con, kfile, f"{READ_CSV_CHECKED_SQL} AS r", params, path)
         if dup is not None:
             raise dup

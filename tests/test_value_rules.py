@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kuaicore.cli import cli
+from kuaicore.data.csv_errors import find_row
 from kuaicore.data.readers import split_csv_line
 from kuaicore.data.value_rules import rules_for
 from kuaicore.errors import InternalError
@@ -213,6 +214,7 @@ def test_quirks_of_a_real_export_are_kept_by_both(data, tmp_path):
     """Empty time/date/timestamp together in small_matrix, empty optional cells, an exact duplicate and a
     big row whose pair is in small_matrix: both commands accept them; the build drops and counts the last
     two, validate counts and warns."""
+    shutil.copytree(data.parent, data.parent.parent / "plain")
     for column in ("time", "date", "timestamp"):
         set_cell(data, "small_matrix", 3, column, "")
     set_cell(data, "user_features", 2, "onehot_feat4", "")
@@ -225,6 +227,7 @@ def test_quirks_of_a_real_export_are_kept_by_both(data, tmp_path):
     pair_row[:2] = small[:2]  # big row with small's first (user, video) pair
     big.write_text("\n".join([*big_lines, big_lines[1], ",".join(pair_row)]) + "\n")
 
+    plain = CliRunner().invoke(cli, ["validate", str(data.parent.parent / "plain"), "--json"])
     checked = CliRunner().invoke(cli, ["validate", str(data), "--json"])
     assert checked.exit_code == 0, checked.stderr
     report = json.loads(checked.stdout)
@@ -233,7 +236,11 @@ def test_quirks_of_a_real_export_are_kept_by_both(data, tmp_path):
     built = build(data, out)
     assert built.exit_code == 0, built.stderr
     counts = json.loads((out / "manifest.json").read_text())["row_counts"]
-    assert counts["big_rows_dropped_eval_pairs"] >= 1
+    assert counts["big_rows_dropped_eval_pairs"] == 1
+    before = {f["file"]: f for f in json.loads(plain.stdout)["files"]}["big_matrix.csv"]["duplicate_rows"]
+    after = {f["file"]: f for f in report["files"]}["big_matrix.csv"]["duplicate_rows"]
+    assert after == before + 1 and counts["big_duplicates_dropped"] == before + 1
+    assert counts["eval_rows_missing_time"] >= 1
 
 
 def test_a_non_finite_array_is_never_saved(tmp_path):
@@ -271,7 +278,7 @@ TOKENS = [
     file=st.sampled_from([f.name for f in FILES]),
     row=st.integers(1, 4),
     col=st.integers(0, 60),
-    how=st.sampled_from(["token", "byte"]),
+    how=st.sampled_from(["token", "set byte", "delete byte", "insert byte"]),
     token=st.sampled_from(TOKENS),
     pos=st.integers(0, 10**6),
     byte=st.integers(0, 255),
@@ -288,7 +295,12 @@ def test_one_random_corruption_never_ends_in_a_traceback(
     else:
         path = data / f"{file}.csv"
         raw = bytearray(path.read_bytes())
-        raw[pos % len(raw)] = byte
+        if how == "set byte":
+            raw[pos % len(raw)] = byte
+        elif how == "delete byte":
+            del raw[pos % len(raw)]
+        else:
+            raw.insert(pos % len(raw), byte)
         path.write_bytes(bytes(raw))
     out = root / "art"
     built = build(data, out)
@@ -299,3 +311,13 @@ def test_one_random_corruption_never_ends_in_a_traceback(
     else:
         assert error_line(built) == error_line(checked)
         no_art_left(out)
+
+
+def test_find_row_skips_lines_the_predicate_rejects(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_bytes(b"a,b\n1,2,x\n1,2,y\n3,4,\xff\n")
+    assert find_row(path, "1,2,") == (2, "1,2,x")
+    assert find_row(path, "1,2,", lambda text: text.endswith("y")) == (3, "1,2,y")
+    assert find_row(path, "1,2,", lambda text: False) is None
+    assert find_row(path, "3,4,") == (4, "3,4,\ufffd")  # bytes that are not UTF-8 are replaced
+    assert find_row(path, "a,") is None  # the header is not a data row

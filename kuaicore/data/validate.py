@@ -16,7 +16,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from kuaicore.data import value_rules
+from kuaicore.data import value_errors, value_rules
 from kuaicore.data.csv_errors import find_line, first_line
 from kuaicore.data.paths import resolve_data_dir
 from kuaicore.data.readers import (
@@ -89,7 +89,9 @@ def _stats_sql(kfile: KuaiFile) -> str:
     counts = "coalesce(sum(n), 0) AS rows, count(*) AS distinct_rows"
     if kfile.name not in INTERACTION_FILES:
         first = quote_ident(kfile.columns[0].name)
-        return f"SELECT {counts}, count(DISTINCT {first}) AS ids FROM {rows}"
+        keys = ", ".join(quote_ident(k) for k in value_rules.UNIQUE_KEYS.get(kfile.name, ())) or first
+        ids = f"count(DISTINCT {first}) AS ids, count(DISTINCT ({keys})) AS keys"
+        return f"SELECT {counts}, {ids} FROM {rows}"
     return (
         f"SELECT {counts}, count(DISTINCT user_id) AS users, count(DISTINCT video_id) AS videos, "
         "coalesce(sum(n) FILTER (WHERE time IS NULL), 0) AS rows_with_empty_time, "
@@ -121,9 +123,9 @@ def summarise_file(con, kfile: KuaiFile, path: Path, workdir: Path) -> tuple[Fil
         row = _run(con, kfile, path, _stats_sql(kfile), params)
         info["rows"] = row[0]
     if row[0] == 0:
-        raise value_rules.empty_file_error(kfile)
-    if kfile.name in value_rules.UNIQUE_KEYS and row[2] != row[0]:  # a first column repeats: find the key
-        dup = value_rules.duplicate_key_error(con, kfile, f"{READ_CSV_CHECKED_SQL} AS r", params, path)
+        raise value_errors.empty_file_error(kfile)
+    if kfile.name in value_rules.UNIQUE_KEYS and row[3] != row[0]:  # a key repeats: find it (error path)
+        dup = value_errors.duplicate_key_error(con, kfile, f"{READ_CSV_CHECKED_SQL} AS r", params, path)
         if dup is not None:
             raise dup
     summary = FileSummary(kfile.filename, present=True, required=kfile.required, rows=row[0])
@@ -151,7 +153,7 @@ def _run(con, kfile: KuaiFile, path: Path, sql: str, params: dict) -> tuple:
     try:
         return con.execute(sql, params).fetchone()
     except (duckdb.InvalidInputException, duckdb.ConversionException) as err:
-        raise value_rules.data_error(kfile, path, err) from None
+        raise value_errors.data_error(kfile, path, err) from None
     except duckdb.OutOfMemoryException as err:
         limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
         first = str(err).strip().splitlines()[0]

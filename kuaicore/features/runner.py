@@ -98,7 +98,7 @@ def run_sql_files(
     """Execute each file with exactly its declared parameters; log and return rows and seconds per query."""
     import duckdb
 
-    from kuaicore.data import value_rules
+    from kuaicore.data import value_errors, value_rules
 
     stats: list[QueryStat] = []
     for sql in files:
@@ -114,7 +114,7 @@ def run_sql_files(
             if kfile is None:
                 raise
             path = sources.get(kfile.name) or Path(bound["path"])
-            raise value_rules.data_error(kfile, path, err) from None
+            raise value_errors.data_error(kfile, path, err) from None
         except (
             duckdb.IOException
         ) as err:  # e.g. the disk is full; the staging folder is removed by the caller
@@ -123,8 +123,8 @@ def run_sql_files(
         rows = int(result[0][0]) if result and result[0] and isinstance(result[0][0], int) else 0
         if kfile is not None and sources.get(kfile.name) is not None:
             if rows == 0:
-                raise value_rules.empty_file_error(kfile)
-            dup = value_rules.duplicate_key_error(con, kfile, sql.relation, {}, sources[kfile.name])
+                raise value_errors.empty_file_error(kfile)
+            dup = value_errors.duplicate_key_error(con, kfile, sql.relation, {}, sources[kfile.name])
             if dup is not None:
                 raise dup
         stats.append(QueryStat(sql.name, sql.relation, rows, seconds))

@@ -20,17 +20,19 @@ THRESHOLD = 2.0
 
 def _table(users, items, wr, user_ids, item_ids, rng) -> pa.Table:
     target = np.minimum(wr, CAP).astype(np.float32)
-    return pa.table({
-        "user_idx": pa.array(users.astype(np.int32)),
-        "item_idx": pa.array(items.astype(np.int32)),
-        "user_id": pa.array(user_ids[users]),
-        "video_id": pa.array(item_ids[items]),
-        "watch_ratio": pa.array(wr.astype(np.float32)),
-        "target": pa.array(target),
-        "label": pa.array((wr >= THRESHOLD).astype(np.float32)),
-        "label_debiased": pa.array((wr >= np.median(wr)).astype(np.float32)),
-        "timestamp": pa.array(rng.uniform(1.59e9, 1.60e9, len(users))),
-    })
+    return pa.table(
+        {
+            "user_idx": pa.array(users.astype(np.int32)),
+            "item_idx": pa.array(items.astype(np.int32)),
+            "user_id": pa.array(user_ids[users]),
+            "video_id": pa.array(item_ids[items]),
+            "watch_ratio": pa.array(wr.astype(np.float32)),
+            "target": pa.array(target),
+            "label": pa.array((wr >= THRESHOLD).astype(np.float32)),
+            "label_debiased": pa.array((wr >= np.median(wr)).astype(np.float32)),
+            "timestamp": pa.array(rng.uniform(1.59e9, 1.60e9, len(users))),
+        }
+    )
 
 
 def write_fake_art(
@@ -54,8 +56,11 @@ def write_fake_art(
     n_train, n_valid = int(0.7 * len(users)), int(0.15 * len(users))
     user_ids = np.arange(n_users, dtype=np.int64) * 7 + 3
     item_ids = np.arange(n_items, dtype=np.int64) * 11 + 5
-    parts = {"train": slice(0, n_train), "valid": slice(n_train, n_train + n_valid),
-             "eval": slice(n_train + n_valid, None)}
+    parts = {
+        "train": slice(0, n_train),
+        "valid": slice(n_train, n_train + n_valid),
+        "eval": slice(n_train + n_valid, None),
+    }
     for name, sl in parts.items():
         table = _table(users[sl], items[sl], wr[sl], user_ids, item_ids, rng)
         pq.write_table(table, art / f"{name}.parquet", row_group_size=row_group_size)

@@ -41,8 +41,16 @@ def test_bce_hand_computed():
 
 def _softmax_args(log_q, items=(0, 1), weight=(1.0, 0.0)):
     u = jnp.eye(2)
-    return dict(u=u, v=u, item_idx=jnp.array(items), weight=jnp.array(weight),
-                log_q=jnp.log(jnp.array(log_q)), candidate_mask=jnp.ones(2), temperature=1.0, n_candidates=2)
+    return dict(
+        u=u,
+        v=u,
+        item_idx=jnp.array(items),
+        weight=jnp.array(weight),
+        log_q=jnp.log(jnp.array(log_q)),
+        candidate_mask=jnp.ones(2),
+        temperature=1.0,
+        n_candidates=2,
+    )
 
 
 def test_softmax_hand_computed_logq():
@@ -90,7 +98,15 @@ def test_softmax_matches_bruteforce(b, c, seed):
     w = (rng.random(b) < 0.6) * rng.uniform(0.5, 5.0, b)
     log_q = np.log(rng.uniform(0.01, 1.0, b))
     cmask = (rng.random(b) < 0.8).astype(np.float32)
-    got = sampled_softmax_loss(jnp.array(u), jnp.array(v), jnp.array(items), jnp.array(w, jnp.float32),
-                               jnp.array(log_q, jnp.float32), jnp.array(cmask), 0.5, c)
+    got = sampled_softmax_loss(
+        jnp.array(u),
+        jnp.array(v),
+        jnp.array(items),
+        jnp.array(w, jnp.float32),
+        jnp.array(log_q, jnp.float32),
+        jnp.array(cmask),
+        0.5,
+        c,
+    )
     want = _reference(u.astype(float), v.astype(float), items, w, log_q, cmask, 0.5, c)
     assert float(got) == pytest.approx(want, rel=1e-4, abs=1e-4)

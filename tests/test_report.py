@@ -34,8 +34,14 @@ from kuaicore.report.markdown import parse_markdown_tables
 RUNS = ("two-tower-softmax-s0", "two-tower-mse-s0")
 KS = (10, 50)
 METRICS = ("ndcg", "recall", "precision", "hit_rate", "mrr", "map")
-SECTIONS = ("Dataset summary", "Exploratory data analysis", "Training curves", "Metrics@K",
-            "Model comparison", "Benchmarks")
+SECTIONS = (
+    "Dataset summary",
+    "Exploratory data analysis",
+    "Training curves",
+    "Metrics@K",
+    "Model comparison",
+    "Benchmarks",
+)
 BENCH_MD = """# Benchmarks
 
 Measured on a laptop.
@@ -64,6 +70,7 @@ numba  1.0
 
 # ---------------------------------------------------------------- helpers (also used by the browser test)
 
+
 def fake_row(name: str, level: float) -> dict:
     """One result row: metric@K = level * factors, a CI of +-0.02, catalog stats."""
     metrics = {}
@@ -71,8 +78,11 @@ def fake_row(name: str, level: float) -> dict:
         for k in KS:
             mean = round(level * (1 + j / 10) * (1 + k / 100), 6)
             metrics[f"{m}@{k}"] = {"mean": mean, "lo": mean - 0.02, "hi": mean + 0.02}
-    return {"name": name, "metrics": metrics,
-            "catalog": {f"coverage@{k}": 0.5 for k in KS} | {f"mean_popularity@{k}": 10.0 for k in KS}}
+    return {
+        "name": name,
+        "metrics": metrics,
+        "catalog": {f"coverage@{k}": 0.5 for k in KS} | {f"mean_popularity@{k}": 10.0 for k in KS},
+    }
 
 
 def fake_result(models: dict[str, float]) -> dict:
@@ -82,10 +92,21 @@ def fake_result(models: dict[str, float]) -> dict:
     by = {r["name"]: r for r in rows}
     for row in rows:
         row["lift"] = {m: v["mean"] / by["random"]["metrics"][m]["mean"] for m, v in row["metrics"].items()}
-        row["fraction_of_oracle"] = {m: v["mean"] / by["oracle"]["metrics"][m]["mean"]
-                                     for m, v in row["metrics"].items()}
-    return {"art": "x", "protocol": "small", "label": "wr", "threshold": 2.0, "ks": list(KS), "seed": 0,
-            "bootstrap": 100, "users_evaluated": 50, "users_skipped_no_relevant": 10, "rows": rows}
+        row["fraction_of_oracle"] = {
+            m: v["mean"] / by["oracle"]["metrics"][m]["mean"] for m, v in row["metrics"].items()
+        }
+    return {
+        "art": "x",
+        "protocol": "small",
+        "label": "wr",
+        "threshold": 2.0,
+        "ks": list(KS),
+        "seed": 0,
+        "bootstrap": 100,
+        "users_evaluated": 50,
+        "users_skipped_no_relevant": 10,
+        "rows": rows,
+    }
 
 
 def make_art_with_runs(tiny_art: Path, dest: Path) -> Path:
@@ -98,8 +119,18 @@ def make_art_with_runs(tiny_art: Path, dest: Path) -> Path:
         folder.mkdir(parents=True)
         np.save(folder / "user_emb.npy", rng.normal(size=(manifest["n_users"], 4)).astype(np.float32))
         np.save(folder / "item_emb.npy", rng.normal(size=(manifest["n_items"], 4)).astype(np.float32))
-        log = [{"epoch": e, "step": 5 * e, "loss": 1.0 / e + i, "valid_loss": 1.2 / e + i, "recall": 0.1 * e,
-                "samples_per_s": 1000.0, "seconds": 0.5} for e in range(1, 4 - i)]
+        log = [
+            {
+                "epoch": e,
+                "step": 5 * e,
+                "loss": 1.0 / e + i,
+                "valid_loss": 1.2 / e + i,
+                "recall": 0.1 * e,
+                "samples_per_s": 1000.0,
+                "seconds": 0.5,
+            }
+            for e in range(1, 4 - i)
+        ]
         (folder / "train_log.jsonl").write_text("".join(json.dumps(x) + "\n" for x in log))
         result = fake_result({run: 0.2 + 0.1 * i}) | {"run": run}
         (folder / "metrics.json").write_text(json.dumps(result))
@@ -128,6 +159,7 @@ def table_rows(page: str, table_id: str) -> list[list[str]]:
 
 # ---------------------------------------------------------------- fixtures
 
+
 @pytest.fixture(scope="module")
 def art(tiny_art, tmp_path_factory) -> Path:
     return make_art_with_runs(tiny_art, tmp_path_factory.mktemp("report") / "art")
@@ -142,6 +174,7 @@ def report(art, tmp_path_factory) -> tuple[Path, str]:
 
 
 # ---------------------------------------------------------------- the page
+
 
 def test_every_section_heading_is_present_in_order(report):
     _, page = report
@@ -195,8 +228,10 @@ def test_training_and_comparison_tables_have_one_row_per_run(report):
 
 def test_benchmark_tables_are_rendered(report):
     _, page = report
-    assert table_rows(page, "benchmark-0") == [["build-features", "12.5", "900"],
-                                               ["pandas baseline", "80.1", "7000"]]
+    assert table_rows(page, "benchmark-0") == [
+        ["build-features", "12.5", "900"],
+        ["pandas baseline", "80.1", "7000"],
+    ]
     assert table_rows(page, "benchmark-1") == [["numba", "1e6"]]
     assert "<h3>features</h3>" in page and "<h3>top-K</h3>" in page
     output = re.search(r'<pre class="benchmark-output">(.*?)</pre>', page, re.S)
@@ -234,6 +269,7 @@ def test_an_art_without_runs_still_reports(tiny_art, tmp_path):
 
 
 # ---------------------------------------------------------------- streamed statistics vs brute force
+
 
 def test_eda_matches_numpy_over_the_whole_table(art):
     manifest = json.loads((art / "manifest.json").read_text())
@@ -285,8 +321,9 @@ def test_histogram_quantiles_hand_checked():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.integers(0, 5), min_size=1, max_size=12).filter(lambda c: sum(c) > 0),
-       st.floats(0.01, 0.99))
+@given(
+    st.lists(st.integers(0, 5), min_size=1, max_size=12).filter(lambda c: sum(c) > 0), st.floats(0.01, 0.99)
+)
 def test_histogram_quantile_lies_in_the_bin_where_the_cdf_crosses(counts, q):
     counts = np.array(counts)
     edges = np.arange(counts.size + 1, dtype=float)
@@ -298,6 +335,7 @@ def test_histogram_quantile_lies_in_the_bin_where_the_cdf_crosses(counts, q):
 
 # ---------------------------------------------------------------- markdown tables
 
+
 def test_markdown_tables_hand_checked():
     tables = parse_markdown_tables(BENCH_MD + "\n| a \\| b | c |\n|:-|-:|\n| 1 | 2 |\n")
     assert [t.title for t in tables] == ["features", "top-K", "top-K"]  # not the fenced one
@@ -306,15 +344,20 @@ def test_markdown_tables_hand_checked():
     assert parse_markdown_tables("no | table here\njust text\n") == []
 
 
-cell = st.text(st.characters(codec="utf-8", exclude_characters="|\\\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"),
-               max_size=8).map(str.strip)
+cell = st.text(
+    st.characters(codec="utf-8", exclude_characters="|\\\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"), max_size=8
+).map(str.strip)
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(1, 4).flatmap(lambda n: st.tuples(
-    st.lists(cell.filter(bool), min_size=n, max_size=n),
-    st.lists(st.lists(cell, min_size=n, max_size=n), max_size=4),
-)))
+@given(
+    st.integers(1, 4).flatmap(
+        lambda n: st.tuples(
+            st.lists(cell.filter(bool), min_size=n, max_size=n),
+            st.lists(st.lists(cell, min_size=n, max_size=n), max_size=4),
+        )
+    )
+)
 def test_markdown_round_trip(table):
     header, rows = table
     text = "\n".join("| " + " | ".join(r) + " |" for r in [header, ["---"] * len(header), *rows]) + "\n"
@@ -323,6 +366,7 @@ def test_markdown_round_trip(table):
 
 
 # ---------------------------------------------------------------- writing and the CLI
+
 
 def test_write_is_atomic(art, report, monkeypatch):
     out, page = report
@@ -356,8 +400,9 @@ def test_cli_writes_the_same_bytes_and_exits_2_on_bad_input(art, report, tmp_pat
     first, _ = report
     runner = CliRunner()
     out = tmp_path / "r.html"
-    ok = runner.invoke(cli, ["report", str(art), "--out", str(out), "--benchmarks",
-                             str(first.parent / "BENCHMARKS.md")])
+    ok = runner.invoke(
+        cli, ["report", str(art), "--out", str(out), "--benchmarks", str(first.parent / "BENCHMARKS.md")]
+    )
     assert ok.exit_code == 0, ok.output
     assert str(out) in ok.output
     assert out.read_bytes() == first.read_bytes()  # same ART -> same bytes
@@ -374,7 +419,9 @@ def test_cli_writes_the_same_bytes_and_exits_2_on_bad_input(art, report, tmp_pat
 
 
 def test_help_does_not_import_matplotlib():
-    code = "import sys; from kuaicore.cli import main; sys.argv = ['kuaicore', '--help']\ntry: main()\n" \
-           "except SystemExit: pass\nprint('matplotlib' in sys.modules, 'kuaicore.report' in sys.modules)"
+    code = (
+        "import sys; from kuaicore.cli import main; sys.argv = ['kuaicore', '--help']\ntry: main()\n"
+        "except SystemExit: pass\nprint('matplotlib' in sys.modules, 'kuaicore.report' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("False False")

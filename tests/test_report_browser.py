@@ -54,9 +54,21 @@ def find_chromium() -> str | None:
 
 def render_in_chromium(binary: str, page: Path, profile: Path) -> dict:
     """Load ``page`` headless and return the JSON the wrapper wrote into its <pre id="result">."""
-    cmd = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-           "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-           "--allow-file-access-from-files", "--virtual-time-budget=15000", "--dump-dom", page.as_uri()]
+    cmd = [
+        binary,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        "--allow-file-access-from-files",
+        "--virtual-time-budget=15000",
+        "--dump-dom",
+        page.as_uri(),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
     found = re.search(r'<pre id="result">(.*?)</pre>', proc.stdout, re.S)
     assert proc.returncode == 0 and found, f"chromium failed (rc {proc.returncode}): {proc.stderr[-2000:]}"
@@ -68,8 +80,10 @@ def render_in_chromium(binary: str, page: Path, profile: Path) -> dict:
 def test_report_renders_in_headless_chromium(tiny_art, tmp_path):
     binary = find_chromium()
     if binary is None:
-        pytest.skip(f"no Chromium binary found (tried $KUAICORE_CHROMIUM and {', '.join(CANDIDATES)} on"
-                    " PATH); install one, e.g. `apt-get install -y chromium`, to run the browser check")
+        pytest.skip(
+            f"no Chromium binary found (tried $KUAICORE_CHROMIUM and {', '.join(CANDIDATES)} on"
+            " PATH); install one, e.g. `apt-get install -y chromium`, to run the browser check"
+        )
     art = make_art_with_runs(tiny_art, tmp_path / "art")
     site = tmp_path / "site"
     site.mkdir()
@@ -84,7 +98,14 @@ def test_report_renders_in_headless_chromium(tiny_art, tmp_path):
     for complete, width, height in seen["images"]:
         assert complete and width > 0 and height > 0, seen["images"]
     tables = dict(seen["tables"])
-    for table_id in ("summary-facts", "summary-splits", "summary-sources", "training-last", "comparison",
-                     "benchmark-0", "benchmark-1"):
+    for table_id in (
+        "summary-facts",
+        "summary-splits",
+        "summary-sources",
+        "training-last",
+        "comparison",
+        "benchmark-0",
+        "benchmark-1",
+    ):
         assert tables.get(table_id, 0) >= 2, (table_id, tables)  # a header row and at least one body row
     assert tables["comparison"] == 1 + 5  # header + two runs + random, popularity, oracle

@@ -16,8 +16,12 @@ COLS = ("user_idx", "target")
 
 
 def _write(path, n, group):
-    table = pa.table({"user_idx": pa.array(np.arange(n, dtype=np.int32)),
-                      "target": pa.array(np.arange(n, dtype=np.float32) * 0.5)})
+    table = pa.table(
+        {
+            "user_idx": pa.array(np.arange(n, dtype=np.int32)),
+            "target": pa.array(np.arange(n, dtype=np.float32) * 0.5),
+        }
+    )
     pq.write_table(table, path, row_group_size=group)
     return path
 
@@ -27,8 +31,13 @@ def _rows(batches):
 
 
 @settings(max_examples=25, deadline=None)
-@given(n=st.integers(1, 300), group=st.integers(1, 80), bs=st.integers(1, 64), buf=st.integers(1, 200),
-       shuffle=st.booleans())
+@given(
+    n=st.integers(1, 300),
+    group=st.integers(1, 80),
+    bs=st.integers(1, 64),
+    buf=st.integers(1, 200),
+    shuffle=st.booleans(),
+)
 def test_each_row_once_fixed_size(tmp_path_factory, n, group, bs, buf, shuffle):
     path = _write(tmp_path_factory.mktemp("s") / "t.parquet", n, group)
     batches = list(epoch_batches(path, COLS, bs, seed=3, epoch=1, shuffle=shuffle, shuffle_buffer=buf))
@@ -61,7 +70,7 @@ def test_seeded_order_and_skip(tmp_path):
     assert not np.array_equal(a, c)
     assert not np.array_equal(a, np.arange(500))
     skipped = _rows(epoch_batches(path, COLS, 32, epoch=0, skip=5, **kw))
-    np.testing.assert_array_equal(skipped, a[5 * 32:])
+    np.testing.assert_array_equal(skipped, a[5 * 32 :])
 
 
 def test_missing_column_names_file(tmp_path):

@@ -67,8 +67,9 @@ def test_recall_beats_random_at_small_k(art):
     sample = sample_positives(art / "valid.parquet", 1000, 0)
     got = recall_at_k(np.load(run / "user_emb.npy"), np.load(run / "item_emb.npy"), sample, 10)
     rng = np.random.default_rng(0)
-    rand = np.mean([recall_at_k(rng.normal(size=(48, 8)), rng.normal(size=(64, 8)), sample, 10)
-                    for _ in range(5)])
+    rand = np.mean(
+        [recall_at_k(rng.normal(size=(48, 8)), rng.normal(size=(64, 8)), sample, 10) for _ in range(5)]
+    )
     assert got > 1.5 * rand, (got, rand)
 
 
@@ -101,8 +102,11 @@ def test_bad_art_exits_2(tmp_path, art, breakage, message):
 
 
 def test_bad_options_exit_2(art):
-    for args, message in ((["--dims", "12,x"], "--dims"), (["--epochs", "0"], "--epochs"),
-                          (["--resume", "--run", "nothing-here"], "--resume: no checkpoint")):
+    for args, message in (
+        (["--dims", "12,x"], "--dims"),
+        (["--epochs", "0"], "--epochs"),
+        (["--resume", "--run", "nothing-here"], "--resume: no checkpoint"),
+    ):
         result = CliRunner().invoke(cli, ["train", str(art), *args])
         assert result.exit_code == 2 and message in result.stderr, result.output
 

@@ -18,15 +18,34 @@ def test_one_and_two_devices_agree(tmp_path):
     for n in (1, 2):
         flags = f"--xla_force_host_platform_device_count={n}"
         env = {**os.environ, "XLA_FLAGS": flags, "JAX_PLATFORMS": "cpu"}
-        cmd = [sys.executable, "-W", "error", "-m", "kuaicore.cli", "train", str(art), "--loss", "mse",
-               "--epochs", "2", "--batch-size", "64", "--dims", "16,8", "--run", f"dev{n}"]
+        cmd = [
+            sys.executable,
+            "-W",
+            "error",
+            "-m",
+            "kuaicore.cli",
+            "train",
+            str(art),
+            "--loss",
+            "mse",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "64",
+            "--dims",
+            "16,8",
+            "--run",
+            f"dev{n}",
+        ]
         procs[n] = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for n, proc in procs.items():
         out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
         assert f"devices: {n} x cpu" in err
-    logs = [[json.loads(x) for x in (art / f"runs/dev{n}/train_log.jsonl").read_text().splitlines()]
-            for n in (1, 2)]
+    logs = [
+        [json.loads(x) for x in (art / f"runs/dev{n}/train_log.jsonl").read_text().splitlines()]
+        for n in (1, 2)
+    ]
     for one, two in zip(*logs, strict=True):
         np.testing.assert_allclose(one["loss"], two["loss"], rtol=1e-5)
         np.testing.assert_allclose(one["valid_loss"], two["valid_loss"], rtol=1e-5)

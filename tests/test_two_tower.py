@@ -62,8 +62,11 @@ def test_gradients_match_finite_differences():
     def loss(params):
         u, v = tt.embed(params, tables, ui, ii)
         cos = jnp.sum(u * v, axis=1)
-        return (mse_loss(cos, target, mask, 5.0) + bce_loss(cos / 0.5, (target > 1).astype(jnp.float32), mask)
-                + sampled_softmax_loss(u, v, ii, mask * target, jnp.full(4, -1.0), mask, 0.5, 4))
+        return (
+            mse_loss(cos, target, mask, 5.0)
+            + bce_loss(cos / 0.5, (target > 1).astype(jnp.float32), mask)
+            + sampled_softmax_loss(u, v, ii, mask * target, jnp.full(4, -1.0), mask, 0.5, 4)
+        )
 
     params = jax.tree.map(lambda x: x.astype(jnp.float32), tt.init(jax.random.key(3), spec))
     check_grads(loss, (params,), order=1, modes=["rev"], atol=5e-2, rtol=5e-2, eps=1e-2)

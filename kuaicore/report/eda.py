@@ -114,8 +114,9 @@ def compute_eda(art: Path, manifest: dict[str, Any]) -> EdaStats:
         users = batch.column("user_idx").to_numpy()
         items = batch.column("item_idx").to_numpy()
         wr = batch.column("watch_ratio").to_numpy().astype(np.float64)
-        out_of_range = users.size and (min(users.min(), items.min()) < 0 or users.max() >= n_users
-                                       or items.max() >= n_items)
+        out_of_range = users.size and (
+            min(users.min(), items.min()) < 0 or users.max() >= n_users or items.max() >= n_items
+        )
         if out_of_range:
             raise ArtifactError(f"{path}: user_idx/item_idx out of range for manifest n_users/n_items")
         user_counts += np.bincount(users, minlength=n_users)
@@ -133,8 +134,20 @@ def compute_eda(art: Path, manifest: dict[str, Any]) -> EdaStats:
         rows += users.size
     tag_names, present = item_tags(art, manifest)
     tag_views = item_counts @ present.astype(np.int64) if present.size else np.zeros(0, np.int64)
-    return EdaStats(user_counts, item_counts, wr_edges, wr_hist[:-1], int(wr_hist[-1]), at_least, d_edges,
-                    joint, tag_names, tag_views, positive, rows)
+    return EdaStats(
+        user_counts,
+        item_counts,
+        wr_edges,
+        wr_hist[:-1],
+        int(wr_hist[-1]),
+        at_least,
+        d_edges,
+        joint,
+        tag_names,
+        tag_views,
+        positive,
+        rows,
+    )
 
 
 def label_balance(path: Path) -> tuple[int, int]:

@@ -51,8 +51,10 @@ def esc(value: Any) -> str:
 def figure(png: bytes, alt: str, caption: str) -> str:
     """An <img> with the PNG inline as a data URI, plus its caption."""
     data = base64.b64encode(png).decode("ascii")
-    return (f'<figure><img src="data:image/png;base64,{data}" alt="{esc(alt)}">'
-            f"<figcaption>{esc(caption)}</figcaption></figure>")
+    return (
+        f'<figure><img src="data:image/png;base64,{data}" alt="{esc(alt)}">'
+        f"<figcaption>{esc(caption)}</figcaption></figure>"
+    )
 
 
 def table(header: Sequence[Any], rows: Sequence[Sequence[Any]], caption: str = "", css_id: str = "") -> str:
@@ -104,9 +106,14 @@ def comparison_rows(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]
     extra = [key for key in ("train_seconds", "peak_rss_mb") if any(key in r for r in rows)]
     header = ["model"]
     if k0 is not None:
-        header += [f"ndcg@{k0} [95% CI]", *(f"ndcg@{k}" for k in ks[1:]),
-                   *(f"{m}@{k0}" for m in HEADLINE),
-                   f"lift (ndcg@{k0})", f"of oracle (ndcg@{k0})", f"coverage@{k0}"]
+        header += [
+            f"ndcg@{k0} [95% CI]",
+            *(f"ndcg@{k}" for k in ks[1:]),
+            *(f"{m}@{k0}" for m in HEADLINE),
+            f"lift (ndcg@{k0})",
+            f"of oracle (ndcg@{k0})",
+            f"coverage@{k0}",
+        ]
     header += [{"train_seconds": "train s", "peak_rss_mb": "peak RSS MB"}[key] for key in extra]
     body = []
     for row in rows:
@@ -120,8 +127,11 @@ def comparison_rows(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]
             cells += [fmt((m.get(f"{x}@{k0}") or {}).get("mean")) for x in HEADLINE]
             lift = (row.get("lift") or {}).get(f"ndcg@{k0}")
             frac = (row.get("fraction_of_oracle") or {}).get(f"ndcg@{k0}")
-            cells += [f"{lift:.2f}x" if lift is not None else "-", f"{frac:.1%}" if frac is not None else "-",
-                      fmt((row.get("catalog") or {}).get(f"coverage@{k0}"), 3)]
+            cells += [
+                f"{lift:.2f}x" if lift is not None else "-",
+                f"{frac:.1%}" if frac is not None else "-",
+                fmt((row.get("catalog") or {}).get(f"coverage@{k0}"), 3),
+            ]
         cells += [fmt(row.get(key), 1) for key in extra]
         body.append(cells)
     return header, body

@@ -62,7 +62,7 @@ def parse_markdown(text: str) -> list[MarkdownTable | MarkdownCode]:
             fence = line.lstrip()[:3]
             closing = (j for j in range(i + 1, len(lines)) if lines[j].lstrip().startswith(fence))
             end = next(closing, len(lines))
-            blocks.append(MarkdownCode(title, "\n".join(lines[i + 1:end])))
+            blocks.append(MarkdownCode(title, "\n".join(lines[i + 1 : end])))
             i = end + 1
             continue
         if line.lstrip().startswith("#"):

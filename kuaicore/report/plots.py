@@ -50,10 +50,15 @@ def _log_hist(ax: Any, counts: np.ndarray, color: str, what: str) -> None:
     edges = np.unique(np.round(np.geomspace(1, positive.max() + 1, 40)))
     edges = edges if edges.size > 1 else np.array([1.0, 2.0])
     hist, _ = np.histogram(positive, bins=edges)
-    ax.stairs(hist, edges, fill=True, color=color, alpha=0.75,
-              label=f"{what} ({positive.size:,} with >= 1 row)")
-    ax.axvline(float(np.median(positive)), color="black", linestyle="--",
-               label=f"median = {np.median(positive):,.0f} rows")
+    ax.stairs(
+        hist, edges, fill=True, color=color, alpha=0.75, label=f"{what} ({positive.size:,} with >= 1 row)"
+    )
+    ax.axvline(
+        float(np.median(positive)),
+        color="black",
+        linestyle="--",
+        label=f"median = {np.median(positive):,.0f} rows",
+    )
     ax.set_xscale("log")
     ax.set_yscale("log")
     for axis in (ax.xaxis, ax.yaxis):
@@ -69,11 +74,17 @@ def interactions_per_entity(user_counts: np.ndarray, item_counts: np.ndarray) ->
     fig = _figure(11, 4)
     left, right = fig.subplots(1, 2)
     _log_hist(left, user_counts, "#1f77b4", "users")
-    left.set(title="Training interactions per user", xlabel="interactions per user (rows, log scale)",
-             ylabel="number of users (log scale)")
+    left.set(
+        title="Training interactions per user",
+        xlabel="interactions per user (rows, log scale)",
+        ylabel="number of users (log scale)",
+    )
     _log_hist(right, item_counts, "#ff7f0e", "videos")
-    right.set(title="Training interactions per video", xlabel="interactions per video (rows, log scale)",
-              ylabel="number of videos (log scale)")
+    right.set(
+        title="Training interactions per video",
+        xlabel="interactions per video (rows, log scale)",
+        ylabel="number of videos (log scale)",
+    )
     return _png(fig)
 
 
@@ -84,14 +95,20 @@ def watch_ratio_distribution(eda: EdaStats) -> bytes:
     ax.stairs(eda.wr_hist, eda.wr_edges, fill=True, color="#1f77b4", alpha=0.7, label="training rows")
     for t, style in zip(THRESHOLDS, (":", "-.", "--"), strict=True):
         share = eda.wr_at_least[t] / max(eda.rows, 1)
-        ax.axvline(t, color="#d62728", linestyle=style,
-                   label=f"watch ratio = {t:g} ({share:.1%} of rows at or above)")
+        ax.axvline(
+            t,
+            color="#d62728",
+            linestyle=style,
+            label=f"watch ratio = {t:g} ({share:.1%} of rows at or above)",
+        )
     ax.set_yscale("log")
     over = eda.wr_overflow / max(eda.rows, 1)
-    ax.set(title=f"Watch-ratio distribution ({eda.rows:,} training rows; {over:.2%} above {WR_MAX:g} not"
-                 " shown)",
-           xlabel="watch ratio (play duration / video duration, unitless)", ylabel="rows per bin (log scale)",
-           xlim=(0, WR_MAX))
+    ax.set(
+        title=f"Watch-ratio distribution ({eda.rows:,} training rows; {over:.2%} above {WR_MAX:g} not shown)",
+        xlabel="watch ratio (play duration / video duration, unitless)",
+        ylabel="rows per bin (log scale)",
+        xlim=(0, WR_MAX),
+    )
     ax.legend(loc="upper right", fontsize="small")
     return _png(fig)
 
@@ -105,8 +122,14 @@ def watch_ratio_vs_duration(eda: EdaStats) -> bytes:
     per_bin = joint.sum(axis=1, keepdims=True)
     coarse = joint[:, :-1].reshape(joint.shape[0], -1, HEAT_MERGE).sum(axis=2)  # 0.2-wide watch-ratio cells
     share = np.divide(coarse, per_bin, out=np.zeros_like(coarse), where=per_bin > 0)
-    mesh = ax.pcolormesh(eda.duration_edges, eda.wr_edges[::HEAT_MERGE], share.T, cmap="viridis",
-                         norm=colors.PowerNorm(0.5, vmin=0.0), shading="flat")
+    mesh = ax.pcolormesh(
+        eda.duration_edges,
+        eda.wr_edges[::HEAT_MERGE],
+        share.T,
+        cmap="viridis",
+        norm=colors.PowerNorm(0.5, vmin=0.0),
+        shading="flat",
+    )
     fig.colorbar(mesh, ax=ax, label="share of the duration bin's rows (sqrt scale)")
     edges = np.append(eda.wr_edges, WR_MAX + (eda.wr_edges[1] - eda.wr_edges[0]))
     q = weighted_quantiles(edges, joint, (0.25, 0.5, 0.75))
@@ -119,8 +142,12 @@ def watch_ratio_vs_duration(eda: EdaStats) -> bytes:
         ax.axhline(t, color="#d62728", linewidth=0.8, linestyle="--")
     ax.plot([], [], color="#d62728", linestyle="--", label="thresholds 0.8 / 1 / 2")
     ax.set_xscale("log")
-    ax.set(title="Watch ratio vs video duration (training rows)",
-           xlabel="video duration (seconds, log scale)", ylabel="watch ratio (unitless)", ylim=(0, WR_MAX))
+    ax.set(
+        title="Watch ratio vs video duration (training rows)",
+        xlabel="video duration (seconds, log scale)",
+        ylabel="watch ratio (unitless)",
+        ylim=(0, WR_MAX),
+    )
     ax.legend(loc="upper right", fontsize="small", facecolor="#444444", labelcolor="white")
     return _png(fig)
 
@@ -130,12 +157,16 @@ def tag_popularity(names: list[str], views: np.ndarray) -> bytes:
     order = np.argsort(-views, kind="stable")
     fig = _figure(10, max(3.0, 0.22 * len(names) + 1.2))
     ax = fig.subplots()
-    ax.barh(np.arange(len(names)), views[order], color="#1f77b4",
-            label="training rows of videos with the tag")
+    ax.barh(
+        np.arange(len(names)), views[order], color="#1f77b4", label="training rows of videos with the tag"
+    )
     ax.set_yticks(np.arange(len(names)), [names[i] for i in order], fontsize="small")
     ax.invert_yaxis()
-    ax.set(title="Per-tag popularity (a video with several tags counts for each)",
-           xlabel="training views (rows)", ylabel="tag")
+    ax.set(
+        title="Per-tag popularity (a video with several tags counts for each)",
+        xlabel="training views (rows)",
+        ylabel="tag",
+    )
     ax.legend(loc="lower right", fontsize="small")
     return _png(fig)
 
@@ -143,16 +174,21 @@ def tag_popularity(names: list[str], views: np.ndarray) -> bytes:
 def training_curves(runs: list[tuple[str, list[dict[str, Any]]]]) -> bytes:
     """Training loss, validation loss, the validation score that picks the epoch (the evaluation protocol on
     valid.parquet: ndcg@10) and full-catalogue recall per epoch; one line per run."""
-    panels = [("loss", "Training loss", "mean training loss (loss units)"),
-              ("valid_loss", "Validation loss", "validation loss (loss units)"),
-              ("valid_ndcg", "Validation ndcg@10 (picks the epoch)", "ndcg@10 of held-out rows"),
-              ("recall", "Validation recall@K", "recall@K (fraction of held-out positives)")]
+    panels = [
+        ("loss", "Training loss", "mean training loss (loss units)"),
+        ("valid_loss", "Validation loss", "validation loss (loss units)"),
+        ("valid_ndcg", "Validation ndcg@10 (picks the epoch)", "ndcg@10 of held-out rows"),
+        ("recall", "Validation recall@K", "recall@K (fraction of held-out positives)"),
+    ]
     fig = _figure(17, 4)
     axes = fig.subplots(1, 4)
     for ax, (key, title, ylabel) in zip(axes, panels, strict=True):
         for i, (name, log) in enumerate(runs):
-            pts = [(e.get("epoch", j + 1), e[key]) for j, e in enumerate(log)
-                   if isinstance(e.get(key), int | float) and np.isfinite(e[key])]
+            pts = [
+                (e.get("epoch", j + 1), e[key])
+                for j, e in enumerate(log)
+                if isinstance(e.get(key), int | float) and np.isfinite(e[key])
+            ]
             if pts:
                 x, y = zip(*pts, strict=True)
                 ax.plot(x, y, marker="o", color=RUN_COLORS[i % len(RUN_COLORS)], label=name)

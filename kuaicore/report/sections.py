@@ -28,16 +28,27 @@ def summary(data: ReportData) -> str:
     split_rows = []
     for split, (rows, pos) in data.splits.items():
         capped = rc.get(f"{split}_rows_capped")
-        split_rows.append([split, html.fmt(rows), html.fmt(pos), f"{pos / rows:.2%}" if rows else "-",
-                           html.fmt(capped)])
-    out.append(html.table(["split", "rows", "label = 1", "positive share", "rows capped"], split_rows,
-                          caption="Rows and label balance per split", css_id="summary-splits"))
-    sources = [[name, html.fmt(s.get("bytes")), s.get("path", "")]
-               for name, s in sorted((m.get("sources") or {}).items()) if isinstance(s, dict)]
+        split_rows.append(
+            [split, html.fmt(rows), html.fmt(pos), f"{pos / rows:.2%}" if rows else "-", html.fmt(capped)]
+        )
+    out.append(
+        html.table(
+            ["split", "rows", "label = 1", "positive share", "rows capped"],
+            split_rows,
+            caption="Rows and label balance per split",
+            css_id="summary-splits",
+        )
+    )
+    sources = [
+        [name, html.fmt(s.get("bytes")), s.get("path", "")]
+        for name, s in sorted((m.get("sources") or {}).items())
+        if isinstance(s, dict)
+    ]
     missing = m.get("optional_files_missing") or []
     if sources:
-        out.append(html.table(["source file", "bytes", "path"], sources, caption="Sources",
-                              css_id="summary-sources"))
+        out.append(
+            html.table(["source file", "bytes", "path"], sources, caption="Sources", css_id="summary-sources")
+        )
     if missing:
         out.append(html.note(f"optional files absent: {', '.join(missing)}"))
     versions = m.get("versions") or {}
@@ -59,21 +70,35 @@ def eda(data: ReportData) -> str:
     """The EDA figures: counts per user/video, watch-ratio distribution, watch ratio vs duration, tags."""
     e = data.eda
     parts = [
-        html.figure(plots.interactions_per_entity(e.user_counts, e.item_counts),
-                    "interactions per user and video",
-                    "Training rows per user and per video (log-log histograms)."),
-        html.figure(plots.watch_ratio_distribution(e), "watch ratio distribution",
-                    "Watch ratio of training rows with the 0.8, 1 and 2 thresholds (2 is the 'like' rule)."),
+        html.figure(
+            plots.interactions_per_entity(e.user_counts, e.item_counts),
+            "interactions per user and video",
+            "Training rows per user and per video (log-log histograms).",
+        ),
+        html.figure(
+            plots.watch_ratio_distribution(e),
+            "watch ratio distribution",
+            "Watch ratio of training rows with the 0.8, 1 and 2 thresholds (2 is the 'like' rule).",
+        ),
     ]
     if e.duration_edges is not None:
-        parts.append(html.figure(plots.watch_ratio_vs_duration(e), "watch ratio vs duration",
-                                 "Watch ratio by video duration: colour is the share of each duration"
-                                 " bin's rows."))
+        parts.append(
+            html.figure(
+                plots.watch_ratio_vs_duration(e),
+                "watch ratio vs duration",
+                "Watch ratio by video duration: colour is the share of each duration bin's rows.",
+            )
+        )
     else:
         parts.append(html.note("no video durations in this ART: watch ratio vs duration not shown"))
     if e.tag_names:
-        parts.append(html.figure(plots.tag_popularity(e.tag_names, e.tag_views), "per-tag popularity",
-                                 "Training views per tag (item_features.npy tag columns)."))
+        parts.append(
+            html.figure(
+                plots.tag_popularity(e.tag_names, e.tag_views),
+                "per-tag popularity",
+                "Training views per tag (item_features.npy tag columns).",
+            )
+        )
     else:
         parts.append(html.note("no tag columns in item_features.npy: per-tag popularity not shown"))
     return "".join(parts)
@@ -94,17 +119,36 @@ def training(data: ReportData) -> str:
         rows.append([name, *cells, html.fmt(last.get("samples_per_s"), 0), html.fmt(seconds, 1)])
     parts = []
     if curves:
-        parts.append(html.figure(plots.training_curves(curves), "training curves",
-                                 "Training loss, validation loss, validation ndcg@10 (the evaluation"
-                                 " protocol on valid.parquet, which picks the epoch) and validation recall"
-                                 " per epoch, one line per run."))
+        parts.append(
+            html.figure(
+                plots.training_curves(curves),
+                "training curves",
+                "Training loss, validation loss, validation ndcg@10 (the evaluation"
+                " protocol on valid.parquet, which picks the epoch) and validation recall"
+                " per epoch, one line per run.",
+            )
+        )
     others = [n for n, _ in logged if n not in dict(curves)]
     if others:
         parts.append(html.note(f"no loss curves logged (one-pass or closed-form fits): {', '.join(others)}"))
-    parts.append(html.table(["run", "epoch", "step", "loss", "valid loss", "valid ndcg@10", "valid recall",
-                             "samples/s",
-                             "train s (sum over epochs)"], rows, caption="Last logged epoch per run",
-                            css_id="training-last"))
+    parts.append(
+        html.table(
+            [
+                "run",
+                "epoch",
+                "step",
+                "loss",
+                "valid loss",
+                "valid ndcg@10",
+                "valid recall",
+                "samples/s",
+                "train s (sum over epochs)",
+            ],
+            rows,
+            caption="Last logged epoch per run",
+            css_id="training-last",
+        )
+    )
     return "".join(parts)
 
 
@@ -117,9 +161,11 @@ def metrics(data: ReportData) -> str:
     if not models:
         return html.note("the evaluation holds reference rows only")
     return "".join(
-        html.figure(plots.metrics_at_k(result, name), f"metrics at K of {name}",
-                    f"{name}: mean metric@K with its bootstrap 95% CI; random, popularity and oracle as"
-                    " bands.")
+        html.figure(
+            plots.metrics_at_k(result, name),
+            f"metrics at K of {name}",
+            f"{name}: mean metric@K with its bootstrap 95% CI; random, popularity and oracle as bands.",
+        )
         for name in models
     )
 
@@ -130,8 +176,10 @@ def comparison(data: ReportData) -> str:
     if result is None:
         return html.note("no evaluation yet: nothing to compare")
     header, rows = html.comparison_rows(result)
-    info = (f"from {data.comparison_source}; protocol {result.get('protocol', '?')}, label "
-            f"{result.get('label', '?')}, threshold {result.get('threshold', '?')}")
+    info = (
+        f"from {data.comparison_source}; protocol {result.get('protocol', '?')}, label "
+        f"{result.get('label', '?')}, threshold {result.get('threshold', '?')}"
+    )
     return html.table(header, rows, caption="Models and references", css_id="comparison") + html.note(info)
 
 

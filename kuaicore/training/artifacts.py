@@ -79,8 +79,10 @@ def load_training_data(art: Path) -> TrainingData:
     itf = _load(art / "item_features.npy", np.float32, 2)
     _check_rows(art / "user_features.npy", uf, n_users, "n_users")
     _check_rows(art / "item_features.npy", itf, n_items, "n_items")
-    for path, arr, key in ((art / "user_features.npy", uf, "user_feature_names"),
-                           (art / "item_features.npy", itf, "item_feature_names")):
+    for path, arr, key in (
+        (art / "user_features.npy", uf, "user_feature_names"),
+        (art / "item_features.npy", itf, "item_feature_names"),
+    ):
         if arr.shape[1] != len(manifest[key]):
             raise ArtifactError(
                 f"{path}: {arr.shape[1]} feature columns but manifest.json lists {len(manifest[key])} {key}"

@@ -108,4 +108,3 @@ def train_baseline(cfg: TrainConfig, run_name: str) -> Path:
     run_dir = write_run(runs_dir(cfg.art) / run_name, arrays, config, [row])
     log(f"trained {run_name}: {cfg.model} in {seconds:.1f}s -> {run_dir}")
     return run_dir
-

@@ -47,8 +47,10 @@ def _restore(path: Path, npz: Any, prefix: str, like: Any) -> Any:
         arr = npz[key]
         if arr.shape != np.shape(ref) or arr.dtype != np.asarray(ref).dtype:
             want = f"{np.shape(ref)} {np.asarray(ref).dtype}"
-            raise ArtifactError(f"{path}: {key} has shape {arr.shape} {arr.dtype}, expected {want}; "
-                                "was it written with other options?")
+            raise ArtifactError(
+                f"{path}: {key} has shape {arr.shape} {arr.dtype}, expected {want}; "
+                "was it written with other options?"
+            )
         out.append(arr)
     return jax.tree.unflatten(treedef, out)
 

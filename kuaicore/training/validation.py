@@ -63,16 +63,17 @@ def recall_at_k(user_emb: np.ndarray, item_emb: np.ndarray, sample: RecallSample
     hits = []
     for start in range(0, m, chunk):
         users = np.zeros(chunk, np.int32)
-        users[: min(chunk, m - start)] = sample.users[start:start + chunk]
+        users[: min(chunk, m - start)] = sample.users[start : start + chunk]
         top = np.asarray(_top_k_ids(jnp.asarray(user_emb[users]), items, np.zeros(k)))
         for row, u in enumerate(range(start, min(start + chunk, m))):
-            rel = sample.items[sample.indptr[u]:sample.indptr[u + 1]]
+            rel = sample.items[sample.indptr[u] : sample.indptr[u + 1]]
             hits.append(np.isin(rel, top[row]).sum() / len(rel))
     return float(np.mean(hits))
 
 
-def valid_loss(eval_step: Callable, params: Any, tables: dict, valid_path: Path, batch_size: int,
-               put: Callable) -> float:
+def valid_loss(
+    eval_step: Callable, params: Any, tables: dict, valid_path: Path, batch_size: int, put: Callable
+) -> float:
     """Weighted mean of the batch losses over ``valid.parquet`` (file order)."""
     parts = []
     source = epoch_batches(valid_path, TRAIN_COLUMNS, batch_size, shuffle=False)

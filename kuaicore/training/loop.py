@@ -26,7 +26,7 @@ from kuaicore.errors import UsageError
 from kuaicore.models.two_tower import TOWER_MODES
 from kuaicore.progress import log, timed
 from kuaicore.protocol import protocol_ndcg
-from kuaicore.runs import default_run_name
+from kuaicore.runs import check_run_name, default_run_name
 from kuaicore.training import epochs as ep
 from kuaicore.training import resident as rs
 from kuaicore.training import step as st
@@ -103,9 +103,8 @@ def check_config(cfg: TrainConfig) -> None:
     for ok, message in checks:
         if not ok:
             raise UsageError(message)
-    name = cfg.run
-    if name is not None and (not name or "/" in name or name.startswith(".") or name == "latest"):
-        raise UsageError(f"--run: invalid run name {cfg.run!r}")
+    if cfg.run is not None:
+        check_run_name(cfg.run)  # the one rule for run names (kuaicore.runs)
 
 
 def _resume_config(cfg: TrainConfig) -> dict[str, Any]:

@@ -47,14 +47,23 @@ NON_NEGATIVE_FLOAT = FiniteFloat(min=0.0)
 FRACTION = FiniteFloat(min=0.0, max=1.0, max_open=True)
 
 
-def memory_limit_bytes(text: str, option: str = "--memory-limit") -> int:
-    """``text`` such as ``1GB``, ``700MB``, ``2GiB`` as bytes; UsageError naming ``option`` when it is not a
-    size, or is below :data:`MIN_MEMORY_LIMIT`."""
+def parse_size(text: str) -> float | None:
+    """``text`` such as ``1GB``, ``700MB``, ``2GiB`` (decimal and binary units, case-insensitive, bytes when
+    no unit) as a number of bytes; None when it is not such a size."""
     m = _SIZE.fullmatch(str(text))
     unit = (m.group(2) or "b").lower() if m else ""
     if not m or unit not in _UNITS:
+        return None
+    return float(m.group(1)) * _UNITS[unit]
+
+
+def memory_limit_bytes(text: str, option: str = "--memory-limit") -> int:
+    """``text`` as bytes (:func:`parse_size`); UsageError naming ``option`` when it is not a size, or is below
+    :data:`MIN_MEMORY_LIMIT`."""
+    parsed = parse_size(text)
+    if parsed is None:
         raise UsageError(f"{option} {text!r}: not a size; use a number and a unit such as 1GB, 700MB or 2GiB")
-    size = int(float(m.group(1)) * _UNITS[unit])
+    size = int(parsed)
     if size < MIN_MEMORY_LIMIT:
         least = f"{MIN_MEMORY_LIMIT // 10**6}MB"
         raise UsageError(f"{option} {text!r}: too small; kuaicore needs at least {least}")

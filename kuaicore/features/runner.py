@@ -35,20 +35,17 @@ class QueryStat:
 # --memory-limit is the budget of the whole process. DuckDB's memory_limit bounds its buffer pool only; the
 # Python side (small feature tables, NumPy) and DuckDB's untracked allocations take the rest.
 DUCKDB_SHARE = 0.7
-_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # fmt: skip
 
 
 def duckdb_memory_limit(memory_limit: str) -> str:
     """DuckDB's share of the process budget ``memory_limit`` (e.g. '1GB' -> '700MB'); text DuckDB cannot
     parse either is passed through unchanged, so that DuckDB's own message names the problem."""
-    import re
+    from kuaicore.options import parse_size
 
-    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", str(memory_limit))
-    unit = (m.group(2) or "b").lower() if m else ""
-    if not m or unit not in _UNITS:
+    size = parse_size(memory_limit)
+    if size is None:
         return str(memory_limit)
-    return f"{max(1, int(float(m.group(1)) * _UNITS[unit] * DUCKDB_SHARE / 10**6))}MB"
+    return f"{max(1, int(size * DUCKDB_SHARE / 10**6))}MB"
 
 
 def open_database(workdir: Path, memory_limit: str, threads: int | None):

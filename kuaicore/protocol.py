@@ -27,20 +27,26 @@ class Candidates:
     watch_ratio: np.ndarray  # float32 [nnz]
 
 
-def candidates_from_rows(user_idx: np.ndarray, item_idx: np.ndarray, watch_ratio: np.ndarray) -> Candidates:
-    """Interaction rows as candidates: one per (user, item) pair, re-watches merged by their mean watch
-    ratio (``np.unique`` order: by user, then item)."""
+def pair_means(
+    user_idx: np.ndarray, item_idx: np.ndarray, *columns: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Interaction rows merged into one entry per (user, item) pair (``np.unique`` order: by user, then
+    item): ``(users int32, indptr int64, items int32, [mean of each column over the pair's rows])``."""
     key = np.asarray(user_idx, np.int64) << 32 | np.asarray(item_idx, np.int64)
     pairs, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
-    wr = np.bincount(inverse, weights=np.asarray(watch_ratio, np.float64), minlength=pairs.size) / counts
+    sums = [np.bincount(inverse, weights=np.asarray(c, np.float64), minlength=pairs.size) for c in columns]
+    means = [total / counts for total in sums]
     users_of = (pairs >> 32).astype(np.int32)
     users, starts = np.unique(users_of, return_index=True)
-    return Candidates(
-        users=users.astype(np.int32),
-        indptr=np.append(starts, users_of.size).astype(np.int64),
-        items=(pairs & 0xFFFFFFFF).astype(np.int32),
-        watch_ratio=wr.astype(np.float32),
-    )
+    indptr = np.append(starts, users_of.size).astype(np.int64)
+    return users.astype(np.int32), indptr, (pairs & 0xFFFFFFFF).astype(np.int32), means
+
+
+def candidates_from_rows(user_idx: np.ndarray, item_idx: np.ndarray, watch_ratio: np.ndarray) -> Candidates:
+    """Interaction rows as candidates: one per (user, item) pair, re-watches merged by their mean watch
+    ratio (see :func:`pair_means`)."""
+    users, indptr, items, (wr,) = pair_means(user_idx, item_idx, watch_ratio)
+    return Candidates(users=users, indptr=indptr, items=items, watch_ratio=wr.astype(np.float32))
 
 
 def liked(watch_ratio: np.ndarray, threshold: float) -> np.ndarray:

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from kuaicore.art import read_manifest
 from kuaicore.errors import ArtifactError, UsageError
-from kuaicore.protocol import candidates_from_rows, liked
+from kuaicore.protocol import liked, pair_means
 
 LABEL_RULES = ("wr", "debiased", "graded")
 
@@ -73,15 +73,16 @@ def load_valid_data(art: Path) -> EvalData:
     item, in the same CSR form as :func:`load_eval_data`."""
     manifest = read_manifest(art)
     cols = _columns(Path(art) / "valid.parquet", ["user_idx", "item_idx", "watch_ratio", "label_debiased"])
-    cands = candidates_from_rows(cols["user_idx"], cols["item_idx"], cols["watch_ratio"])
-    merged = candidates_from_rows(cols["user_idx"], cols["item_idx"], cols["label_debiased"] > 0.5)
+    users, indptr, items, (wr, debiased) = pair_means(
+        cols["user_idx"], cols["item_idx"], cols["watch_ratio"], cols["label_debiased"] > 0.5
+    )
     return EvalData(
         manifest=manifest,
-        users=cands.users,
-        indptr=cands.indptr,
-        items=cands.items,
-        watch_ratio=cands.watch_ratio,
-        label_debiased=(merged.watch_ratio > 0).astype(np.float32),  # any of the pair's rows
+        users=users,
+        indptr=indptr,
+        items=items,
+        watch_ratio=wr.astype(np.float32),
+        label_debiased=(debiased > 0).astype(np.float32),  # any of the pair's rows
         n_users_total=int(manifest["n_users"]),
         n_items_total=int(manifest["n_items"]),
     )

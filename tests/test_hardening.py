@@ -263,18 +263,25 @@ def test_a_diverging_model_writes_no_run(tmp_path):
 
 
 @pytest.fixture()
-def small_disk(tmp_path):
+def small_disk():
     """A 600 KB tmpfs (root only; CI runs as root): big enough to pass the up-front check for the tiny data,
-    too small for the build itself."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
+    too small for the build itself. Mounted outside pytest's temporary folders, so that a test session killed
+    before the unmount leaves no busy mount point in a folder pytest later cleans up."""
+    import tempfile
+
+    mount = Path(tempfile.mkdtemp(prefix="kuaicore-test-disk-"))
     made = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(mount)], capture_output=True
     )
     if made.returncode != 0:
+        mount.rmdir()
         pytest.skip(f"cannot mount a small tmpfs here (needs root): {made.stderr.decode().strip()}")
-    yield mount
-    subprocess.run(["umount", str(mount)], check=False)
+    try:
+        yield mount
+    finally:
+        if subprocess.run(["umount", str(mount)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+        shutil.rmtree(mount, ignore_errors=True)
 
 
 def test_a_full_disk_is_one_line_naming_path_and_space(tiny_data, small_disk):

@@ -11,7 +11,13 @@ from pathlib import Path
 from typing import Any
 
 SCALES = ("tiny", "small", "full")
-WORLDS = ("mixed", "collaborative", "content", "popular")  # `synth --world`; the first is the default
+WORLDS = (
+    "mixed",
+    "collaborative",
+    "content",
+    "mixed-taste",
+    "popular",
+)  # `synth --world`; the first is the default
 
 
 def jsonable(value: Any) -> Any:

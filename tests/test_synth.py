@@ -409,7 +409,7 @@ def test_worlds_move_the_taste_keep_the_files(tmp_path):
 
     sizes = resolve_sizes("small", n_users=200, n_items=400)
     explained = {}
-    for name in ("mixed", "collaborative", "content", "popular"):
+    for name in ("mixed", "collaborative", "content", "mixed-taste", "popular"):
         folder = tmp_path / name
         folder.mkdir()
         rows = write_files(folder, sizes, seed=0, world=name)

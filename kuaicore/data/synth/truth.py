@@ -6,11 +6,12 @@ Every user u has a taste segment s(u) (one of 6; truth only, no feature column s
 counts double), a first-level category ``k(i)``, a quality ``q_i``, latent factors ``y_i``, a duration
 ``d_i`` (ms, lognormal mixture, median ~9.6 s), a popularity ``log p_i = POP_Z z_i + POP_Q q_i/sd(q) - POP_D
 (log d_i - log d0)`` (clipped around its median; new videos get NEW_BOOST) and a life in the feed
-(``upload_day .. last_day``). How large each taste source is depends on the world
-(:mod:`kuaicore.data.synth.worlds`).
+(``upload_day .. last_day``). How large each taste source is, and the weight lam of the length effect (1
+except in the taste worlds), depend on the world (:mod:`kuaicore.data.synth.worlds`).
 
     affinity   a_ui = t_u . w_i + c_u[k(i)] + x_u . y_i
-    body mean  m_ui = MU + b_u + q_i + a_ui - BETA (log d_i - log d0) + BETA_SHORT max(log 6 s - log d_i, 0)
+    body mean  m_ui = MU + b_u + q_i + a_ui - lam f(d_i) - (1 - lam) mean_j f(d_j),
+               f(d) = BETA (log d - log d0) - BETA_SHORT max(log 6 s - log d, 0)
     skip prob  s_ui = sigmoid(G0 [+ FEED_SKIP in big] - G1 a_ui - G2 q_i - G3 hold_i)
 
 (hold_i = standardised log p_i: the feed's popular videos hold attention). One view of (u, i): with prob
@@ -198,21 +199,27 @@ def affinity(world: World, users: np.ndarray, items: np.ndarray | None = None) -
     return a
 
 
+def length_effect(world: World, items: np.ndarray) -> np.ndarray:
+    """The video-length term of m_ui, weighted by the world's ``length``; a weaker effect keeps its mean over
+    the catalogue, so that the taste worlds keep the watch-ratio level of the calibrated ones."""
+
+    def full(log_d: np.ndarray) -> np.ndarray:
+        return BETA * (log_d - LOG_D0) - BETA_SHORT * np.maximum(LOG_SHORT - log_d, 0)
+
+    weight = world.spec.length
+    effect = weight * full(np.log(world.duration_ms[items].astype(np.float64)))
+    if weight != 1.0:
+        effect += (1.0 - weight) * float(np.mean(full(np.log(world.duration_ms.astype(np.float64)))))
+    return effect
+
+
 def mean_and_skip(
     world: World, a: np.ndarray, users: np.ndarray, items: np.ndarray, feed: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """(m_ui, s_ui) given the affinity ``a`` and broadcastable user/video id arrays of the same shape;
     ``feed`` for a big_matrix view (scrolling the logged feed: the skip logit is FEED_SKIP higher)."""
-    log_d = np.log(world.duration_ms[items].astype(np.float64))
     q = world.quality[items]
-    m = (
-        MU
-        + world.user_bias[users]
-        + q
-        + a
-        - BETA * (log_d - LOG_D0)
-        + BETA_SHORT * np.maximum(LOG_SHORT - log_d, 0)
-    )
+    m = MU + world.user_bias[users] + q + a - length_effect(world, items)
     lp = world.log_popularity
     hold = (lp[items] - np.median(lp)) / max(float(np.std(lp)), 1e-9)
     s = 1.0 / (1.0 + np.exp(-(G0 + FEED_SKIP * feed - G1 * a - G2 * q - G3 * hold)))

@@ -1,14 +1,17 @@
 """The worlds of the synthetic twin: where the planted taste lives (``kuaicore synth --world NAME``).
 
-Every world keeps the calibrated statistics of the files (the spread of quality + affinity is about the same,
-sd ~0.4 on the log watch-ratio scale, beside the video length's ~0.45 that every world shares), and moves the
-planted signal between its sources:
+``mixed`` and ``popular`` keep every calibrated statistic of the files: there the video's length (sd ~0.45 on
+the log watch-ratio scale) outweighs taste (quality + affinity ~0.4), so "watch_ratio > 2" is mostly about the
+video, as in the real files, and popularity by mean watch ratio reaches ~90% of the oracle. The taste worlds
+(``collaborative``, ``content``, ``mixed-taste``) weaken the length effect (``length`` < 1) and plant more
+taste, so that the planted truth ranks each user's videos far from popularity (popularity by the mean truth
+reaches ~0.5 of the oracle's ndcg@10, ``tests/test_synth_worlds.py``). They keep the watch-ratio shares and
+the file sizes and trade away the duration-dominated positive rate (README "synth"):
 
 - ``mixed`` (default): taste split between tags/categories, latent factors no feature shows, and quality.
-- ``collaborative``: taste mostly in latent factors; only ids and co-occurrence reveal it (meant to favour
-  id-based models; at 600 and 1,500 users they tie with the rest, BENCHMARKS.md "Models across worlds").
-- ``content``: taste mostly in tags and first-level categories, which the user's history over them shows
-  (feature models catch up; the two-tower, which sees them, leads).
+- ``collaborative``: taste mostly in latent factors; only ids and co-occurrence reveal it (id-based models).
+- ``content``: taste mostly in tags and first-level categories, which the user's history over them shows.
+- ``mixed-taste``: latent factors and tags together, weak quality (the independent checks' "mix" world).
 - ``popular``: little personal taste; quality dominates, so popularity by mean watch ratio is near the oracle.
 
 No world writes the taste segment or any other planted parameter into a feature column: user_features are
@@ -31,6 +34,7 @@ class WorldSpec:
     cat_sd: float  # sd of the user's taste over first-level categories
     factor_sd: float  # sd of the latent-factor product x_u . y_i
     quality_sd: float  # sd of the video quality q_i
+    length: float  # weight of the video-length effect (1 = calibrated to the real files' duration effect)
     exposure: float  # how much the logging feed follows the user's affinity (log-weight per unit)
     purpose: str
 
@@ -38,12 +42,26 @@ class WorldSpec:
 WORLDS: dict[str, WorldSpec] = {
     w.name: w
     for w in (
-        WorldSpec("mixed", 0.24, 0.176, 0.208, 0.176, 0.8, "taste in tags, categories and latent factors"),
         WorldSpec(
-            "collaborative", 0.064, 0.048, 0.368, 0.176, 0.8, "taste in latent factors that no feature shows"
+            "mixed", 0.24, 0.176, 0.208, 0.176, 1.0, 0.8, "taste in tags, categories and latent factors"
         ),
-        WorldSpec("content", 0.288, 0.224, 0.056, 0.176, 0.8, "taste in tags and categories"),
-        WorldSpec("popular", 0.064, 0.048, 0.048, 0.384, 0.8, "little personal taste: quality dominates"),
+        WorldSpec(
+            "collaborative",
+            0.064,
+            0.048,
+            0.5,
+            0.176,
+            0.4,
+            0.8,
+            "taste in latent factors that no feature shows",
+        ),
+        WorldSpec("content", 0.432, 0.336, 0.056, 0.176, 0.3, 0.8, "taste in tags and categories"),
+        WorldSpec(
+            "mixed-taste", 0.3, 0.2, 0.4, 0.12, 0.5, 0.8, "taste in latent factors and tags, weak quality"
+        ),
+        WorldSpec(
+            "popular", 0.064, 0.048, 0.048, 0.384, 1.0, 0.8, "little personal taste: quality dominates"
+        ),
     )
 }
 DEFAULT_WORLD = WORLD_NAMES[0]

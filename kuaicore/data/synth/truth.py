@@ -199,18 +199,15 @@ def affinity(world: World, users: np.ndarray, items: np.ndarray | None = None) -
     return a
 
 
-def length_effect(world: World, items: np.ndarray) -> np.ndarray:
-    """The video-length term of m_ui, weighted by the world's ``length``; a weaker effect keeps its mean over
-    the catalogue, so that the taste worlds keep the watch-ratio level of the calibrated ones."""
-
-    def full(log_d: np.ndarray) -> np.ndarray:
-        return BETA * (log_d - LOG_D0) - BETA_SHORT * np.maximum(LOG_SHORT - log_d, 0)
-
+def _length_shift(world: World) -> float:
+    """(1 - lam) times the mean length term over the catalogue: a weaker length effect (lam < 1) keeps the
+    mean, so that the taste worlds keep the watch-ratio level of the calibrated ones."""
     weight = world.spec.length
-    effect = weight * full(np.log(world.duration_ms[items].astype(np.float64)))
-    if weight != 1.0:
-        effect += (1.0 - weight) * float(np.mean(full(np.log(world.duration_ms.astype(np.float64)))))
-    return effect
+    if weight == 1.0:
+        return 0.0
+    log_d = np.log(world.duration_ms.astype(np.float64))
+    full = BETA * (log_d - LOG_D0) - BETA_SHORT * np.maximum(LOG_SHORT - log_d, 0)
+    return (1.0 - weight) * float(np.mean(full))
 
 
 def mean_and_skip(
@@ -218,8 +215,19 @@ def mean_and_skip(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(m_ui, s_ui) given the affinity ``a`` and broadcastable user/video id arrays of the same shape;
     ``feed`` for a big_matrix view (scrolling the logged feed: the skip logit is FEED_SKIP higher)."""
+    log_d = np.log(world.duration_ms[items].astype(np.float64))
     q = world.quality[items]
-    m = MU + world.user_bias[users] + q + a - length_effect(world, items)
+    lam = world.spec.length
+    m = (
+        MU
+        + world.user_bias[users]
+        + q
+        + a
+        - lam * BETA * (log_d - LOG_D0)
+        + lam * BETA_SHORT * np.maximum(LOG_SHORT - log_d, 0)
+    )
+    if lam != 1.0:
+        m = m - _length_shift(world)
     lp = world.log_popularity
     hold = (lp[items] - np.median(lp)) / max(float(np.std(lp)), 1e-9)
     s = 1.0 / (1.0 + np.exp(-(G0 + FEED_SKIP * feed - G1 * a - G2 * q - G3 * hold)))

@@ -404,7 +404,7 @@ def test_cli_world_is_printed_and_recorded(tmp_path):
 def test_worlds_move_the_taste_keep_the_files(tmp_path):
     """Same seed, other world: same file sizes and similar watch-ratio shares; taste lives elsewhere: the
     share of the planted variance that tags/categories explain is highest in `content`, lowest in
-    `collaborative`/`popular`; item quality explains most in `popular`."""
+    `collaborative`/`popular` (`mixed-taste` between); item quality explains most in `popular`."""
     from kuaicore.data.synth import truth
 
     sizes = resolve_sizes("small", n_users=200, n_items=400)
@@ -423,6 +423,7 @@ def test_worlds_move_the_taste_keep_the_files(tmp_path):
         total = truth.affinity(w, users) + w.quality[None, :]
         explained[name] = (np.var(content) / np.var(total), np.var(w.quality) / np.var(total))
     assert explained["content"][0] > explained["mixed"][0] > explained["collaborative"][0]
+    assert explained["content"][0] > explained["mixed-taste"][0] > explained["collaborative"][0]
     assert explained["content"][0] > 0.8 and explained["collaborative"][0] < 0.15
     assert explained["popular"][1] > 0.6 > explained["mixed"][1]
 

@@ -38,7 +38,6 @@ SMALL_MISSING = 0.0038
 # videos); weights exp(tilt x standardised log popularity / quality)
 SMALL_POP_TILT, SMALL_Q_TILT = 1.0, 2.5
 SMALL_NO_TIME = 0.0389
-SMALL_BOOST = 9.5  # the feed pushes the small block's videos to everyone else (32x the median views)
 # Quantiles of big_matrix rows per user (SCHEMA.md 2.1: min, p25, p50, p75; the upper tail fitted to the
 # mean 1,746 and the max 16,015): a body skewed to the left (median above the mean) and a few heavy users.
 ROWS_Q = np.array([0.0, 0.25, 0.5, 0.75, 0.99, 0.999, 1.0])
@@ -123,7 +122,7 @@ def big_chunks(world: World, sizes: Sizes, plan: Plan, seed: int) -> Iterator[di
         a = affinity(world, users)
         with np.errstate(divide="ignore"):
             weight = log_pop[None, :] + world.spec.exposure * a + np.log(mass)
-        weight[:, plan.small_items] += SMALL_BOOST
+        weight[:, plan.small_items] += world.spec.push  # the feed pushes them to everyone else
         weight[np.ix_(is_small_user[users], plan.small_items)] = -np.inf
         visible = np.isfinite(weight).sum(axis=1)
         n_unique = np.minimum(

@@ -85,8 +85,13 @@ def test_calibrated_worlds_stay_duration_dominated(ratios, world):
     assert ratios[world] < 1.35, ratios
 
 
-def test_taste_worlds_weaken_the_length_effect():
-    """Only the taste worlds trade the calibrated length effect away; the others keep it whole."""
+def test_only_taste_worlds_trade_calibration_away():
+    """Only the taste worlds weaken the length effect and the push of the small block's videos; the others
+    keep the calibrated values (and so the same bytes as before the taste worlds)."""
     assert set(TASTE_WORLDS) | {"mixed", "popular"} == set(WORLDS)
+    calibrated = SPECS["mixed"]
+    assert calibrated.length == 1.0
     for name, spec in SPECS.items():
-        assert (spec.length < 1.0) == (name in TASTE_WORLDS), name
+        taste = name in TASTE_WORLDS
+        assert (spec.length < 1.0) == taste, name
+        assert (spec.push < calibrated.push) == taste, name

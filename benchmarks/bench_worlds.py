@@ -1,14 +1,14 @@
 """Which model wins in which world: `kuaicore compare` of every model on every synthetic world.
 
-    python benchmarks/bench_worlds.py                          # small scale, seeds 0-2 (~15 min on 2 cores)
+    python benchmarks/bench_worlds.py                          # small scale, seeds 0-2 (~20 min on 2 cores)
     python benchmarks/bench_worlds.py --users 600 --seeds 0,1  # a reduced run on a busy machine
 
-For each world (mixed, collaborative, content, popular) and seed: ``kuaicore synth --world W --seed S``,
-``build-features --seed S`` and ``compare --seed S`` (every model, small protocol, relevant = watch_ratio >
-2.0), run as a user runs them (the CLI, in child processes). Prints one table: world x model, ndcg@10 as the
-mean over seeds with a 95% t-interval over seeds (one seed: the bootstrap CI over users of that seed), and
-each model's rank within its world. The point is the rank *changes* between worlds: the real data is one
-world we cannot see.
+For each world (mixed, collaborative, content, mixed-taste, popular) and seed: ``kuaicore synth --world W
+--seed S``, ``build-features --seed S`` and ``compare --seed S`` (every model, small protocol, relevant =
+watch_ratio > 2.0), run as a user runs them (the CLI, in child processes). Prints one table: world x model,
+ndcg@10 as the mean over seeds with a 95% t-interval over seeds (one seed: the bootstrap CI over users of
+that seed), and each model's rank within its world. The point is the rank *changes* between worlds: the real
+data is one world we cannot see.
 """
 
 from __future__ import annotations

@@ -11,13 +11,8 @@ from pathlib import Path
 from typing import Any
 
 SCALES = ("tiny", "small", "full")
-WORLDS = (
-    "mixed",
-    "collaborative",
-    "content",
-    "mixed-taste",
-    "popular",
-)  # `synth --world`; the first is the default
+# `synth --world`; the first is the default
+WORLDS = ("mixed", "collaborative", "content", "mixed-taste", "popular")
 
 
 def jsonable(value: Any) -> Any:

@@ -46,8 +46,10 @@ from kuaicore.options import FRACTION, MEMORY_LIMIT, POSITIVE_FLOAT, POSITIVE_IN
     type=click.Choice(WORLDS),
     default=WORLDS[0],
     show_default=True,
-    help="Where the planted taste lives: mixed; collaborative (latent factors only ids reveal); content "
-    "(tags/categories); popular (quality, little personal taste). The file statistics are the same.",
+    help="Where the planted taste lives: mixed (calibrated to the real files); collaborative (latent "
+    "factors only ids reveal); content (tags/categories); mixed-taste (latent factors and tags); popular "
+    "(quality, little personal taste). The taste worlds trade the length-driven positive rate for taste "
+    "(README).",
 )
 def synth(out: Path, scale: str, seed: int, n_users: int | None, n_items: int | None, world: str) -> None:
     """Write a synthetic KuaiRec 2.0 twin to OUT/data/: all seven CSVs in the real format, plus truth.npz.

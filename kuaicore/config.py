@@ -128,5 +128,5 @@ class DemoConfig:
     scale: str = "small"
     data: Path | None = None
     seed: int = 0
-    compare_models: tuple[str, ...] = ("popularity", "tag-cosine", "linear", "als", "mf", "two-tower-mse")
+    compare_models: tuple[str, ...] | None = None  # None: the registry's demo models (registry.demo_names)
     epochs: int | None = None

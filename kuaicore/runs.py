@@ -33,9 +33,12 @@ def runs_dir(art: Path) -> Path:
 
 
 def default_run_name(model: str, loss: str, seed: int) -> str:
-    """The folder a run gets without --run: ``two-tower-LOSS-sSEED`` for the two-tower model (its loss decides
-    what it learns), ``MODEL-sSEED`` for every other model. `kuaicore compare` finds runs to reuse by it."""
-    return f"{model}-{loss}-s{seed}" if model == "two-tower" else f"{model}-s{seed}"
+    """The folder a run gets without --run: ``MODEL-LOSS-sSEED`` for a model of the JAX loop (its loss
+    decides what it learns), ``MODEL-sSEED`` for every other model (kuaicore.models.resolve.Model.run_name).
+    `kuaicore compare` finds runs to reuse by it."""
+    from kuaicore.models.resolve import resolve
+
+    return resolve(model).run_name(loss, seed)
 
 
 _RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -153,16 +156,48 @@ def load_run(run_dir: Path) -> RunOutputs:
     return out
 
 
+RUN_SCHEMA = 1  # the version of config.json's layout (docs/ARTIFACTS.md)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What config.json records of a run, the same keys for every model (docs/ARTIFACTS.md): the model's
+    name (registry name or FILE.py:NAME), the TrainConfig, the resolved ``--option`` values (None: the model
+    has none), what its score means, and model-specific ``info``."""
+
+    model: str
+    train: dict[str, Any]
+    options: dict[str, Any] | None
+    score: str
+    info: dict[str, Any]
+
+    def as_json(self, run: str, outputs: list[str]) -> dict[str, Any]:
+        from kuaicore.config import jsonable
+
+        return {
+            "schema": RUN_SCHEMA,
+            "run": run,
+            "model": self.model,
+            "train": jsonable(self.train),
+            "options": jsonable(self.options),
+            "score": self.score,
+            "outputs": outputs,
+            "info": jsonable(self.info),
+        }
+
+
 def write_run(
     run_dir: Path,
     arrays: dict[str, np.ndarray],
-    config: dict[str, Any],
+    record: RunRecord,
     log: list[dict[str, Any]],
     params: dict[str, np.ndarray] | None = None,
 ) -> Path:
-    """Atomically (re)place ``run_dir`` with a finished run and point ``runs/latest`` at it.
+    """The one run writer: atomically (re)place ``run_dir`` with a finished run and point ``runs/latest``
+    at it.
 
-    ``arrays`` are saved as ``NAME.npy`` (user_emb, item_emb, eval_pred); ``params`` as params.npz. Written
+    ``arrays`` are saved as ``NAME.npy`` (user_emb, item_emb, eval_scores, eval_pred); ``params`` as
+    params.npz; ``record`` as config.json; ``log`` as train_log.jsonl. Written
     into ``runs/NAME.tmp-PID`` first, then swapped in by renames, so a reader sees the old run or the new one;
     a ``ckpt.npz`` of the old folder (resume state) is carried over.
     """
@@ -180,6 +215,8 @@ def write_run(
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
+    outputs = sorted(f"{name}.npy" for name in arrays) + (["params.npz"] if params is not None else [])
+    config = record.as_json(run_dir.name, outputs)
     try:
         _write_run_files(tmp, arrays, config, log, params)
     except BaseException:

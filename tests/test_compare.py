@@ -29,7 +29,12 @@ def test_baseline_runs_and_options(art):
     assert np.load(run / "user_emb.npy").shape[1] == 4 and np.load(run / "item_emb.npy").shape[1] == 4
     assert (art / "runs" / "latest").read_text().strip() == "als-s0"
     cfg = json.loads((run / "config.json").read_text())
-    assert cfg["model"] == "als" and cfg["train_config"]["options"] == {"factors": "4", "iterations": "2"}
+    assert cfg["model"] == "als" and cfg["train"]["options"] == {"factors": "4", "iterations": "2"}
+    assert (
+        cfg["schema"] == 1
+        and cfg["options"]["factors"] == 4
+        and cfg["outputs"] == ["item_emb.npy", "user_emb.npy"]
+    )
     res = runner.invoke(cli, ["train", str(art), "--model", "linear", "--run", "lin"])
     assert res.exit_code == 0, res.output
     assert np.load(art / "runs" / "lin" / "eval_pred.npy").ndim == 1

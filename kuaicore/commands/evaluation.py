@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from kuaicore.models.registry import compare_names
 from kuaicore.options import NON_NEGATIVE_FLOAT, POSITIVE_INT, SEED
 
 
@@ -60,7 +61,7 @@ _PROTOCOL_OPTIONS = [
         type=SEED,
         default=0,
         show_default=True,
-        help="Seed of the random row, the CIs (and of the runs compare trains).",
+        help="Seed of the random row and the CIs (compare: also of the runs it trains, unless --train-seed).",
     ),  # fmt: skip
     click.option(
         "--json",
@@ -185,15 +186,24 @@ def recommend(
 @click.option(
     "--models",
     default=None,
-    help="Comma-separated models [default: all]: popularity, tag-cosine, linear, als, id-mlp, two-tower-mse,"
-    " two-tower-bce, two-tower-softmax.",
+    help="Comma-separated models [default: all]: "
+    + ", ".join(compare_names())
+    + ", or your own FILE.py:NAME / MODULE:NAME.",
 )
 @protocol_options
 @click.option("--retrain", is_flag=True, help="Retrain every model even when its run exists.")
 @click.option(
     "--epochs", type=POSITIVE_INT, default=None, help="Epochs for the JAX models [default: their own]."
 )
-def compare(art: Path, models: str | None, retrain: bool, epochs: int | None, **opts) -> None:
+@click.option(
+    "--train-seed",
+    type=SEED,
+    default=None,
+    help="Seed of the runs compare trains (and reuses: runs MODEL-sSEED) [default: --seed].",
+)
+def compare(
+    art: Path, models: str | None, retrain: bool, epochs: int | None, train_seed: int | None, **opts
+) -> None:
     """Train what is missing, evaluate every model with one protocol, print one table sorted by ndcg.
 
     Each model trains in its own process (its wall time and peak RSS are shown); existing runs named
@@ -206,8 +216,10 @@ def compare(art: Path, models: str | None, retrain: bool, epochs: int | None, **
     from kuaicore.comparison import format_compare, parse_models
 
     cfg, to_stdout = eval_config(art, None, opts)
-    extra = ["--epochs", str(epochs)] if epochs is not None else []
-    result = run_compare(art, parse_models(models), cfg, retrain=retrain, extra_train_args=extra)
+    train_options = {"epochs": epochs} if epochs is not None else {}
+    result = run_compare(
+        art, parse_models(models), cfg, retrain=retrain, train_options=train_options, train_seed=train_seed
+    )
     if to_stdout:
         click.echo(json.dumps(result, indent=2, sort_keys=True))
         return

@@ -7,29 +7,41 @@ from pathlib import Path
 
 import click
 
+from kuaicore.config import TrainConfig
+from kuaicore.models.registry import describe, is_plugin, names
 from kuaicore.options import NON_NEGATIVE_FLOAT, NON_NEGATIVE_INT, POSITIVE_FLOAT, POSITIVE_INT, SEED
+
+
+class ModelName(click.ParamType):
+    """--model: a registry name (listed as choices in --help) or a user's FILE.py:NAME / MODULE:NAME."""
+
+    name = "model"
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "[" + "|".join(names()) + "|FILE.py:NAME]"
+
+    def convert(self, value: str, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        if value in names() or is_plugin(value):
+            return value
+        self.fail(f"{value!r} is not one of {', '.join(names())} (or FILE.py:NAME / MODULE:NAME)", param, ctx)
 
 
 @click.command()
 @click.argument("art", type=click.Path(path_type=Path))
 @click.option(
     "--model",
-    type=click.Choice(["two-tower", "id-mlp", "popularity", "tag-cosine", "linear", "als", "mf"]),
-    default="two-tower",
+    type=ModelName(),
+    default=TrainConfig.model,
     show_default=True,
-    help="two-tower: the JAX dual encoder; id-mlp: id embeddings + item features -> MLP (JAX, MSE; scores"
-    " the small matrix only); popularity, tag-cosine (content similarity), linear (ridge), als (implicit"
-    " matrix factorisation: what is watched) and mf (biased matrix factorisation of the watch ratio: how much"
-    " it is liked): the classic baselines (no JAX, seconds to train).",
+    help=f"A built-in model or your own (FILE.py:NAME or MODULE:NAME: README 'Add a model'). {describe()}.",
 )
 @click.option(
     "--option",
     "options",
     multiple=True,
     metavar="KEY=VALUE",
-    help="A baseline's own option, repeatable. als: factors, iterations, reg, alpha, confidence=linear|log,"
-    " dtype=float32|float64; linear: ridge, taste_prior; popularity: variant=views|mean-wr, prior;"
-    " tag-cosine: columns=tags|all; mf: factors, iterations, reg, bias_reg, target=log|capped.",
+    help="An option of the model (a field of its Options dataclass), repeatable; the options of each"
+    " built-in are listed under --model.",
 )
 @click.option(
     "--loss",
@@ -116,14 +128,14 @@ def train(
     GPU), validates on valid.parquet each epoch, keeps the best epoch, checkpoints to runs/NAME/ckpt.npz,
     and exports user_emb.npy, item_emb.npy, params.npz, config.json and train_log.jsonl.
 
-    The baselines read the same artifacts and write the same run files (no --loss, --epochs...).
+    The other models read the same artifacts and write the same run files (no --loss, --epochs...); so
+    does your own model, given as FILE.py:NAME (README "Add a model").
 
     \b
     Examples:
       kuaicore train /tmp/art --loss softmax --epochs 3
       kuaicore train /tmp/art --model als --option factors=64 --option iterations=15
     """
-    from kuaicore.config import TrainConfig
     from kuaicore.errors import UsageError
 
     model_options = {}
@@ -159,4 +171,5 @@ def train(
     )
     from kuaicore.api import train as run_train
 
-    click.echo(run_train(art, **{k: v for k, v in asdict(cfg).items() if k != "art"}))
+    summary = run_train(art, **{k: v for k, v in asdict(cfg).items() if k != "art"})
+    click.echo(summary.run_dir)

@@ -22,7 +22,6 @@ from kuaicore.models.losses import bce_loss, mse_loss, sampled_softmax_loss
 from kuaicore.training.artifacts import TrainingData
 
 LOSSES = ("mse", "softmax", "bce")
-MODELS = ("two-tower",)
 Spread = Callable[[jax.Array], jax.Array]
 
 
@@ -83,7 +82,6 @@ def two_tower_objective(cfg: TrainConfig, data: TrainingData, spread: Spread | N
         embed_users=lambda p, tables, idx: tt.user_tower(p, tables["user_features"], idx),
         embed_items=lambda p, t, idx: tt.item_tower(p, t["item_features"], t["item_author"], idx),
         spec={
-            "model": "two-tower",
             "loss": cfg.loss,
             "dims": list(spec.dims),
             "id_dim": spec.id_dim,
@@ -98,7 +96,11 @@ def two_tower_objective(cfg: TrainConfig, data: TrainingData, spread: Spread | N
 
 
 def make_objective(cfg: TrainConfig, data: TrainingData, spread: Spread | None = None) -> Objective:
-    """The Objective of ``cfg.model``; UsageError for an unknown model."""
-    if cfg.model not in MODELS:
-        raise UsageError(f"--model: unknown model {cfg.model!r} (choose from {', '.join(MODELS)})")
-    return two_tower_objective(cfg, data, spread)
+    """The Objective of ``cfg.model`` (its registry entry names the function); UsageError for a model that
+    the JAX loop does not train."""
+    from kuaicore.models.resolve import resolve
+
+    model = resolve(cfg.model)
+    if not model.trains_in_loop:
+        raise UsageError(f"--model: {cfg.model} is not trained by the JAX loop")
+    return model.objective(cfg, data, spread)

@@ -17,9 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kuaicore.config import EvalConfig, FeatureConfig, SynthConfig, TrainConfig
+
+if TYPE_CHECKING:
+    from kuaicore.training.runner import RunSummary
 
 
 def synth(out: str | Path, scale: str = "tiny", seed: int = 0, **options: Any) -> Path:
@@ -53,7 +56,7 @@ def build_features(data: str | Path, out: str | Path, **options: Any) -> Path:
     return build(FeatureConfig(data=Path(data), out=Path(out), **options))
 
 
-def train(art: str | Path, model: str = "two-tower", **options: Any) -> Any:
+def train(art: str | Path, model: str = TrainConfig.model, **options: Any) -> RunSummary:
     """`kuaicore train ART --model MODEL`: ``model`` is a registry name (kuaicore.models.registry) or a
     user's ``FILE.py:NAME`` / ``MODULE:NAME``; ``options`` are TrainConfig's fields (``loss``, ``epochs``,
     ``lr``, ``seed``, ``run``, ``options={...}`` for a model's own options, ...). One writer per run (a lock,

@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kuaicore.models.registry import DEFAULT_MODEL
+
 SCALES = ("tiny", "small", "full")
 WORLDS = ("mixed", "collaborative", "content", "popular")  # `synth --world`; the first is the default
 
@@ -74,7 +76,7 @@ class TrainConfig:
     """`kuaicore train`: model, loss, optimisation and the run it writes to."""
 
     art: Path
-    model: str = "two-tower"
+    model: str = DEFAULT_MODEL  # a registry name (kuaicore.models.registry) or FILE.py:NAME / MODULE:NAME
     loss: str = "mse"  # the best on the synthetic benchmark (README "Which model when")
     epochs: int = 3
     batch_size: int = 4096

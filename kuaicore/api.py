@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kuaicore.config import EvalConfig, FeatureConfig, SynthConfig, TrainConfig
+from kuaicore.config import DEFAULT_MEMORY_LIMIT, EvalConfig, FeatureConfig, SynthConfig, TrainConfig
 
 if TYPE_CHECKING:
     from kuaicore.training.runner import RunSummary
@@ -34,7 +34,9 @@ def synth(out: str | Path, scale: str = "tiny", seed: int = 0, **options: Any) -
     return Path(out) / "data"
 
 
-def validate(data: str | Path, memory_limit: str = "1GB", threads: int | None = None) -> dict[str, Any]:
+def validate(
+    data: str | Path, memory_limit: str = DEFAULT_MEMORY_LIMIT, threads: int | None = None
+) -> dict[str, Any]:
     """`kuaicore validate`: the report of a KuaiRec folder as a dict, or, for an ART folder, the checksum
     verdict of each of its files."""
     if (Path(data) / "manifest.json").is_file():

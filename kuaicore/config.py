@@ -13,6 +13,7 @@ from typing import Any
 from kuaicore.models.registry import DEFAULT_MODEL
 
 SCALES = ("tiny", "small", "full")
+DEFAULT_MEMORY_LIMIT = "1GB"  # --memory-limit: the budget of the whole process (kuaicore.data.duck)
 WORLDS = ("mixed", "collaborative", "content", "popular")  # `synth --world`; the first is the default
 
 
@@ -54,7 +55,7 @@ class FeatureConfig:
 
     data: Path
     out: Path
-    memory_limit: str = "1GB"
+    memory_limit: str = DEFAULT_MEMORY_LIMIT
     threads: int | None = None
     seed: int = 0
     watch_ratio_cap: float = 5.0

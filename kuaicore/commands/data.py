@@ -7,8 +7,19 @@ from pathlib import Path
 
 import click
 
-from kuaicore.config import SCALES, WORLDS, SynthConfig
+from kuaicore.config import DEFAULT_MEMORY_LIMIT, SCALES, WORLDS, SynthConfig
 from kuaicore.options import FRACTION, MEMORY_LIMIT, POSITIVE_FLOAT, POSITIVE_INT, SEED
+
+# One definition, one meaning (kuaicore.data.duck): the budget of the whole process, in validate and
+# build-features alike.
+memory_limit_option = click.option(
+    "--memory-limit",
+    type=MEMORY_LIMIT,
+    default=DEFAULT_MEMORY_LIMIT,
+    show_default=True,
+    help="Memory budget of the whole process, e.g. 700MB, 2GB (at least 64MB); DuckDB gets 70% of it and"
+    " spills to disk beyond it.",
+)
 
 
 @click.command()
@@ -70,13 +81,7 @@ def synth(out: Path, scale: str, seed: int, n_users: int | None, n_items: int | 
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the report as JSON on stdout (logs go to stderr)."
 )
-@click.option(
-    "--memory-limit",
-    type=MEMORY_LIMIT,
-    default="1GB",
-    show_default=True,
-    help="Memory budget of the whole process, e.g. 700MB, 2GB (at least 64MB); DuckDB spills beyond it.",
-)
+@memory_limit_option
 @click.option("--threads", type=POSITIVE_INT, default=None, help="DuckDB threads [default: all cores].")
 def validate(data: Path, as_json: bool, memory_limit: str, threads: int | None) -> None:
     """Check a KuaiRec folder: files, headers, column types, and the small/big overlap; print a summary.
@@ -110,14 +115,7 @@ def validate(data: Path, as_json: bool, memory_limit: str, threads: int | None) 
 @click.command("build-features")
 @click.argument("data", type=click.Path(path_type=Path))
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="The artifact folder ART.")
-@click.option(
-    "--memory-limit",
-    type=MEMORY_LIMIT,
-    default="1GB",
-    show_default=True,
-    help="Memory budget of the whole process, e.g. 700MB, 2GB (at least 64MB); DuckDB gets 70% of it and"
-    " spills to disk beyond it.",
-)
+@memory_limit_option
 @click.option("--threads", type=POSITIVE_INT, default=None, help="DuckDB threads [default: all cores].")
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the training-row shuffle.")
 @click.option(

@@ -107,9 +107,20 @@ class TrainConfig:
     data_on_device: str = "auto"
 
 
+def parse_ks(text: str) -> tuple[int, ...]:
+    """``--k`` text such as ``10,50,100`` as cut-offs (checked by EvalConfig); UsageError naming --k."""
+    from kuaicore.errors import UsageError
+
+    try:
+        return tuple(int(x) for x in str(text).split(","))
+    except ValueError:
+        raise UsageError(f"--k: expected comma-separated integers like 10,50,100, got {text!r}") from None
+
+
 @dataclass(frozen=True)
 class EvalConfig:
-    """`kuaicore evaluate`: protocol, cut-offs, label rule, output."""
+    """`kuaicore evaluate`: protocol, cut-offs, label rule, output. The cut-offs and the bootstrap count are
+    checked here, once, for the CLI and the Python API alike."""
 
     art: Path
     run: str | None = None
@@ -121,6 +132,15 @@ class EvalConfig:
     bootstrap: int = 1000
     seed: int = 0
     json_path: Path | None = None
+
+    def __post_init__(self) -> None:
+        from kuaicore.errors import UsageError
+
+        ks = tuple(self.ks)
+        if not ks or any(isinstance(k, bool) or int(k) != k or k < 1 for k in ks):
+            raise UsageError(f"--k: cut-offs must be positive integers, got {self.ks}")
+        if isinstance(self.bootstrap, bool) or int(self.bootstrap) != self.bootstrap or self.bootstrap < 0:
+            raise UsageError(f"--bootstrap: must be an integer >= 0, got {self.bootstrap!r}")
 
 
 @dataclass(frozen=True)

@@ -46,42 +46,67 @@ class ModelName(click.ParamType):
 @click.option(
     "--loss",
     type=click.Choice(["mse", "bce", "softmax"]),
-    default="mse",
+    default=TrainConfig.loss,
     show_default=True,
     help="mse: regress the capped watch ratio (the seed's NNEncoding; the best here); bce: the like label;"
     " softmax: in-batch sampled softmax over liked rows (logQ-corrected).",
 )
-@click.option("--epochs", type=POSITIVE_INT, default=3, show_default=True, help="Passes over train.parquet.")
+@click.option(
+    "--epochs",
+    type=POSITIVE_INT,
+    default=TrainConfig.epochs,
+    show_default=True,
+    help="Passes over train.parquet.",
+)
 @click.option(
     "--batch-size",
     type=POSITIVE_INT,
-    default=4096,
+    default=TrainConfig.batch_size,
     show_default=True,
     help="Rows per step (at most the training rows; rounded up to a multiple of the device count).",
 )
-@click.option("--lr", type=POSITIVE_FLOAT, default=3e-3, show_default=True, help="Adam learning rate.")
-@click.option("--dims", default="128,64,32", show_default=True, help="Layer sizes of each tower.")
+@click.option(
+    "--lr", type=POSITIVE_FLOAT, default=TrainConfig.lr, show_default=True, help="Adam learning rate."
+)
+@click.option(
+    "--dims",
+    default=",".join(map(str, TrainConfig.dims)),
+    show_default=True,
+    help="Layer sizes of each tower.",
+)
 @click.option(
     "--id-embeddings/--no-id-embeddings",
     default=None,
     help="Learned user/item/author id embeddings [default: on for softmax, off otherwise].",
 )
 @click.option(
-    "--temperature", type=POSITIVE_FLOAT, default=0.05, show_default=True, help="score = dot / temperature."
+    "--temperature",
+    type=POSITIVE_FLOAT,
+    default=TrainConfig.temperature,
+    show_default=True,
+    help="score = dot / temperature.",
 )
 @click.option(
-    "--weight-decay", type=NON_NEGATIVE_FLOAT, default=1e-5, show_default=True, help="AdamW weight decay."
+    "--weight-decay",
+    type=NON_NEGATIVE_FLOAT,
+    default=TrainConfig.weight_decay,
+    show_default=True,
+    help="AdamW weight decay.",
 )
 @click.option("--cosine-schedule", is_flag=True, help="Cosine-decay the learning rate over the run.")
 @click.option(
     "--checkpoint-every",
     type=NON_NEGATIVE_INT,
-    default=0,
+    default=TrainConfig.checkpoint_every,
     show_default=True,
     help="Also checkpoint every N steps (0: once per epoch).",
 )
 @click.option(
-    "--seed", type=SEED, default=0, show_default=True, help="Seed of initialisation and data order."
+    "--seed",
+    type=SEED,
+    default=TrainConfig.seed,
+    show_default=True,
+    help="Seed of initialisation and data order.",
 )
 @click.option(
     "--run",
@@ -93,7 +118,7 @@ class ModelName(click.ParamType):
 @click.option(
     "--patience",
     type=NON_NEGATIVE_INT,
-    default=0,
+    default=TrainConfig.patience,
     show_default=True,
     help="Stop after N epochs without a better valid ndcg@10 (0: every --epochs epoch runs); --epochs is then"
     " a maximum. The best epoch is exported either way.",

@@ -47,8 +47,6 @@ class _Context:
             raise UsageError(
                 f"--protocol: expected one of {', '.join(rankers.PROTOCOLS)}, got {cfg.protocol!r}"
             )
-        if not cfg.ks or min(cfg.ks) < 1:
-            raise UsageError(f"--k: cut-offs must be positive integers, got {cfg.ks}")
         self.art, self.cfg = art, cfg
         self.data = load_valid_data(art) if cfg.protocol == "valid" else load_eval_data(art)
         self.kmax = max(cfg.ks)

@@ -39,7 +39,9 @@ def validate(
 ) -> dict[str, Any]:
     """`kuaicore validate`: the report of a KuaiRec folder as a dict, or, for an ART folder, the checksum
     verdict of each of its files."""
-    if (Path(data) / "manifest.json").is_file():
+    from kuaicore.art import layout
+
+    if (Path(data) / layout.MANIFEST).is_file():
         from kuaicore.art import verify_checksums
 
         return {"art": str(data), "files": verify_checksums(Path(data))}

@@ -94,7 +94,9 @@ def validate(data: Path, as_json: bool, memory_limit: str, threads: int | None) 
 
     Example: kuaicore validate "KuaiRec 2.0"
     """
-    if (Path(data) / "manifest.json").is_file():  # an ART: verify its files against the manifest
+    from kuaicore.art.layout import MANIFEST
+
+    if (Path(data) / MANIFEST).is_file():  # an ART: verify its files against the manifest
         from kuaicore.art import verify_checksums
 
         files = verify_checksums(data)

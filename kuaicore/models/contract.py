@@ -91,9 +91,10 @@ class ModelData:
         self, split: str = "train", columns: tuple[str, ...] = ("user_idx", "item_idx", "target")
     ) -> dict[str, np.ndarray]:
         """``columns`` of ``ART/{split}.parquet`` (train, valid or eval) as NumPy arrays."""
+        from kuaicore.art.layout import split_path
         from kuaicore.models.interactions import iter_pair_batches
 
-        parts = list(iter_pair_batches(self.art / f"{split}.parquet", columns=columns))
+        parts = list(iter_pair_batches(split_path(self.art, split), columns=columns))
         return {
             c: np.concatenate([p[j] for p in parts]) if parts else np.empty(0) for j, c in enumerate(columns)
         }

@@ -1,4 +1,4 @@
-"""Train the id-mlp model (kuaicore.models.id_mlp): streamed shuffled minibatches (kuaicore.data.stream),
+"""Train the id-mlp model (kuaicore.models.id_mlp): streamed shuffled minibatches (kuaicore.art.stream),
 optax (kuaicore.training.optim), one jitted step, validation MSE per epoch (the best epoch is kept). It
 follows the fit contract (kuaicore.models.contract) with the ``score_pairs`` capability: the run writer
 stores the predicted capped watch ratio of every eval.parquet row as ``eval_scores.npy`` = ``eval_pred.npy``.
@@ -16,8 +16,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from kuaicore.art.stream import Prefetcher, epoch_batches, n_batches
 from kuaicore.config import to_jsonable
-from kuaicore.data.stream import Prefetcher, epoch_batches, n_batches
 from kuaicore.models import id_mlp
 from kuaicore.models.contract import Fitted, ModelData
 from kuaicore.progress import bar, log

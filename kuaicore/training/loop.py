@@ -18,9 +18,9 @@ from typing import Any
 import jax
 import numpy as np
 
-from kuaicore.art import eval_pairs, valid_candidates
+from kuaicore.art import eval_pairs, layout, valid_candidates
+from kuaicore.art.stream import n_rows
 from kuaicore.config import TrainConfig, to_jsonable
-from kuaicore.data.stream import n_rows
 from kuaicore.errors import UsageError
 from kuaicore.models.two_tower import TOWER_MODES
 from kuaicore.progress import log, timed
@@ -244,7 +244,7 @@ def train(cfg: TrainConfig) -> RunSummary:
         "exported": "best epoch" if best is not None else "last step",
     }
     extra = {}
-    if cfg.loss == "mse" and (Path(cfg.art) / "eval.parquet").is_file():
+    if cfg.loss == "mse" and (Path(cfg.art) / layout.EVAL).is_file():
         extra["eval_pred"] = mse_eval_predictions(eval_pairs(cfg.art), user_emb, item_emb, data.cap)
     record = RunRecord(cfg.model, to_jsonable(cfg), None, score, info)
     write_run(run_dir, final, user_emb, item_emb, record, state["log"], extra)

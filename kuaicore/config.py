@@ -13,6 +13,7 @@ from typing import Any
 from kuaicore.models.registry import DEFAULT_MODEL
 
 SCALES = ("tiny", "small", "full")
+DEFAULT_SEED = 0  # every command's --seed
 DEFAULT_MEMORY_LIMIT = "1GB"  # --memory-limit: the budget of the whole process (kuaicore.data.duck)
 WORLDS = ("mixed", "collaborative", "content", "popular")  # `synth --world`; the first is the default
 
@@ -43,7 +44,7 @@ class SynthConfig:
 
     out: Path
     scale: str = "tiny"
-    seed: int = 0
+    seed: int = DEFAULT_SEED
     n_users: int | None = None
     n_items: int | None = None
     world: str = "mixed"
@@ -57,7 +58,7 @@ class FeatureConfig:
     out: Path
     memory_limit: str = DEFAULT_MEMORY_LIMIT
     threads: int | None = None
-    seed: int = 0
+    seed: int = DEFAULT_SEED
     watch_ratio_cap: float = 5.0
     like_threshold: float = 2.0
     valid_fraction: float = 0.1
@@ -90,7 +91,7 @@ class TrainConfig:
     cosine_schedule: bool = False
     shuffle_buffer: int = 262_144
     checkpoint_every: int = 0  # steps; 0 = once per epoch only
-    seed: int = 0
+    seed: int = DEFAULT_SEED
     run: str | None = None
     resume: bool = False
     max_steps: int | None = None
@@ -130,7 +131,7 @@ class EvalConfig:
     label: str = "wr"
     gain_cap: float = 5.0
     bootstrap: int = 1000
-    seed: int = 0
+    seed: int = DEFAULT_SEED
     json_path: Path | None = None
 
     def __post_init__(self) -> None:
@@ -150,6 +151,6 @@ class DemoConfig:
     folder: Path
     scale: str = "small"
     data: Path | None = None
-    seed: int = 0
+    seed: int = DEFAULT_SEED
     compare_models: tuple[str, ...] | None = None  # None: the registry's demo models (registry.demo_names)
     epochs: int | None = None

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from kuaicore.config import DEFAULT_SEED
 from kuaicore.errors import UsageError
 from kuaicore.models.registry import Search, search_spaces, tune_defaults
 from kuaicore.progress import log
@@ -42,7 +43,7 @@ class TuneConfig:
     models: tuple[str, ...] = DEFAULT_MODELS
     trials: int = 12
     budget_seconds: float = 600.0
-    seed: int = 0
+    seed: int = DEFAULT_SEED
     eta: int = 3
     threshold: float = 2.0
     k: int = 10

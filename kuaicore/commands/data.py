@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from kuaicore.config import DEFAULT_MEMORY_LIMIT, SCALES, WORLDS, SynthConfig
+from kuaicore.config import DEFAULT_MEMORY_LIMIT, SCALES, WORLDS, FeatureConfig, SynthConfig
 from kuaicore.options import FRACTION, MEMORY_LIMIT, POSITIVE_FLOAT, POSITIVE_INT, SEED
 
 # One definition, one meaning (kuaicore.data.duck): the budget of the whole process, in validate and
@@ -27,14 +27,14 @@ memory_limit_option = click.option(
 @click.option(
     "--scale",
     type=click.Choice(SCALES),
-    default="tiny",
+    default=SynthConfig.scale,
     show_default=True,
     help="tiny: ~hundreds of KB for tests; small: ~5% of the real size (demo); full: real size (12.5M rows).",
 )
 @click.option(
     "--seed",
     type=SEED,
-    default=0,
+    default=SynthConfig.seed,
     show_default=True,
     help="Random seed; the same seed writes byte-identical files.",
 )
@@ -119,25 +119,31 @@ def validate(data: Path, as_json: bool, memory_limit: str, threads: int | None) 
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="The artifact folder ART.")
 @memory_limit_option
 @click.option("--threads", type=POSITIVE_INT, default=None, help="DuckDB threads [default: all cores].")
-@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the training-row shuffle.")
+@click.option(
+    "--seed",
+    type=SEED,
+    default=FeatureConfig.seed,
+    show_default=True,
+    help="Seed of the training-row shuffle.",
+)
 @click.option(
     "--watch-ratio-cap",
     type=POSITIVE_FLOAT,
-    default=5.0,
+    default=FeatureConfig.watch_ratio_cap,
     show_default=True,
     help="target = min(watch_ratio, cap); a finite number > 0.",
 )
 @click.option(
     "--valid-fraction",
     type=FRACTION,
-    default=0.1,
+    default=FeatureConfig.valid_fraction,
     show_default=True,
     help="Each user's last floor(fraction * rows) rows by time go to valid.parquet.",
 )
 @click.option(
     "--label-rule",
     type=click.Choice(["wr", "debiased"]),
-    default="wr",
+    default=FeatureConfig.label_rule,
     show_default=True,
     help="`label` = watch_ratio > 2.0 (wr), or above its duration bucket's percentile.",
 )
@@ -149,7 +155,7 @@ def validate(data: Path, as_json: bool, memory_limit: str, threads: int | None) 
 @click.option(
     "--validate/--no-validate",
     "full_validate",
-    default=False,
+    default=FeatureConfig.validate,
     show_default=True,
     help="Run the full `kuaicore validate` scan first (one more read of every file). Without it, files,"
     " headers and line ends are checked and a bad value still stops the build naming file and row.",

@@ -117,3 +117,29 @@ def test_each_builtin_model_name_is_written_once():
             if f'"{name}"' in p.read_text(encoding="utf-8") and "synth" not in p.parts
         }
         assert holders - other_meanings.get(name, set()) == {"models/registry.py"}, (name, holders)
+
+
+def test_importable_module_model_and_pair_scorer(user_model, monkeypatch):
+    """``--model MODULE:NAME`` imports the module from sys.path; a model returning only ``score_pairs`` (the
+    capability of a model that is not a dot product) is written as eval_scores.npy and evaluated."""
+    (user_model / "my_models.py").write_text(
+        "import numpy as np\n"
+        "from kuaicore.models.contract import Fitted\n\n\n"
+        "class ItemIndex:\n"
+        "    def fit(self, data, options):\n"
+        "        return Fitted(score_pairs=lambda users, items: items.astype(np.float32) - users)\n",
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(user_model))
+    art = user_model / "art"
+    res = _invoke(["train", str(art), "--model", "my_models:ItemIndex", "--seed", "2"])
+    assert res.exit_code == 0, res.output
+    run = art / "runs" / "ItemIndex-s2"
+    users, items = (
+        pq.read_table(art / "eval.parquet").column(c).to_numpy() for c in ("user_idx", "item_idx")
+    )
+    np.testing.assert_array_equal(np.load(run / "eval_scores.npy"), (items - users).astype(np.float32))
+    assert not (run / "user_emb.npy").exists()
+    assert json.loads((run / "config.json").read_text())["options"] is None
+    res = _invoke(["evaluate", str(art), "--run", "ItemIndex-s2", "--k", "10", "--bootstrap", "0"])
+    assert res.exit_code == 0, res.output

@@ -25,6 +25,10 @@ SPLITS = {"train": TRAIN, "valid": VALID, "eval": EVAL}
 RUNS = "runs"
 COMPARE = "compare.json"
 
+# Columns of the interaction tables that training reads (docs/ARTIFACTS.md lists them all).
+PAIR_TARGET = ("user_idx", "item_idx", "target")  # a pair and its capped watch ratio (the regression models)
+TRAIN_COLUMNS = (*PAIR_TARGET, "label")  # + the like label: what the JAX loop streams
+
 
 def split_path(art: Path, split: str) -> Path:
     """``ART/{split}.parquet`` of a split (train, valid or eval); ArtifactError for another name."""

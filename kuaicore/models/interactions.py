@@ -21,7 +21,7 @@ from kuaicore.art import check_finite, layout, read_manifest
 from kuaicore.art.scaling import raw_columns
 from kuaicore.errors import ArtifactError
 
-TRAIN_COLUMNS = ("user_idx", "item_idx", "target")
+TRAIN_COLUMNS = layout.PAIR_TARGET
 
 
 @dataclass(frozen=True)

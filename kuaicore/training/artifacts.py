@@ -16,7 +16,7 @@ from kuaicore.art import check_finite, layout, read_manifest
 from kuaicore.art.stream import open_parquet
 from kuaicore.errors import ArtifactError
 
-TRAIN_COLUMNS = ("user_idx", "item_idx", "target", "label")
+TRAIN_COLUMNS = layout.TRAIN_COLUMNS
 
 
 @dataclass(frozen=True)

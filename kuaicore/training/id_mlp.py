@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from kuaicore.art import layout
 from kuaicore.art.stream import Prefetcher, epoch_batches, n_batches
 from kuaicore.config import to_jsonable
 from kuaicore.models import id_mlp
@@ -25,7 +26,7 @@ from kuaicore.training.artifacts import load_training_data
 from kuaicore.training.export import flat_params
 from kuaicore.training.optim import make_optimizer
 
-COLUMNS = ("user_idx", "item_idx", "target")
+COLUMNS = layout.PAIR_TARGET
 
 
 def _predict_rows(

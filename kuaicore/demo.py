@@ -71,7 +71,7 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
         return f"{summary.run_dir.name}, {summary.samples_per_s:,.0f} samples/s"
 
     def evaluation() -> str:
-        result, run_dir = evaluate(EvalConfig(art=art, run=out["run"], ks=(10, 50, 100), seed=cfg.seed))
+        result, run_dir = evaluate(EvalConfig(art=art, run=out["run"], seed=cfg.seed))
         out["metrics"] = result
         return f"-> {run_dir / 'metrics.json'}"
 
@@ -82,7 +82,7 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
         result = compare(
             art,
             models,
-            EvalConfig(art=art, ks=(10, 50, 100), seed=cfg.seed),
+            EvalConfig(art=art, seed=cfg.seed),
             train_options={"epochs": cfg.epochs} if cfg.epochs is not None else None,
         )
         out["compare"] = result

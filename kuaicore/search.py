@@ -26,6 +26,7 @@ from kuaicore.config import DEFAULT_SEED
 from kuaicore.errors import UsageError
 from kuaicore.models.registry import Search, search_spaces, tune_defaults
 from kuaicore.progress import log
+from kuaicore.protocol import VALID_K
 
 BEST = "best"
 
@@ -46,7 +47,7 @@ class TuneConfig:
     seed: int = DEFAULT_SEED
     eta: int = 3
     threshold: float = 2.0
-    k: int = 10
+    k: int = VALID_K
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.models if m not in FAMILIES]

@@ -24,7 +24,7 @@ from kuaicore.config import TrainConfig, to_jsonable
 from kuaicore.errors import UsageError
 from kuaicore.models.two_tower import TOWER_MODES
 from kuaicore.progress import log, timed
-from kuaicore.protocol import protocol_ndcg
+from kuaicore.protocol import VALID_K, protocol_ndcg
 from kuaicore.runs import RunRecord, check_run_name, default_run_name
 from kuaicore.training import epochs as ep
 from kuaicore.training import resident as rs
@@ -38,7 +38,6 @@ from kuaicore.training.runner import RunSummary
 from kuaicore.training.validation import recall_at_k, sample_positives, valid_loss
 
 # Options that must not change between a checkpoint and its --resume (others, e.g. --epochs, may).
-VALID_K = 10  # the cut-off of the epoch score: ndcg@10, the headline of `kuaicore evaluate`
 
 RESUME_KEYS = (
     "model",

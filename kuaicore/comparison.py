@@ -58,11 +58,6 @@ def train_config(art: Path, model: str, seed: int, options: dict[str, Any] | Non
     return replace(cfg, run=default_run_name(base, cfg.loss, seed))
 
 
-def run_name(model: str, seed: int) -> str:
-    """The run of compare's ``model`` trained with ``seed``."""
-    return str(train_config(Path("."), model, seed).run)
-
-
 def _complete(run_dir: Path) -> bool:
     return (run_dir / "user_emb.npy").is_file() or (run_dir / "eval_scores.npy").is_file()
 

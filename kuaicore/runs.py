@@ -41,6 +41,11 @@ def default_run_name(model: str, loss: str, seed: int) -> str:
     return resolve(model).run_name(loss, seed)
 
 
+def run_name(cfg: Any) -> str:
+    """The run folder a TrainConfig trains into: ``cfg.run``, else :func:`default_run_name`."""
+    return cfg.run or default_run_name(cfg.model, cfg.loss, cfg.seed)
+
+
 _RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from kuaicore.config import TrainConfig
-from kuaicore.models.registry import describe, is_plugin, names
+from kuaicore.models.registry import describe, is_plugin, losses, names
 from kuaicore.options import NON_NEGATIVE_FLOAT, NON_NEGATIVE_INT, POSITIVE_FLOAT, POSITIVE_INT, SEED
 
 
@@ -45,7 +45,7 @@ class ModelName(click.ParamType):
 )
 @click.option(
     "--loss",
-    type=click.Choice(["mse", "bce", "softmax"]),
+    type=click.Choice(losses()),
     default=TrainConfig.loss,
     show_default=True,
     help="mse: regress the capped watch ratio (the seed's NNEncoding; the best here); bce: the like label;"

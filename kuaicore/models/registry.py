@@ -176,6 +176,11 @@ def is_plugin(name: str) -> bool:
     return ":" in name
 
 
+def losses() -> tuple[str, ...]:
+    """Every --loss of the models of the JAX loop (the CLI's choices), in registry order."""
+    return tuple(dict.fromkeys(x for e in BUILTIN for x in e.losses))
+
+
 def describe() -> str:
     """One line per built-in model, for --help."""
     return "; ".join(f"{e.name}: {e.help}" for e in BUILTIN)

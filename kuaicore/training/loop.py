@@ -25,7 +25,7 @@ from kuaicore.errors import UsageError
 from kuaicore.models.two_tower import TOWER_MODES
 from kuaicore.progress import log, timed
 from kuaicore.protocol import VALID_K, protocol_ndcg
-from kuaicore.runs import RunRecord, check_run_name, default_run_name
+from kuaicore.runs import RunRecord, check_run_name, run_name
 from kuaicore.training import epochs as ep
 from kuaicore.training import resident as rs
 from kuaicore.training import step as st
@@ -55,11 +55,6 @@ RESUME_KEYS = (
     "id_dim",
     "n_candidates",
 )
-
-
-def run_name(cfg: TrainConfig) -> str:
-    """The run's folder name: --run, else the deterministic ``{model}-{loss}-s{seed}``."""
-    return cfg.run or default_run_name(cfg.model, cfg.loss, cfg.seed)
 
 
 def check_config(cfg: TrainConfig) -> None:

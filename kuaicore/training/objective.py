@@ -19,9 +19,9 @@ from kuaicore.config import TrainConfig
 from kuaicore.errors import UsageError
 from kuaicore.models import two_tower as tt
 from kuaicore.models.losses import bce_loss, mse_loss, sampled_softmax_loss
+from kuaicore.models.registry import MODELS
 from kuaicore.training.artifacts import TrainingData
 
-LOSSES = ("mse", "softmax", "bce")
 Spread = Callable[[jax.Array], jax.Array]
 
 
@@ -47,8 +47,9 @@ def two_tower_objective(cfg: TrainConfig, data: TrainingData, spread: Spread | N
     Each tower runs once per entity or once per row as ``cfg.towers`` says (``auto``: whichever evaluates
     fewer rows, see ``two_tower.entity_level``); ``spread`` splits the per-entity work over the devices.
     """
-    if cfg.loss not in LOSSES:
-        raise UsageError(f"--loss: unknown loss {cfg.loss!r} (choose from {', '.join(LOSSES)})")
+    known = MODELS[cfg.model].losses  # the registry lists each model's losses
+    if cfg.loss not in known:
+        raise UsageError(f"--loss: unknown loss {cfg.loss!r} (choose from {', '.join(known)})")
     ids = uses_id_embeddings(cfg)
     spec = tt.TwoTowerSpec(
         n_user_features=data.user_features.shape[1],

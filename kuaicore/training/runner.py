@@ -56,10 +56,10 @@ def train(cfg: TrainConfig) -> RunSummary:
     holding the run's lock; returns the summary."""
     from kuaicore.art import read_manifest
     from kuaicore.models.resolve import resolve
-    from kuaicore.runs import check_run_name, run_lock
+    from kuaicore.runs import check_run_name, run_lock, run_name
 
     model = resolve(cfg.model)
-    name = check_run_name(cfg.run or model.run_name(cfg.loss, cfg.seed))
+    name = check_run_name(run_name(cfg))
     read_manifest(cfg.art)  # a clear error for a folder that is not an ART, before runs/ is made in it
     with run_lock(cfg.art, name):
         if model.trains_in_loop:

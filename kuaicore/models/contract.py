@@ -49,8 +49,9 @@ class Fitted:
 class ModelData:
     """What ``fit`` receives: the ART folder opened lazily, and the run's training configuration.
 
-    Attributes load on first use: ``manifest`` (dict), ``interactions`` (training rows as a CSR user x item
-    matrix of summed capped watch ratios, :class:`kuaicore.models.interactions.Interactions`), ``features``
+    Attributes load on first use: ``folder`` (the typed ART: kuaicore.art.open_art), ``manifest``,
+    ``interactions`` (training rows as a CSR user x item matrix of summed capped watch ratios,
+    :class:`kuaicore.models.interactions.Interactions`), ``features``
     (:class:`kuaicore.models.interactions.FeatureSet`). ``rows(split, columns)`` reads a split's columns as
     NumPy arrays; ``eval_pairs()`` the (user_idx, item_idx) of every eval.parquet row.
     """
@@ -62,10 +63,15 @@ class ModelData:
         self.log = log
 
     @cached_property
-    def manifest(self) -> dict[str, Any]:
-        from kuaicore.art import read_manifest
+    def folder(self) -> Any:
+        """The ART as :class:`kuaicore.art.Art` (typed loaders: features, raw features, id maps, rows)."""
+        from kuaicore.art import open_art
 
-        return read_manifest(self.art)
+        return open_art(self.art)
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        return self.folder.manifest
 
     @property
     def n_users(self) -> int:
@@ -91,13 +97,7 @@ class ModelData:
         self, split: str = "train", columns: tuple[str, ...] = ("user_idx", "item_idx", "target")
     ) -> dict[str, np.ndarray]:
         """``columns`` of ``ART/{split}.parquet`` (train, valid or eval) as NumPy arrays."""
-        from kuaicore.art.layout import split_path
-        from kuaicore.models.interactions import iter_pair_batches
-
-        parts = list(iter_pair_batches(split_path(self.art, split), columns=columns))
-        return {
-            c: np.concatenate([p[j] for p in parts]) if parts else np.empty(0) for j, c in enumerate(columns)
-        }
+        return self.folder.rows(split, columns)
 
     def eval_pairs(self) -> tuple[np.ndarray, np.ndarray]:
         from kuaicore.art import eval_pairs

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from kuaicore.art import check_finite
-from kuaicore.atomic import atomic_file, exclusive_lock, leftover_owner, sweep_leftovers, tmp_name
+from kuaicore.atomic import atomic_file, atomic_folder, exclusive_lock, leftover_owner, sweep_leftovers
 from kuaicore.atomic import write_json_atomic as write_json_atomic
 from kuaicore.errors import ArtifactError, UsageError
 
@@ -203,8 +203,8 @@ def write_run(
 
     ``arrays`` are saved as ``NAME.npy`` (user_emb, item_emb, eval_scores, eval_pred); ``params`` as
     params.npz; ``record`` as config.json; ``log`` as train_log.jsonl. Written
-    into ``runs/NAME.tmp-PID`` first, then swapped in by renames, so a reader sees the old run or the new one;
-    a ``ckpt.npz`` of the old folder (resume state) is carried over.
+    into ``runs/NAME.tmp-PID`` first, then swapped in by renames (kuaicore.atomic.atomic_folder), so a
+    reader sees the old run or the new one; a ``ckpt.npz`` of the old folder (resume state) is carried over.
     """
     import shutil
 
@@ -214,31 +214,17 @@ def write_run(
                 f"{run_dir.name}: {name} holds NaN or inf (the model diverged: try a lower --lr);"
                 " nothing written"
             )
-    runs = run_dir.parent
-    runs.mkdir(parents=True, exist_ok=True)
-    tmp = runs / tmp_name(run_dir.name)
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
     outputs = sorted(f"{name}.npy" for name in arrays) + (["params.npz"] if params is not None else [])
     config = record.as_json(run_dir.name, outputs)
-    try:
+    with atomic_folder(run_dir) as tmp:
         _write_run_files(tmp, arrays, config, log, params)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    ckpt = run_dir / "ckpt.npz"
-    if ckpt.is_file():  # a hard link (or copy): a kill during the swap never loses the resume state
-        try:
-            os.link(ckpt, tmp / "ckpt.npz")
-        except OSError:
-            shutil.copy2(ckpt, tmp / "ckpt.npz")
-    old = runs / f"{run_dir.name}.old-{os.getpid()}"
-    if run_dir.exists():
-        os.rename(run_dir, old)
-    os.rename(tmp, run_dir)
-    if old.exists():
-        shutil.rmtree(old)
+        ckpt = run_dir / "ckpt.npz"
+        if ckpt.is_file():  # a hard link (or copy): a kill during the swap never loses the resume state
+            try:
+                os.link(ckpt, tmp / "ckpt.npz")
+            except OSError:
+                shutil.copy2(ckpt, tmp / "ckpt.npz")
+    runs = run_dir.parent
     with atomic_file(runs / LATEST) as latest_tmp:
         latest_tmp.write_text(run_dir.name + "\n", encoding="utf-8")
     return run_dir

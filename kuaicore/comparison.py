@@ -52,6 +52,9 @@ def train_config(art: Path, model: str, seed: int, options: dict[str, Any] | Non
     from kuaicore.models.registry import split_compare_name
     from kuaicore.runs import default_run_name
 
+    unknown = sorted(set(options or {}) - set(TrainConfig.__dataclass_fields__) - {"art"})
+    if unknown or "art" in (options or {}):
+        raise UsageError(f"train_options: {(unknown or ['art'])[0]!r} is not a training option (TrainConfig)")
     base, loss = split_compare_name(model)
     fields = {"loss": loss} if loss is not None else {}
     cfg = TrainConfig(art=Path(art), model=base, seed=seed, **fields, **(options or {}))

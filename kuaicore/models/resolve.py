@@ -7,6 +7,7 @@ without arguments) with ``fit(data, options) -> Fitted`` (kuaicore.models.contra
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import sys
@@ -28,7 +29,8 @@ def load_attribute(ref: str) -> Any:
         path = Path(target).expanduser()
         if not path.is_file():
             raise UsageError(f"--model {ref}: no such file {path}")
-        module_name = f"kuaicore_user_model_{abs(hash(str(path.resolve())))}"
+        digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+        module_name = f"kuaicore_user_model_{digest}"  # one module per file, loaded once per process
         module = sys.modules.get(module_name)
         if module is None:
             spec = importlib.util.spec_from_file_location(module_name, path)

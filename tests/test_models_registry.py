@@ -68,6 +68,9 @@ def test_readme_example_trains_evaluates_and_compares(user_model):
     mine = next(r for r in metrics["rows"] if r["name"] == "item-mean-s0")
     assert row["name"] == "item-mean-s0" and row["metrics"]["ndcg@10"] == mine["metrics"]["ndcg@10"]
     assert "regression" in mine  # predict_watch_ratio -> eval_pred.npy -> MAE/RMSE
+    res = _invoke(["report", str(art), "--out", str(user_model / "report.html")])
+    assert res.exit_code == 0, res.output
+    assert "item-mean-s0" in (user_model / "report.html").read_text(encoding="utf-8")  # reported too
 
 
 def test_user_model_errors_are_one_line(user_model):

@@ -74,9 +74,9 @@ def child_train(art: Path, kw: dict) -> dict:
         "log": log,
         "wall_s": wall,
         "peak_rss_mb": peak_rss_mb(include_children=False),
-        "data": config["data"],
-        "batch": config["effective_batch_size"],
-        "devices": config["devices"],
+        "data": config["info"]["data"],
+        "batch": config["info"]["effective_batch_size"],
+        "devices": config["info"]["devices"],
     }
 
 

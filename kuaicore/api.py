@@ -17,9 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kuaicore.config import EvalConfig, FeatureConfig, SynthConfig, TrainConfig
+from kuaicore.config import DEFAULT_MEMORY_LIMIT, EvalConfig, FeatureConfig, SynthConfig, TrainConfig
+
+if TYPE_CHECKING:
+    from kuaicore.training.runner import RunSummary
 
 
 def synth(out: str | Path, scale: str = "tiny", seed: int = 0, **options: Any) -> Path:
@@ -31,10 +34,14 @@ def synth(out: str | Path, scale: str = "tiny", seed: int = 0, **options: Any) -
     return Path(out) / "data"
 
 
-def validate(data: str | Path, memory_limit: str = "1GB", threads: int | None = None) -> dict[str, Any]:
+def validate(
+    data: str | Path, memory_limit: str = DEFAULT_MEMORY_LIMIT, threads: int | None = None
+) -> dict[str, Any]:
     """`kuaicore validate`: the report of a KuaiRec folder as a dict, or, for an ART folder, the checksum
     verdict of each of its files."""
-    if (Path(data) / "manifest.json").is_file():
+    from kuaicore.art import layout
+
+    if (Path(data) / layout.MANIFEST).is_file():
         from kuaicore.art import verify_checksums
 
         return {"art": str(data), "files": verify_checksums(Path(data))}
@@ -53,40 +60,14 @@ def build_features(data: str | Path, out: str | Path, **options: Any) -> Path:
     return build(FeatureConfig(data=Path(data), out=Path(out), **options))
 
 
-def train(art: str | Path, model: str = "two-tower", **options: Any) -> Path:
-    """`kuaicore train ART --model MODEL`; ``options`` are TrainConfig's fields (``loss``, ``epochs``,
-    ``lr``, ``seed``, ``run``, ``options={...}`` for a baseline's own options, ...). One writer per run (a
-    lock, as the CLI takes). Returns the run folder."""
-    from kuaicore.art import read_manifest
-    from kuaicore.runs import check_run_name, default_run_name, run_lock
+def train(art: str | Path, model: str = TrainConfig.model, **options: Any) -> RunSummary:
+    """`kuaicore train ART --model MODEL`: ``model`` is a registry name (kuaicore.models.registry) or a
+    user's ``FILE.py:NAME`` / ``MODULE:NAME``; ``options`` are TrainConfig's fields (``loss``, ``epochs``,
+    ``lr``, ``seed``, ``run``, ``options={...}`` for a model's own options, ...). One writer per run (a lock,
+    as the CLI takes). Returns the RunSummary (``.run_dir``, ``.name``; ``Path(summary)`` is the folder)."""
+    from kuaicore.training.runner import train as run_training
 
-    cfg = TrainConfig(art=Path(art), model=model, **options)
-    name = check_run_name(cfg.run or default_run_name(cfg.model, cfg.loss, cfg.seed))
-    read_manifest(cfg.art)  # a clear error for a folder that is not an ART, before runs/ is made in it
-    with run_lock(cfg.art, name):
-        return Path(_train(cfg, name))
-
-
-def _train(cfg: TrainConfig, name: str) -> Path:
-    """Dispatch ``cfg.model`` to its trainer (the lock on run ``name`` held)."""
-    from kuaicore.errors import UsageError
-
-    if cfg.model == "id-mlp":
-        from kuaicore.training.id_mlp import train_id_mlp
-
-        return Path(train_id_mlp(cfg, name))
-    if cfg.model != "two-tower":
-        from kuaicore.training.baselines import train_baseline
-
-        return train_baseline(cfg, name)
-    if cfg.options:
-        raise UsageError("--option: applies to the baselines; the two-tower model has its own flags")
-    from kuaicore.training.devices import configure_cpu_devices
-
-    configure_cpu_devices()  # one XLA device per CPU core, before JAX is imported
-    from kuaicore.training.loop import train as run_training
-
-    return run_training(cfg).run_dir
+    return run_training(TrainConfig(art=Path(art), model=model, **options))
 
 
 def evaluate(art: str | Path, run: str | None = None, **options: Any) -> dict[str, Any]:
@@ -106,14 +87,23 @@ def recommend(art: str | Path, user_id: int | None = None, run: str | None = Non
     return run_recommend(Path(art), run, k, user_id)
 
 
-def compare(art: str | Path, models: Sequence[str] | None = None, **options: Any) -> dict[str, Any]:
+def compare(
+    art: str | Path,
+    models: Sequence[str] | None = None,
+    train_seed: int | None = None,
+    train_options: dict[str, Any] | None = None,
+    **options: Any,
+) -> dict[str, Any]:
     """`kuaicore compare ART`: train what is missing, evaluate every model; the result dict (compare.json).
-    ``options`` are EvalConfig's fields."""
+    ``models``: compare's names (``mf``, ``two-tower-mse``, ...) or ``FILE.py:NAME``; ``train_seed`` seeds the
+    runs it trains (default: the evaluation ``seed``); ``train_options`` are TrainConfig fields for them
+    (e.g. ``{"epochs": 2}``); ``options`` are EvalConfig's fields."""
     from kuaicore.comparison import compare as run_compare
     from kuaicore.comparison import parse_models
 
     names = parse_models(",".join(models) if models else None)
-    return run_compare(Path(art), names, EvalConfig(art=Path(art), **options))
+    cfg = EvalConfig(art=Path(art), **options)
+    return run_compare(Path(art), names, cfg, train_options=train_options, train_seed=train_seed)
 
 
 def tune(art: str | Path, **options: Any) -> dict[str, Any]:
@@ -132,8 +122,8 @@ def tune(art: str | Path, **options: Any) -> dict[str, Any]:
     threshold = float(manifest.get("like_threshold", cfg.threshold))
     cands = valid_candidates(cfg.art)
 
-    def score(folder: Path) -> float:
-        run = load_run(folder)
+    def score(folder: Any) -> float:
+        run = load_run(Path(folder))
         return protocol_ndcg(cands, threshold, cfg.k, user_emb=run.user_emb, item_emb=run.item_emb)
 
     result = search(cfg, train, score)

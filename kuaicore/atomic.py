@@ -49,6 +49,32 @@ def atomic_file(path: Path) -> Iterator[Path]:
         raise
 
 
+@contextmanager
+def atomic_folder(path: Path) -> Iterator[Path]:
+    """Yield an empty temporary folder ``NAME.tmp-PID`` beside ``path``; when the block ends without error,
+    swap it in by renames (an existing ``path`` goes aside to ``NAME.old-PID`` and is removed after), so a
+    reader sees the old folder or the complete new one; remove it otherwise."""
+    import shutil
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(tmp_name(path.name))
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = path.with_name(f"{path.name}.old-{os.getpid()}")
+    if path.exists():
+        os.rename(path, old)
+    os.rename(tmp, path)
+    if old.exists():
+        shutil.rmtree(old)
+
+
 def write_json_atomic(path: Path, obj: Any) -> None:
     """Write ``obj`` as indented JSON (sorted keys) through :func:`atomic_file`."""
     with atomic_file(path) as tmp:

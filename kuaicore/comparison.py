@@ -1,38 +1,26 @@
 """`kuaicore compare`: train what is missing, evaluate every model with one protocol, one table.
 
-Each missing model is trained by a child `kuaicore train` process, so that its wall time and peak RSS are
-its own (``os.wait4`` gives the child's resource usage); runs already in ``ART/runs/`` are reused. All runs
-are then evaluated in one pass with the same reference rows, bootstrap seed and users
-(kuaicore.evaluation), so a row of the comparison equals what `kuaicore evaluate` prints for that run.
+Each missing model is trained in a child process through the Python API (kuaicore.training.child), so that
+its wall time and peak RSS are its own; runs already in ``ART/runs/`` are reused. The models are compare's
+names of the registry (kuaicore.models.registry) or a user's ``FILE.py:NAME``; the training seed may differ
+from the evaluation seed. All runs are then evaluated in one pass with the same reference rows, bootstrap seed
+and users (kuaicore.evaluation), so a row of the comparison equals what `kuaicore evaluate` prints for it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from kuaicore.config import EvalConfig
+from kuaicore.config import EvalConfig, TrainConfig
 from kuaicore.errors import KuaiError, UsageError
 from kuaicore.progress import log
-
-# compare's model names -> `kuaicore train` options. The order is the default list.
-MODEL_ARGS: dict[str, list[str]] = {
-    "popularity": ["--model", "popularity"],
-    "tag-cosine": ["--model", "tag-cosine"],
-    "linear": ["--model", "linear"],
-    "als": ["--model", "als"],
-    "mf": ["--model", "mf"],
-    "id-mlp": ["--model", "id-mlp"],
-    "two-tower-mse": ["--model", "two-tower", "--loss", "mse"],
-    "two-tower-bce": ["--model", "two-tower", "--loss", "bce"],
-    "two-tower-softmax": ["--model", "two-tower", "--loss", "softmax"],
-}
-FAST_MODELS = ("popularity", "tag-cosine", "linear", "als")
 
 
 @dataclass(frozen=True)
@@ -44,54 +32,57 @@ class TrainCost:
 
 
 def parse_models(text: str | None) -> list[str]:
-    """The --models list (comma-separated); UsageError naming an unknown model."""
+    """The --models list (comma-separated): compare's names of the registry (kuaicore.models.registry:
+    ``MODEL`` or ``MODEL-LOSS``) or a user's ``FILE.py:NAME``; UsageError naming an unknown model."""
+    from kuaicore.models.registry import compare_names, split_compare_name
+
     if not text:
-        return list(MODEL_ARGS)
+        return list(compare_names())
     names = [m.strip() for m in text.split(",") if m.strip()]
-    unknown = [m for m in names if m not in MODEL_ARGS]
-    if unknown or not names:
-        raise UsageError(
-            f"--models: unknown {', '.join(unknown) or 'empty list'} (choose from {', '.join(MODEL_ARGS)})"
-        )
+    if not names:
+        raise UsageError(f"--models: empty list (choose from {', '.join(compare_names())})")
+    for name in names:
+        split_compare_name(name)
     return names
 
 
-def run_name(model: str, seed: int) -> str:
-    """The run of compare's ``model`` (e.g. ``two-tower-mse``): the name `kuaicore train` gives it by default,
-    so that runs trained by hand or by the demo are reused."""
+def train_config(art: Path, model: str, seed: int, options: dict[str, Any] | None = None) -> TrainConfig:
+    """The TrainConfig of compare's ``model`` (e.g. ``two-tower-mse``) with the training ``seed``, run under
+    the name `kuaicore train` gives it by default, so that runs trained by hand or by the demo are reused."""
+    from kuaicore.models.registry import split_compare_name
     from kuaicore.runs import default_run_name
 
-    args = MODEL_ARGS[model]
-    loss = args[args.index("--loss") + 1] if "--loss" in args else ""
-    return default_run_name(args[args.index("--model") + 1], loss, seed)
+    unknown = sorted(set(options or {}) - set(TrainConfig.__dataclass_fields__) - {"art"})
+    if unknown or "art" in (options or {}):
+        raise UsageError(f"train_options: {(unknown or ['art'])[0]!r} is not a training option (TrainConfig)")
+    base, loss = split_compare_name(model)
+    fields = {"loss": loss} if loss is not None else {}
+    cfg = TrainConfig(art=Path(art), model=base, seed=seed, **fields, **(options or {}))
+    return replace(cfg, run=default_run_name(base, cfg.loss, seed))
 
 
 def _complete(run_dir: Path) -> bool:
     return (run_dir / "user_emb.npy").is_file() or (run_dir / "eval_scores.npy").is_file()
 
 
-def train_child(art: Path, model: str, seed: int, extra: list[str]) -> TrainCost:
-    """Train ``model`` into ART/runs/MODEL-sSEED in a child process; its wall time and peak RSS."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "kuaicore.cli",
-        "train",
-        str(art),
-        *MODEL_ARGS[model],
-        "--seed",
-        str(seed),
-        "--run",
-        run_name(model, seed),
-        *extra,
-    ]
-    log(f"  training {model}: {' '.join(cmd[3:])}")
+def train_child(cfg: TrainConfig) -> TrainCost:
+    """Train ``cfg`` in a child process through the Python API (kuaicore.training.child, the TrainConfig as
+    JSON on its stdin); its wall time and peak RSS."""
+    from kuaicore.config import to_jsonable
+
+    cmd = [sys.executable, "-m", "kuaicore.training.child"]
+    log(f"  training {cfg.model} -> runs/{cfg.run}")
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    assert proc.stdin is not None
+    proc.stdin.write(json.dumps(to_jsonable(cfg)).encode())
+    proc.stdin.close()
     peak_mb = wait_with_peak_rss(proc)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
-        raise KuaiError(f"compare: training {model} failed (exit {proc.returncode}); see its messages above")
+        raise KuaiError(
+            f"compare: training {cfg.run} failed (exit {proc.returncode}); see its messages above"
+        )
     return TrainCost(seconds, peak_mb)
 
 
@@ -122,26 +113,32 @@ def compare(
     models: list[str],
     cfg: EvalConfig,
     retrain: bool = False,
-    extra_train_args: list[str] | None = None,
+    train_options: dict[str, Any] | None = None,
+    train_seed: int | None = None,
 ) -> dict[str, Any]:
-    """Train missing runs, evaluate all; the result dict of evaluation plus train cost per model row."""
+    """Train missing runs, evaluate all; the result dict of evaluation plus train cost per model row.
+
+    ``train_options`` are TrainConfig fields given to every model trained (e.g. ``{"epochs": 2}``);
+    ``train_seed`` seeds the training runs (None: ``cfg.seed``, the evaluation's seed)."""
     from kuaicore.evaluation.data import read_manifest
     from kuaicore.evaluation.evaluate import evaluate_runs
     from kuaicore.runs import load_run, runs_dir, write_json_atomic
 
     read_manifest(art)
+    seed = cfg.seed if train_seed is None else train_seed
+    configs = {model: train_config(art, model, seed, train_options) for model in models}
     costs: dict[str, TrainCost] = {}
     runs = []
     for model in models:
-        run_dir = runs_dir(art) / run_name(model, cfg.seed)
+        run_dir = runs_dir(art) / str(configs[model].run)
         if retrain or not _complete(run_dir):
-            costs[model] = train_child(art, model, cfg.seed, list(extra_train_args or []))
+            costs[model] = train_child(configs[model])
         else:
             log(f"  reusing {run_dir.name}")
             costs[model] = _recorded_cost(run_dir)
         runs.append(load_run(run_dir))
     result = evaluate_runs(art, runs, cfg)
-    model_of_run = {run_name(model, cfg.seed): model for model in models}
+    model_of_run = {str(configs[model].run): model for model in models}
     for row in result["rows"]:
         model = model_of_run.get(row["name"])
         if model is not None:
@@ -198,7 +195,6 @@ def biased_test(
 
 
 def _recorded_cost(run_dir: Path) -> TrainCost:
-    import json
 
     path = run_dir / "train_cost.json"
     if not path.is_file():

@@ -10,7 +10,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kuaicore.models.registry import DEFAULT_MODEL
+
 SCALES = ("tiny", "small", "full")
+DEFAULT_SEED = 0  # every command's --seed
+DEFAULT_MEMORY_LIMIT = "1GB"  # --memory-limit: the budget of the whole process (kuaicore.data.duck)
 # `synth --world`; the first is the default
 WORLDS = ("mixed", "collaborative", "content", "mixed-taste", "popular")
 
@@ -41,7 +45,7 @@ class SynthConfig:
 
     out: Path
     scale: str = "tiny"
-    seed: int = 0
+    seed: int = DEFAULT_SEED
     n_users: int | None = None
     n_items: int | None = None
     world: str = "mixed"
@@ -53,9 +57,9 @@ class FeatureConfig:
 
     data: Path
     out: Path
-    memory_limit: str = "1GB"
+    memory_limit: str = DEFAULT_MEMORY_LIMIT
     threads: int | None = None
-    seed: int = 0
+    seed: int = DEFAULT_SEED
     watch_ratio_cap: float = 5.0
     like_threshold: float = 2.0
     valid_fraction: float = 0.1
@@ -75,7 +79,7 @@ class TrainConfig:
     """`kuaicore train`: model, loss, optimisation and the run it writes to."""
 
     art: Path
-    model: str = "two-tower"
+    model: str = DEFAULT_MODEL  # a registry name (kuaicore.models.registry) or FILE.py:NAME / MODULE:NAME
     loss: str = "mse"  # the best on the synthetic benchmark (README "Which model when")
     epochs: int = 3
     batch_size: int = 4096
@@ -88,7 +92,7 @@ class TrainConfig:
     cosine_schedule: bool = False
     shuffle_buffer: int = 262_144
     checkpoint_every: int = 0  # steps; 0 = once per epoch only
-    seed: int = 0
+    seed: int = DEFAULT_SEED
     run: str | None = None
     resume: bool = False
     max_steps: int | None = None
@@ -105,9 +109,20 @@ class TrainConfig:
     data_on_device: str = "auto"
 
 
+def parse_ks(text: str) -> tuple[int, ...]:
+    """``--k`` text such as ``10,50,100`` as cut-offs (checked by EvalConfig); UsageError naming --k."""
+    from kuaicore.errors import UsageError
+
+    try:
+        return tuple(int(x) for x in str(text).split(","))
+    except ValueError:
+        raise UsageError(f"--k: expected comma-separated integers like 10,50,100, got {text!r}") from None
+
+
 @dataclass(frozen=True)
 class EvalConfig:
-    """`kuaicore evaluate`: protocol, cut-offs, label rule, output."""
+    """`kuaicore evaluate`: protocol, cut-offs, label rule, output. The cut-offs and the bootstrap count are
+    checked here, once, for the CLI and the Python API alike."""
 
     art: Path
     run: str | None = None
@@ -117,8 +132,17 @@ class EvalConfig:
     label: str = "wr"
     gain_cap: float = 5.0
     bootstrap: int = 1000
-    seed: int = 0
+    seed: int = DEFAULT_SEED
     json_path: Path | None = None
+
+    def __post_init__(self) -> None:
+        from kuaicore.errors import UsageError
+
+        ks = tuple(self.ks)
+        if not ks or any(isinstance(k, bool) or int(k) != k or k < 1 for k in ks):
+            raise UsageError(f"--k: cut-offs must be positive integers, got {self.ks}")
+        if isinstance(self.bootstrap, bool) or int(self.bootstrap) != self.bootstrap or self.bootstrap < 0:
+            raise UsageError(f"--bootstrap: must be an integer >= 0, got {self.bootstrap!r}")
 
 
 @dataclass(frozen=True)
@@ -128,6 +152,6 @@ class DemoConfig:
     folder: Path
     scale: str = "small"
     data: Path | None = None
-    seed: int = 0
-    compare_models: tuple[str, ...] = ("popularity", "tag-cosine", "linear", "als", "mf", "two-tower-mse")
+    seed: int = DEFAULT_SEED
+    compare_models: tuple[str, ...] | None = None  # None: the registry's demo models (registry.demo_names)
     epochs: int | None = None

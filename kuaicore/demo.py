@@ -61,30 +61,32 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
         return f"-> {art}"
 
     def train() -> str:
-        from kuaicore.training.loop import train as train_two_tower
+        from kuaicore.training.runner import train as train_model
 
         tcfg = TrainConfig(art=art, seed=cfg.seed)
         if cfg.epochs is not None:
             tcfg = TrainConfig(art=art, seed=cfg.seed, epochs=cfg.epochs)
-        summary = train_two_tower(tcfg)
+        summary = train_model(tcfg)
         out["run"] = summary.run_dir.name
         return f"{summary.run_dir.name}, {summary.samples_per_s:,.0f} samples/s"
 
     def evaluation() -> str:
-        result, run_dir = evaluate(EvalConfig(art=art, run=out["run"], ks=(10, 50, 100), seed=cfg.seed))
+        result, run_dir = evaluate(EvalConfig(art=art, run=out["run"], seed=cfg.seed))
         out["metrics"] = result
         return f"-> {run_dir / 'metrics.json'}"
 
     def comparison() -> str:
-        extra = ["--epochs", str(cfg.epochs)] if cfg.epochs is not None else []
+        from kuaicore.models.registry import demo_names
+
+        models = list(cfg.compare_models if cfg.compare_models is not None else demo_names())
         result = compare(
             art,
-            list(cfg.compare_models),
-            EvalConfig(art=art, ks=(10, 50, 100), seed=cfg.seed),
-            extra_train_args=extra,
+            models,
+            EvalConfig(art=art, seed=cfg.seed),
+            train_options={"epochs": cfg.epochs} if cfg.epochs is not None else None,
         )
         out["compare"] = result
-        return f"{len(cfg.compare_models)} models -> {art / 'compare.json'}"
+        return f"{len(models)} models -> {art / 'compare.json'}"
 
     def html() -> str:
         write_report(art, report)

@@ -16,6 +16,8 @@ import numpy as np
 from kuaicore.kernels.metrics import ranking_metrics
 from kuaicore.kernels.topk import rank_candidates, rank_scored_candidates
 
+VALID_K = 10  # the cut-off that picks epochs, defaults and tune's winner: ndcg@10, evaluate's headline
+
 
 @dataclass(frozen=True)
 class Candidates:
@@ -57,7 +59,7 @@ def liked(watch_ratio: np.ndarray, threshold: float) -> np.ndarray:
 def protocol_ndcg(
     cands: Candidates,
     threshold: float,
-    k: int = 10,
+    k: int = VALID_K,
     user_emb: np.ndarray | None = None,
     item_emb: np.ndarray | None = None,
     scores: np.ndarray | None = None,

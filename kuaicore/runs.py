@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from kuaicore.art import check_finite
-from kuaicore.atomic import atomic_file, exclusive_lock, leftover_owner, sweep_leftovers, tmp_name
+from kuaicore.atomic import atomic_file, atomic_folder, exclusive_lock, leftover_owner, sweep_leftovers
 from kuaicore.atomic import write_json_atomic as write_json_atomic
 from kuaicore.errors import ArtifactError, UsageError
 
@@ -33,9 +33,17 @@ def runs_dir(art: Path) -> Path:
 
 
 def default_run_name(model: str, loss: str, seed: int) -> str:
-    """The folder a run gets without --run: ``two-tower-LOSS-sSEED`` for the two-tower model (its loss decides
-    what it learns), ``MODEL-sSEED`` for every other model. `kuaicore compare` finds runs to reuse by it."""
-    return f"{model}-{loss}-s{seed}" if model == "two-tower" else f"{model}-s{seed}"
+    """The folder a run gets without --run: ``MODEL-LOSS-sSEED`` for a model of the JAX loop (its loss
+    decides what it learns), ``MODEL-sSEED`` for every other model (kuaicore.models.resolve.Model.run_name).
+    `kuaicore compare` finds runs to reuse by it."""
+    from kuaicore.models.resolve import resolve
+
+    return resolve(model).run_name(loss, seed)
+
+
+def run_name(cfg: Any) -> str:
+    """The run folder a TrainConfig trains into: ``cfg.run``, else :func:`default_run_name`."""
+    return cfg.run or default_run_name(cfg.model, cfg.loss, cfg.seed)
 
 
 _RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -153,18 +161,50 @@ def load_run(run_dir: Path) -> RunOutputs:
     return out
 
 
+RUN_SCHEMA = 1  # the version of config.json's layout (docs/ARTIFACTS.md)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What config.json records of a run, the same keys for every model (docs/ARTIFACTS.md): the model's
+    name (registry name or FILE.py:NAME), the TrainConfig, the resolved ``--option`` values (None: the model
+    has none), what its score means, and model-specific ``info``."""
+
+    model: str
+    train: dict[str, Any]
+    options: dict[str, Any] | None
+    score: str
+    info: dict[str, Any]
+
+    def as_json(self, run: str, outputs: list[str]) -> dict[str, Any]:
+        from kuaicore.config import jsonable
+
+        return {
+            "schema": RUN_SCHEMA,
+            "run": run,
+            "model": self.model,
+            "train": jsonable(self.train),
+            "options": jsonable(self.options),
+            "score": self.score,
+            "outputs": outputs,
+            "info": jsonable(self.info),
+        }
+
+
 def write_run(
     run_dir: Path,
     arrays: dict[str, np.ndarray],
-    config: dict[str, Any],
+    record: RunRecord,
     log: list[dict[str, Any]],
     params: dict[str, np.ndarray] | None = None,
 ) -> Path:
-    """Atomically (re)place ``run_dir`` with a finished run and point ``runs/latest`` at it.
+    """The one run writer: atomically (re)place ``run_dir`` with a finished run and point ``runs/latest``
+    at it.
 
-    ``arrays`` are saved as ``NAME.npy`` (user_emb, item_emb, eval_pred); ``params`` as params.npz. Written
-    into ``runs/NAME.tmp-PID`` first, then swapped in by renames, so a reader sees the old run or the new one;
-    a ``ckpt.npz`` of the old folder (resume state) is carried over.
+    ``arrays`` are saved as ``NAME.npy`` (user_emb, item_emb, eval_scores, eval_pred); ``params`` as
+    params.npz; ``record`` as config.json; ``log`` as train_log.jsonl. Written
+    into ``runs/NAME.tmp-PID`` first, then swapped in by renames (kuaicore.atomic.atomic_folder), so a
+    reader sees the old run or the new one; a ``ckpt.npz`` of the old folder (resume state) is carried over.
     """
     import shutil
 
@@ -174,29 +214,17 @@ def write_run(
                 f"{run_dir.name}: {name} holds NaN or inf (the model diverged: try a lower --lr);"
                 " nothing written"
             )
-    runs = run_dir.parent
-    runs.mkdir(parents=True, exist_ok=True)
-    tmp = runs / tmp_name(run_dir.name)
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    try:
+    outputs = sorted(f"{name}.npy" for name in arrays) + (["params.npz"] if params is not None else [])
+    config = record.as_json(run_dir.name, outputs)
+    with atomic_folder(run_dir) as tmp:
         _write_run_files(tmp, arrays, config, log, params)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    ckpt = run_dir / "ckpt.npz"
-    if ckpt.is_file():  # a hard link (or copy): a kill during the swap never loses the resume state
-        try:
-            os.link(ckpt, tmp / "ckpt.npz")
-        except OSError:
-            shutil.copy2(ckpt, tmp / "ckpt.npz")
-    old = runs / f"{run_dir.name}.old-{os.getpid()}"
-    if run_dir.exists():
-        os.rename(run_dir, old)
-    os.rename(tmp, run_dir)
-    if old.exists():
-        shutil.rmtree(old)
+        ckpt = run_dir / "ckpt.npz"
+        if ckpt.is_file():  # a hard link (or copy): a kill during the swap never loses the resume state
+            try:
+                os.link(ckpt, tmp / "ckpt.npz")
+            except OSError:
+                shutil.copy2(ckpt, tmp / "ckpt.npz")
+    runs = run_dir.parent
     with atomic_file(runs / LATEST) as latest_tmp:
         latest_tmp.write_text(run_dir.name + "\n", encoding="utf-8")
     return run_dir

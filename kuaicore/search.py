@@ -22,77 +22,18 @@ from typing import Any
 
 import numpy as np
 
+from kuaicore.config import DEFAULT_SEED
 from kuaicore.errors import UsageError
+from kuaicore.models.registry import Search, search_spaces, tune_defaults
 from kuaicore.progress import log
+from kuaicore.protocol import VALID_K
 
 BEST = "best"
 
 
-def _loguniform(lo: float, hi: float) -> Callable[[np.random.Generator], float]:
-    return lambda rng: float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
-
-
-def _choice(*values: Any) -> Callable[[np.random.Generator], Any]:
-    return lambda rng: values[int(rng.integers(len(values)))]
-
-
-@dataclass(frozen=True)
-class Family:
-    """A model family's search space: ``options`` go to ``--option`` (baselines), ``train`` to TrainConfig
-    (two-tower); ``resource`` is the option or field that the budget scales (None: trained once)."""
-
-    model: str
-    options: dict[str, Callable[[np.random.Generator], Any]] = field(default_factory=dict)
-    train: dict[str, Callable[[np.random.Generator], Any]] = field(default_factory=dict)
-    resource: str | None = None
-    max_resource: int = 1
-
-
-FAMILIES: dict[str, Family] = {
-    "mf": Family(
-        "mf",
-        options={
-            "factors": _choice(8, 16, 32, 64),
-            "reg": _loguniform(0.005, 0.5),
-            "bias_reg": _loguniform(0.001, 0.1),
-            "target": _choice("log", "capped"),
-        },
-        resource="iterations",
-        max_resource=18,
-    ),
-    "als": Family(
-        "als",
-        options={
-            "factors": _choice(16, 32, 64),
-            "reg": _loguniform(0.01, 1.0),
-            "alpha": _choice(1.0, 2.0, 5.0, 10.0),
-            "confidence": _choice("linear", "log"),
-        },
-        resource="iterations",
-        max_resource=15,
-    ),
-    "linear": Family(
-        "linear", options={"ridge": _loguniform(0.01, 100.0), "taste_prior": _choice(5.0, 20.0, 50.0)}
-    ),
-    "popularity": Family("popularity", options={"prior": _choice(1.0, 10.0, 20.0, 50.0, 100.0)}),
-    "tag-cosine": Family("tag-cosine", options={"columns": _choice("tags", "all")}),
-    "two-tower": Family(
-        "two-tower",
-        train={
-            "loss": _choice("mse", "bce"),
-            "lr": _loguniform(3e-4, 1e-2),
-            "batch_size": _choice(1024, 4096, 16384),
-            "dims": _choice((64, 32), (128, 64, 32)),
-            "id_embeddings": _choice(True, False),
-            "id_dim": _choice(16, 32, 64),
-            "weight_decay": _loguniform(1e-6, 1e-3),
-            "temperature": _choice(0.05, 0.1, 0.2),
-        },
-        resource="epochs",
-        max_resource=9,
-    ),
-}
-DEFAULT_MODELS = ("mf", "linear", "popularity", "als", "two-tower")
+# Each model's search space lives in its registry entry (kuaicore.models.registry.Search).
+FAMILIES: dict[str, Search] = search_spaces()
+DEFAULT_MODELS = tune_defaults()
 
 
 @dataclass(frozen=True)
@@ -103,10 +44,10 @@ class TuneConfig:
     models: tuple[str, ...] = DEFAULT_MODELS
     trials: int = 12
     budget_seconds: float = 600.0
-    seed: int = 0
+    seed: int = DEFAULT_SEED
     eta: int = 3
     threshold: float = 2.0
-    k: int = 10
+    k: int = VALID_K
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.models if m not in FAMILIES]
@@ -159,14 +100,15 @@ def sample_trials(cfg: TuneConfig) -> list[Trial]:
     rng = np.random.default_rng([cfg.seed, 7])
     trials = []
     for i in range(cfg.trials):
-        fam = FAMILIES[cfg.models[i % len(cfg.models)]]
+        model = cfg.models[i % len(cfg.models)]
+        fam = FAMILIES[model]
         options = {k: f(rng) for k, f in sorted(fam.options.items())}
         train = {k: f(rng) for k, f in sorted(fam.train.items())}
-        trials.append(Trial(i, fam.model, options, train))
+        trials.append(Trial(i, model, options, train))
     return trials
 
 
-def rung_resource(fam: Family, rung: int, n_rungs: int, eta: int) -> int | None:
+def rung_resource(fam: Search, rung: int, n_rungs: int, eta: int) -> int | None:
     """The budget of ``fam`` at ``rung`` of ``n_rungs``: max_resource / eta^(n_rungs - 1 - rung), >= 1."""
     if fam.resource is None:
         return None

@@ -29,7 +29,12 @@ def test_baseline_runs_and_options(art):
     assert np.load(run / "user_emb.npy").shape[1] == 4 and np.load(run / "item_emb.npy").shape[1] == 4
     assert (art / "runs" / "latest").read_text().strip() == "als-s0"
     cfg = json.loads((run / "config.json").read_text())
-    assert cfg["model"] == "als" and cfg["train_config"]["options"] == {"factors": "4", "iterations": "2"}
+    assert cfg["model"] == "als" and cfg["train"]["options"] == {"factors": "4", "iterations": "2"}
+    assert (
+        cfg["schema"] == 1
+        and cfg["options"]["factors"] == 4
+        and cfg["outputs"] == ["item_emb.npy", "user_emb.npy"]
+    )
     res = runner.invoke(cli, ["train", str(art), "--model", "linear", "--run", "lin"])
     assert res.exit_code == 0, res.output
     assert np.load(art / "runs" / "lin" / "eval_pred.npy").ndim == 1
@@ -120,3 +125,18 @@ def test_child_peak_rss_is_the_childs_own():
     peak = wait_with_peak_rss(proc)
     assert proc.returncode == 3 and 140 < peak < 350, peak
     del ballast
+
+
+def test_compare_train_seed_is_not_the_evaluation_seed(art):
+    """--train-seed names and seeds the runs compare trains; --seed stays the evaluation's (CIs, random)."""
+    res = CliRunner().invoke(
+        cli,
+        ["compare", str(art), "--models", "popularity,als", "--train-seed", "3", "--seed", "1", "--json", "-",
+         "--bootstrap", "10"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    rows = {r["name"]: r for r in json.loads(res.stdout)["rows"]}
+    assert {"popularity-s3", "als-s3"} <= set(rows) and not (art / "runs" / "als-s1").exists()
+    config = json.loads((art / "runs" / "als-s3" / "config.json").read_text())
+    assert config["train"]["seed"] == 3 and config["options"]["seed"] == 3
+    assert json.loads((art / "compare.json").read_text())["seed"] == 1

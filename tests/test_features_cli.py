@@ -158,11 +158,17 @@ def test_default_build_checks_structure_without_a_scan(tmp_path, name, mangle, e
 
 
 def test_memory_limit_is_the_process_budget():
-    from kuaicore.features.runner import duckdb_memory_limit
+    from kuaicore.data.duck import duckdb_memory_limit
 
     assert duckdb_memory_limit("1GB") == "700MB"
     assert duckdb_memory_limit("2GiB") == f"{int(2 * 2**30 * 0.7 / 10**6)}MB"
     assert duckdb_memory_limit("lots") == "lots"  # DuckDB's own error names it
+    from kuaicore.data import readers
+    from kuaicore.data.duck import connect
+
+    assert readers.connect is connect  # validate and build-features open DuckDB through the same function
+    con = connect("1GB")
+    assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "667.5 MiB"  # 700MB
 
 
 def test_bad_memory_limit_is_a_usage_error(tmp_path):

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kuaicore.errors import InternalError
+from kuaicore.kernels._arrays import KernelInputError
 from kuaicore.kernels.metrics import METRICS, ranking_metrics
 
 
@@ -66,7 +66,7 @@ def test_user_without_relevant_items_gets_zeros_and_is_flagged():
 
 
 def test_bad_ks_raise():
-    with pytest.raises(InternalError, match="ks"):
+    with pytest.raises(KernelInputError, match="ks"):
         ranking_metrics(np.array([[1]]), [0, 1], [0, 1], [1])
 
 

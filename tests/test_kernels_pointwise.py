@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kuaicore.errors import InternalError, UsageError
+from kuaicore.kernels._arrays import KernelInputError
 from kuaicore.kernels.bootstrap import bootstrap_ci, bootstrap_means
 from kuaicore.kernels.catalog import coverage, mean_popularity
 from kuaicore.kernels.regression import regression_metrics, threshold_metrics
@@ -27,7 +27,7 @@ def test_regression_and_threshold_hand_checked():
     }
     assert threshold_metrics([0.0], [0.0], 2.0) == {"accuracy": 1.0, "precision": 0.0, "recall": 0.0}
     assert all(np.isnan(v) for v in regression_metrics([], []).values())
-    with pytest.raises(InternalError, match="pred has"):
+    with pytest.raises(KernelInputError, match="pred has"):
         regression_metrics([1.0], [1.0, 2.0])
 
 
@@ -56,7 +56,7 @@ def test_coverage_and_popularity_hand_checked():
     assert mean_popularity(ranked, popularity) == pytest.approx((1 + 2 + 5 + 2) / 4)
     assert mean_popularity(ranked, popularity, k=2) == pytest.approx((1 + 2 + 2) / 3)
     assert np.isnan(mean_popularity(np.full((2, 2), -1), popularity))
-    with pytest.raises(InternalError, match="n_items"):
+    with pytest.raises(KernelInputError, match="n_items"):
         coverage(ranked, 5)
 
 
@@ -107,11 +107,11 @@ def test_bootstrap_ci_columns_and_edge_cases():
     assert lo.tolist() == pytest.approx([lo1, 2 * lo1]) and hi.tolist() == pytest.approx([hi1, 2 * hi1])
     assert bootstrap_ci(np.full(50, 0.25), n_boot=50, seed=0) == (0.25, 0.25)
     assert bootstrap_ci(np.array([3.0]), n_boot=10, seed=0) == (3.0, 3.0)
-    with pytest.raises(InternalError, match="non-empty"):
+    with pytest.raises(KernelInputError, match="non-empty"):
         bootstrap_ci(np.zeros(0))
-    with pytest.raises(UsageError, match="n_boot"):
+    with pytest.raises(KernelInputError, match="n_boot"):
         bootstrap_ci(col, n_boot=0)
-    with pytest.raises(UsageError, match="alpha"):
+    with pytest.raises(KernelInputError, match="alpha"):
         bootstrap_ci(col, alpha=1.5)
 
 

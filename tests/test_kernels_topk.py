@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kuaicore.errors import InternalError, UsageError
+from kuaicore.kernels._arrays import KernelInputError
 from kuaicore.kernels._select import buffer_compact
 from kuaicore.kernels.topk import rank_candidates, rank_scored_candidates, topk_scores
 
@@ -138,17 +138,17 @@ def test_buffer_compact_keeps_the_k_best_pairs():
 
 def test_bad_inputs_raise_our_errors():
     emb = np.zeros((2, 3), dtype=np.float32)
-    with pytest.raises(UsageError, match="k must be"):
+    with pytest.raises(KernelInputError, match="k must be"):
         topk_scores(emb, emb, 0)
-    with pytest.raises(InternalError, match="embedding sizes"):
+    with pytest.raises(KernelInputError, match="embedding sizes"):
         topk_scores(emb, np.zeros((2, 4)), 1)
-    with pytest.raises(InternalError, match="exclude_items"):
+    with pytest.raises(KernelInputError, match="exclude_items"):
         topk_scores(emb, emb, 1, [0, 1, 1], [5])
-    with pytest.raises(InternalError, match="exclude_indptr"):
+    with pytest.raises(KernelInputError, match="exclude_indptr"):
         topk_scores(emb, emb, 1, [0, 1], [0])
-    with pytest.raises(InternalError, match="users"):
+    with pytest.raises(KernelInputError, match="users"):
         topk_scores(emb, emb, 1, users=[2])
-    with pytest.raises(InternalError, match="cand_scores"):
+    with pytest.raises(KernelInputError, match="cand_scores"):
         rank_scored_candidates([0, 2], [0, 1], [0.5], 1)
 
 

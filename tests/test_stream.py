@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kuaicore.data.stream import Prefetcher, epoch_batches, n_batches, open_parquet
+from kuaicore.art.stream import Prefetcher, epoch_batches, n_batches, open_parquet
 from kuaicore.errors import ArtifactError
 
 COLS = ("user_idx", "target")

@@ -43,9 +43,13 @@ def test_train_learns_and_exports(art):
     assert user_emb.shape == (48, 8) and item_emb.shape == (64, 8) and user_emb.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(item_emb, axis=1), 1.0, rtol=1e-5)
     config = json.loads((run / "config.json").read_text())
-    assert config["train"]["loss"] == "mse" and config["model"]["dims"] == [16, 8]
+    assert (
+        config["train"]["loss"] == "mse"
+        and config["model"] == "two-tower"
+        and config["info"]["spec"]["dims"] == [16, 8]
+    )
     # validate as you evaluate: the best epoch is the one with the best valid ndcg@10 (the protocol on valid)
-    assert config["best_epoch"] == int(np.argmax([r["valid_ndcg"] for r in log])) + 1
+    assert config["info"]["best_epoch"] == int(np.argmax([r["valid_ndcg"] for r in log])) + 1
     assert all(0.0 <= r["valid_ndcg"] <= 1.0 for r in log)
     with np.load(run / "params.npz") as params:
         assert "user/0/w" in params.files and params["user/0/w"].shape == (6, 16)
@@ -127,4 +131,4 @@ def test_patience_stops_when_valid_ndcg_stops_improving(art, monkeypatch):
     result = _train(art, "--epochs", "8", "--patience", "2", "--run", "pat")
     assert "early stop: valid ndcg@10 has not improved for 2 epoch(s)" in result.stderr
     config = json.loads((art / "runs" / "pat" / "config.json").read_text())
-    assert config["epochs_done"] == 4 and config["best_epoch"] == 2
+    assert config["info"]["epochs_done"] == 4 and config["info"]["best_epoch"] == 2

@@ -82,4 +82,4 @@ def test_batch_larger_than_the_data_is_capped(art):
     assert result.exit_code == 0, result.output
     assert f"batch size 10000000 -> {capped} (at most the {n_train:,} training rows" in result.stderr
     config = json.loads((art / "runs/big/config.json").read_text())
-    assert config["effective_batch_size"] == capped and config["batches_per_epoch"] == 1
+    assert config["info"]["effective_batch_size"] == capped and config["info"]["batches_per_epoch"] == 1

@@ -60,7 +60,7 @@ def test_stop_resume_equals_straight_run(art, data_path):
     resumed = _train(art, "--run", f"killed-{data_path}", "--resume")
     assert f"resuming killed-{data_path} at epoch 1, batch 13, step 13" in resumed.stderr
     a, b = art / f"runs/straight-{data_path}", art / f"runs/killed-{data_path}"
-    assert json.loads((a / "config.json").read_text())["data"] == data_path
+    assert json.loads((a / "config.json").read_text())["info"]["data"] == data_path
     for name in ("params.npz", "user_emb.npy", "item_emb.npy"):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     log_a = [json.loads(x) for x in (a / "train_log.jsonl").read_text().splitlines()]

@@ -7,8 +7,19 @@ from pathlib import Path
 
 import click
 
-from kuaicore.config import SCALES, WORLDS, SynthConfig
+from kuaicore.config import DEFAULT_MEMORY_LIMIT, SCALES, WORLDS, FeatureConfig, SynthConfig
 from kuaicore.options import FRACTION, MEMORY_LIMIT, POSITIVE_FLOAT, POSITIVE_INT, SEED
+
+# One definition, one meaning (kuaicore.data.duck): the budget of the whole process, in validate and
+# build-features alike.
+memory_limit_option = click.option(
+    "--memory-limit",
+    type=MEMORY_LIMIT,
+    default=DEFAULT_MEMORY_LIMIT,
+    show_default=True,
+    help="Memory budget of the whole process, e.g. 700MB, 2GB (at least 64MB); DuckDB gets 70% of it and"
+    " spills to disk beyond it.",
+)
 
 
 @click.command()
@@ -16,14 +27,14 @@ from kuaicore.options import FRACTION, MEMORY_LIMIT, POSITIVE_FLOAT, POSITIVE_IN
 @click.option(
     "--scale",
     type=click.Choice(SCALES),
-    default="tiny",
+    default=SynthConfig.scale,
     show_default=True,
     help="tiny: ~hundreds of KB for tests; small: ~5% of the real size (demo); full: real size (12.5M rows).",
 )
 @click.option(
     "--seed",
     type=SEED,
-    default=0,
+    default=SynthConfig.seed,
     show_default=True,
     help="Random seed; the same seed writes byte-identical files.",
 )
@@ -72,13 +83,7 @@ def synth(out: Path, scale: str, seed: int, n_users: int | None, n_items: int | 
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the report as JSON on stdout (logs go to stderr)."
 )
-@click.option(
-    "--memory-limit",
-    type=MEMORY_LIMIT,
-    default="1GB",
-    show_default=True,
-    help="Memory budget of the whole process, e.g. 700MB, 2GB (at least 64MB); DuckDB spills beyond it.",
-)
+@memory_limit_option
 @click.option("--threads", type=POSITIVE_INT, default=None, help="DuckDB threads [default: all cores].")
 def validate(data: Path, as_json: bool, memory_limit: str, threads: int | None) -> None:
     """Check a KuaiRec folder: files, headers, column types, and the small/big overlap; print a summary.
@@ -91,7 +96,9 @@ def validate(data: Path, as_json: bool, memory_limit: str, threads: int | None) 
 
     Example: kuaicore validate "KuaiRec 2.0"
     """
-    if (Path(data) / "manifest.json").is_file():  # an ART: verify its files against the manifest
+    from kuaicore.art.layout import MANIFEST
+
+    if (Path(data) / MANIFEST).is_file():  # an ART: verify its files against the manifest
         from kuaicore.art import verify_checksums
 
         files = verify_checksums(data)
@@ -112,34 +119,33 @@ def validate(data: Path, as_json: bool, memory_limit: str, threads: int | None) 
 @click.command("build-features")
 @click.argument("data", type=click.Path(path_type=Path))
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="The artifact folder ART.")
-@click.option(
-    "--memory-limit",
-    type=MEMORY_LIMIT,
-    default="1GB",
-    show_default=True,
-    help="Memory budget of the whole process, e.g. 700MB, 2GB (at least 64MB); DuckDB gets 70% of it and"
-    " spills to disk beyond it.",
-)
+@memory_limit_option
 @click.option("--threads", type=POSITIVE_INT, default=None, help="DuckDB threads [default: all cores].")
-@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the training-row shuffle.")
+@click.option(
+    "--seed",
+    type=SEED,
+    default=FeatureConfig.seed,
+    show_default=True,
+    help="Seed of the training-row shuffle.",
+)
 @click.option(
     "--watch-ratio-cap",
     type=POSITIVE_FLOAT,
-    default=5.0,
+    default=FeatureConfig.watch_ratio_cap,
     show_default=True,
     help="target = min(watch_ratio, cap); a finite number > 0.",
 )
 @click.option(
     "--valid-fraction",
     type=FRACTION,
-    default=0.1,
+    default=FeatureConfig.valid_fraction,
     show_default=True,
     help="Each user's last floor(fraction * rows) rows by time go to valid.parquet.",
 )
 @click.option(
     "--label-rule",
     type=click.Choice(["wr", "debiased"]),
-    default="wr",
+    default=FeatureConfig.label_rule,
     show_default=True,
     help="`label` = watch_ratio > 2.0 (wr), or above its duration bucket's percentile.",
 )
@@ -151,7 +157,7 @@ def validate(data: Path, as_json: bool, memory_limit: str, threads: int | None) 
 @click.option(
     "--validate/--no-validate",
     "full_validate",
-    default=False,
+    default=FeatureConfig.validate,
     show_default=True,
     help="Run the full `kuaicore validate` scan first (one more read of every file). Without it, files,"
     " headers and line ends are checked and a bad value still stops the build naming file and row.",

@@ -7,43 +7,38 @@ from pathlib import Path
 
 import click
 
+from kuaicore.config import EvalConfig, parse_ks
+from kuaicore.models.registry import compare_names
 from kuaicore.options import NON_NEGATIVE_FLOAT, POSITIVE_INT, SEED
-
-
-def _parse_ks(text: str) -> tuple[int, ...]:
-    from kuaicore.errors import UsageError
-
-    try:
-        ks = tuple(int(x) for x in text.split(","))
-    except ValueError:
-        raise UsageError(f"--k: expected comma-separated integers like 10,50,100, got {text!r}") from None
-    if not ks or min(ks) < 1:
-        raise UsageError(f"--k: cut-offs must be positive, got {text!r}")
-    return ks
-
 
 _PROTOCOL_OPTIONS = [
     click.option(
         "--protocol",
         type=click.Choice(["small", "full", "valid"]),
-        default="small",
+        default=EvalConfig.protocol,
         show_default=True,
         help="small: rank each small-matrix user's own small-matrix videos (unbiased: every video was shown);"
         " full: rank the whole catalog minus the user's training videos; valid: rank each user's held-out"
         " big_matrix videos (the exposure-biased test most papers use).",
     ),
-    click.option("--k", "ks", default="10,50,100", show_default=True, help="Cut-offs K, comma-separated."),
+    click.option(
+        "--k",
+        "ks",
+        default=",".join(map(str, EvalConfig.ks)),
+        show_default=True,
+        help="Cut-offs K, comma-separated.",
+    ),
     click.option(
         "--threshold",
         type=NON_NEGATIVE_FLOAT,
-        default=2.0,
+        default=EvalConfig.threshold,
         show_default=True,
         help="Relevant: watch_ratio > threshold (strict; the dataset authors' 'like' is watch_ratio > 2.0).",
     ),
     click.option(
         "--label",
         type=click.Choice(["wr", "debiased", "graded"]),
-        default="wr",
+        default=EvalConfig.label,
         show_default=True,
         help="Relevance rule: wr (threshold), debiased (duration-debiased label), graded (headline"
         " ndcg uses gains min(watch_ratio, cap)).",
@@ -51,16 +46,16 @@ _PROTOCOL_OPTIONS = [
     click.option(
         "--bootstrap",
         type=click.IntRange(0, 100_000),
-        default=1000,
+        default=EvalConfig.bootstrap,
         show_default=True,
         help="Bootstrap resamples for the 95% CIs (0: none).",
     ),
     click.option(
         "--seed",
         type=SEED,
-        default=0,
+        default=EvalConfig.seed,
         show_default=True,
-        help="Seed of the random row, the CIs (and of the runs compare trains).",
+        help="Seed of the random row and the CIs (compare: also of the runs it trains, unless --train-seed).",
     ),  # fmt: skip
     click.option(
         "--json",
@@ -81,7 +76,6 @@ def protocol_options(fn):
 
 def eval_config(art: Path, run: str | None, opts: dict):
     """(EvalConfig, JSON to stdout?) from the shared options."""
-    from kuaicore.config import EvalConfig
     from kuaicore.options import check_output_file
 
     json_path = opts["json_path"]
@@ -92,7 +86,7 @@ def eval_config(art: Path, run: str | None, opts: dict):
         art=art,
         run=run,
         protocol=opts["protocol"],
-        ks=_parse_ks(opts["ks"]),
+        ks=parse_ks(opts["ks"]),
         threshold=opts["threshold"],
         label=opts["label"],
         bootstrap=opts["bootstrap"],
@@ -185,15 +179,24 @@ def recommend(
 @click.option(
     "--models",
     default=None,
-    help="Comma-separated models [default: all]: popularity, tag-cosine, linear, als, id-mlp, two-tower-mse,"
-    " two-tower-bce, two-tower-softmax.",
+    help="Comma-separated models [default: all]: "
+    + ", ".join(compare_names())
+    + ", or your own FILE.py:NAME / MODULE:NAME.",
 )
 @protocol_options
 @click.option("--retrain", is_flag=True, help="Retrain every model even when its run exists.")
 @click.option(
     "--epochs", type=POSITIVE_INT, default=None, help="Epochs for the JAX models [default: their own]."
 )
-def compare(art: Path, models: str | None, retrain: bool, epochs: int | None, **opts) -> None:
+@click.option(
+    "--train-seed",
+    type=SEED,
+    default=None,
+    help="Seed of the runs compare trains (and reuses: runs MODEL-sSEED) [default: --seed].",
+)
+def compare(
+    art: Path, models: str | None, retrain: bool, epochs: int | None, train_seed: int | None, **opts
+) -> None:
     """Train what is missing, evaluate every model with one protocol, print one table sorted by ndcg.
 
     Each model trains in its own process (its wall time and peak RSS are shown); existing runs named
@@ -206,8 +209,10 @@ def compare(art: Path, models: str | None, retrain: bool, epochs: int | None, **
     from kuaicore.comparison import format_compare, parse_models
 
     cfg, to_stdout = eval_config(art, None, opts)
-    extra = ["--epochs", str(epochs)] if epochs is not None else []
-    result = run_compare(art, parse_models(models), cfg, retrain=retrain, extra_train_args=extra)
+    train_options = {"epochs": epochs} if epochs is not None else {}
+    result = run_compare(
+        art, parse_models(models), cfg, retrain=retrain, train_options=train_options, train_seed=train_seed
+    )
     if to_stdout:
         click.echo(json.dumps(result, indent=2, sort_keys=True))
         return

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from kuaicore.config import SCALES
+from kuaicore.config import SCALES, DemoConfig
 from kuaicore.options import POSITIVE_INT, SEED
 
 
@@ -15,7 +15,7 @@ from kuaicore.options import POSITIVE_INT, SEED
 @click.option(
     "--scale",
     type=click.Choice(SCALES),
-    default="small",
+    default=DemoConfig.scale,
     show_default=True,
     help="Size of the synthetic data (ignored with --data).",
 )
@@ -25,7 +25,7 @@ from kuaicore.options import POSITIVE_INT, SEED
     default=None,
     help='Your own KuaiRec download instead of synthetic data, e.g. --data "KuaiRec 2.0".',
 )
-@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of every stage.")
+@click.option("--seed", type=SEED, default=DemoConfig.seed, show_default=True, help="Seed of every stage.")
 @click.option(
     "--epochs", type=POSITIVE_INT, default=None, help="Epochs of the JAX models [default: train's default]."
 )

@@ -7,69 +7,106 @@ from pathlib import Path
 
 import click
 
+from kuaicore.config import TrainConfig
+from kuaicore.models.registry import describe, is_plugin, losses, names
 from kuaicore.options import NON_NEGATIVE_FLOAT, NON_NEGATIVE_INT, POSITIVE_FLOAT, POSITIVE_INT, SEED
+
+
+class ModelName(click.ParamType):
+    """--model: a registry name (listed as choices in --help) or a user's FILE.py:NAME / MODULE:NAME."""
+
+    name = "model"
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "[" + "|".join(names()) + "|FILE.py:NAME]"
+
+    def convert(self, value: str, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        if value in names() or is_plugin(value):
+            return value
+        self.fail(f"{value!r} is not one of {', '.join(names())} (or FILE.py:NAME / MODULE:NAME)", param, ctx)
 
 
 @click.command()
 @click.argument("art", type=click.Path(path_type=Path))
 @click.option(
     "--model",
-    type=click.Choice(["two-tower", "id-mlp", "popularity", "tag-cosine", "linear", "als", "mf"]),
-    default="two-tower",
+    type=ModelName(),
+    default=TrainConfig.model,
     show_default=True,
-    help="two-tower: the JAX dual encoder; id-mlp: id embeddings + item features -> MLP (JAX, MSE; scores"
-    " the small matrix only); popularity, tag-cosine (content similarity), linear (ridge), als (implicit"
-    " matrix factorisation: what is watched) and mf (biased matrix factorisation of the watch ratio: how much"
-    " it is liked): the classic baselines (no JAX, seconds to train).",
+    help=f"A built-in model or your own (FILE.py:NAME or MODULE:NAME: README 'Add a model'). {describe()}.",
 )
 @click.option(
     "--option",
     "options",
     multiple=True,
     metavar="KEY=VALUE",
-    help="A baseline's own option, repeatable. als: factors, iterations, reg, alpha, confidence=linear|log,"
-    " dtype=float32|float64; linear: ridge, taste_prior; popularity: variant=views|mean-wr, prior;"
-    " tag-cosine: columns=tags|all; mf: factors, iterations, reg, bias_reg, target=log|capped.",
+    help="An option of the model (a field of its Options dataclass), repeatable; the options of each"
+    " built-in are listed under --model.",
 )
 @click.option(
     "--loss",
-    type=click.Choice(["mse", "bce", "softmax"]),
-    default="mse",
+    type=click.Choice(losses()),
+    default=TrainConfig.loss,
     show_default=True,
     help="mse: regress the capped watch ratio (the seed's NNEncoding; the best here); bce: the like label;"
     " softmax: in-batch sampled softmax over liked rows (logQ-corrected).",
 )
-@click.option("--epochs", type=POSITIVE_INT, default=3, show_default=True, help="Passes over train.parquet.")
+@click.option(
+    "--epochs",
+    type=POSITIVE_INT,
+    default=TrainConfig.epochs,
+    show_default=True,
+    help="Passes over train.parquet.",
+)
 @click.option(
     "--batch-size",
     type=POSITIVE_INT,
-    default=4096,
+    default=TrainConfig.batch_size,
     show_default=True,
     help="Rows per step (at most the training rows; rounded up to a multiple of the device count).",
 )
-@click.option("--lr", type=POSITIVE_FLOAT, default=3e-3, show_default=True, help="Adam learning rate.")
-@click.option("--dims", default="128,64,32", show_default=True, help="Layer sizes of each tower.")
+@click.option(
+    "--lr", type=POSITIVE_FLOAT, default=TrainConfig.lr, show_default=True, help="Adam learning rate."
+)
+@click.option(
+    "--dims",
+    default=",".join(map(str, TrainConfig.dims)),
+    show_default=True,
+    help="Layer sizes of each tower.",
+)
 @click.option(
     "--id-embeddings/--no-id-embeddings",
     default=None,
     help="Learned user/item/author id embeddings [default: on for softmax, off otherwise].",
 )
 @click.option(
-    "--temperature", type=POSITIVE_FLOAT, default=0.05, show_default=True, help="score = dot / temperature."
+    "--temperature",
+    type=POSITIVE_FLOAT,
+    default=TrainConfig.temperature,
+    show_default=True,
+    help="score = dot / temperature.",
 )
 @click.option(
-    "--weight-decay", type=NON_NEGATIVE_FLOAT, default=1e-5, show_default=True, help="AdamW weight decay."
+    "--weight-decay",
+    type=NON_NEGATIVE_FLOAT,
+    default=TrainConfig.weight_decay,
+    show_default=True,
+    help="AdamW weight decay.",
 )
 @click.option("--cosine-schedule", is_flag=True, help="Cosine-decay the learning rate over the run.")
 @click.option(
     "--checkpoint-every",
     type=NON_NEGATIVE_INT,
-    default=0,
+    default=TrainConfig.checkpoint_every,
     show_default=True,
     help="Also checkpoint every N steps (0: once per epoch).",
 )
 @click.option(
-    "--seed", type=SEED, default=0, show_default=True, help="Seed of initialisation and data order."
+    "--seed",
+    type=SEED,
+    default=TrainConfig.seed,
+    show_default=True,
+    help="Seed of initialisation and data order.",
 )
 @click.option(
     "--run",
@@ -81,7 +118,7 @@ from kuaicore.options import NON_NEGATIVE_FLOAT, NON_NEGATIVE_INT, POSITIVE_FLOA
 @click.option(
     "--patience",
     type=NON_NEGATIVE_INT,
-    default=0,
+    default=TrainConfig.patience,
     show_default=True,
     help="Stop after N epochs without a better valid ndcg@10 (0: every --epochs epoch runs); --epochs is then"
     " a maximum. The best epoch is exported either way.",
@@ -116,14 +153,14 @@ def train(
     GPU), validates on valid.parquet each epoch, keeps the best epoch, checkpoints to runs/NAME/ckpt.npz,
     and exports user_emb.npy, item_emb.npy, params.npz, config.json and train_log.jsonl.
 
-    The baselines read the same artifacts and write the same run files (no --loss, --epochs...).
+    The other models read the same artifacts and write the same run files (no --loss, --epochs...); so
+    does your own model, given as FILE.py:NAME (README "Add a model").
 
     \b
     Examples:
       kuaicore train /tmp/art --loss softmax --epochs 3
       kuaicore train /tmp/art --model als --option factors=64 --option iterations=15
     """
-    from kuaicore.config import TrainConfig
     from kuaicore.errors import UsageError
 
     model_options = {}
@@ -159,4 +196,5 @@ def train(
     )
     from kuaicore.api import train as run_train
 
-    click.echo(run_train(art, **{k: v for k, v in asdict(cfg).items() if k != "art"}))
+    summary = run_train(art, **{k: v for k, v in asdict(cfg).items() if k != "art"})
+    click.echo(summary.run_dir)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from kuaicore.config import DEFAULT_SEED
 from kuaicore.options import POSITIVE_INT, SEED
 
 
@@ -31,7 +32,9 @@ from kuaicore.options import POSITIVE_INT, SEED
     help="Configurations drawn (round robin over the families); a third survive each rung of successive"
     " halving.",
 )
-@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the draws and of every trial.")
+@click.option(
+    "--seed", type=SEED, default=DEFAULT_SEED, show_default=True, help="Seed of the draws and of every trial."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the leaderboard as JSON on stdout.")
 def tune(art: Path, budget: str, models: str | None, trials: int, seed: int, as_json: bool) -> None:
     """Search model families and hyperparameters (successive halving over seeded random configurations).

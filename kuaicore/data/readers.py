@@ -44,11 +44,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kuaicore.data.csv_errors import NOT_UTF8
+from kuaicore.data.duck import connect as connect  # the one opener (kuaicore.data.duck), re-exported
 from kuaicore.errors import DataError
 from kuaicore.schema import CATEGORY_MISSING_ID, TEXT_MISSING, KuaiFile
 
 if TYPE_CHECKING:
-    import duckdb
+    pass
 
 READ_CSV_SQL = (
     "read_csv($path, columns = $columns, header = true, auto_detect = false, delim = ',', quote = '\"', "
@@ -254,17 +255,3 @@ def null_sentinels_select(kfile: KuaiFile) -> str:
 
 # VARCHAR columns whose text is structured (times, lists, range labels): never compared with 'UNKNOWN'.
 _NO_SENTINEL = frozenset({"time", "feat", "friend_list", "topic_tag", "upload_dt"})
-
-
-def connect(memory_limit: str = "1GB", threads: int | None = None, temp_dir: Path | None = None):
-    """An in-memory DuckDB connection; memory limit, threads and spill folder set by bound ``SET``."""
-    import duckdb
-
-    con: duckdb.DuckDBPyConnection = duckdb.connect(":memory:")
-    con.execute("SET memory_limit = $m", {"m": str(memory_limit)})
-    if threads is not None:
-        con.execute("SET threads = $t", {"t": int(threads)})
-    if temp_dir is not None:
-        Path(temp_dir).mkdir(parents=True, exist_ok=True)
-        con.execute("SET temp_directory = $d", {"d": str(temp_dir)})
-    return con

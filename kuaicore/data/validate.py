@@ -16,6 +16,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from kuaicore.config import DEFAULT_MEMORY_LIMIT
 from kuaicore.data import value_errors, value_rules
 from kuaicore.data.csv_errors import find_line, first_line
 from kuaicore.data.paths import resolve_data_dir
@@ -205,7 +206,9 @@ def check_structure(data_dir: Path, report: ValidationReport | None = None) -> d
     return paths
 
 
-def validate_dataset(path: Path, memory_limit: str = "1GB", threads: int | None = None) -> ValidationReport:
+def validate_dataset(
+    path: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT, threads: int | None = None
+) -> ValidationReport:
     """Validate the KuaiRec folder DATA at ``path`` and return its report; ``DataError`` on bad input."""
     data_dir = resolve_data_dir(Path(path))
     report = ValidationReport(data_dir=str(data_dir))

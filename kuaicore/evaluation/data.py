@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
-from kuaicore.art import read_manifest
+from kuaicore.art import layout, read_manifest
 from kuaicore.errors import ArtifactError, UsageError
 from kuaicore.protocol import liked, pair_means
 
@@ -49,10 +49,10 @@ def _columns(path: Path, names: list[str]) -> dict[str, np.ndarray]:
 def load_eval_data(art: Path) -> EvalData:
     """Read eval.parquet into CSR form; ArtifactError if it is not sorted as build-features writes it."""
     manifest = read_manifest(art)
-    cols = _columns(Path(art) / "eval.parquet", ["user_idx", "item_idx", "watch_ratio", "label_debiased"])
+    cols = _columns(Path(art) / layout.EVAL, ["user_idx", "item_idx", "watch_ratio", "label_debiased"])
     user_idx = cols["user_idx"].astype(np.int32)
     if user_idx.size and np.any(np.diff(user_idx) < 0):
-        raise ArtifactError(f"{art}/eval.parquet: rows are not sorted by user_idx")
+        raise ArtifactError(f"{Path(art) / layout.EVAL}: rows are not sorted by user_idx")
     users, starts = np.unique(user_idx, return_index=True)
     indptr = np.append(starts, user_idx.size).astype(np.int64)
     return EvalData(
@@ -72,7 +72,7 @@ def load_valid_data(art: Path) -> EvalData:
     (re-watches of a pair merged: mean watch ratio, debiased label if any row has it), sorted by user then
     item, in the same CSR form as :func:`load_eval_data`."""
     manifest = read_manifest(art)
-    cols = _columns(Path(art) / "valid.parquet", ["user_idx", "item_idx", "watch_ratio", "label_debiased"])
+    cols = _columns(Path(art) / layout.VALID, ["user_idx", "item_idx", "watch_ratio", "label_debiased"])
     users, indptr, items, (wr, debiased) = pair_means(
         cols["user_idx"], cols["item_idx"], cols["watch_ratio"], cols["label_debiased"] > 0.5
     )
@@ -122,7 +122,7 @@ def seen_items(art: Path, n_users: int, users: np.ndarray) -> tuple[np.ndarray, 
     wanted = np.zeros(n_users, dtype=bool)
     wanted[users] = True
     keys = []
-    for name in ("train.parquet", "valid.parquet"):
+    for name in (layout.TRAIN, layout.VALID):
         path = Path(art) / name
         if not path.is_file():
             raise ArtifactError(f"{path}: missing (run `kuaicore build-features` again)")

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from kuaicore.art import layout
 from kuaicore.config import EvalConfig
 from kuaicore.errors import UsageError
 from kuaicore.evaluation import rankers, summary
@@ -47,14 +48,12 @@ class _Context:
             raise UsageError(
                 f"--protocol: expected one of {', '.join(rankers.PROTOCOLS)}, got {cfg.protocol!r}"
             )
-        if not cfg.ks or min(cfg.ks) < 1:
-            raise UsageError(f"--k: cut-offs must be positive integers, got {cfg.ks}")
         self.art, self.cfg = art, cfg
         self.data = load_valid_data(art) if cfg.protocol == "valid" else load_eval_data(art)
         self.kmax = max(cfg.ks)
         self.rel = relevance(self.data, cfg.label, cfg.threshold)
         self.gain_csr = (self.data.indptr, self.data.items, gains(self.data, cfg.gain_cap))
-        self.counts = np.load(Path(art) / "item_train_counts.npy", allow_pickle=False)
+        self.counts = np.load(Path(art) / layout.ITEM_TRAIN_COUNTS, allow_pickle=False)
         self.seen = (
             seen_items(art, self.data.n_users_total, self.data.users) if cfg.protocol == "full" else None
         )
@@ -121,7 +120,7 @@ def evaluate_runs(art: Path, runs: list[RunOutputs], cfg: EvalConfig) -> dict[st
     )
     truth = load_truth(art, data.manifest) if cfg.protocol != "valid" else None  # truth: small block only
     if truth is not None:
-        ids = (np.load(Path(art) / "user_ids.npy"), np.load(Path(art) / "item_ids.npy"))
+        ids = (np.load(Path(art) / layout.USER_IDS), np.load(Path(art) / layout.ITEM_IDS))
         scores = rankers.oracle_scores(data, truth, *ids)
         rows.append(
             ctx.row("oracle", rankers.rank_scores(data, np.nan_to_num(scores, nan=-np.inf), ctx.kmax))

@@ -69,10 +69,11 @@ def mean_watch_ratio_popularity(art) -> np.ndarray | None:
     train.parquet; None when ART has no training rows file (a hand-made ART)."""
     from pathlib import Path
 
+    from kuaicore.art import layout
     from kuaicore.models.interactions import load_interactions
     from kuaicore.models.popularity import PopularityOptions, fit
 
-    if not (Path(art) / "train.parquet").is_file():
+    if not (Path(art) / layout.TRAIN).is_file():
         return None
     return fit(load_interactions(art), PopularityOptions())[1][:, 0]
 

@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from kuaicore.art import layout
 from kuaicore.atomic import atomic_file
 from kuaicore.errors import ArtifactError, UsageError
 from kuaicore.evaluation.data import read_manifest, seen_items
@@ -38,8 +39,8 @@ def recommend(art: Path, run: str | None, k: int, user_id: int | None) -> Recomm
     outputs = load_run(resolve_run(art, run))
     if not outputs.has_embeddings:
         raise ArtifactError(f"run {outputs.name} has no embeddings: it can only be evaluated, not recommend")
-    user_ids = np.load(Path(art) / "user_ids.npy", allow_pickle=False)
-    item_ids = np.load(Path(art) / "item_ids.npy", allow_pickle=False)
+    user_ids = np.load(Path(art) / layout.USER_IDS, allow_pickle=False)
+    item_ids = np.load(Path(art) / layout.ITEM_IDS, allow_pickle=False)
     if user_id is None:
         users = np.arange(user_ids.size, dtype=np.int32)
     else:
@@ -76,7 +77,7 @@ def write_parquet(recs: Recommendations, out: Path) -> int:
 
 def describe_items(art: Path, video_ids: np.ndarray) -> dict[int, dict[str, str]]:
     """Display fields per video id from ART/items.parquet (empty dict when absent)."""
-    path = Path(art) / "items.parquet"
+    path = Path(art) / layout.ITEMS
     if not path.is_file():
         return {}
     table = pq.read_table(path)

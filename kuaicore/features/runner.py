@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kuaicore.errors import ArtifactError, DataError, InternalError, UsageError
+from kuaicore.errors import ArtifactError, DataError, InternalError
 from kuaicore.features.sqlfiles import SqlFile
 from kuaicore.progress import log
 from kuaicore.schema import FILES_BY_NAME
@@ -32,40 +32,14 @@ class QueryStat:
     seconds: float
 
 
-# --memory-limit is the budget of the whole process. DuckDB's memory_limit bounds its buffer pool only; the
-# Python side (small feature tables, NumPy) and DuckDB's untracked allocations take the rest.
-DUCKDB_SHARE = 0.7
-
-
-def duckdb_memory_limit(memory_limit: str) -> str:
-    """DuckDB's share of the process budget ``memory_limit`` (e.g. '1GB' -> '700MB'); text DuckDB cannot
-    parse either is passed through unchanged, so that DuckDB's own message names the problem."""
-    from kuaicore.options import parse_size
-
-    size = parse_size(memory_limit)
-    if size is None:
-        return str(memory_limit)
-    return f"{max(1, int(size * DUCKDB_SHARE / 10**6))}MB"
-
-
 def open_database(workdir: Path, memory_limit: str, threads: int | None):
-    """A DuckDB connection on ``workdir/features.duckdb`` with memory_limit, threads, temp_directory."""
-    import duckdb
+    """A DuckDB connection on ``workdir/features.duckdb`` (kuaicore.data.duck.connect: DuckDB's share of the
+    process budget ``memory_limit``, threads, spill folder ``workdir/spill``, insertion order kept)."""
+    from kuaicore.data.duck import connect
 
-    workdir.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(workdir / "features.duckdb"))
-    try:
-        con.execute("SET memory_limit = $m", {"m": duckdb_memory_limit(memory_limit)})
-        if threads is not None:
-            con.execute("SET threads = $t", {"t": int(threads)})
-        con.execute("SET temp_directory = $d", {"d": str(workdir / "spill")})
-        con.execute("SET preserve_insertion_order = true")
-    except duckdb.Error as err:
-        con.close()
-        raise UsageError(
-            f"--memory-limit {memory_limit!r} / --threads {threads}: rejected by DuckDB: {err}"
-        ) from None
-    return con
+    return connect(
+        memory_limit, threads, workdir / "spill", workdir / "features.duckdb", preserve_insertion_order=True
+    )
 
 
 def source_params(sql: SqlFile, sources: Mapping[str, Path | None], workdir: Path) -> dict[str, Any]:

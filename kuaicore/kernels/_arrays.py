@@ -1,21 +1,24 @@
 """Input checks and dtype normalisation shared by the kernels' public wrappers (NumPy only, no Numba).
 
-Kernels trust their inputs; the wrappers call these first so that a wrong shape or an out-of-range index is a
-clear ``UsageError`` (bad option such as k) or ``InternalError`` (a caller handed inconsistent arrays)
-instead of a segfault or a silent wrong answer.
+Kernels trust their inputs; the wrappers call these first so that a wrong shape, an out-of-range index or a
+bad k is a clear :class:`KernelInputError` instead of a segfault or a silent wrong answer. It is a plain
+``ValueError``: the kernels know nothing of the CLI. Checking what a user typed (``--k``, ``--bootstrap``) is
+the caller's job, done before a kernel runs; a KernelInputError reaching the CLI is a bug of ours (exit 1).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from kuaicore.errors import InternalError, UsageError
+
+class KernelInputError(ValueError):
+    """A kernel was handed arguments it cannot use (shapes, index ranges, k): a caller's bug."""
 
 
 def check_k(k: int, name: str = "k") -> int:
     """A list length given by the user: a positive integer."""
     if isinstance(k, bool) or int(k) != k or k < 1:
-        raise UsageError(f"{name} must be a positive integer, got {k!r}")
+        raise KernelInputError(f"{name} must be a positive integer, got {k!r}")
     return int(k)
 
 
@@ -23,7 +26,7 @@ def as_matrix(a: np.ndarray, name: str, dtype=np.float32) -> np.ndarray:
     """A C-contiguous 2-D array of ``dtype``."""
     a = np.ascontiguousarray(a, dtype=dtype)
     if a.ndim != 2:
-        raise InternalError(f"{name} must be 2-D, got shape {a.shape}")
+        raise KernelInputError(f"{name} must be 2-D, got shape {a.shape}")
     return a
 
 
@@ -31,9 +34,9 @@ def as_index(a: np.ndarray, name: str, upper: int, dtype=np.int32) -> np.ndarray
     """A 1-D array of indices in ``[0, upper)``."""
     a = np.ascontiguousarray(a, dtype=dtype)
     if a.ndim != 1:
-        raise InternalError(f"{name} must be 1-D, got shape {a.shape}")
+        raise KernelInputError(f"{name} must be 1-D, got shape {a.shape}")
     if a.size and (a.min() < 0 or a.max() >= upper):
-        raise InternalError(f"{name} holds indices outside [0, {upper})")
+        raise KernelInputError(f"{name} holds indices outside [0, {upper})")
     return a
 
 
@@ -43,7 +46,7 @@ def as_csr(
     """A CSR pair (indptr int64[n_rows+1], items int32[nnz]); ``n_items=None`` skips the item range check."""
     indptr = np.ascontiguousarray(indptr, dtype=np.int64)
     if indptr.ndim != 1 or indptr.shape[0] != n_rows + 1:
-        raise InternalError(f"{name}_indptr must have {n_rows + 1} entries, got shape {indptr.shape}")
+        raise KernelInputError(f"{name}_indptr must have {n_rows + 1} entries, got shape {indptr.shape}")
     items_arr = np.asarray(items)
     if (
         items_arr.ndim != 1
@@ -51,7 +54,7 @@ def as_csr(
         or indptr[-1] != items_arr.shape[0]
         or np.any(np.diff(indptr) < 0)
     ):
-        raise InternalError(f"{name}_indptr is not a valid CSR index for {items_arr.shape[0]} entries")
+        raise KernelInputError(f"{name}_indptr is not a valid CSR index for {items_arr.shape[0]} entries")
     if n_items is None:
         items_arr = np.ascontiguousarray(items_arr, dtype=np.int32)
     else:

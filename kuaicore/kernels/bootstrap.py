@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from kuaicore.errors import InternalError, UsageError
+from kuaicore.kernels._arrays import KernelInputError
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -49,11 +49,11 @@ def bootstrap_means(values: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
     float64 [n_boot] or [n_boot, m]; row b is the same for a given (seed, b) whatever n_boot is."""
     arr = np.ascontiguousarray(values, dtype=np.float64)
     if arr.ndim not in (1, 2) or arr.shape[0] == 0:
-        raise InternalError(f"values must be a non-empty [n] or [n, m] array, got shape {arr.shape}")
+        raise KernelInputError(f"values must be a non-empty [n] or [n, m] array, got shape {arr.shape}")
     if isinstance(n_boot, bool) or int(n_boot) != n_boot or n_boot < 1:
-        raise UsageError(f"n_boot must be a positive integer, got {n_boot!r}")
+        raise KernelInputError(f"n_boot must be a positive integer, got {n_boot!r}")
     if int(seed) != seed or not 0 <= seed < 2**63:
-        raise UsageError(f"seed must be an integer in [0, 2**63), got {seed!r}")
+        raise KernelInputError(f"seed must be an integer in [0, 2**63), got {seed!r}")
     means = _bootstrap_means(arr.reshape(arr.shape[0], -1), int(n_boot), int(seed))
     return means[:, 0] if arr.ndim == 1 else means
 
@@ -73,7 +73,7 @@ def bootstrap_ci(
         for 1-D ``values``, float64 [m] arrays for 2-D.
     """
     if not 0.0 < alpha < 1.0:
-        raise UsageError(f"alpha must be in (0, 1), got {alpha!r}")
+        raise KernelInputError(f"alpha must be in (0, 1), got {alpha!r}")
     means = bootstrap_means(values, n_boot, seed)
     lo, hi = np.quantile(means, [alpha / 2.0, 1.0 - alpha / 2.0], axis=0)
     if means.ndim == 1:

@@ -8,8 +8,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from kuaicore.errors import InternalError
-from kuaicore.kernels._arrays import as_matrix, check_k
+from kuaicore.kernels._arrays import KernelInputError, as_matrix, check_k
 
 
 @njit(cache=True)
@@ -33,9 +32,9 @@ def coverage(ranked: np.ndarray, n_items: int, k: int | None = None) -> float:
     ranked = as_matrix(ranked, "ranked", np.int32)
     k = ranked.shape[1] if k is None else check_k(k)
     if n_items < 1:
-        raise InternalError(f"n_items must be positive, got {n_items}")
+        raise KernelInputError(f"n_items must be positive, got {n_items}")
     if ranked.size and ranked.max() >= n_items:
-        raise InternalError(f"ranked holds item indices >= n_items ({n_items})")
+        raise KernelInputError(f"ranked holds item indices >= n_items ({n_items})")
     return _distinct_items(ranked, k, n_items) / n_items
 
 
@@ -60,6 +59,6 @@ def mean_popularity(ranked: np.ndarray, item_popularity: np.ndarray, k: int | No
     k = ranked.shape[1] if k is None else check_k(k)
     popularity = np.ascontiguousarray(item_popularity, dtype=np.float64)
     if ranked.size and ranked.max() >= popularity.shape[0]:
-        raise InternalError(f"ranked holds item indices >= len(item_popularity) ({popularity.shape[0]})")
+        raise KernelInputError(f"ranked holds item indices >= len(item_popularity) ({popularity.shape[0]})")
     total, count = _popularity_sum(ranked, k, popularity)
     return total / count if count else float("nan")

@@ -23,8 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from kuaicore.errors import InternalError
-from kuaicore.kernels._arrays import as_csr, as_matrix
+from kuaicore.kernels._arrays import KernelInputError, as_csr, as_matrix
 from kuaicore.kernels._select import heap_drain, heap_offer
 
 METRICS = ("precision", "recall", "ndcg", "ndcg_graded", "map", "mrr", "hit_rate")
@@ -183,7 +182,7 @@ def ranking_metrics(
     n = ranked.shape[0]
     ks_arr = np.asarray(ks, dtype=np.int64).reshape(-1)
     if ks_arr.size == 0 or ks_arr.min() < 1:
-        raise InternalError(f"ks must be positive integers, got {ks!r}")
+        raise KernelInputError(f"ks must be positive integers, got {ks!r}")
     ks_sorted, ks_back = np.unique(ks_arr, return_inverse=True)
     rel_indptr, rel_items = as_csr(rel_indptr, rel_items, n, None, "rel")
     graded = gain_indptr is not None
@@ -193,7 +192,9 @@ def ranking_metrics(
         if gain_values.dtype not in (np.float32, np.float64):
             gain_values = gain_values.astype(np.float64)
         if gain_values.shape != gain_items.shape:
-            raise InternalError(f"gain_values has shape {gain_values.shape}, gain_items {gain_items.shape}")
+            raise KernelInputError(
+                f"gain_values has shape {gain_values.shape}, gain_items {gain_items.shape}"
+            )
     else:
         gain_indptr = np.zeros(n + 1, dtype=np.int64)
         gain_items = np.zeros(0, dtype=np.int32)
@@ -203,7 +204,7 @@ def ranking_metrics(
         int(ranked.max(initial=-1)), int(rel_items.max(initial=-1)), int(gain_items.max(initial=-1))
     )
     if min(int(rel_items.min(initial=0)), int(gain_items.min(initial=0))) < 0:
-        raise InternalError("rel_items and gain_items must be item indices >= 0")
+        raise KernelInputError("rel_items and gain_items must be item indices >= 0")
     out = np.zeros((len(METRICS), n, ks_sorted.shape[0]), dtype=np.float64)
     n_relevant = np.zeros(n, dtype=np.int64)
     gains = (gain_indptr, gain_items, gain_values)

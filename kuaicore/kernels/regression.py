@@ -9,14 +9,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from kuaicore.errors import InternalError
+from kuaicore.kernels._arrays import KernelInputError
 
 
 def _pair(pred: np.ndarray, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     pred = np.ascontiguousarray(pred, dtype=np.float64).reshape(-1)
     obs = np.ascontiguousarray(obs, dtype=np.float64).reshape(-1)
     if pred.shape != obs.shape:
-        raise InternalError(f"pred has {pred.shape[0]} values, obs {obs.shape[0]}")
+        raise KernelInputError(f"pred has {pred.shape[0]} values, obs {obs.shape[0]}")
     return pred, obs
 
 

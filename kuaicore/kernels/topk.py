@@ -24,8 +24,7 @@ from __future__ import annotations
 import numpy as np
 from numba import get_num_threads, njit, prange
 
-from kuaicore.errors import InternalError
-from kuaicore.kernels._arrays import as_csr, as_index, as_matrix, check_k, empty_csr
+from kuaicore.kernels._arrays import KernelInputError, as_csr, as_index, as_matrix, check_k, empty_csr
 from kuaicore.kernels._sched import next_unit
 from kuaicore.kernels._select import buffer_compact, buffer_drain, heap_drain, heap_offer
 
@@ -138,7 +137,9 @@ def topk_scores(
     item_emb = as_matrix(item_emb, "item_emb")
     n_users, n_items = user_emb.shape[0], item_emb.shape[0]
     if user_emb.shape[1] != item_emb.shape[1]:
-        raise InternalError(f"embedding sizes differ: users {user_emb.shape[1]}, items {item_emb.shape[1]}")
+        raise KernelInputError(
+            f"embedding sizes differ: users {user_emb.shape[1]}, items {item_emb.shape[1]}"
+        )
     if exclude_indptr is None:
         exclude_indptr, exclude_items = empty_csr(n_users)
     exclude_indptr, exclude_items = as_csr(exclude_indptr, exclude_items, n_users, n_items, "exclude")
@@ -147,7 +148,7 @@ def topk_scores(
     out_scores = np.empty((users.shape[0], k), dtype=np.float32)
     user_tile, item_chunk = (int(v) for v in tile)
     if not (1 <= user_tile <= 63 and item_chunk >= 1):
-        raise InternalError(f"tile must be (1..63 users, >= 1 items), got {tile}")
+        raise KernelInputError(f"tile must be (1..63 users, >= 1 items), got {tile}")
     item_emb_t = np.ascontiguousarray(item_emb.T)  # [d, n_items]: the dot vectorises over items
     _topk_scores_kernel(
         user_emb,
@@ -208,7 +209,9 @@ def rank_candidates(
     user_emb = as_matrix(user_emb, "user_emb")
     item_emb = as_matrix(item_emb, "item_emb")
     if user_emb.shape[1] != item_emb.shape[1]:
-        raise InternalError(f"embedding sizes differ: users {user_emb.shape[1]}, items {item_emb.shape[1]}")
+        raise KernelInputError(
+            f"embedding sizes differ: users {user_emb.shape[1]}, items {item_emb.shape[1]}"
+        )
     users = as_index(users, "users", user_emb.shape[0])
     cand_indptr, cand_items = as_csr(cand_indptr, cand_items, users.shape[0], item_emb.shape[0], "cand")
     out_items = np.empty((users.shape[0], k), dtype=np.int32)
@@ -251,7 +254,7 @@ def rank_scored_candidates(
         cand_scores = cand_scores.astype(np.float64)
     cand_scores = np.ascontiguousarray(cand_scores)
     if cand_scores.shape != cand_items.shape:
-        raise InternalError(f"cand_scores has shape {cand_scores.shape}, cand_items {cand_items.shape}")
+        raise KernelInputError(f"cand_scores has shape {cand_scores.shape}, cand_items {cand_items.shape}")
     out_items = np.empty((n_rows, k), dtype=np.int32)
     out_scores = np.empty((n_rows, k), dtype=cand_scores.dtype)
     _rank_scored_kernel(cand_indptr, cand_items, cand_scores, k, out_items, out_scores)

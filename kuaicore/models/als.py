@@ -24,6 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from kuaicore.errors import InternalError, UsageError
+from kuaicore.models.contract import Fitted, ModelData
 from kuaicore.models.interactions import Interactions
 
 SOLVERS = ("cg", "cholesky")
@@ -176,7 +177,6 @@ def fit(
         if on_iteration is not None:
             on_iteration(it, loss, seconds[-1])
     info = {
-        "model": "als",
         "solver": options.solver,
         "factors": options.factors,
         "iterations": options.iterations,
@@ -189,3 +189,13 @@ def fit(
         "seconds": seconds,
     }
     return x.astype(np.float32), y.astype(np.float32), info
+
+
+def fit_art(data: ModelData, options: ALSOptions) -> Fitted:
+    """The fit contract (kuaicore.models.contract): implicit ALS of ART's training rows."""
+
+    def progress(it: int, loss: float, secs: float) -> None:
+        data.log(f"  als iteration {it + 1}/{options.iterations}: objective {loss:.6g}, {secs:.2f}s")
+
+    u, v, info = fit(data.interactions, options, on_iteration=progress)
+    return Fitted(u, v, info=info)

@@ -17,10 +17,11 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from kuaicore.art import check_finite, read_manifest
+from kuaicore.art import check_finite, layout, read_manifest
+from kuaicore.art.scaling import raw_columns
 from kuaicore.errors import ArtifactError
 
-TRAIN_COLUMNS = ("user_idx", "item_idx", "target")
+TRAIN_COLUMNS = layout.PAIR_TARGET
 
 
 @dataclass(frozen=True)
@@ -68,20 +69,6 @@ def columns_with_prefix(names: list[str], prefixes: tuple[str, ...]) -> np.ndarr
     return np.array([j for j, n in enumerate(names) if n.startswith(prefixes)], dtype=np.int64)
 
 
-def unscale(matrix: np.ndarray, cols: np.ndarray, stats: list[dict] | None) -> np.ndarray:
-    """Columns ``cols`` of a z-scored feature matrix back in their pre-scaling units: ``x * std + mean``.
-
-    ``stats`` is the manifest's ``item_feature_stats``/``user_feature_stats`` (one ``{name, mean, std}`` per
-    column); ``None`` means the matrix is not scaled and the columns are returned as they are (float64).
-    """
-    x = np.asarray(matrix[:, cols], dtype=np.float64)
-    if stats is None:
-        return x
-    mean = np.array([float(stats[j]["mean"]) for j in cols])
-    std = np.array([float(stats[j]["std"]) for j in cols])
-    return x * std + mean
-
-
 @dataclass(frozen=True)
 class FeatureSet:
     """The feature arrays the content and linear baselines use, read from ART.
@@ -118,14 +105,14 @@ def load_features(art: Path, tag_prefix: str = "tag_", taste_prefix: str = "tast
     tag_cols = columns_with_prefix(inames, (tag_prefix,))
     if tag_cols.size == 0:
         raise ArtifactError(
-            f"{art / 'manifest.json'}: no item feature named {tag_prefix}* (the tag multi-hot)"
+            f"{art / layout.MANIFEST}: no item feature named {tag_prefix}* (the tag multi-hot)"
         )
     taste_by_suffix = {n[len(taste_prefix) :]: j for j, n in enumerate(unames) if n.startswith(taste_prefix)}
     suffixes = [inames[j][len(tag_prefix) :] for j in tag_cols]
     taste = None
     if taste_by_suffix and all(s in taste_by_suffix for s in suffixes):
-        taste = unscale(users, np.array([taste_by_suffix[s] for s in suffixes]), ustats)
-    return FeatureSet(users, items, unames, inames, istats, unscale(items, tag_cols, istats), taste)
+        taste = raw_columns(users, np.array([taste_by_suffix[s] for s in suffixes]), ustats)
+    return FeatureSet(users, items, unames, inames, istats, raw_columns(items, tag_cols, istats), taste)
 
 
 def iter_pair_batches(
@@ -178,8 +165,8 @@ def load_interactions(art: Path, split: str = "train", batch_rows: int = 1_000_0
     try:
         shape = (int(manifest["n_users"]), int(manifest["n_items"]))
     except KeyError as err:
-        raise ArtifactError(f"{art / 'manifest.json'}: missing key {err}") from None
-    path = art / f"{split}.parquet"
+        raise ArtifactError(f"{art / layout.MANIFEST}: missing key {err}") from None
+    path = layout.split_path(art, split)
     if not path.is_file():
         raise ArtifactError(f"{path}: not found (run `kuaicore build-features` first)")
     n = pq.ParquetFile(path).metadata.num_rows

@@ -27,6 +27,7 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 
 from kuaicore.errors import ArtifactError, UsageError
+from kuaicore.models.contract import Fitted, ModelData
 from kuaicore.models.interactions import Interactions
 
 
@@ -211,7 +212,6 @@ def solve(
     user_emb = np.hstack([a[:, None], ones_u, np.asarray(taste, np.float64) * w_tag]).astype(np.float32)
     item_emb = np.hstack([ones_i, b[:, None], np.asarray(item_tags, np.float64)]).astype(np.float32)
     info = {
-        "model": "linear",
         "ridge": options.ridge,
         "n_rows": n,
         "n_weights": d,
@@ -264,3 +264,21 @@ def predict(
         u = user_emb[users[s : s + chunk]].astype(np.float64)
         out[s : s + chunk] = np.einsum("nd,nd->n", u, item_emb[items[s : s + chunk]].astype(np.float64))
     return out
+
+
+def fit_art(data: ModelData, options: LinearOptions) -> Fitted:
+    """The fit contract (kuaicore.models.contract): ridge on ART's rows and features; it predicts the
+    capped watch ratio (eval_pred.npy)."""
+    feats = data.features
+    rows = data.interactions
+    taste = feats.user_taste
+    if taste is None:
+        taste = user_tag_taste(rows, feats.item_tags, options.taste_prior)
+    u, v, info = fit(rows, feats.user_features, feats.item_features, feats.item_tags, taste, options)
+    info.pop("weights", None)
+    return Fitted(
+        u,
+        v,
+        predict_watch_ratio=lambda users, items: predict(u, v, users, items).astype(np.float32),
+        info=info,
+    )

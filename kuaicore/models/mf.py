@@ -19,6 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from kuaicore.errors import UsageError
+from kuaicore.models.contract import Fitted, ModelData
 from kuaicore.models.interactions import Interactions
 
 TARGETS = ("log", "capped")
@@ -96,7 +97,6 @@ def fit(
     user_emb = np.column_stack([x, bu, np.ones(n_users)]).astype(np.float32)
     item_emb = np.column_stack([y, np.ones(n_items), mu + bi]).astype(np.float32)
     info = {
-        "model": "mf",
         "factors": options.factors,
         "iterations": options.iterations,
         "reg": options.reg,
@@ -116,3 +116,18 @@ def predict_watch_ratio(
     """Predicted capped watch ratio (float32) of each (user, item) pair."""
     rating = np.einsum("ij,ij->i", user_emb[users].astype(np.float64), item_emb[items].astype(np.float64))
     return to_watch_ratio(rating, target).astype(np.float32)
+
+
+def fit_art(data: ModelData, options: MFOptions) -> Fitted:
+    """The fit contract (kuaicore.models.contract): MF of ART's training rows, a watch-ratio predictor."""
+
+    def progress(it: int, rmse: float, secs: float) -> None:
+        data.log(f"  mf iteration {it + 1}/{options.iterations}: train rmse {rmse:.5f}, {secs:.2f}s")
+
+    u, v, info = fit(data.interactions, options, on_iteration=progress)
+    return Fitted(
+        u,
+        v,
+        predict_watch_ratio=lambda users, items: predict_watch_ratio(u, v, users, items, options.target),
+        info=info,
+    )

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kuaicore.errors import UsageError
+from kuaicore.models.contract import Fitted, ModelData
 from kuaicore.models.interactions import Interactions
 
 VARIANTS = ("views", "mean-wr")
@@ -62,10 +63,15 @@ def fit(
     user_emb = np.ones((n_users, 1), dtype=np.float32)
     item_emb = score.astype(np.float32)[:, None]
     info = {
-        "model": "popularity",
         "variant": options.variant,
         "prior": options.prior,
         "n_rows": int(item_count.sum()),
         "items_with_views": int((item_count > 0).sum()),
     }
     return user_emb, item_emb, info
+
+
+def fit_art(data: ModelData, options: PopularityOptions) -> Fitted:
+    """The fit contract (kuaicore.models.contract): popularity of ART's training rows."""
+    user_emb, item_emb, info = fit(data.interactions, options)
+    return Fitted(user_emb, item_emb, info=info)

@@ -31,6 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from kuaicore.errors import ArtifactError, UsageError
+from kuaicore.models.contract import Fitted, ModelData
 from kuaicore.models.interactions import Interactions, columns_with_prefix
 
 COLUMN_SETS = ("tags", "all")
@@ -94,9 +95,15 @@ def fit(
     user_emb = l2_normalize(user_profiles(weights, rows))
     item_emb = l2_normalize(rows)
     info = {
-        "model": "tag-cosine",
         "columns": options.columns,
         "feature_names": [item_feature_names[j] for j in cols],
         "users_without_history": int((np.diff(data.matrix.indptr) == 0).sum()),
     }
     return user_emb, item_emb, info
+
+
+def fit_art(data: ModelData, options: TagCosineOptions) -> Fitted:
+    """The fit contract (kuaicore.models.contract): tag-cosine from ART's rows and item features."""
+    feats = data.features
+    user_emb, item_emb, info = fit(data.interactions, feats.item_features, feats.item_feature_names, options)
+    return Fitted(user_emb, item_emb, info=info)

@@ -7,7 +7,6 @@ matplotlib is imported only when a report is written.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from kuaicore.errors import UsageError
@@ -15,6 +14,7 @@ from kuaicore.errors import UsageError
 
 def write_report(art: Path, out: Path, benchmarks: Path | None = None) -> Path:
     """Write the report of ``art`` to ``out`` (via a temporary file and rename); returns ``out``."""
+    from kuaicore.atomic import atomic_file
     from kuaicore.progress import log
     from kuaicore.report.data import gather
     from kuaicore.report.sections import render
@@ -28,11 +28,7 @@ def write_report(art: Path, out: Path, benchmarks: Path | None = None) -> Path:
     data = gather(Path(art), benchmarks)
     log(f"report: {len(data.runs)} run(s), {data.eda.rows:,} training rows; drawing figures")
     page = render(data)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    try:
+    with atomic_file(out) as tmp:  # the one atomic writer (kuaicore.atomic)
         tmp.write_text(page, encoding="utf-8")
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     log(f"report: wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
     return out

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kuaicore.art import layout
 from kuaicore.art import read_manifest as art_manifest
 from kuaicore.errors import ArtifactError, UsageError
 from kuaicore.report.eda import EdaStats, compute_eda, label_balance
@@ -118,8 +119,8 @@ def gather(art: Path, benchmarks: Path | None = None) -> ReportData:
     if benchmarks is not None and not Path(benchmarks).is_file():
         raise UsageError(f"--benchmarks {benchmarks}: no such file")
     splits = {}
-    for split in ("train", "valid", "eval"):
-        path = art / f"{split}.parquet"
+    for split in layout.SPLITS:
+        path = layout.split_path(art, split)
         if not path.is_file():
             raise ArtifactError(f"{path}: missing; rebuild the ART with `kuaicore build-features`")
         try:
@@ -127,7 +128,7 @@ def gather(art: Path, benchmarks: Path | None = None) -> ReportData:
         except (OSError, ValueError, KeyError) as err:
             raise ArtifactError(f"{path}: unreadable ({err})") from err
     runs = read_runs(art)
-    compare_path = art / "compare.json"
+    compare_path = art / layout.COMPARE
     if compare_path.is_file():
         comparison, source = _check_result(compare_path, read_json(compare_path)), "compare.json"
     else:

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from kuaicore.art import layout
+from kuaicore.art.scaling import column_index, raw_columns
 from kuaicore.errors import ArtifactError
 
 WR_MAX = 6.0  # watch-ratio histogram range [0, WR_MAX); larger values are counted as overflow
@@ -45,12 +47,10 @@ THRESHOLDS = (0.8, 1.0, 2.0)
 
 
 def _column(features: np.ndarray, stats: list[dict[str, Any]], name: str) -> np.ndarray | None:
-    """Column ``name`` of a standardised feature matrix mapped back to its raw scale (None if absent)."""
-    for j, s in enumerate(stats):
-        if s.get("name") == name:
-            x = features[:, j].astype(np.float64) * float(s["std"]) + float(s["mean"])
-            return np.expm1(x) if s.get("transform") == "log1p" else x
-    return None
+    """Column ``name`` of a standardised feature matrix in its raw units (kuaicore.art.scaling; None if
+    absent)."""
+    j = column_index(stats, name)
+    return None if j is None else raw_columns(features, [j], stats)[:, 0]
 
 
 def item_durations_s(art: Path, manifest: dict[str, Any]) -> np.ndarray | None:
@@ -59,7 +59,7 @@ def item_durations_s(art: Path, manifest: dict[str, Any]) -> np.ndarray | None:
     build-features imputes a duration absent from item_daily_features from the video's interaction rows (else
     the median video), so imputed durations are kept.
     """
-    features = np.load(Path(art) / "item_features.npy", mmap_mode="r", allow_pickle=False)
+    features = np.load(Path(art) / layout.ITEM_FEATURES, mmap_mode="r", allow_pickle=False)
     dur = _column(features, manifest.get("item_feature_stats") or [], "duration_ms")
     if dur is None:
         return None
@@ -69,7 +69,7 @@ def item_durations_s(art: Path, manifest: dict[str, Any]) -> np.ndarray | None:
 
 def item_tags(art: Path, manifest: dict[str, Any]) -> tuple[list[str], np.ndarray]:
     """Tag names and a boolean [n_items, n_tags] matrix of which video carries which tag."""
-    features = np.load(Path(art) / "item_features.npy", mmap_mode="r", allow_pickle=False)
+    features = np.load(Path(art) / layout.ITEM_FEATURES, mmap_mode="r", allow_pickle=False)
     stats = manifest.get("item_feature_stats") or []
     names = [s["name"] for s in stats if str(s.get("name", "")).startswith("tag_")]
     cols = [_column(features, stats, n) for n in names]
@@ -91,7 +91,7 @@ def compute_eda(art: Path, manifest: dict[str, Any]) -> EdaStats:
     import pyarrow.parquet as pq
 
     n_users, n_items = int(manifest["n_users"]), int(manifest["n_items"])
-    path = Path(art) / "train.parquet"
+    path = Path(art) / layout.TRAIN
     try:
         pf = pq.ParquetFile(path)
     except (OSError, ValueError) as err:

@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from kuaicore.art import check_finite, read_manifest
-from kuaicore.data.stream import open_parquet
+from kuaicore.art import check_finite, layout, read_manifest
+from kuaicore.art.stream import open_parquet
 from kuaicore.errors import ArtifactError
 
-TRAIN_COLUMNS = ("user_idx", "item_idx", "target", "label")
+TRAIN_COLUMNS = layout.TRAIN_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -49,15 +49,9 @@ class TrainingData:
         return float(self.manifest.get("watch_ratio_cap", 5.0))
 
 
-def _need(path: Path) -> Path:
-    if not path.is_file():
-        raise ArtifactError(f"{path}: missing (run `kuaicore build-features` to write ART)")
-    return path
-
-
 def _load(path: Path, dtype: type, ndim: int) -> np.ndarray:
     try:
-        arr = np.load(_need(path), allow_pickle=False)
+        arr = np.load(layout.need(path), allow_pickle=False)
     except ValueError as err:
         raise ArtifactError(f"{path}: not a plain .npy array ({err})") from err
     if arr.ndim != ndim:
@@ -75,25 +69,25 @@ def load_training_data(art: Path) -> TrainingData:
     art = Path(art)
     manifest = read_manifest(art, required=("n_users", "n_items", "user_feature_names", "item_feature_names"))
     n_users, n_items = int(manifest["n_users"]), int(manifest["n_items"])
-    uf = _load(art / "user_features.npy", np.float32, 2)
-    itf = _load(art / "item_features.npy", np.float32, 2)
-    _check_rows(art / "user_features.npy", uf, n_users, "n_users")
-    _check_rows(art / "item_features.npy", itf, n_items, "n_items")
+    uf = _load(art / layout.USER_FEATURES, np.float32, 2)
+    itf = _load(art / layout.ITEM_FEATURES, np.float32, 2)
+    _check_rows(art / layout.USER_FEATURES, uf, n_users, "n_users")
+    _check_rows(art / layout.ITEM_FEATURES, itf, n_items, "n_items")
     for path, arr, key in (
-        (art / "user_features.npy", uf, "user_feature_names"),
-        (art / "item_features.npy", itf, "item_feature_names"),
+        (art / layout.USER_FEATURES, uf, "user_feature_names"),
+        (art / layout.ITEM_FEATURES, itf, "item_feature_names"),
     ):
         if arr.shape[1] != len(manifest[key]):
             raise ArtifactError(
                 f"{path}: {arr.shape[1]} feature columns but manifest.json lists {len(manifest[key])} {key}"
             )
-    author = _load(art / "item_author_idx.npy", np.int32, 1)
-    counts = _load(art / "item_train_counts.npy", np.int64, 1)
-    _check_rows(art / "item_author_idx.npy", author, n_items, "n_items")
-    _check_rows(art / "item_train_counts.npy", counts, n_items, "n_items")
+    author = _load(art / layout.ITEM_AUTHOR, np.int32, 1)
+    counts = _load(art / layout.ITEM_TRAIN_COUNTS, np.int64, 1)
+    _check_rows(art / layout.ITEM_AUTHOR, author, n_items, "n_items")
+    _check_rows(art / layout.ITEM_TRAIN_COUNTS, counts, n_items, "n_items")
     if author.min(initial=0) < 0:
-        raise ArtifactError(f"{art / 'item_author_idx.npy'}: negative author index")
-    tables = [_need(art / "train.parquet"), _need(art / "valid.parquet")]
+        raise ArtifactError(f"{art / layout.ITEM_AUTHOR}: negative author index")
+    tables = [layout.need(art / layout.TRAIN), layout.need(art / layout.VALID)]
     for path in tables:
         open_parquet(path, TRAIN_COLUMNS)
     return TrainingData(art, manifest, uf, itf, author, counts, *tables)

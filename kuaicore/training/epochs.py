@@ -16,8 +16,8 @@ from typing import Any
 import jax
 import numpy as np
 
+from kuaicore.art.stream import Prefetcher, epoch_batches
 from kuaicore.config import TrainConfig
-from kuaicore.data.stream import Prefetcher, epoch_batches
 from kuaicore.errors import TrainingError
 from kuaicore.progress import bar
 from kuaicore.training import resident as rs

@@ -31,15 +31,16 @@ def write_run(
     params: Any,
     user_emb: np.ndarray,
     item_emb: np.ndarray,
-    config: dict[str, Any],
+    record: runs.RunRecord,
     log: list[dict[str, Any]],
     extra: dict[str, np.ndarray] | None = None,
 ) -> Path:
     """Atomically (re)place ``run_dir`` with a JAX model's exports (+ ``extra`` arrays as NAME.npy), through
-    :func:`kuaicore.runs.write_run` (keeps ckpt.npz, updates ``runs/latest``)."""
+    :func:`kuaicore.runs.write_run` (the one run writer: config.json from ``record``, keeps ckpt.npz,
+    updates ``runs/latest``)."""
     arrays = {
         "user_emb": np.ascontiguousarray(user_emb, np.float32),
         "item_emb": np.ascontiguousarray(item_emb, np.float32),
         **(extra or {}),
     }
-    return runs.write_run(run_dir, arrays, config, log, params=flat_params(params))
+    return runs.write_run(run_dir, arrays, record, log, params=flat_params(params))

@@ -1,6 +1,7 @@
-"""Train the id-mlp model (kuaicore.models.id_mlp): streamed shuffled minibatches (kuaicore.data.stream),
-optax (kuaicore.training.optim), one jitted step, validation MSE per epoch (the best epoch is kept), and a run
-holding ``eval_scores.npy`` = ``eval_pred.npy`` = the predicted capped watch ratio of every eval.parquet row.
+"""Train the id-mlp model (kuaicore.models.id_mlp): streamed shuffled minibatches (kuaicore.art.stream),
+optax (kuaicore.training.optim), one jitted step, validation MSE per epoch (the best epoch is kept). It
+follows the fit contract (kuaicore.models.contract) with the ``score_pairs`` capability: the run writer
+stores the predicted capped watch ratio of every eval.parquet row as ``eval_scores.npy`` = ``eval_pred.npy``.
 
 Simpler than the two-tower loop on purpose: one device, no checkpoints or --resume (a few epochs take
 seconds to minutes); the data order is a function of (seed, epoch) as there.
@@ -9,24 +10,23 @@ seconds to minutes); the data order is a function of (seed, epoch) as there.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
-from kuaicore.art import eval_pairs
-from kuaicore.config import TrainConfig, to_jsonable
-from kuaicore.data.stream import Prefetcher, epoch_batches, n_batches
+from kuaicore.art import layout
+from kuaicore.art.stream import Prefetcher, epoch_batches, n_batches
+from kuaicore.config import to_jsonable
 from kuaicore.models import id_mlp
+from kuaicore.models.contract import Fitted, ModelData
 from kuaicore.progress import bar, log
-from kuaicore.runs import runs_dir, write_run
 from kuaicore.training.artifacts import load_training_data
 from kuaicore.training.export import flat_params
 from kuaicore.training.optim import make_optimizer
 
-COLUMNS = ("user_idx", "item_idx", "target")
+COLUMNS = layout.PAIR_TARGET
 
 
 def _predict_rows(
@@ -44,8 +44,10 @@ def _predict_rows(
     return out
 
 
-def train_id_mlp(cfg: TrainConfig, run_name: str) -> Path:
-    """Fit id-mlp on ART's training rows as ``cfg`` says; write ``runs/run_name``; return its folder."""
+def fit_art(model_data: ModelData, options: None = None) -> Fitted:
+    """Fit id-mlp on ART's training rows as the run's TrainConfig says (epochs, batch size, lr, seed,
+    max_steps); a pair scorer (no embeddings) that also predicts the capped watch ratio."""
+    cfg = model_data.config
     data = load_training_data(cfg.art)
     spec = id_mlp.IdMlpSpec(data.n_users, data.n_items, data.item_features.shape[1])
     feats = jnp.asarray(data.item_features)
@@ -95,23 +97,15 @@ def train_id_mlp(cfg: TrainConfig, run_name: str) -> Path:
         )
         if entry["valid_loss"] < best_loss:
             best, best_loss = params, entry["valid_loss"]
-    pred = _predict_rows(best, feats, eval_pairs(cfg.art))
-    config = {
-        "model": "id-mlp",
-        "train": to_jsonable(cfg),
-        "spec": to_jsonable(spec),
-        "best_valid_loss": best_loss,
-        "score": "predicted capped watch ratio (eval_scores.npy)",
-    }
-    run_dir = write_run(
-        runs_dir(cfg.art) / run_name,
-        {"eval_scores": pred, "eval_pred": pred},
-        config,
-        history,
-        params=flat_params(best),
-    )
+    info = {"spec": to_jsonable(spec), "best_valid_loss": best_loss, "epochs_done": len(history)}
     log(
-        f"trained {run_name}: id-mlp, {len(history)} epoch(s), best valid loss {best_loss:.4f},"
-        f" {time.perf_counter() - started:.1f}s -> {run_dir}"
+        f"id-mlp: {len(history)} epoch(s), best valid loss {best_loss:.4f},"
+        f" {time.perf_counter() - started:.1f}s"
     )
-    return run_dir
+
+    def predict(users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        return _predict_rows(best, feats, (users, items))
+
+    return Fitted(
+        score_pairs=predict, predict_watch_ratio=predict, info=info, params=flat_params(best), log=history
+    )

@@ -12,21 +12,20 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jax
 import numpy as np
 
-from kuaicore.art import eval_pairs, valid_candidates
+from kuaicore.art import eval_pairs, layout, valid_candidates
+from kuaicore.art.stream import n_rows
 from kuaicore.config import TrainConfig, to_jsonable
-from kuaicore.data.stream import n_rows
 from kuaicore.errors import UsageError
 from kuaicore.models.two_tower import TOWER_MODES
 from kuaicore.progress import log, timed
-from kuaicore.protocol import protocol_ndcg
-from kuaicore.runs import check_run_name, default_run_name
+from kuaicore.protocol import VALID_K, protocol_ndcg
+from kuaicore.runs import RunRecord, check_run_name, run_name
 from kuaicore.training import epochs as ep
 from kuaicore.training import resident as rs
 from kuaicore.training import step as st
@@ -35,10 +34,10 @@ from kuaicore.training.checkpoint import load_checkpoint, save_checkpoint
 from kuaicore.training.compiled import compiled_functions
 from kuaicore.training.export import write_run
 from kuaicore.training.objective import make_objective, uses_id_embeddings
+from kuaicore.training.runner import RunSummary
 from kuaicore.training.validation import recall_at_k, sample_positives, valid_loss
 
 # Options that must not change between a checkpoint and its --resume (others, e.g. --epochs, may).
-VALID_K = 10  # the cut-off of the epoch score: ndcg@10, the headline of `kuaicore evaluate`
 
 RESUME_KEYS = (
     "model",
@@ -56,34 +55,6 @@ RESUME_KEYS = (
     "id_dim",
     "n_candidates",
 )
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    """What `kuaicore train` prints at the end."""
-
-    run_dir: Path
-    epochs_done: int
-    steps: int
-    best_epoch: int | None
-    best_score: float | None  # valid ndcg@10 of the best epoch (minus the valid loss where it is NaN)
-    samples_per_s: float
-    seconds: float
-
-    def line(self) -> str:
-        best = (
-            "none" if self.best_epoch is None else f"{self.best_epoch} (valid ndcg@10 {self.best_score:.4f})"
-        )
-        return (
-            f"trained {self.run_dir.name}: {self.epochs_done} epoch(s), {self.steps} steps,"
-            f" best epoch {best}, {self.samples_per_s:,.0f} samples/s, {self.seconds:.1f}s"
-            f" -> {self.run_dir}"
-        )
-
-
-def run_name(cfg: TrainConfig) -> str:
-    """The run's folder name: --run, else the deterministic ``{model}-{loss}-s{seed}``."""
-    return cfg.run or default_run_name(cfg.model, cfg.loss, cfg.seed)
 
 
 def check_config(cfg: TrainConfig) -> None:
@@ -252,10 +223,10 @@ def train(cfg: TrainConfig) -> RunSummary:
     final = best if best is not None else _to_host(params)
     user_emb = st.embed_all(embed_users, final, tables, data.n_users)
     item_emb = st.embed_all(embed_items, final, tables, data.n_items)
-    config = {
-        "train": to_jsonable(cfg),
-        "model": fns.spec,
-        "run": run_dir.name,
+    spec = dict(fns.spec)
+    score = spec.pop("score")
+    info = {
+        "spec": spec,
         "id_embeddings": uses_id_embeddings(cfg),
         "devices": st.describe_devices(mesh),
         "effective_batch_size": batch_size,
@@ -267,9 +238,10 @@ def train(cfg: TrainConfig) -> RunSummary:
         "exported": "best epoch" if best is not None else "last step",
     }
     extra = {}
-    if cfg.loss == "mse" and (Path(cfg.art) / "eval.parquet").is_file():
+    if cfg.loss == "mse" and (Path(cfg.art) / layout.EVAL).is_file():
         extra["eval_pred"] = mse_eval_predictions(eval_pairs(cfg.art), user_emb, item_emb, data.cap)
-    write_run(run_dir, final, user_emb, item_emb, config, state["log"], extra)
+    record = RunRecord(cfg.model, to_jsonable(cfg), None, score, info)
+    write_run(run_dir, final, user_emb, item_emb, record, state["log"], extra)
     summary = RunSummary(
         run_dir,
         state["epoch"],

@@ -19,10 +19,9 @@ from kuaicore.config import TrainConfig
 from kuaicore.errors import UsageError
 from kuaicore.models import two_tower as tt
 from kuaicore.models.losses import bce_loss, mse_loss, sampled_softmax_loss
+from kuaicore.models.registry import MODELS
 from kuaicore.training.artifacts import TrainingData
 
-LOSSES = ("mse", "softmax", "bce")
-MODELS = ("two-tower",)
 Spread = Callable[[jax.Array], jax.Array]
 
 
@@ -48,8 +47,9 @@ def two_tower_objective(cfg: TrainConfig, data: TrainingData, spread: Spread | N
     Each tower runs once per entity or once per row as ``cfg.towers`` says (``auto``: whichever evaluates
     fewer rows, see ``two_tower.entity_level``); ``spread`` splits the per-entity work over the devices.
     """
-    if cfg.loss not in LOSSES:
-        raise UsageError(f"--loss: unknown loss {cfg.loss!r} (choose from {', '.join(LOSSES)})")
+    known = MODELS[cfg.model].losses  # the registry lists each model's losses
+    if cfg.loss not in known:
+        raise UsageError(f"--loss: unknown loss {cfg.loss!r} (choose from {', '.join(known)})")
     ids = uses_id_embeddings(cfg)
     spec = tt.TwoTowerSpec(
         n_user_features=data.user_features.shape[1],
@@ -83,7 +83,6 @@ def two_tower_objective(cfg: TrainConfig, data: TrainingData, spread: Spread | N
         embed_users=lambda p, tables, idx: tt.user_tower(p, tables["user_features"], idx),
         embed_items=lambda p, t, idx: tt.item_tower(p, t["item_features"], t["item_author"], idx),
         spec={
-            "model": "two-tower",
             "loss": cfg.loss,
             "dims": list(spec.dims),
             "id_dim": spec.id_dim,
@@ -98,7 +97,11 @@ def two_tower_objective(cfg: TrainConfig, data: TrainingData, spread: Spread | N
 
 
 def make_objective(cfg: TrainConfig, data: TrainingData, spread: Spread | None = None) -> Objective:
-    """The Objective of ``cfg.model``; UsageError for an unknown model."""
-    if cfg.model not in MODELS:
-        raise UsageError(f"--model: unknown model {cfg.model!r} (choose from {', '.join(MODELS)})")
-    return two_tower_objective(cfg, data, spread)
+    """The Objective of ``cfg.model`` (its registry entry names the function); UsageError for a model that
+    the JAX loop does not train."""
+    from kuaicore.models.resolve import resolve
+
+    model = resolve(cfg.model)
+    if not model.trains_in_loop:
+        raise UsageError(f"--model: {cfg.model} is not trained by the JAX loop")
+    return model.objective(cfg, data, spread)

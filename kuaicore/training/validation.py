@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 import pyarrow.parquet as pq
 
-from kuaicore.data.stream import Prefetcher, epoch_batches
+from kuaicore.art.stream import Prefetcher, epoch_batches
 from kuaicore.training.artifacts import TRAIN_COLUMNS
 
 

@@ -1,6 +1,8 @@
-"""The ART folder written by `kuaicore build-features` (docs/ARTIFACTS.md): its manifest, read in one place.
+"""The ART folder written by `kuaicore build-features` (docs/ARTIFACTS.md), known in one package.
 
-Every stage after build-features (training, baselines, evaluation, report) opens ART through
+``layout`` names its files; :func:`open_art` (``open``) gives a typed object with a loader per part;
+``scaling`` undoes the standardisation of the features; ``stream`` reads its Parquet tables in shuffled
+minibatches. Every stage after build-features (training, baselines, evaluation, report) opens ART through
 :func:`read_manifest`, so a folder that is not an ART gets the same clear message everywhere.
 """
 
@@ -12,7 +14,19 @@ from typing import Any
 
 import numpy as np
 
+from kuaicore.art import layout
+from kuaicore.art.open import Art, open_art
 from kuaicore.errors import ArtifactError
+
+__all__ = [
+    "Art",
+    "check_finite",
+    "eval_pairs",
+    "open_art",
+    "read_manifest",
+    "valid_candidates",
+    "verify_checksums",
+]
 
 
 def read_manifest(art: Path, required: tuple[str, ...] = ("n_users", "n_items")) -> dict[str, Any]:
@@ -22,7 +36,7 @@ def read_manifest(art: Path, required: tuple[str, ...] = ("n_users", "n_items"))
     if not art.is_dir():
         raise ArtifactError(f"{art}: no such artifact folder (make one with `kuaicore build-features DATA"
                             f" --out {art}`)")  # fmt: skip
-    path = art / "manifest.json"
+    path = art / layout.MANIFEST
     if not path.is_file():
         raise ArtifactError(f"{path}: missing; {art} is not an ART written by `kuaicore build-features`")
     try:
@@ -57,7 +71,7 @@ def check_file_sizes(art: Path, manifest: dict[str, Any]) -> None:
 def _listed_files(art: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     files = manifest.get("files", {})
     if not isinstance(files, dict) or any("/" in n or n.startswith(".") for n in files):
-        raise ArtifactError(f"{Path(art) / 'manifest.json'}: 'files' is not a list of ART's own files")
+        raise ArtifactError(f"{Path(art) / layout.MANIFEST}: 'files' is not a list of ART's own files")
     return files
 
 
@@ -92,7 +106,7 @@ def eval_pairs(art: Path) -> tuple[np.ndarray, np.ndarray]:
     ``eval_pred.npy`` / ``eval_scores.npy`` are aligned with."""
     import pyarrow.parquet as pq
 
-    path = Path(art) / "eval.parquet"
+    path = Path(art) / layout.EVAL
     if not path.is_file():
         raise ArtifactError(f"{path}: missing (run `kuaicore build-features` again)")
     table = pq.read_table(path, columns=["user_idx", "item_idx"])
@@ -106,7 +120,7 @@ def valid_candidates(art: Path) -> Any:
 
     from kuaicore.protocol import candidates_from_rows
 
-    path = Path(art) / "valid.parquet"
+    path = Path(art) / layout.VALID
     if not path.is_file():
         raise ArtifactError(f"{path}: missing (run `kuaicore build-features` again)")
     table = pq.read_table(path, columns=["user_idx", "item_idx", "watch_ratio"])

@@ -134,6 +134,24 @@ BUILTIN: tuple[ModelEntry, ...] = (
         demo=True,
     ),
     ModelEntry(
+        "hybrid",
+        "biased MF + each user's weights over the video's tags and length (ids and content, fitted by exact"
+        " alternating solves; the side penalty chosen on valid); options: factors, iterations, reg, side_reg,"
+        " item_side, user_side",
+        fit="kuaicore.models.hybrid:fit_art",
+        options="kuaicore.models.hybrid:HybridOptions",
+        search=Search(
+            options={
+                "factors": choice(16, 32, 64),
+                "reg": loguniform(0.01, 0.2),
+                "side_reg": choice("8,2,0.5", "2", "0.5", "8"),
+            },
+            resource="iterations",
+            max_resource=40,
+        ),
+        demo=True,
+    ),
+    ModelEntry(
         "id-mlp",
         "id embeddings + item features -> MLP (JAX, MSE; scores pairs: the small matrix only); uses --epochs,"
         " --batch-size, --lr, --seed",

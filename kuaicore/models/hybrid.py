@@ -1,0 +1,317 @@
+"""`hybrid`: biased matrix factorisation with side features on both sides, fitted by alternating ridge solves.
+
+Each observed (user, video) pair has one rating ``r_ui`` (its training rows' mean capped watch ratio,
+``log1p`` by default, as in :mod:`kuaicore.models.mf`), modelled as
+
+    r_ui ~ mu + b_u + b_i + x_u . y_i + w_u . t_i + v_i . s_u
+
+- ``x_u . y_i``: latent taste that no feature shows (collaborative; learnt from ids);
+- ``w_u . t_i``: the user's own weights over the video's content columns ``t_i`` (tags, categories, length):
+  per-user taste for content, which also ranks videos the user's neighbours never watched;
+- ``v_i . s_u``: the video's own weights over the user's profile columns ``s_u`` (empty by default);
+- ``b_u``, ``b_i``: who rates high, and video quality (the popularity by mean watch ratio part).
+
+With one side fixed the other is a ridge regression per row (:mod:`kuaicore.kernels.hybrid`), so every
+alternation is exact and the fit is deterministic for a seed. The penalties are per observation (weighted
+lambda), separately for factors, side weights and biases. How much to trust the side columns differs from
+one dataset to the next (a lot where taste follows tags, not at all where it lives in latent factors), so
+by default three side penalties are fitted along a warm-started path and the one whose embeddings score best
+by the evaluation protocol on the validation split is kept (validate as you evaluate). The iteration count
+is not chosen by validation: ranking quality on *unseen* pairs keeps improving for tens of iterations after
+the training error has flattened (the factors leave ALS's shrinkage slowly), which held-out watched rows do
+not show; the start from a truncated SVD and an over-relaxed item step shorten that. The model ends as
+embeddings:
+``user_emb = [x_u, w_u, s_u, b_u, 1]``, ``item_emb = [y_i, t_i, v_i, 1, mu + b_i]``, whose dot product is the
+predicted rating, so it ranks the whole catalogue like every two-tower model.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from kuaicore.errors import UsageError
+from kuaicore.models.contract import Fitted, ModelData
+from kuaicore.models.interactions import Interactions, columns_with_prefix
+from kuaicore.models.mf import TARGETS, ratings, to_watch_ratio
+from kuaicore.protocol import VALID_K, Candidates, candidates_from_rows, protocol_ndcg
+
+
+@dataclass(frozen=True)
+class HybridOptions:
+    """Options of the hybrid model (``--option key=value``).
+
+    ``side_reg``: one penalty for the side weights, or several (comma-separated, strongest first): each is
+    fitted in turn, warm-started from the previous one for ``path_iterations`` more iterations, and the one
+    whose embeddings score best on the validation split is kept (without validation candidates: the last).
+    ``item_side``/``user_side``: feature-name prefixes (comma-separated) of the side columns; "" for none.
+    ``relax``: over-relaxation of the item step (1 = plain ALS; > 1 extrapolates each step, which the slow
+    shrinkage directions of ALS need; switched off for good the first time the training error rises).
+    """
+
+    factors: int = 32
+    iterations: int = 40
+    path_iterations: int = 15
+    reg: float = 0.05
+    side_reg: str = "8,2,0.5"
+    bias_reg: float = 0.01
+    item_side: str = "tag_,duration_ms"
+    user_side: str = ""
+    target: str = "log"
+    relax: float = 1.5
+    init: str = "svd"
+    init_scale: float = 0.1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.target not in TARGETS:
+            raise UsageError(f"--option target={self.target}: not one of {', '.join(TARGETS)}")
+        if self.init not in INITS:
+            raise UsageError(f"--option init={self.init}: not one of {', '.join(INITS)}")
+        for name, low in (("factors", 0), ("iterations", 1), ("path_iterations", 1)):
+            if getattr(self, name) < low:
+                raise UsageError(f"--option {name}: must be >= {low}, got {getattr(self, name)}")
+        for name in ("reg", "bias_reg", "init_scale", "relax"):
+            value = getattr(self, name)
+            if not (value >= 0 and np.isfinite(value)):
+                raise UsageError(f"--option {name}: must be a finite number >= 0, got {value}")
+        for name in ("reg", "bias_reg"):
+            if not getattr(self, name) > 0:
+                raise UsageError(f"--option {name}: must be > 0, got {getattr(self, name)}")
+        if not 1.0 <= self.relax < 2.0:
+            raise UsageError(f"--option relax: must be in [1, 2), got {self.relax}")
+        self.side_regs()
+
+    def side_regs(self) -> tuple[float, ...]:
+        """The side penalties to fit, in order (each finite and > 0)."""
+        try:
+            values = tuple(float(v) for v in str(self.side_reg).split(",") if v.strip())
+        except ValueError:
+            values = ()
+        if not values or not all(np.isfinite(v) and v > 0 for v in values):
+            raise UsageError(
+                f"--option side_reg={self.side_reg}: expected numbers > 0, comma-separated (e.g. 8,2,0.5)"
+            )
+        return values
+
+
+INITS = ("svd", "random")
+
+
+def side_columns(names: list[str], spec: str) -> np.ndarray:
+    """Indices of the feature ``names`` that start with one of the comma-separated prefixes of ``spec``."""
+    prefixes = tuple(p.strip() for p in spec.split(",") if p.strip())
+    return columns_with_prefix(names, prefixes) if prefixes else np.zeros(0, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Validation:
+    """Candidates to score the fits on (the validation split) and the like threshold."""
+
+    candidates: Candidates
+    threshold: float
+    k: int = 10
+
+
+@dataclass
+class _Problem:
+    """The ratings (both orientations), the fixed side columns and the global mean."""
+
+    r: sp.csr_matrix
+    rt: sp.csr_matrix
+    s_u: np.ndarray
+    t_i: np.ndarray
+    mu: float
+
+    def user_design(self, theta_u: np.ndarray, d: int) -> np.ndarray:
+        return np.hstack([theta_u[:, :d], self.s_u, np.ones((self.s_u.shape[0], 1))])
+
+    def item_design(self, theta_i: np.ndarray, d: int) -> np.ndarray:
+        return np.hstack([theta_i[:, :d], self.t_i, np.ones((self.t_i.shape[0], 1))])
+
+
+def _initial_item_factors(r: sp.csr_matrix, mu: float, d: int, o: HybridOptions) -> np.ndarray:
+    """Item factors to start from: the top-d right singular vectors of the centred rating matrix (scaled by
+    the square root of their singular values) with ``init="svd"``, else seeded Gaussian noise."""
+    rng = np.random.default_rng(o.seed)
+    if o.init != "svd" or d == 0 or min(r.shape) <= d + 1 or r.nnz == 0:
+        return rng.standard_normal((r.shape[1], d)) * o.init_scale
+    from scipy.sparse.linalg import svds
+
+    centred = sp.csr_matrix((r.data - mu, r.indices, r.indptr), r.shape)
+    _, s, vt = svds(centred, k=d, v0=rng.standard_normal(min(r.shape)))
+    return np.ascontiguousarray(vt.T * np.sqrt(s))
+
+
+def _alternate(
+    p: _Problem,
+    theta_u: np.ndarray,
+    theta_i: np.ndarray,
+    penalties: tuple[np.ndarray, np.ndarray],
+    d: int,
+    iterations: int,
+    relax: float,
+    on_iteration: Callable[[float, float], None] | None,
+) -> list[float]:
+    """``iterations`` alternations (users, then items) updating ``theta_u``/``theta_i`` in place; returns
+    the training RMSE after each. ``theta_u`` rows are ``[x_u, w_u, b_u]``, ``theta_i`` rows ``[y_i, v_i,
+    b_i]``."""
+    from kuaicore.kernels.hybrid import pair_dots
+    from kuaicore.kernels.hybrid import ridge_half_step as solve
+
+    r, rt, fu, fi = p.r, p.rt, p.s_u.shape[1], p.t_i.shape[1]
+    rmses: list[float] = []
+    previous = theta_i.copy()
+    for _ in range(iterations):
+        start = time.perf_counter()
+        v, b_i = theta_i[:, d : d + fu], theta_i[:, -1]
+        offset = pair_dots(r.indptr, r.indices, p.s_u, np.ascontiguousarray(v)) if fu else 0.0
+        resid = r.data - p.mu - b_i[r.indices] - offset
+        solve(r.indptr, r.indices, resid, p.item_design(theta_i, d), penalties[0], theta_u)
+        w, b_u = theta_u[:, d : d + fi], theta_u[:, -1]
+        offset = pair_dots(rt.indptr, rt.indices, p.t_i, np.ascontiguousarray(w)) if fi else 0.0
+        resid = rt.data - p.mu - b_u[rt.indices] - offset
+        design = p.user_design(theta_u, d)
+        solve(rt.indptr, rt.indices, resid, design, penalties[1], theta_i)
+        error = resid - pair_dots(rt.indptr, rt.indices, theta_i, design) if rt.nnz else np.zeros(1)
+        rmses.append(float(np.sqrt(np.mean(error**2))))
+        if relax > 1.0 and len(rmses) > 1 and rmses[-1] > rmses[-2] * (1 + 1e-9):
+            relax = 1.0  # the extrapolation overshot: plain ALS from here on
+        if relax > 1.0 and len(rmses) > 1:
+            theta_i += (relax - 1.0) * (theta_i - previous)
+        previous[:] = theta_i
+        if on_iteration is not None:
+            on_iteration(rmses[-1], time.perf_counter() - start)
+    return rmses
+
+
+def _embeddings(
+    p: _Problem, theta_u: np.ndarray, theta_i: np.ndarray, d: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``user_emb = [x_u, w_u, s_u, b_u, 1]``, ``item_emb = [y_i, t_i, v_i, 1, mu + b_i]`` (float32)."""
+    fi, fu = p.t_i.shape[1], p.s_u.shape[1]
+    n_users, n_items = theta_u.shape[0], theta_i.shape[0]
+    user = np.column_stack([theta_u[:, : d + fi], p.s_u, theta_u[:, -1], np.ones(n_users)])
+    item = np.column_stack(
+        [theta_i[:, :d], p.t_i, theta_i[:, d : d + fu], np.ones(n_items), p.mu + theta_i[:, -1]]
+    )
+    return user.astype(np.float32), item.astype(np.float32)
+
+
+def fit(
+    data: Interactions,
+    user_side: np.ndarray,
+    item_side: np.ndarray,
+    options: HybridOptions = HybridOptions(),
+    validation: Validation | None = None,
+    on_iteration: Callable[[float, float], None] | None = None,
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Fit the hybrid model; ``user_side`` float [n_users, Fu] and ``item_side`` float [n_items, Fi] are the
+    fixed side columns (either may have none). Returns ``(user_emb, item_emb, info)`` of the chosen side
+    penalty; ``on_iteration(train_rmse, seconds)`` is called after each iteration."""
+    o = options
+    r = ratings(data, o.target)
+    rt = r.T.tocsr()
+    rt.sort_indices()
+    n_users, n_items = data.shape
+    mu = float(r.data.mean()) if r.nnz else 0.0
+    p = _Problem(
+        r,
+        rt,
+        np.ascontiguousarray(user_side, dtype=np.float64).reshape(n_users, -1),
+        np.ascontiguousarray(item_side, dtype=np.float64).reshape(n_items, -1),
+        mu,
+    )
+    d, fu, fi = o.factors, p.s_u.shape[1], p.t_i.shape[1]
+    theta_u = np.zeros((n_users, d + fi + 1))
+    theta_i = np.zeros((n_items, d + fu + 1))
+    theta_i[:, :d] = _initial_item_factors(r, mu, d, o)
+    start = time.perf_counter()
+    path, best = [], None
+    for stage, side_reg in enumerate(o.side_regs()):
+        pen_u = np.array([o.reg] * d + [side_reg] * fi + [o.bias_reg])
+        pen_i = np.array([o.reg] * d + [side_reg] * fu + [o.bias_reg])
+        iterations = o.iterations if stage == 0 else o.path_iterations
+        rmses = _alternate(p, theta_u, theta_i, (pen_u, pen_i), d, iterations, o.relax, on_iteration)
+        user_emb, item_emb = _embeddings(p, theta_u, theta_i, d)
+        score = float("nan")
+        if validation is not None:
+            v = validation
+            score = protocol_ndcg(v.candidates, v.threshold, v.k, user_emb=user_emb, item_emb=item_emb)
+        path.append(
+            {"side_reg": side_reg, "iterations": iterations, "train_rmse": rmses[-1], "valid_ndcg": score}
+        )
+        if best is None or validation is None or score > path[best[0]]["valid_ndcg"]:
+            best = (stage, user_emb, item_emb)
+    chosen = path[best[0]]
+    info = {
+        "model": "hybrid",
+        "factors": d,
+        "user_side_columns": fu,
+        "item_side_columns": fi,
+        "target": o.target,
+        "global_mean": mu,
+        "pairs": int(r.nnz),
+        "side_reg_path": path,
+        "side_reg": chosen["side_reg"],
+        "valid_ndcg": chosen["valid_ndcg"],
+        "seconds": time.perf_counter() - start,
+    }
+    return best[1], best[2], info
+
+
+def predict_watch_ratio(
+    user_emb: np.ndarray, item_emb: np.ndarray, users: np.ndarray, items: np.ndarray, target: str
+) -> np.ndarray:
+    """Predicted capped watch ratio (float32) of each (user, item) pair."""
+    rating = np.einsum("ij,ij->i", user_emb[users].astype(np.float64), item_emb[items].astype(np.float64))
+    return to_watch_ratio(rating, target).astype(np.float32)
+
+
+def fit_art(data: ModelData, options: HybridOptions) -> Fitted:
+    """The fit contract (kuaicore.models.contract): the hybrid model of ART's training rows, its side
+    penalty chosen on valid.parquet by the evaluation protocol (relevant: the ART's like rule)."""
+    feats = data.features
+    item_cols = side_columns(feats.item_feature_names, options.item_side)
+    user_cols = side_columns(feats.user_feature_names, options.user_side)
+    if options.item_side.strip() and item_cols.size == 0:
+        raise UsageError(
+            f"--option item_side={options.item_side}: no item feature starts with these prefixes"
+        )
+    if options.user_side.strip() and user_cols.size == 0:
+        raise UsageError(
+            f"--option user_side={options.user_side}: no user feature starts with these prefixes"
+        )
+    validation = None
+    if len(options.side_regs()) > 1:
+        rows = data.rows("valid", ("user_idx", "item_idx", "watch_ratio"))
+        threshold = float(data.manifest.get("like_threshold", 2.0))
+        cands = candidates_from_rows(rows["user_idx"], rows["item_idx"], rows["watch_ratio"])
+        validation = Validation(cands, threshold, VALID_K) if cands.users.size else None
+    total = options.iterations + options.path_iterations * (len(options.side_regs()) - 1)
+    done = [0]
+
+    def progress(rmse: float, secs: float) -> None:
+        done[0] += 1
+        data.log(f"  hybrid iteration {done[0]}/{total}: train rmse {rmse:.5f}, {secs:.2f}s")
+
+    u, v, info = fit(
+        data.interactions,
+        feats.user_features[:, user_cols],
+        feats.item_features[:, item_cols],
+        options,
+        validation,
+        on_iteration=progress,
+    )
+    for step in info["side_reg_path"]:
+        data.log(f"  side_reg {step['side_reg']:g}: valid ndcg@{VALID_K} {step['valid_ndcg']:.4f}")
+    return Fitted(
+        u,
+        v,
+        predict_watch_ratio=lambda users, items: predict_watch_ratio(u, v, users, items, options.target),
+        info=info,
+    )

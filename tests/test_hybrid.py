@@ -1,0 +1,162 @@
+"""The hybrid model: its ridge kernels against NumPy, its reduction to mf, what side columns buy, the CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kuaicore.cli import cli
+from kuaicore.errors import UsageError
+from kuaicore.kernels.hybrid import pair_dots, ridge_half_step
+from kuaicore.models import hybrid, mf
+from kuaicore.models.interactions import build_csr
+from kuaicore.protocol import candidates_from_rows, protocol_ndcg
+
+
+def _random_csr(rng: np.random.Generator, n_rows: int, n_cols: int, density: float) -> sp.csr_matrix:
+    mask = rng.random((n_rows, n_cols)) < density
+    dense = np.where(mask, rng.standard_normal((n_rows, n_cols)), 0.0)
+    m = sp.csr_matrix(dense)
+    m.sort_indices()
+    return m
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n_rows=st.integers(1, 12),
+    n_cols=st.integers(1, 15),
+    d=st.integers(1, 6),
+    density=st.floats(0.0, 1.0),
+)
+def test_ridge_half_step_matches_numpy_normal_equations(seed, n_rows, n_cols, d, density):
+    rng = np.random.default_rng(seed)
+    m = _random_csr(rng, n_rows, n_cols, density)
+    design = rng.standard_normal((n_cols, d))
+    penalty = rng.uniform(0.05, 2.0, d)
+    out = np.full((n_rows, d), 7.0)  # stale values must be overwritten, empty rows zeroed
+    ridge_half_step(m.indptr, m.indices, m.data.astype(np.float64), design, penalty, out)
+    for u in range(n_rows):
+        cols = m.indices[m.indptr[u] : m.indptr[u + 1]]
+        if cols.size == 0:
+            assert np.all(out[u] == 0.0)
+            continue
+        z = design[cols]
+        e = m.data[m.indptr[u] : m.indptr[u + 1]]
+        expect = np.linalg.solve(z.T @ z + cols.size * np.diag(penalty), z.T @ e)
+        np.testing.assert_allclose(out[u], expect, rtol=1e-7, atol=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), f=st.integers(1, 5), density=st.floats(0.0, 1.0))
+def test_pair_dots_is_the_dot_of_each_stored_pair(seed, f, density):
+    rng = np.random.default_rng(seed)
+    m = _random_csr(rng, 7, 9, density)
+    rows, cols = rng.standard_normal((7, f)), rng.standard_normal((9, f))
+    users = np.repeat(np.arange(7), np.diff(m.indptr))
+    expect = np.einsum("ij,ij->i", rows[users], cols[m.indices])
+    np.testing.assert_allclose(pair_dots(m.indptr, m.indices, rows, cols), expect, rtol=1e-12, atol=1e-12)
+
+
+def _interactions(users, items, values, shape):
+    from kuaicore.models.interactions import Interactions
+
+    matrix, counts = build_csr(users, items, values, shape)
+    return Interactions(matrix=matrix, counts=counts, n_rows=len(users))
+
+
+def _planted(seed: int, tag_weight: float, factor_weight: float, n_users=120, n_items=90, n_tags=12):
+    """Ratings from user tag taste . video tags and latent factors; 25% of pairs observed for training,
+    the rest the unseen pairs a model must rank."""
+    rng = np.random.default_rng(seed)
+    tags = (rng.random((n_items, n_tags)) < 0.3).astype(np.float64)
+    taste = rng.standard_normal((n_users, n_tags))
+    xu, yi = rng.standard_normal((n_users, 3)), rng.standard_normal((n_items, 3))
+    truth = tag_weight * taste @ tags.T + factor_weight * xu @ yi.T + rng.normal(0, 0.3, n_items)
+    watch = np.exp(truth * 0.5) + 0.5  # a positive watch ratio, monotone in the truth
+    observed = rng.random((n_users, n_items)) < 0.25
+    u, i = np.nonzero(observed)
+    data = _interactions(u, i, watch[u, i].astype(np.float32), (n_users, n_items))
+    hu, hi = np.nonzero(~observed)
+    return data, tags, candidates_from_rows(hu, hi, watch[hu, hi].astype(np.float32)), watch
+
+
+def test_without_side_columns_it_is_mf():
+    data, _, _, _ = _planted(0, 0.0, 1.0)
+    opts = hybrid.HybridOptions(
+        factors=4, iterations=6, item_side="", side_reg="1", relax=1.0, init="random", seed=3
+    )
+    u, v, _ = hybrid.fit(data, np.zeros((120, 0)), np.zeros((90, 0)), opts)
+    mu_, mv, _ = mf.fit(data, mf.MFOptions(factors=4, iterations=6, seed=3))
+    np.testing.assert_allclose(u @ v.T, mu_ @ mv.T, rtol=1e-4, atol=1e-4)
+
+
+def test_tag_weights_rank_unseen_pairs_where_taste_follows_tags_and_the_path_picks_a_light_penalty():
+    data, tags, unseen, watch = _planted(1, 1.0, 0.1)
+    threshold = float(np.quantile(watch, 0.8))
+    opts = hybrid.HybridOptions(factors=4, iterations=15, path_iterations=5, seed=0)
+    u, v, info = hybrid.fit(data, np.zeros((120, 0)), tags, opts, hybrid.Validation(unseen, threshold))
+    assert info["side_reg"] == 0.5  # the lightest penalty of the path scores best
+    assert [s["side_reg"] for s in info["side_reg_path"]] == [8.0, 2.0, 0.5]
+    with_tags = protocol_ndcg(unseen, threshold, user_emb=u, item_emb=v)
+    mu_, mv, _ = mf.fit(data, mf.MFOptions(factors=4, iterations=15))
+    without = protocol_ndcg(unseen, threshold, user_emb=mu_, item_emb=mv)
+    assert with_tags > without + 0.1, (with_tags, without)
+
+
+def test_fit_is_deterministic_for_a_seed_and_the_embeddings_predict_the_rating():
+    data, tags, _, _ = _planted(2, 0.5, 0.5)
+    opts = hybrid.HybridOptions(factors=3, iterations=5, side_reg="2", seed=5)
+    a = hybrid.fit(data, np.zeros((120, 0)), tags, opts)
+    b = hybrid.fit(data, np.zeros((120, 0)), tags, opts)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    users, items = np.array([0, 5, 7]), np.array([3, 3, 80])
+    rating = np.einsum("ij,ij->i", a[0][users].astype(np.float64), a[1][items].astype(np.float64))
+    np.testing.assert_allclose(
+        hybrid.predict_watch_ratio(a[0], a[1], users, items, "log"),
+        np.maximum(np.expm1(rating), 0),
+        rtol=1e-5,
+    )
+
+
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        ("side_reg=abc", "side_reg=abc: expected numbers > 0"),
+        ("side_reg=0", "side_reg=0: expected numbers > 0"),
+        ("relax=2.5", "relax: must be in [1, 2)"),
+        ("init=zeros", "init=zeros: not one of svd, random"),
+    ],
+)
+def test_bad_options_are_one_line(option, message):
+    key, value = option.split("=")
+    kwargs = {key: float(value) if key == "relax" else value}
+    with pytest.raises(UsageError, match=re.escape(message)):
+        hybrid.HybridOptions(**kwargs)
+
+
+def test_cli_trains_and_evaluates_hybrid(tiny_art, tmp_path):
+    art = tmp_path / "art"
+    shutil.copytree(tiny_art, art)
+    args = ["train", str(art), "--model", "hybrid", "--run", "hyb", "--option", "iterations=4"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "side_reg 0.5: valid ndcg@10" in result.stderr
+    config = json.loads((art / "runs" / "hyb" / "config.json").read_text())
+    assert config["model"] == "hybrid" and config["info"]["side_reg"] in (8.0, 2.0, 0.5)
+    result = CliRunner().invoke(
+        cli, ["evaluate", str(art), "--run", "hyb", "--bootstrap", "0", "--json", "-"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "mae" in result.stdout
+    bad = CliRunner().invoke(cli, ["train", str(art), "--model", "hybrid", "--option", "item_side=nope_"])
+    assert bad.exit_code == 2
+    assert "item_side=nope_: no item feature starts with these prefixes" in bad.stderr

@@ -249,7 +249,6 @@ def fit(
             best = (stage, user_emb, item_emb)
     chosen = path[best[0]]
     info = {
-        "model": "hybrid",
         "factors": d,
         "user_side_columns": fu,
         "item_side_columns": fi,
@@ -297,7 +296,7 @@ def fit_art(data: ModelData, options: HybridOptions) -> Fitted:
 
     def progress(rmse: float, secs: float) -> None:
         done[0] += 1
-        data.log(f"  hybrid iteration {done[0]}/{total}: train rmse {rmse:.5f}, {secs:.2f}s")
+        data.log(f"  iteration {done[0]}/{total}: train rmse {rmse:.5f}, {secs:.2f}s")
 
     u, v, info = fit(
         data.interactions,

@@ -74,7 +74,7 @@ BUILTIN: tuple[ModelEntry, ...] = (
         "one score per video for every user; options: variant=views|mean-wr, prior",
         fit="kuaicore.models.popularity:fit_art",
         options="kuaicore.models.popularity:PopularityOptions",
-        search=Search(options={"prior": choice(1.0, 10.0, 20.0, 50.0, 100.0)}, default_rank=2),
+        search=Search(options={"prior": choice(1.0, 10.0, 20.0, 50.0, 100.0)}, default_rank=3),
         demo=True,
     ),
     ModelEntry(
@@ -91,7 +91,7 @@ BUILTIN: tuple[ModelEntry, ...] = (
         fit="kuaicore.models.linear:fit_art",
         options="kuaicore.models.linear:LinearOptions",
         search=Search(
-            options={"ridge": loguniform(0.01, 100.0), "taste_prior": choice(5.0, 20.0, 50.0)}, default_rank=1
+            options={"ridge": loguniform(0.01, 100.0), "taste_prior": choice(5.0, 20.0, 50.0)}, default_rank=2
         ),
         demo=True,
     ),
@@ -110,7 +110,7 @@ BUILTIN: tuple[ModelEntry, ...] = (
             },
             resource="iterations",
             max_resource=15,
-            default_rank=3,
+            default_rank=4,
         ),
         demo=True,
     ),
@@ -129,7 +129,7 @@ BUILTIN: tuple[ModelEntry, ...] = (
             },
             resource="iterations",
             max_resource=18,
-            default_rank=0,
+            default_rank=1,
         ),
         demo=True,
     ),
@@ -148,6 +148,7 @@ BUILTIN: tuple[ModelEntry, ...] = (
             },
             resource="iterations",
             max_resource=40,
+            default_rank=0,
         ),
         demo=True,
     ),
@@ -175,7 +176,7 @@ BUILTIN: tuple[ModelEntry, ...] = (
             },
             resource="epochs",
             max_resource=9,
-            default_rank=4,
+            default_rank=5,
         ),
     ),
 )

@@ -27,10 +27,14 @@ TARGETS = ("log", "capped")
 
 @dataclass(frozen=True)
 class MFOptions:
-    """Factors, iterations, regularisation (per observation), rating scale and seed of biased MF."""
+    """Factors, iterations, regularisation (per observation), rating scale and seed of biased MF.
+
+    ``iterations`` is 40, not the dozen at which the training RMSE flattens: the ranking of *unseen* pairs
+    keeps improving for tens of iterations more (0.81 -> 0.93 of the oracle from 12 to 50 on a latent-factor
+    world; kuaicore.models.hybrid says why)."""
 
     factors: int = 32
-    iterations: int = 12
+    iterations: int = 40
     reg: float = 0.05
     bias_reg: float = 0.01
     target: str = "log"

@@ -50,7 +50,7 @@ class HybridOptions:
     whose embeddings score best on the validation split is kept (without validation candidates: the last).
     ``item_side``/``user_side``: feature-name prefixes (comma-separated) of the side columns; "" for none.
     ``relax``: over-relaxation of the item step (1 = plain ALS; > 1 extrapolates each step, which the slow
-    shrinkage directions of ALS need; switched off for good the first time the training error rises).
+    shrinkage directions of ALS need; switched off for good the first time the ridge objective rises).
     """
 
     factors: int = 32
@@ -165,6 +165,8 @@ def _alternate(
 
     r, rt, fu, fi = p.r, p.rt, p.s_u.shape[1], p.t_i.shape[1]
     rmses: list[float] = []
+    objectives: list[float] = []
+    n_u, n_i = np.diff(r.indptr).astype(np.float64), np.diff(rt.indptr).astype(np.float64)
     previous = theta_i.copy()
     for _ in range(iterations):
         start = time.perf_counter()
@@ -179,8 +181,10 @@ def _alternate(
         solve(rt.indptr, rt.indices, resid, design, penalties[1], theta_i)
         error = resid - pair_dots(rt.indptr, rt.indices, theta_i, design) if rt.nnz else np.zeros(1)
         rmses.append(float(np.sqrt(np.mean(error**2))))
-        if relax > 1.0 and len(rmses) > 1 and rmses[-1] > rmses[-2] * (1 + 1e-9):
-            relax = 1.0  # the extrapolation overshot: plain ALS from here on
+        penalty_u = float(n_u @ (theta_u**2 @ penalties[0]))
+        objectives.append(float(error @ error) + penalty_u + float(n_i @ (theta_i**2 @ penalties[1])))
+        if relax > 1.0 and len(objectives) > 1 and objectives[-1] > objectives[-2] * (1 + 1e-9):
+            relax = 1.0  # the extrapolation overshot (the ridge objective rose): plain ALS from here on
         if relax > 1.0 and len(rmses) > 1:
             theta_i += (relax - 1.0) * (theta_i - previous)
         previous[:] = theta_i

@@ -37,7 +37,7 @@ import scipy.sparse as sp
 from kuaicore.errors import UsageError
 from kuaicore.models.contract import Fitted, ModelData
 from kuaicore.models.interactions import Interactions, columns_with_prefix
-from kuaicore.models.mf import TARGETS, ratings, to_watch_ratio
+from kuaicore.models.mf import TARGETS, predict_watch_ratio, ratings
 from kuaicore.protocol import VALID_K, Candidates, candidates_from_rows, protocol_ndcg
 
 
@@ -265,14 +265,6 @@ def fit(
         "seconds": time.perf_counter() - start,
     }
     return best[1], best[2], info
-
-
-def predict_watch_ratio(
-    user_emb: np.ndarray, item_emb: np.ndarray, users: np.ndarray, items: np.ndarray, target: str
-) -> np.ndarray:
-    """Predicted capped watch ratio (float32) of each (user, item) pair."""
-    rating = np.einsum("ij,ij->i", user_emb[users].astype(np.float64), item_emb[items].astype(np.float64))
-    return to_watch_ratio(rating, target).astype(np.float32)
 
 
 def fit_art(data: ModelData, options: HybridOptions) -> Fitted:

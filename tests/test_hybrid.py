@@ -160,3 +160,6 @@ def test_cli_trains_and_evaluates_hybrid(tiny_art, tmp_path):
     bad = CliRunner().invoke(cli, ["train", str(art), "--model", "hybrid", "--option", "item_side=nope_"])
     assert bad.exit_code == 2
     assert "item_side=nope_: no item feature starts with these prefixes" in bad.stderr
+    ignored = CliRunner().invoke(cli, ["train", str(art), "--model", "hybrid", "--epochs", "3"])
+    assert ignored.exit_code == 2  # a two-tower flag is refused, not silently ignored
+    assert "--epochs: a setting of the JAX two-tower; --model hybrid takes --option" in ignored.stderr

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from kuaicore.config import TrainConfig
-from kuaicore.models.registry import describe, is_plugin, losses, names
+from kuaicore.models.registry import describe, ignored_flags, is_plugin, losses, names
 from kuaicore.options import NON_NEGATIVE_FLOAT, NON_NEGATIVE_INT, POSITIVE_FLOAT, POSITIVE_INT, SEED
 
 
@@ -163,6 +163,15 @@ def train(
     """
     from kuaicore.errors import UsageError
 
+    ctx = click.get_current_context()
+    given = {n for n in ctx.params if ctx.get_parameter_source(n) == click.core.ParameterSource.COMMANDLINE}
+    ignored = ignored_flags(model, given)
+    if ignored:
+        flag = "--" + ignored[0].replace("_", "-")
+        raise UsageError(
+            f"{flag}: a setting of the JAX two-tower; --model {model} takes --option KEY=VALUE instead"
+            " (its options are listed under --model in kuaicore train --help)"
+        )
     model_options = {}
     for item in options:
         key, sep, value = item.partition("=")

@@ -66,6 +66,7 @@ class ModelEntry:
     losses: tuple[str, ...] = ()  # objective models: the --loss values; compare trains one run per loss
     search: Search | None = None
     demo: bool = False  # in the demo's comparison (the fast, informative ones)
+    train_flags: tuple[str, ...] = ()  # fit models: train's loop flags it reads (objective models: all)
 
 
 BUILTIN: tuple[ModelEntry, ...] = (
@@ -157,6 +158,7 @@ BUILTIN: tuple[ModelEntry, ...] = (
         "id embeddings + item features -> MLP (JAX, MSE; scores pairs: the small matrix only); uses --epochs,"
         " --batch-size, --lr, --seed",
         fit="kuaicore.training.id_mlp:fit_art",
+        train_flags=("epochs", "batch_size", "lr"),
     ),
     ModelEntry(
         "two-tower",
@@ -183,6 +185,33 @@ BUILTIN: tuple[ModelEntry, ...] = (
 MODELS: dict[str, ModelEntry] = {entry.name: entry for entry in BUILTIN}
 DEFAULT_MODEL = "two-tower"  # `kuaicore train`'s default (README "Which model when")
 DEMO_LOSS = "mse"  # the demo compares the objective models with this loss (the default of --loss)
+
+
+# train's flags that only the JAX loop reads (a fit model takes --option KEY=VALUE instead)
+LOOP_FLAGS = (
+    "loss",
+    "epochs",
+    "batch_size",
+    "lr",
+    "dims",
+    "id_embeddings",
+    "temperature",
+    "weight_decay",
+    "cosine_schedule",
+    "checkpoint_every",
+    "resume",
+    "max_steps",
+    "patience",
+)
+
+
+def ignored_flags(name: str, given: set[str]) -> list[str]:
+    """The loop flags among ``given`` that built-in model ``name`` would ignore (none for a user's model,
+    which may read any of them from ``data.config``)."""
+    entry = MODELS.get(name)
+    if entry is None or entry.objective is not None:
+        return []
+    return [f for f in LOOP_FLAGS if f in given and f not in entry.train_flags]
 
 
 def names() -> tuple[str, ...]:

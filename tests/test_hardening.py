@@ -344,6 +344,8 @@ def test_an_interrupted_training_leaves_no_temporary_files(sig, code, art):
     argv = [
         "train",
         str(art),
+        "--model",
+        "two-tower",
         "--epochs",
         "50",
         "--checkpoint-every",

@@ -12,7 +12,7 @@ from fake_art import write_fake_art
 
 from kuaicore.cli import cli
 
-TINY = ["--epochs", "3", "--batch-size", "64", "--lr", "0.01", "--dims", "16,8"]
+TINY = ["--model", "two-tower", "--epochs", "3", "--batch-size", "64", "--lr", "0.01", "--dims", "16,8"]
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +99,7 @@ def test_bad_art_exits_2(tmp_path, art, breakage, message):
         import pyarrow.parquet as pq
 
         pq.write_table(pq.read_table(bad / "train.parquet").drop_columns(["label"]), bad / "train.parquet")
-    result = CliRunner().invoke(cli, ["train", str(bad), "--epochs", "1"])
+    result = CliRunner().invoke(cli, ["train", str(bad), "--model", "two-tower", "--epochs", "1"])
     assert result.exit_code == 2, result.output
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) <= 2  # the devices line at most, then one error line
@@ -111,7 +111,7 @@ def test_bad_options_exit_2(art):
         (["--epochs", "0"], "--epochs"),
         (["--resume", "--run", "nothing-here"], "--resume: no checkpoint"),
     ):
-        result = CliRunner().invoke(cli, ["train", str(art), *args])
+        result = CliRunner().invoke(cli, ["train", str(art), "--model", "two-tower", *args])
         assert result.exit_code == 2 and message in result.stderr, result.output
 
 

@@ -18,7 +18,7 @@ from kuaicore.cli import cli
 from kuaicore.training import resident as rs
 from kuaicore.training import step as st
 
-TINY = ["--epochs", "1", "--dims", "16,8"]
+TINY = ["--model", "two-tower", "--epochs", "1", "--dims", "16,8"]
 
 
 @pytest.fixture(scope="module")

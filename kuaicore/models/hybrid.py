@@ -259,6 +259,7 @@ def fit(
         "target": o.target,
         "global_mean": mu,
         "pairs": int(r.nnz),
+        "n_rows": int(data.n_rows),
         "side_reg_path": path,
         "side_reg": chosen["side_reg"],
         "valid_ndcg": chosen["valid_ndcg"],

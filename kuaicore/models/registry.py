@@ -183,7 +183,7 @@ BUILTIN: tuple[ModelEntry, ...] = (
     ),
 )
 MODELS: dict[str, ModelEntry] = {entry.name: entry for entry in BUILTIN}
-DEFAULT_MODEL = "two-tower"  # `kuaicore train`'s default (README "Which model when")
+DEFAULT_MODEL = "hybrid"  # `kuaicore train`'s default (README "Which model when")
 DEMO_LOSS = "mse"  # the demo compares the objective models with this loss (the default of --loss)
 
 

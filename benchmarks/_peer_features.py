@@ -7,9 +7,9 @@ stage (deduplicated big matrix, then ids, then the splits). It follows sql/10-43
   ``pos`` = a row's rank by that order within its user (nulls last); a user's last
   ``floor(valid_fraction * n + 1e-9)`` rows are validation; pairs also in the small matrix are dropped;
 - ``user_idx`` / ``item_idx`` = rank of the id among every id of every file (as int_users / int_items);
-- ``target = min(watch_ratio, cap)``; ``label = watch_ratio >= like_threshold``; ``label_debiased`` =
-  watch_ratio above the training rows' ``debiased_percentile`` quantile of its duration bucket (buckets:
-  training duration deciles);
+- ``target = min(watch_ratio, cap)``; ``label = watch_ratio > like_threshold`` (strict, as DESIGN.md section
+  4 and sql/03_macro_like_label.sql); ``label_debiased`` = watch_ratio above the training rows'
+  ``debiased_percentile`` quantile of its duration bucket (buckets: training duration deciles);
 - per-item training counts over the catalog.
 
 It writes no parquet and builds no feature matrix, so it does less than ``kuaicore build-features``;
@@ -102,7 +102,7 @@ def polars_splits(folder: Path) -> dict[str, Any]:
                 "user_idx",
                 "item_idx",
                 target=pl.min_horizontal(pl.col("watch_ratio"), CAP).cast(pl.Float32),
-                label=(pl.col("watch_ratio") >= LIKE).cast(pl.Float32),
+                label=(pl.col("watch_ratio") > LIKE).cast(pl.Float32),
                 label_debiased=(pl.col("watch_ratio") > pl.col("threshold"))
                 .fill_null(False)
                 .cast(pl.Float32),

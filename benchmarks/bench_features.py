@@ -19,12 +19,20 @@ Stages, each in its own child process so that each peak RSS is its own:
   polars      the peer a user would pick: staged lazy frames computing the same train/valid/eval rows
               (indices, targets, labels) and per-item training counts (benchmarks/_peer_features.py); after
               timing, the child asserts they equal the ART the kuaicore stage wrote. Needs ``.[bench]``.
+
+Each stage also reports its process CPU time (user + system, all threads): on a machine shared with other
+jobs, the CPU-time ratio is the per-core comparison and the wall-time ratio also measures how much of the
+busy cores each contender obtained. Below the table, the median kuaicore run's seconds per SQL query (the
+manifest's ``queries``) and the rest of its wall time (Python: checks, fetching and assembling the feature
+matrices, checksums), so that the remaining time can be placed. ``--skip-validate`` leaves out the slow
+``--validate`` stage.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import subprocess
 import sys
@@ -65,7 +73,9 @@ def kuaicore_build(data: Path, out: Path, memory_limit: str, threads: int | None
 
     art = build_features(FeatureConfig(data=data, out=out, memory_limit=memory_limit, threads=threads,
                                        validate=validate, force=True))  # fmt: skip
-    return {"rows": json.loads((art / "manifest.json").read_text())["row_counts"]}
+    manifest = json.loads((art / "manifest.json").read_text())
+    queries = {q["name"]: q["seconds"] for q in manifest["queries"]}
+    return {"rows": manifest["row_counts"], "queries": queries}
 
 
 def pandas_features(data: Path, cap: float = 5.0, frac: float = 0.1, prior: float = 20.0) -> dict:
@@ -140,6 +150,12 @@ def pandas_features(data: Path, cap: float = 5.0, frac: float = 0.1, prior: floa
     return {"rows": {"big_rows_in": n_in, "train_rows": len(train)}, "shapes": [items.shape, ufeat.shape]}
 
 
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process so far (all its threads)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def polars_child(args: argparse.Namespace) -> dict:
     """Time the staged polars splits, then (untimed, after the peak RSS is taken) check them against the ART
     that the kuaicore stage wrote."""
@@ -147,17 +163,20 @@ def polars_child(args: argparse.Namespace) -> dict:
 
     from kuaicore.data.paths import resolve_data_dir
 
+    cpu = cpu_seconds()
     with Timer() as t:
         out = polars_splits(resolve_data_dir(args.data))
+    cpu = cpu_seconds() - cpu
     peak = peak_rss_mb(include_children=False)
     rows = check_equal(out, args.out)
-    return {"rows": rows, "seconds": t.seconds, "peak_rss_mb": peak}
+    return {"rows": rows, "seconds": t.seconds, "cpu_seconds": cpu, "peak_rss_mb": peak}
 
 
 def child(args: argparse.Namespace) -> None:
     if args.child == "polars":
         print(json.dumps(polars_child(args)))
         return
+    cpu = cpu_seconds()
     with Timer() as t:
         if args.child == "count":
             result = scan_csvs(args.data, args.memory_limit, args.threads, every_value=False)
@@ -169,8 +188,8 @@ def child(args: argparse.Namespace) -> None:
             result = kuaicore_build(
                 args.data, args.out, args.memory_limit, args.threads, args.child == "kuaicore"
             )
-    print(json.dumps({**result, "seconds": t.seconds, "peak_rss_mb": peak_rss_mb(include_children=False)},
-                     default=str))  # fmt: skip
+    print(json.dumps({**result, "seconds": t.seconds, "cpu_seconds": cpu_seconds() - cpu,
+                      "peak_rss_mb": peak_rss_mb(include_children=False)}, default=str))  # fmt: skip
 
 
 def run_child(stage: str, args: argparse.Namespace, out: Path) -> dict:
@@ -190,6 +209,17 @@ def median_run(results: list[dict]) -> dict:
     return ordered[(len(ordered) - 1) // 2]
 
 
+def print_queries(run: dict, at_least: float = 0.1) -> None:
+    """The run's seconds per SQL query (largest first; those under ``at_least`` s summed) and the rest."""
+    queries = sorted(run["queries"].items(), key=lambda kv: -kv[1])
+    shown = [f"{name} {sec:.2f}" for name, sec in queries if sec >= at_least]
+    small = sum(sec for _, sec in queries if sec < at_least)
+    n_small = sum(1 for _, sec in queries if sec < at_least)
+    rest = run["seconds"] - sum(sec for _, sec in queries)
+    print(f"kuaicore build-features (the median run, {run['seconds']:.2f} s) per query, wall s:")
+    print("  " + ", ".join([*shown, f"{n_small} others {small:.2f}"]) + f"; outside the queries {rest:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", default="full", choices=["tiny", "small", "full"])
@@ -199,6 +229,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--skip-pandas", action="store_true")
     ap.add_argument("--skip-polars", action="store_true")
+    ap.add_argument("--skip-validate", action="store_true", help="leave out build-features --validate")
     ap.add_argument(
         "--repeat",
         type=int,
@@ -222,6 +253,8 @@ def main() -> None:
         stages = {"count-only": "count", "read every value": "read-all",
                   "kuaicore build-features": "kuaicore-novalidate",
                   "kuaicore build-features --validate": "kuaicore"}  # fmt: skip
+        if args.skip_validate:
+            del stages["kuaicore build-features --validate"]
         if not args.skip_pandas:
             stages["pandas (seeds' approach)"] = "pandas"
         if not args.skip_polars:
@@ -238,9 +271,11 @@ def main() -> None:
         rows = []
         for stage, r in results.items():
             rows.append({
-                "stage": stage, "wall s": r["seconds"], "peak RSS MB": r["peak_rss_mb"],
+                "stage": stage, "wall s": r["seconds"], "cpu s": r["cpu_seconds"],
+                "peak RSS MB": r["peak_rss_mb"],
                 "big rows/s": n / r["seconds"], "x count-only time": r["seconds"] / base["seconds"],
                 "polars time / this": polars["seconds"] / r["seconds"] if polars else None,
+                "polars CPU / this": polars["cpu_seconds"] / r["cpu_seconds"] if polars else None,
                 "polars RSS / this": polars["peak_rss_mb"] / r["peak_rss_mb"] if polars else None,
                 "pandas time / this": pandas["seconds"] / r["seconds"] if pandas else None,
                 "pandas RSS / this": pandas["peak_rss_mb"] / r["peak_rss_mb"] if pandas else None,
@@ -250,10 +285,11 @@ def main() -> None:
               f"threads {args.threads or 'all'}")  # fmt: skip
         print_table(rows)
         if args.repeat > 1:
-            print(f"medians of {args.repeat} interleaved runs; all wall times:")
+            print(f"medians of {args.repeat} interleaved runs; all wall times (cpu times):")
             for stage, rs in runs.items():
-                times = ", ".join(f"{r['seconds']:.2f}" for r in rs)
+                times = ", ".join(f"{r['seconds']:.2f} ({r['cpu_seconds']:.2f})" for r in rs)
                 print(f"  {stage}: {times}")
+        print_queries(results["kuaicore build-features"])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

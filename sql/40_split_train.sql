@@ -1,7 +1,7 @@
 -- train.parquet: the training rows, pre-shuffled by a seeded hash of (user_idx, pos, seed) (ties by user_idx,
 -- pos, so the order does not depend on threads), in row groups of row_group_size rows. label_debiased follows
 -- int_debias_rule; label is label_wr or label_debiased as label_rule says.
--- inputs: int_interactions, int_users, int_items, int_debias_rule
+-- inputs: int_interactions, int_users, int_items, int_duration_thresholds
 -- grain: one row per training interaction
 -- params: out, seed, row_group_size, label_rule
 COPY (
@@ -11,11 +11,11 @@ COPY (
     FROM (
         SELECT r.user_idx, r.item_idx, u.user_id, i.video_id, CAST(r.watch_ratio AS FLOAT) AS watch_ratio,
                r.target, r.label_wr, r.timestamp, r.pos,
-               debiased_label(r.watch_ratio, r.video_duration, d.bounds, d.thresholds) AS label_debiased
+               debiased_label(r.watch_ratio, t.threshold) AS label_debiased
         FROM int_interactions AS r
         JOIN int_users AS u ON u.user_idx = r.user_idx
         JOIN int_items AS i ON i.item_idx = r.item_idx
-        CROSS JOIN int_debias_rule AS d
+        LEFT JOIN int_duration_thresholds AS t ON t.video_duration IS NOT DISTINCT FROM r.video_duration
         WHERE NOT r.is_valid
     ) AS labeled
     ORDER BY hash(user_idx, pos, $seed), user_idx, pos

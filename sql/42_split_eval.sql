@@ -2,7 +2,7 @@
 -- user_idx then item_idx; target = min(watch_ratio, cap), label_wr = watch_ratio > like_threshold;
 -- labels as in train.parquet (the debiased rule's thresholds come from training rows). Row groups of
 -- DuckDB's default size, as in valid.parquet.
--- inputs: stg_small_matrix, int_users, int_items, int_debias_rule
+-- inputs: stg_small_matrix, int_users, int_items, int_duration_thresholds
 -- grain: one row per small_matrix row
 -- params: out, cap, like_threshold, label_rule
 COPY (
@@ -13,11 +13,11 @@ COPY (
         SELECT u.user_idx, i.item_idx, u.user_id, i.video_id, s.video_duration, s.timestamp, s.watch_ratio,
                CAST(least(s.watch_ratio, $cap) AS FLOAT) AS target,
                like_label(s.watch_ratio, $like_threshold) AS label_wr,
-               debiased_label(s.watch_ratio, s.video_duration, d.bounds, d.thresholds) AS label_debiased
+               debiased_label(s.watch_ratio, t.threshold) AS label_debiased
         FROM stg_small_matrix AS s
         JOIN int_users AS u ON u.user_id = s.user_id
         JOIN int_items AS i ON i.video_id = s.video_id
-        CROSS JOIN int_debias_rule AS d
+        LEFT JOIN int_duration_thresholds AS t ON t.video_duration IS NOT DISTINCT FROM s.video_duration
     ) AS labeled
     ORDER BY user_idx, item_idx, timestamp NULLS LAST, watch_ratio, video_duration
 ) TO $out (FORMAT parquet)

@@ -43,7 +43,11 @@ def one(world: str, seed: int, root: Path, scale: str, users: int | None, extra:
     _run(["compare", str(art), "--seed", str(seed), "--k", "10", "--json", str(out), *extra])
     rows = json.loads(out.read_text(encoding="utf-8"))["rows"]
     # a model row has "model"; the reference rows (random, popularity, most-viewed, oracle) only a name
-    return {r.get("model", f"{r['name']} (ref)"): r["metrics"]["ndcg@10"] for r in rows}
+    small = {r.get("model", f"{r['name']} (ref)"): r["metrics"]["ndcg@10"] for r in rows}
+    valid = {
+        r["model"]: r["valid_ndcg@10"] for r in rows if "model" in r and r.get("valid_ndcg@10") is not None
+    }
+    return small, valid
 
 
 def summarise(values: list[dict]) -> tuple[float, float, float]:
@@ -70,11 +74,15 @@ def main() -> None:
     )
     seeds = [int(s) for s in args.seeds.split(",")]
     results: dict[str, dict[str, list[dict]]] = {}
+    valid: dict[str, dict[str, list[float]]] = {}  # the exposure-biased valid protocol: what picks defaults
     with tempfile.TemporaryDirectory(prefix="bench-worlds-") as tmp, Timer() as t:
         for world in args.worlds.split(","):
             for seed in seeds:
-                for model, metric in one(world, seed, Path(tmp), args.scale, args.users, extra).items():
+                small, biased = one(world, seed, Path(tmp), args.scale, args.users, extra)
+                for model, metric in small.items():
                     results.setdefault(world, {}).setdefault(model, []).append(metric)
+                for model, value in biased.items():
+                    valid.setdefault(world, {}).setdefault(model, []).append(value)
     rows = []
     for world, by_model in results.items():
         stats = {m: summarise(v) for m, v in by_model.items()}
@@ -91,6 +99,17 @@ def main() -> None:
     size = f"--scale {args.scale}" + (f" --users {args.users}" if args.users else "")
     print(f"synth {size}, seeds {args.seeds}, {t.seconds:.0f} s in all")
     print_table(rows)
+    print("\nvalid protocol (held-out big_matrix rows; what chooses defaults), ndcg@10, mean over seeds:")
+    names = sorted({m for by in valid.values() for m in by})
+    print_table(
+        [
+            {
+                "model": m,
+                **{w: sum(by[m]) / len(by[m]) if m in by else float("nan") for w, by in valid.items()},
+            }
+            for m in names
+        ]
+    )
 
 
 if __name__ == "__main__":

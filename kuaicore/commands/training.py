@@ -112,8 +112,8 @@ class ModelName(click.ParamType):
     "--run",
     "run_name",
     default=None,
-    help="Run name under ART/runs/: letters, digits and - _ . (not 'latest') [default: two-tower-LOSS-sSEED,"
-    " or MODEL-sSEED].",
+    help="Run name under ART/runs/: letters, digits and - _ . (not 'latest') [default: MODEL-sSEED, e.g."
+    " hybrid-s0; two-tower-LOSS-sSEED].",
 )
 @click.option(
     "--patience",
@@ -149,16 +149,21 @@ def train(
 ) -> None:
     """Train a model on ART (from build-features) and write ART/runs/NAME/.
 
-    The two-tower model streams train.parquet in shuffled minibatches over every local device (CPU or
-    GPU), validates on valid.parquet each epoch, keeps the best epoch, checkpoints to runs/NAME/ckpt.npz,
-    and exports user_emb.npy, item_emb.npy, params.npz, config.json and train_log.jsonl.
+    The default, hybrid, is matrix factorisation of the watch ratio plus each user's weights over the
+    video's tags and length, fitted by exact alternating solves; its content penalty is chosen on
+    valid.parquet. Its options are --option KEY=VALUE (listed under --model).
+
+    The two-tower model (--model two-tower) streams train.parquet in shuffled minibatches over every local
+    device (CPU or GPU), validates on valid.parquet each epoch, keeps the best epoch, checkpoints to
+    runs/NAME/ckpt.npz, and exports user_emb.npy, item_emb.npy, params.npz, config.json and train_log.jsonl.
 
     The other models read the same artifacts and write the same run files (no --loss, --epochs...); so
     does your own model, given as FILE.py:NAME (README "Add a model").
 
     \b
     Examples:
-      kuaicore train /tmp/art --loss softmax --epochs 3
+      kuaicore train /tmp/art
+      kuaicore train /tmp/art --model two-tower --loss softmax --epochs 3
       kuaicore train /tmp/art --model als --option factors=64 --option iterations=15
     """
     from kuaicore.errors import UsageError

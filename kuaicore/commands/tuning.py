@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from kuaicore.config import DEFAULT_SEED
+from kuaicore.models.registry import tune_defaults
 from kuaicore.options import POSITIVE_INT, SEED
 
 
@@ -22,7 +23,8 @@ from kuaicore.options import POSITIVE_INT, SEED
 @click.option(
     "--models",
     default=None,
-    help="Comma-separated families to search [default: mf,linear,popularity,als,two-tower]; also tag-cosine.",
+    help=f"Comma-separated families to search [default: {','.join(tune_defaults())}]; also any other"
+    " built-in model with a search space (tag-cosine).",
 )
 @click.option(
     "--trials",

@@ -66,7 +66,7 @@ def child_train(art: Path, kw: dict) -> dict:
     from kuaicore.training.loop import train
 
     t0 = time.perf_counter()
-    summary = train(TrainConfig(art=art, run="bench", seed=0, **kw))
+    summary = train(TrainConfig(art=art, model="two-tower", run="bench", seed=0, **kw))
     wall = time.perf_counter() - t0
     log = [json.loads(line) for line in (summary.run_dir / "train_log.jsonl").read_text().splitlines()]
     config = json.loads((summary.run_dir / "config.json").read_text())

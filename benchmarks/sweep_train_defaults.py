@@ -44,7 +44,7 @@ def run_one(art: Path, seed: int, kw: dict, loss: str) -> dict:
     from kuaicore.training.loop import train
 
     t0 = time.perf_counter()
-    summary = train(TrainConfig(art=art, run="sweep", seed=seed, loss=loss, **kw))
+    summary = train(TrainConfig(art=art, model="two-tower", run="sweep", seed=seed, loss=loss, **kw))
     wall = time.perf_counter() - t0
     log = [json.loads(x) for x in (summary.run_dir / "train_log.jsonl").read_text().splitlines()]
     shutil.rmtree(summary.run_dir, ignore_errors=True)

@@ -14,6 +14,8 @@ from fake_art import write_fake_art
 from kuaicore.cli import cli
 
 ARGS = [
+    "--model",
+    "two-tower",
     "--loss",
     "softmax",
     "--epochs",

@@ -293,7 +293,8 @@ def fit_art(data: ModelData, options: HybridOptions) -> Fitted:
 
     def progress(rmse: float, secs: float) -> None:
         done[0] += 1
-        data.log(f"  iteration {done[0]}/{total}: train rmse {rmse:.5f}, {secs:.2f}s")
+        if done[0] == 1 or done[0] % 10 == 0 or done[0] == total:  # a line per 10, not per iteration
+            data.log(f"  iteration {done[0]}/{total}: train rmse {rmse:.5f}, {secs:.2f}s")
 
     u, v, info = fit(
         data.interactions,

@@ -136,7 +136,8 @@ def fit_art(data: ModelData, options: MFOptions) -> Fitted:
     """The fit contract (kuaicore.models.contract): MF of ART's training rows, a watch-ratio predictor."""
 
     def progress(it: int, rmse: float, secs: float) -> None:
-        data.log(f"  mf iteration {it + 1}/{options.iterations}: train rmse {rmse:.5f}, {secs:.2f}s")
+        if it == 0 or (it + 1) % 10 == 0 or it + 1 == options.iterations:  # a line per 10, not per iteration
+            data.log(f"  mf iteration {it + 1}/{options.iterations}: train rmse {rmse:.5f}, {secs:.2f}s")
 
     u, v, info = fit(data.interactions, options, on_iteration=progress)
     return Fitted(

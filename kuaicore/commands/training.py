@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from kuaicore.config import TrainConfig
-from kuaicore.models.registry import describe, ignored_flags, is_plugin, losses, names
+from kuaicore.models.registry import MODELS, describe, ignored_flags, is_plugin, losses, names
 from kuaicore.options import NON_NEGATIVE_FLOAT, NON_NEGATIVE_INT, POSITIVE_FLOAT, POSITIVE_INT, SEED
 
 
@@ -151,7 +151,8 @@ def train(
 
     The two-tower model streams train.parquet in shuffled minibatches over every local device (CPU or
     GPU), validates on valid.parquet each epoch, keeps the best epoch, checkpoints to runs/NAME/ckpt.npz,
-    and exports user_emb.npy, item_emb.npy, params.npz, config.json and train_log.jsonl.
+    and exports user_emb.npy, item_emb.npy, params.npz, config.json and train_log.jsonl. id-mlp trains in
+    the same loop (with --epochs, --batch-size, --lr, ...) and, scoring pairs, exports eval_scores.npy.
 
     The other models read the same artifacts and write the same run files (no --loss, --epochs...); so
     does your own model, given as FILE.py:NAME (README "Add a model").
@@ -168,6 +169,10 @@ def train(
     ignored = ignored_flags(model, given)
     if ignored:
         flag = "--" + ignored[0].replace("_", "-")
+        reads = MODELS[model].train_flags
+        if reads:
+            read = ", ".join("--" + f.replace("_", "-") for f in reads)
+            raise UsageError(f"{flag}: not a setting of --model {model} (it reads {read})")
         raise UsageError(
             f"{flag}: a setting of the JAX two-tower; --model {model} takes --option KEY=VALUE instead"
             " (its options are listed under --model in kuaicore train --help)"

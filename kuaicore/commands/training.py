@@ -151,8 +151,7 @@ def train(
 
     The two-tower model streams train.parquet in shuffled minibatches over every local device (CPU or
     GPU), validates on valid.parquet each epoch, keeps the best epoch, checkpoints to runs/NAME/ckpt.npz,
-    and exports user_emb.npy, item_emb.npy, params.npz, config.json and train_log.jsonl. id-mlp trains in
-    the same loop (with --epochs, --batch-size, --lr, ...) and, scoring pairs, exports eval_scores.npy.
+    and exports user_emb.npy, item_emb.npy, params.npz, config.json and train_log.jsonl.
 
     The other models read the same artifacts and write the same run files (no --loss, --epochs...); so
     does your own model, given as FILE.py:NAME (README "Add a model").

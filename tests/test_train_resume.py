@@ -14,8 +14,6 @@ from fake_art import write_fake_art
 from kuaicore.cli import cli
 
 ARGS = [
-    "--model",
-    "two-tower",  # the default model is hybrid (not of the loop)
     "--loss",
     "softmax",
     "--epochs",

@@ -46,7 +46,7 @@ def main() -> None:
     )  # fmt: skip
     mesh = st.make_mesh()
     assert mesh.size == 2, mesh
-    cfg = TrainConfig(art=Path("."), model="two-tower", dims=(8, 4), loss="mse", lr=0.01)
+    cfg = TrainConfig(art=Path("."), dims=(8, 4), loss="mse", lr=0.01)
     objective = two_tower_objective(cfg, data, st.entity_spreader(mesh))
     optimizer = make_optimizer(cfg, 10)
     train_step = st.make_train_step(objective.loss, optimizer, mesh)

@@ -44,7 +44,7 @@ def test_baseline_runs_and_options(art):
     assert bad.exit_code == 2 and "nope" in bad.stderr
     bad = runner.invoke(cli, ["train", str(art), "--model", "als", "--option", "factors"])
     assert bad.exit_code == 2 and "KEY=VALUE" in bad.stderr
-    bad = runner.invoke(cli, ["train", str(art), "--model", "two-tower", "--option", "factors=3"])
+    bad = runner.invoke(cli, ["train", str(art), "--option", "factors=3"])
     assert bad.exit_code == 2 and "--option" in bad.stderr
 
 

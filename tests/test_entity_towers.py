@@ -64,7 +64,6 @@ def test_entity_level_equals_per_row(loss, ids):
     for mode in ("rows", "entities"):
         cfg = TrainConfig(
             art=Path("."),
-            model="two-tower",
             loss=loss,
             dims=(8, 4),
             id_embeddings=ids,

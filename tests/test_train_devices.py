@@ -26,8 +26,6 @@ def test_one_and_two_devices_agree(tmp_path):
             "kuaicore.cli",
             "train",
             str(art),
-            "--model",
-            "two-tower",
             "--loss",
             "mse",
             "--epochs",

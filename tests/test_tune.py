@@ -49,7 +49,7 @@ def test_draws_are_seeded_and_cover_the_families():
     c = sample_trials(TuneConfig(art=".", seed=6))
     assert [(t.model, t.options, t.train) for t in a] == [(t.model, t.options, t.train) for t in b]
     assert [t.options for t in a] != [t.options for t in c]
-    assert {t.model for t in a} == {"hybrid", "mf", "linear", "popularity", "als", "two-tower"}
+    assert {t.model for t in a} == {"mf", "linear", "popularity", "als", "two-tower"}
     assert (
         rung_resource(FAMILIES["two-tower"], 0, 3, 3) == 1
         and rung_resource(FAMILIES["linear"], 0, 3, 3) is None

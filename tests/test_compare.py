@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from kuaicore.art import eval_pairs, valid_candidates
 from kuaicore.cli import cli
+from kuaicore.protocol import protocol_ndcg
 
 
 @pytest.fixture()
@@ -102,6 +104,17 @@ def test_id_mlp_scores_the_small_matrix_and_beats_random(art):
     scores = np.load(run / "eval_scores.npy")
     assert not (run / "user_emb.npy").exists()  # not a dot-product model
     assert np.array_equal(scores, np.load(run / "eval_pred.npy")) and np.isfinite(scores).all()
+    # trained by the one JAX loop: validated each epoch by ndcg@10 on valid.parquet, the best epoch exported
+    params = dict(np.load(run / "params.npz"))
+    np.testing.assert_allclose(scores, _id_mlp_numpy(params, art, *eval_pairs(art)), rtol=1e-4, atol=1e-4)
+    epochs = [json.loads(line) for line in (run / "train_log.jsonl").read_text().splitlines()]
+    config = json.loads((run / "config.json").read_text())
+    best = int(np.argmax([e["valid_ndcg"] for e in epochs])) + 1
+    assert len(epochs) == 3 and config["info"]["best_epoch"] == best and config["model"] == "id-mlp"
+    cands = valid_candidates(art)
+    valid_scores = _id_mlp_numpy(params, art, np.repeat(cands.users, np.diff(cands.indptr)), cands.items)
+    ndcg = protocol_ndcg(cands, 2.0, 10, scores=valid_scores)
+    assert ndcg == pytest.approx(epochs[best - 1]["valid_ndcg"], abs=1e-6)
     ev = runner.invoke(cli, ["evaluate", str(art), "--k", "10", "--json", "-", "--bootstrap", "0"])
     assert ev.exit_code == 0, ev.output
     rows = {r["name"]: r for r in json.loads(ev.stdout)["rows"]}
@@ -140,3 +153,23 @@ def test_compare_train_seed_is_not_the_evaluation_seed(art):
     config = json.loads((art / "runs" / "als-s3" / "config.json").read_text())
     assert config["train"]["seed"] == 3 and config["options"]["seed"] == 3
     assert json.loads((art / "compare.json").read_text())["seed"] == 1
+
+
+def _id_mlp_numpy(params: dict, art, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """id-mlp's prediction written out in NumPy from its params.npz (the reference for the JAX model)."""
+    feats = np.load(art / "item_features.npy")
+    feat = np.maximum(feats[items] @ params["feat/w"] + params["feat/b"], 0.0)
+    x = np.concatenate([params["user_emb"][users], params["item_emb"][items], feat], axis=1)
+    n_layers = len([k for k in params if k.startswith("mlp/") and k.endswith("/w")])
+    for i in range(n_layers):
+        x = x @ params[f"mlp/{i}/w"] + params[f"mlp/{i}/b"]
+        x = np.maximum(x, 0.0) if i < n_layers - 1 else x
+    return x[:, 0]
+
+
+def test_id_mlp_refuses_flags_it_does_not_read(art):
+    runner = CliRunner()
+    for args, flag in ((["--dims", "8"], "--dims"), (["--loss", "bce"], "--loss")):
+        res = runner.invoke(cli, ["train", str(art), "--model", "id-mlp", *args])
+        assert res.exit_code == 2, res.output
+        assert f"{flag}: not a setting of --model id-mlp (it reads --epochs" in res.stderr

@@ -82,3 +82,17 @@ def test_resume_rejects_changed_options(art):
     _train(art, "--run", "r", "--max-steps", "1")
     result = CliRunner().invoke(cli, ["train", str(art), *ARGS, "--run", "r", "--resume", "--lr", "0.5"])
     assert result.exit_code == 2 and "--resume: options differ from the checkpoint's: lr" in result.stderr
+
+
+def test_id_mlp_stop_resume_equals_straight_run(art):
+    """id-mlp, a pair scorer of the same loop, resumes exactly too (its own parameters, eval_scores.npy)."""
+    args = ["train", str(art), "--model", "id-mlp", "--epochs", "2", "--batch-size", "64", "--lr", "0.01"]
+    for extra in (["--run", "mlp-straight"], ["--run", "mlp-killed", "--max-steps", "7"]):
+        result = CliRunner().invoke(cli, [*args, *extra])
+        assert result.exit_code == 0, result.output
+    resumed = CliRunner().invoke(cli, [*args, "--run", "mlp-killed", "--resume"])
+    assert resumed.exit_code == 0 and "resuming mlp-killed at epoch 1, batch 7, step 7" in resumed.stderr
+    a, b = art / "runs/mlp-straight", art / "runs/mlp-killed"
+    assert not (a / "user_emb.npy").exists()
+    for name in ("params.npz", "eval_scores.npy", "eval_pred.npy"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from kuaicore.config import TrainConfig
-from kuaicore.models.registry import describe, ignored_flags, is_plugin, losses, names
+from kuaicore.models.registry import MODELS, describe, ignored_flags, is_plugin, losses, names
 from kuaicore.options import NON_NEGATIVE_FLOAT, NON_NEGATIVE_INT, POSITIVE_FLOAT, POSITIVE_INT, SEED
 
 
@@ -173,6 +173,10 @@ def train(
     ignored = ignored_flags(model, given)
     if ignored:
         flag = "--" + ignored[0].replace("_", "-")
+        reads = MODELS[model].train_flags
+        if reads:
+            read = ", ".join("--" + f.replace("_", "-") for f in reads)
+            raise UsageError(f"{flag}: not a setting of --model {model} (it reads {read})")
         raise UsageError(
             f"{flag}: a setting of the JAX two-tower; --model {model} takes --option KEY=VALUE instead"
             " (its options are listed under --model in kuaicore train --help)"

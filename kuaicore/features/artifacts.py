@@ -1,18 +1,16 @@
-"""Write the artifact folder atomically: a sibling `ART.tmp-PID-*` folder, checksums, manifest, one rename.
+"""What build-features needs to write ART safely: the target's checks and lock, arrays, checksums, manifest.
 
-`target_lock` admits one build per ART and removes what killed builds left; `staging_dir` makes the
-temporary folder and removes it if anything fails (including Ctrl-C, SIGTERM or a full disk), so an
-interrupted run leaves no ART; `publish` renames it into place (replacing an old ART only with ``force``,
-and only a folder `check_target` recognised as an ART).
+`target_lock` admits one build per ART and removes what killed builds left; `check_target` refuses an
+``--out`` that would lose something (an old ART is replaced only with ``force``). The folder itself is
+written by kuaicore.atomic.atomic_folder: a sibling ``ART.tmp-PID`` removed if anything fails (Ctrl-C,
+SIGTERM or a full disk included), so an interrupted run leaves no ART, and swapped in by renames at the end.
+File names come from kuaicore.art.layout.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from kuaicore.art import layout
 from kuaicore.atomic import exclusive_lock, sweep_leftovers
 from kuaicore.errors import InternalError, UsageError
 
@@ -29,7 +28,7 @@ _HASH_CHUNK = 1 << 22
 def is_art(folder: Path) -> bool:
     """True if ``folder`` holds the manifest.json of a kuaicore ART (a JSON object with ``format_version``
     and ``files``): the only kind of folder ``--force`` may replace."""
-    path = Path(folder) / "manifest.json"
+    path = Path(folder) / layout.MANIFEST
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -68,35 +67,6 @@ def target_lock(out: Path) -> Iterator[None]:
     with exclusive_lock(out.parent / f".{out.name}.lock", out, "build-features"):
         sweep_leftovers(out.parent, (f"{out.name}.tmp-", f"{out.name}.old-"))
         yield
-
-
-@contextmanager
-def staging_dir(out: Path) -> Iterator[Path]:
-    """A fresh ``OUT.tmp-PID-*`` folder beside ``out``; removed on any exception, Ctrl-C and SIGTERM
-    included (the CLI raises those as KeyboardInterrupt); the caller publishes it."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.tmp-{os.getpid()}-", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it 0700; an ART is an ordinary folder
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def publish(tmp: Path, out: Path, force: bool) -> None:
-    """Rename ``tmp`` to ``out``; with ``force`` an existing ``out`` is moved aside first and then deleted."""
-    old = None
-    if out.exists():
-        if not force:
-            raise UsageError(f"--out {out}: already exists; pass --force to replace it")
-        old = Path(tempfile.mkdtemp(prefix=f"{out.name}.old-{os.getpid()}-", dir=out.parent))
-        os.replace(out, old / out.name)
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def save_npy(folder: Path, name: str, array: np.ndarray) -> Path:
@@ -143,6 +113,6 @@ def file_entries(folder: Path, names: list[str]) -> dict[str, dict[str, Any]]:
 
 def write_manifest(folder: Path, manifest: dict[str, Any]) -> Path:
     """Write ``manifest.json`` (sorted keys, indented) into ``folder``."""
-    path = folder / "manifest.json"
+    path = folder / layout.MANIFEST
     path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return path

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from kuaicore.art import layout
+from kuaicore.atomic import atomic_folder
 from kuaicore.config import FeatureConfig, to_jsonable
 from kuaicore.data.paths import resolve_data_dir
 from kuaicore.errors import InternalError, UsageError
@@ -23,7 +25,7 @@ from kuaicore.options import SEED_MAX, finite, memory_limit_bytes
 from kuaicore.progress import log
 from kuaicore.schema import FILES
 
-PARQUETS = ("train.parquet", "valid.parquet", "eval.parquet", "items.parquet")
+PARQUETS = (layout.TRAIN, layout.VALID, layout.EVAL, layout.ITEMS)
 LABEL_RULES = ("wr", "debiased")
 
 
@@ -127,7 +129,7 @@ def _build(config: FeatureConfig, out: Path, data_dir: Path, sources: dict[str, 
     _validate(Path(config.data), data_dir, config.validate, config.memory_limit, config.threads)
     started = time.perf_counter()
     log(f"build-features: {data_dir} -> {out} (memory_limit {config.memory_limit}, threads {config.threads})")
-    with artifacts.staging_dir(out) as tmp:
+    with atomic_folder(out) as tmp:  # removed on any failure; swapped in whole at the end
         work = tmp / "_work"
         con = open_database(work, config.memory_limit, config.threads)
         try:
@@ -212,7 +214,7 @@ def _build(config: FeatureConfig, out: Path, data_dir: Path, sources: dict[str, 
             }
         )
         artifacts.write_manifest(tmp, manifest)
-        artifacts.publish(tmp, out, config.force)
+        artifacts.check_target(out, config.force, data_dir)  # again, just before the swap
     log(f"build-features: wrote {out} in {time.perf_counter() - started:.1f}s ({human_bytes(_size(out))})")
     return out
 
@@ -251,14 +253,14 @@ def _assemble(con: Any, tmp: Path, config: FeatureConfig) -> dict[str, Any]:
     am = _fetch(con, "feat_item_author_music")
     train = _fetch(con, "feat_item_train_stats")
     arrays = {
-        "item_features.npy": x_items,
-        "user_features.npy": x_users,
-        "user_ids.npy": users["user_id"].astype(np.int64),
-        "item_ids.npy": items["video_id"].astype(np.int64),
-        "item_author_idx.npy": am["author_idx"].astype(np.int32),
-        "item_music_idx.npy": am["music_idx"].astype(np.int32),
-        "user_categorical.npy": user_cat,
-        "item_train_counts.npy": train["n_train"].astype(np.int64),
+        layout.ITEM_FEATURES: x_items,
+        layout.USER_FEATURES: x_users,
+        layout.USER_IDS: users["user_id"].astype(np.int64),
+        layout.ITEM_IDS: items["video_id"].astype(np.int64),
+        layout.ITEM_AUTHOR: am["author_idx"].astype(np.int32),
+        layout.ITEM_MUSIC: am["music_idx"].astype(np.int32),
+        layout.USER_CATEGORICAL: user_cat,
+        layout.ITEM_TRAIN_COUNTS: train["n_train"].astype(np.int64),
     }
     for name, arr in arrays.items():
         artifacts.save_npy(tmp, name, arr)

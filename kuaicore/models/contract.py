@@ -11,6 +11,7 @@ matrix, the feature matrices, the rows of a split as arrays). ``Fitted`` holds w
 the ``score_pairs`` capability -- a function scoring (user_idx, item_idx) pairs, for a model that cannot be
 written as a dot product (then only the small-matrix protocol can evaluate it); optionally a watch-ratio
 predictor (``eval_pred.npy``, for MAE/RMSE), parameters, a training log and an info dict for config.json.
+A model of the JAX loop states the same capability in its Objective (kuaicore.training.objective: id-mlp).
 """
 
 from __future__ import annotations

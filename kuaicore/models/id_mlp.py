@@ -3,8 +3,10 @@
     x = [E_user[u] (32), E_item[i] (32), relu(item_features[i] W_f + b_f) (32)]
     watch_ratio_hat = MLP(x), layers 32 -> 16 -> 1 (ReLU between), trained by MSE on the capped watch ratio
 
-Pure functions over a plain pytree (``init``/``predict``). The score of a (user, video) pair is not a dot
-product of two vectors, so a run of this model scores the small-matrix cells it is evaluated on
+Pure functions over a plain pytree (``init``/``predict``/``mse``); the JAX training loop trains it through
+``kuaicore.training.objective.id_mlp_objective``. The score of a (user, video) pair is not a dot product of
+two vectors, so it is a pair scorer (the contract's ``score_pairs`` capability): the loop validates it on its
+scores of valid.parquet's pairs, and a run scores the small-matrix cells it is evaluated on
 (``eval_scores.npy``) instead of exporting embeddings; it cannot rank the full catalog.
 """
 

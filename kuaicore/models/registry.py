@@ -63,10 +63,10 @@ class ModelEntry:
     fit: str | None = None  # "module:function", fit(data: ModelData, options) -> Fitted
     options: str | None = None  # "module:Class", the frozen dataclass of its --option settings
     objective: str | None = None  # "module:function", objective(cfg, data, spread) -> Objective
-    losses: tuple[str, ...] = ()  # objective models: the --loss values; compare trains one run per loss
+    losses: tuple[str, ...] = ()  # the --loss values (compare trains one run per loss); empty: one fixed loss
     search: Search | None = None
     demo: bool = False  # in the demo's comparison (the fast, informative ones)
-    train_flags: tuple[str, ...] = ()  # fit models: train's loop flags it reads (objective models: all)
+    train_flags: tuple[str, ...] = ()  # train's loop flags it reads (empty for an objective model: all)
 
 
 BUILTIN: tuple[ModelEntry, ...] = (
@@ -155,10 +155,20 @@ BUILTIN: tuple[ModelEntry, ...] = (
     ),
     ModelEntry(
         "id-mlp",
-        "id embeddings + item features -> MLP (JAX, MSE; scores pairs: the small matrix only); uses --epochs,"
-        " --batch-size, --lr, --seed",
-        fit="kuaicore.training.id_mlp:fit_art",
-        train_flags=("epochs", "batch_size", "lr"),
+        "id embeddings + item features -> MLP (JAX loop, MSE; scores pairs: the small matrix only); uses"
+        " --epochs, --batch-size, --lr, --weight-decay, --cosine-schedule, --patience, --max-steps, --resume",
+        objective="kuaicore.training.objective:id_mlp_objective",
+        train_flags=(
+            "epochs",
+            "batch_size",
+            "lr",
+            "weight_decay",
+            "cosine_schedule",
+            "checkpoint_every",
+            "resume",
+            "max_steps",
+            "patience",
+        ),
     ),
     ModelEntry(
         "two-tower",
@@ -209,7 +219,7 @@ def ignored_flags(name: str, given: set[str]) -> list[str]:
     """The loop flags among ``given`` that built-in model ``name`` would ignore (none for a user's model,
     which may read any of them from ``data.config``)."""
     entry = MODELS.get(name)
-    if entry is None or entry.objective is not None:
+    if entry is None or (entry.objective is not None and not entry.train_flags):
         return []
     return [f for f in LOOP_FLAGS if f in given and f not in entry.train_flags]
 

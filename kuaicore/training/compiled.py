@@ -1,6 +1,6 @@
 """The jitted functions of one training configuration, compiled once per process and reused by later runs
 (a resume, `compare`, a sweep): init, the train step (streamed path), the span loop (device-resident path),
-the eval step and the two embedding functions."""
+the eval step and the two embedding functions (or the pair scorer of a model that scores pairs)."""
 
 from __future__ import annotations
 
@@ -27,8 +27,10 @@ class Compiled:
     opt_init: Any
     train_step: Any
     eval_step: Any
-    users: Any
-    items: Any
+    users: Any  # jitted embed_users, None for a pair scorer
+    items: Any  # jitted embed_items, None for a pair scorer
+    pairs: Any  # jitted score_pairs, None for an embedding model
+    predicts_watch_ratio: bool
     spec: dict
     loss: Any
     optimizer: Any
@@ -77,13 +79,16 @@ def compiled_functions(
             _COMPILED.clear()
         objective = make_objective(cfg, data, st.entity_spreader(mesh))
         optimizer = make_optimizer(cfg, total_steps)
+        jit = lambda fn: None if fn is None else jax.jit(fn)  # noqa: E731
         _COMPILED[key] = Compiled(
             init=jax.jit(objective.init),
             opt_init=jax.jit(optimizer.init),
             train_step=st.make_train_step(objective.loss, optimizer, mesh),
             eval_step=st.make_eval_step(objective.loss, mesh),
-            users=jax.jit(objective.embed_users),
-            items=jax.jit(objective.embed_items),
+            users=jit(objective.embed_users),
+            items=jit(objective.embed_items),
+            pairs=jit(objective.score_pairs),
+            predicts_watch_ratio=objective.predicts_watch_ratio,
             spec=objective.spec,
             loss=objective.loss,
             optimizer=optimizer,

@@ -2,9 +2,12 @@
 (kuaicore.training.epochs), validate each epoch, keep the best epoch, checkpoint, resume exactly, export.
 
 Generic over an Objective (kuaicore.training.objective): any model given as (init, loss, embed) functions
-trains here. Exact resume: the data order of an epoch is a function of (seed, epoch) and the checkpoint holds
-parameters, optimiser state, best parameters and the position (epoch, batch), so a run killed after k steps
-and resumed ends with the same parameters as an uninterrupted one. The data path (device or stream) is
+trains here, and a pair scorer (init, loss, score_pairs: the contract's ``score_pairs`` capability) alike:
+it is validated by the same protocol on its scores of valid.parquet's pairs and exports eval_scores.npy.
+
+Exact resume: the data order of an epoch is a function of (seed, epoch) and the checkpoint holds parameters,
+optimiser state, best parameters and the position (epoch, batch), so a run killed after k steps and resumed
+ends with the same parameters as an uninterrupted one. The data path (device or stream) is
 chosen by size (kuaicore.training.resident.fits) and recorded; a resume must find the same one.
 """
 
@@ -18,7 +21,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from kuaicore.art import eval_pairs, layout, valid_candidates
+from kuaicore.art import valid_candidates
 from kuaicore.art.stream import n_rows
 from kuaicore.config import TrainConfig, to_jsonable
 from kuaicore.errors import UsageError
@@ -32,7 +35,7 @@ from kuaicore.training import step as st
 from kuaicore.training.artifacts import load_training_data
 from kuaicore.training.checkpoint import load_checkpoint, save_checkpoint
 from kuaicore.training.compiled import compiled_functions
-from kuaicore.training.export import write_run
+from kuaicore.training.export import run_arrays, write_run
 from kuaicore.training.objective import make_objective, uses_id_embeddings
 from kuaicore.training.runner import RunSummary
 from kuaicore.training.validation import recall_at_k, sample_positives, valid_loss
@@ -151,7 +154,6 @@ def train(cfg: TrainConfig) -> RunSummary:
     else:
         with timed("compile train step"):
             train_step = fns.step_for(batch_size, params, opt_state, tables, put)
-    eval_step, embed_users, embed_items = fns.eval_step, fns.users, fns.items
     sample = sample_positives(data.valid_path, cfg.valid_users, cfg.seed)
     valid = (valid_candidates(cfg.art), float(data.manifest.get("like_threshold", 2.0)))
     valid_batch = st.effective_batch_size(min(batch_size, max(n_rows(data.valid_path), 1)), mesh.size)
@@ -184,9 +186,7 @@ def train(cfg: TrainConfig) -> RunSummary:
             save(params, opt_state)
             log(f"stopped after step {state['step']} (--max-steps); `--resume` continues from here")
             break
-        entry = _validate(
-            cfg, params, tables, eval_step, (embed_users, embed_items), data, put, valid_batch, sample, valid
-        )
+        entry = _validate(cfg, params, tables, fns, data, put, valid_batch, sample, valid)
         entry.update(
             epoch=epoch + 1,
             step=state["step"],
@@ -221,13 +221,11 @@ def train(cfg: TrainConfig) -> RunSummary:
             break
 
     final = best if best is not None else _to_host(params)
-    user_emb = st.embed_all(embed_users, final, tables, data.n_users)
-    item_emb = st.embed_all(embed_items, final, tables, data.n_items)
+    arrays = run_arrays(fns, final, tables, data, cfg.loss)
     spec = dict(fns.spec)
     score = spec.pop("score")
     info = {
         "spec": spec,
-        "id_embeddings": uses_id_embeddings(cfg),
         "devices": st.describe_devices(mesh),
         "effective_batch_size": batch_size,
         "batches_per_epoch": per_epoch,
@@ -237,11 +235,10 @@ def train(cfg: TrainConfig) -> RunSummary:
         "best_epoch": state["best_epoch"],
         "exported": "best epoch" if best is not None else "last step",
     }
-    extra = {}
-    if cfg.loss == "mse" and (Path(cfg.art) / layout.EVAL).is_file():
-        extra["eval_pred"] = mse_eval_predictions(eval_pairs(cfg.art), user_emb, item_emb, data.cap)
+    if fns.pairs is None:  # the two-tower's --id-embeddings (a pair scorer's spec says what it embeds)
+        info["id_embeddings"] = uses_id_embeddings(cfg)
     record = RunRecord(cfg.model, to_jsonable(cfg), None, score, info)
-    write_run(run_dir, final, user_emb, item_emb, record, state["log"], extra)
+    write_run(run_dir, final, arrays, record, state["log"])
     summary = RunSummary(
         run_dir,
         state["epoch"],
@@ -255,27 +252,19 @@ def train(cfg: TrainConfig) -> RunSummary:
     return summary
 
 
-def mse_eval_predictions(
-    pairs: tuple[np.ndarray, np.ndarray], user_emb: np.ndarray, item_emb: np.ndarray, cap: float
-) -> np.ndarray:
-    """eval_pred.npy of an mse run: predicted watch ratio (cosine + 1) / 2 * cap of each (user, item) pair."""
-    users, items = pairs
-    pred = np.empty(len(users), np.float32)
-    for start in range(0, len(users), 1 << 20):
-        sl = slice(start, start + (1 << 20))
-        cos = np.einsum("ij,ij->i", user_emb[users[sl]], item_emb[items[sl]])
-        pred[sl] = (cos + 1.0) * 0.5 * cap
-    return pred
-
-
-def _validate(cfg, params, tables, eval_step, embedders, data, put, batch_size, sample, valid) -> dict:
+def _validate(cfg, params, tables, fns, data, put, batch_size, sample, valid) -> dict:
     """Validation loss, the evaluation protocol's ndcg@10 on valid.parquet (each user's held-out rows
-    ranked, relevant = the like rule: kuaicore.protocol) and full-catalogue recall@K."""
-    embed_users, embed_items = embedders
-    vloss = valid_loss(eval_step, params, tables, data.valid_path, batch_size, put)
-    user_emb = st.embed_all(embed_users, params, tables, data.n_users)
-    item_emb = st.embed_all(embed_items, params, tables, data.n_items)
+    ranked, relevant = the like rule: kuaicore.protocol) and full-catalogue recall@K (NaN for a pair
+    scorer, which is not scored against the whole catalogue)."""
+    vloss = valid_loss(fns.eval_step, params, tables, data.valid_path, batch_size, put)
     cands, threshold = valid
+    if fns.pairs is not None:
+        users = np.repeat(cands.users, np.diff(cands.indptr))
+        scores = st.score_all_pairs(fns.pairs, params, tables, users, cands.items)
+        ndcg = protocol_ndcg(cands, threshold, VALID_K, scores=scores)
+        return {"valid_loss": vloss, "valid_ndcg": ndcg, "recall": float("nan")}
+    user_emb = st.embed_all(fns.users, params, tables, data.n_users)
+    item_emb = st.embed_all(fns.items, params, tables, data.n_items)
     return {
         "valid_loss": vloss,
         "valid_ndcg": protocol_ndcg(cands, threshold, VALID_K, user_emb=user_emb, item_emb=item_emb),

@@ -1,9 +1,11 @@
-"""A model as the training loop sees it: ``init``, a batch ``loss`` and the two ``embed`` functions.
+"""A model as the training loop sees it: ``init``, a batch ``loss``, and how it scores: the two ``embed``
+functions (a dot-product model) or ``score_pairs`` (the contract's pair-scorer capability, kuaicore.models.
+contract: a model whose score of a (user, video) pair is not a dot product of two vectors).
 
 The loop (kuaicore.training.loop) is generic over an ``Objective``; ``two_tower_objective`` builds the one of
-the two-tower model for the chosen loss. ``loss(params, tables, batch) -> (loss, weight)`` returns the batch
-loss and the weight it averages over (rows, or positive weight for softmax), so that losses over many batches
-aggregate exactly.
+the two-tower model for the chosen loss, ``id_mlp_objective`` the one of id-mlp (a pair scorer).
+``loss(params, tables, batch) -> (loss, weight)`` returns the batch loss and the weight it averages over
+(rows, or positive weight for softmax), so that losses over many batches aggregate exactly.
 """
 
 from __future__ import annotations
@@ -17,23 +19,35 @@ import jax.numpy as jnp
 
 from kuaicore.config import TrainConfig
 from kuaicore.errors import UsageError
+from kuaicore.models import id_mlp
 from kuaicore.models import two_tower as tt
 from kuaicore.models.losses import bce_loss, mse_loss, sampled_softmax_loss
 from kuaicore.models.registry import MODELS
 from kuaicore.training.artifacts import TrainingData
 
 Spread = Callable[[jax.Array], jax.Array]
+Embed = Callable[[Any, dict, jax.Array], jax.Array]  # (params, tables, idx) -> float32 [n, d]
+PairScore = Callable[[Any, dict, jax.Array, jax.Array], jax.Array]  # (params, tables, users, items) -> [n]
 
 
 @dataclass(frozen=True)
 class Objective:
-    """What the loop needs of a model; ``spec`` is recorded in config.json."""
+    """What the loop needs of a model; ``spec`` is recorded in config.json. Either both ``embed_*`` (the run
+    exports user_emb.npy and item_emb.npy) or ``score_pairs`` (the run exports eval_scores.npy; with
+    ``predicts_watch_ratio`` the scores are the predicted capped watch ratio, also eval_pred.npy)."""
 
     init: Callable[[jax.Array], Any]
     loss: Callable[[Any, dict, dict], tuple[jax.Array, jax.Array]]
-    embed_users: Callable[[Any, dict, jax.Array], jax.Array]
-    embed_items: Callable[[Any, dict, jax.Array], jax.Array]
     spec: dict[str, Any]
+    embed_users: Embed | None = None
+    embed_items: Embed | None = None
+    score_pairs: PairScore | None = None
+    predicts_watch_ratio: bool = False
+
+    def __post_init__(self) -> None:
+        embeds = self.embed_users is not None and self.embed_items is not None
+        if embeds == (self.score_pairs is not None):
+            raise TypeError("an Objective has both embed functions or score_pairs, not both or neither")
 
 
 def uses_id_embeddings(cfg: TrainConfig) -> bool:
@@ -93,6 +107,34 @@ def two_tower_objective(cfg: TrainConfig, data: TrainingData, spread: Spread | N
             "score": "dot(user_emb, item_emb) / temperature (embeddings are L2-normalised)",
             "mse_prediction": "watch_ratio = (cosine + 1) / 2 * watch_ratio_cap",
         },
+    )
+
+
+def id_mlp_objective(cfg: TrainConfig, data: TrainingData, spread: Spread | None = None) -> Objective:
+    """id-mlp (kuaicore.models.id_mlp): id embeddings + item features -> MLP, trained by MSE on the capped
+    watch ratio; a pair scorer whose score is its watch-ratio prediction. It trains with mse only."""
+    if cfg.loss != "mse":
+        raise UsageError(f"--loss: {cfg.model} trains with mse only (got {cfg.loss!r})")
+    spec = id_mlp.IdMlpSpec(data.n_users, data.n_items, data.item_features.shape[1])
+
+    def loss(params: Any, tables: dict, batch: dict) -> tuple[jax.Array, jax.Array]:
+        return id_mlp.mse(params, tables["item_features"], batch), jnp.sum(batch["mask"])
+
+    return Objective(
+        init=lambda key: id_mlp.init(key, spec),
+        loss=loss,
+        spec={
+            "loss": "mse",
+            "n_users": spec.n_users,
+            "n_items": spec.n_items,
+            "n_item_features": spec.n_item_features,
+            "emb_dim": spec.emb_dim,
+            "dims": list(spec.dims),
+            "score": "score_pairs(user, item) of every eval.parquet row (eval_scores.npy)",
+            "mse_prediction": "watch_ratio = the score (eval_pred.npy = eval_scores.npy)",
+        },
+        score_pairs=lambda p, tables, users, items: id_mlp.predict(p, tables["item_features"], users, items),
+        predicts_watch_ratio=True,
     )
 
 

@@ -138,3 +138,20 @@ def embed_all(fn: Callable, params: Any, tables: dict, n: int, chunk: int = 65_5
         idx[:size] = np.arange(start, start + size, dtype=np.int32)
         out.append(np.asarray(fn(params, tables, jnp.asarray(idx)))[:size])
     return np.concatenate(out).astype(np.float32, copy=False)
+
+
+def score_all_pairs(
+    fn: Callable, params: Any, tables: dict, users: np.ndarray, items: np.ndarray, chunk: int = 1 << 14
+) -> np.ndarray:
+    """float32 [n] scores ``fn(params, tables, users, items)`` of the pairs (``fn`` jitted: a pair scorer's
+    ``score_pairs``), in chunks padded to one shape. Small chunks: each gathers a feature row per pair (id-mlp
+    on the small twin: peak RSS 671 MB with 2**14, 777 MB with 2**16, 930 MB with 2**18; same scores)."""
+    n = len(users)
+    size = max(min(chunk, n), 1)
+    out = np.empty(n, np.float32)
+    for start in range(0, n, size):
+        m = min(size, n - start)
+        u, i = np.zeros(size, np.int32), np.zeros(size, np.int32)
+        u[:m], i[:m] = users[start : start + m], items[start : start + m]
+        out[start : start + m] = np.asarray(fn(params, tables, jnp.asarray(u), jnp.asarray(i)))[:m]
+    return out

@@ -292,6 +292,24 @@ def test_a_full_disk_is_one_line_naming_path_and_space(tiny_data, small_disk):
     assert list(small_disk.iterdir()) == []
 
 
+def test_a_short_npy_write_is_a_full_disk(tmp_path, monkeypatch):
+    """NumPy reports a write cut short by a full disk without an errno; save_npy names it ENOSPC, so the
+    build's full-disk path (one line, exit 2) catches it wherever the disk fills up."""
+    import errno
+
+    from kuaicore.failures import is_disk_full
+    from kuaicore.features import artifacts
+
+    def short_write(*args, **kwargs):
+        raise OSError("9060 requested and 3040 written")
+
+    monkeypatch.setattr(artifacts.np, "save", short_write)
+    with pytest.raises(OSError) as caught:
+        artifacts.save_npy(tmp_path, "x.npy", np.zeros(3, dtype=np.int32))
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(tmp_path / "x.npy")
+    assert is_disk_full(caught.value)
+
+
 def test_too_little_space_is_refused_before_any_work(tiny_data, tmp_path, monkeypatch):
     from kuaicore.features import build
 

@@ -9,8 +9,10 @@ File names come from kuaicore.art.layout.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +25,7 @@ from kuaicore.atomic import exclusive_lock, sweep_leftovers
 from kuaicore.errors import InternalError, UsageError
 
 _HASH_CHUNK = 1 << 22
+_SHORT_WRITE = re.compile(r"\d+ requested and \d+ written")
 
 
 def is_art(folder: Path) -> bool:
@@ -79,7 +82,13 @@ def save_npy(folder: Path, name: str, array: np.ndarray) -> Path:
         bad = int(array.size - np.count_nonzero(np.isfinite(array)))
         raise InternalError(f"{name}: {bad:,} non-finite values (NaN or inf) to be saved; a bug of ours")
     path = folder / name
-    np.save(path, np.ascontiguousarray(array), allow_pickle=False)
+    try:
+        np.save(path, np.ascontiguousarray(array), allow_pickle=False)
+    except OSError as err:
+        # NumPy reports a short write (the disk filled up) as "N requested and M written", without an errno
+        if err.errno is None and _SHORT_WRITE.fullmatch(str(err)):
+            raise OSError(errno.ENOSPC, "No space left on device", str(path)) from err
+        raise
     return path
 
 

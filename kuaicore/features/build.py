@@ -92,7 +92,8 @@ def _versions() -> dict[str, str | None]:
 
 
 # Disk the build needs beside ART, as a multiple of the input CSVs' size: the DuckDB database, its spill
-# files and the artifacts together peaked at 0.91x the CSVs at small scale (79 MB for 87 MB of CSV).
+# files and the artifacts together peaked at 0.91x the CSVs at small scale (79 MB for 87 MB of CSV); at full
+# scale 0.46x (738 MB for 1.59 GB) since int_interactions is a view (0.64x before; BENCHMARKS.md, issue 17).
 DISK_PER_INPUT_BYTE = 1.0
 
 

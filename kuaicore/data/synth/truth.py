@@ -71,7 +71,7 @@ POP_LO, POP_HI = 3.54, 5.6
 N_DAYS, CUT_DAY = 63, 56  # days 2020-07-05 .. 09-05; day 56 = 2020-08-30
 NEW_SHARE, MID_SHARE = 0.145, 0.04  # videos uploaded from 08-30 on; uploaded inside the log before it
 STAY_BASE, STAY_POP = -0.3, 1.2  # logit of an older video staying in the feed after 08-30
-NEW_BOOST = -0.1  # a new video's push in the feed (log popularity)
+NEW_BOOST = -0.2  # a new video's push in the feed (log popularity)
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,9 @@ after). Per chunk of users:
 - distinct videos by the Gumbel top-k trick over ``log p_i + exposure * a_ui + log M_ui`` where ``M_ui`` is
   the share of the user's activity inside the video's life in the feed (sampling without replacement with
   those weights);
-- re-watches of the user's own pairs, weighted by ``p_i ** REWATCH_POP`` times a heavy-tailed (Pareto) pair
-  propensity;
+- re-watches of the user's own pairs, weighted by ``p_i ** REWATCH_POP`` (popularity capped at its top
+  REWATCH_TOP quantile) times a heavy-tailed (Pareto) pair propensity; the pair with the largest weight is
+  the user's favourite and takes REWATCH_LOOP of the user's re-watches (looped videos);
 - each row's day drawn from the user's day weights restricted to the video's life.
 """
 

@@ -10,14 +10,15 @@ counts double), a first-level category ``k(i)``, a quality ``q_i``, latent facto
 except in the taste worlds), depend on the world (:mod:`kuaicore.data.synth.worlds`).
 
     affinity   a_ui = t_u . w_i + c_u[k(i)] + x_u . y_i
-    body mean  m_ui = MU + b_u + q_i + a_ui - lam f(d_i) - (1 - lam) mean_j f(d_j),
+    body mean  m_ui = MU [+ FEED_MU in big] + b_u + q_i + a_ui - lam f(d_i) - (1 - lam) mean_j f(d_j),
                f(d) = BETA (log d - log d0) - BETA_SHORT max(log 6 s - log d, 0)
     skip prob  s_ui = sigmoid(G0 [+ FEED_SKIP in big] - G1 a_ui - G2 q_i - G3 hold_i)
 
 (hold_i = standardised log p_i: the feed's popular videos hold attention). One view of (u, i): with prob
 s_ui a quick skip, play = L ms with L ~ LogNormal(log 800, .6^2) (play = 0 with prob .03); otherwise
 watch_ratio r = exp(m_ui + sd e), e ~ N(0,1), sd = SIGMA (small block) or hypot(SIGMA, FEED_SD) (big:
-the feed's context adds noise), with prob min(PART_MAX, PART_K s_ui) a partial watch r *= U(.1, .7), with
+the feed's context adds noise), with prob min(PART_MAX, K s_ui) a partial watch r *= U(.1, .7) (K = PART_K
+in the small block, FEED_PART_K in big: the feed's viewers leave early more often), with
 prob P_TAIL a loop multiplier r *= 1 + 3 Lomax(alpha=1.6); play = round(r d_i) ms, r capped at 600 and
 play at 999,639 ms (the real maximum; events this far out are ignored below). The expected watch ratio of
 every small cell, written to truth.npz (small-block conditions, no feed terms):

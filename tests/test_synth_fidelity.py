@@ -11,9 +11,8 @@ from kuaicore.data.synth import resolve_sizes, write_files
 from kuaicore.data.synth.fidelity import TOLERANCE, Stat, measure
 
 # Scale-free by definition, yet missed at full scale too (BENCHMARKS.md "Fidelity of the synthetic twin"
-# lists them): the per-video shape, the length deciles' extremes. Not asserted; bench_fidelity prints them.
+# lists them): the length deciles' extremes. Not asserted; bench_fidelity prints them.
 KNOWN_MISSES = {
-    "rows per video (dedup): mean / p50",
     "watch_ratio >= 2 in the shortest length decile",
     "watch_ratio >= 2 in the longest length decile",
 }
@@ -22,9 +21,11 @@ KNOWN_MISSES = {
 LOOSER_BELOW_FULL_SIZE = {
     "share watch_ratio >= 2",
     "small: watch_ratio p99",
-    "length-bucket label: positives in small",
     "length-bucket label in small: highest bucket rate",
 }
+# Missed (or held only loosely) at this size before the twin's second calibration, asserted at 1x tolerance
+# since: the per-video shape (small users lighter in big) and the small block's length-bucket positives.
+NOW_HELD = {"rows per video (dedup): mean / p50", "length-bucket label: positives in small"}
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,7 @@ def stats(tmp_path_factory) -> list[Stat]:
 def test_every_statistic_is_measured(stats):
     assert len(stats) >= 60
     assert all(not math.isnan(s.twin) for s in stats), [s.name for s in stats if math.isnan(s.twin)]
-    assert {s.name for s in stats if s.scale_free} >= KNOWN_MISSES | LOOSER_BELOW_FULL_SIZE
+    assert {s.name for s in stats if s.scale_free} >= KNOWN_MISSES | LOOSER_BELOW_FULL_SIZE | NOW_HELD
 
 
 def test_scale_free_statistics_within_tolerance(stats):

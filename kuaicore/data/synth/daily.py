@@ -26,7 +26,7 @@ COLLECT_FROM = 20200810
 # log E[show_cnt] per video-day: ~30% of videos are "hot" on the platform (more likely when popular in the
 # log): N(HOT_MU, 1.5^2); the others N(COLD_MU, 1.8^2); the sd splits into a per-video and a per-day part.
 # Fitted to the real play_cnt p50 628, p75 20,671, mean 94,188, max 41.2M (SCHEMA.md 2.5).
-HOT_SHARE, HOT_MU, HOT_SD, COLD_MU, COLD_SD = 0.25, 12.0, 1.45, 5.95, 1.8
+HOT_SHARE, HOT_MU, HOT_SD, COLD_MU, COLD_SD = 0.28, 12.0, 1.45, 5.95, 1.8
 RATE_NOISE = 0.25  # per-video noise on the quality that engagement rates follow (sd of quality is 0.25)
 _FIRST_DAY = np.datetime64("2020-07-05")
 

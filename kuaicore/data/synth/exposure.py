@@ -12,8 +12,9 @@ after). Per chunk of users:
 - distinct videos by the Gumbel top-k trick over ``log p_i + exposure * a_ui + log M_ui`` where ``M_ui`` is
   the share of the user's activity inside the video's life in the feed (sampling without replacement with
   those weights);
-- re-watches of the user's own pairs, weighted by ``p_i ** REWATCH_POP`` times a heavy-tailed (Pareto) pair
-  propensity;
+- re-watches of the user's own pairs, weighted by ``p_i ** REWATCH_POP`` (popularity capped at its top
+  REWATCH_TOP quantile) times a heavy-tailed (Pareto) pair propensity; the pair with the largest weight is
+  the user's favourite and takes REWATCH_LOOP of the user's re-watches (looped videos);
 - each row's day drawn from the user's day weights restricted to the video's life.
 """
 
@@ -24,10 +25,12 @@ import numpy as np
 N_DAYS, CUT_DAY = 63, 56
 REWATCH_SHARE = 0.109  # re-watch rows / de-duplicated rows
 REWATCH_POP, REWATCH_ALPHA = 3.0, 1.1
+REWATCH_TOP = 0.003  # the most popular share of the catalogue pulls re-watches alike (ties at the top)
 REWATCH_PUSH = 2.0  # log-weight of re-showing a video the feed pushes (the small block)
+REWATCH_LOOP = 0.35  # share of a user's re-watches on their favourite pair (looped: one pair has 2,224 rows)
 MAX_UNIQUE_SHARE = 0.85  # at most this share of the videos a user could see are seen (heavy users re-watch)
 ACTIVE_BUSY, ACTIVE_STRAY = 0.9, 0.03
-LATE_WEIGHT = 0.7  # intensity of the days from 08-30 on, relative to the other window days
+LATE_WEIGHT = 0.55  # intensity of the days from 08-30 on, relative to the other window days
 # day of week of day 0 (2020-07-05) is Sunday; weights Mon..Sun
 DOW_W = np.array([1.0, 0.92, 0.92, 0.92, 1.06, 1.25, 1.12])
 
@@ -94,7 +97,8 @@ def rewatches(
 ) -> np.ndarray:
     """Indices into (local, items) of the re-watch rows: ``n_rewatch[u]`` per user, with replacement;
     ``pushed`` (bool per video) marks the videos the feed pushes (weight exp(REWATCH_PUSH) times larger)."""
-    w = np.exp(REWATCH_POP * (log_pop[items] - log_pop.max()) + REWATCH_PUSH * pushed[items])
+    top = np.quantile(log_pop, 1.0 - REWATCH_TOP)
+    w = np.exp(REWATCH_POP * (np.minimum(log_pop[items], top) - top) + REWATCH_PUSH * pushed[items])
     w *= 1.0 + rng.pareto(REWATCH_ALPHA, len(items))
     bounds = np.searchsorted(local, np.arange(len(n_rewatch) + 1))
     picks = []
@@ -102,6 +106,11 @@ def rewatches(
         lo, hi = bounds[u], bounds[u + 1]
         if n <= 0 or hi <= lo:
             continue
-        p = w[lo:hi] / w[lo:hi].sum()
-        picks.append(lo + rng.choice(hi - lo, size=n, p=p))
+        p = w[lo:hi].copy()
+        fav = int(np.argmax(p))  # the user's favourite pair (the largest propensity) is looped
+        loop = int(REWATCH_LOOP * n) if hi - lo > 1 else n
+        picks.append(np.full(loop, lo + fav, dtype=np.int64))
+        if n > loop:
+            p[fav] = 0.0
+            picks.append(lo + rng.choice(hi - lo, size=n - loop, p=p / p.sum()))
     return np.concatenate(picks) if picks else np.zeros(0, dtype=np.int64)

@@ -10,14 +10,15 @@ counts double), a first-level category ``k(i)``, a quality ``q_i``, latent facto
 except in the taste worlds), depend on the world (:mod:`kuaicore.data.synth.worlds`).
 
     affinity   a_ui = t_u . w_i + c_u[k(i)] + x_u . y_i
-    body mean  m_ui = MU + b_u + q_i + a_ui - lam f(d_i) - (1 - lam) mean_j f(d_j),
+    body mean  m_ui = MU [+ FEED_MU in big] + b_u + q_i + a_ui - lam f(d_i) - (1 - lam) mean_j f(d_j),
                f(d) = BETA (log d - log d0) - BETA_SHORT max(log 6 s - log d, 0)
     skip prob  s_ui = sigmoid(G0 [+ FEED_SKIP in big] - G1 a_ui - G2 q_i - G3 hold_i)
 
 (hold_i = standardised log p_i: the feed's popular videos hold attention). One view of (u, i): with prob
 s_ui a quick skip, play = L ms with L ~ LogNormal(log 800, .6^2) (play = 0 with prob .03); otherwise
 watch_ratio r = exp(m_ui + sd e), e ~ N(0,1), sd = SIGMA (small block) or hypot(SIGMA, FEED_SD) (big:
-the feed's context adds noise), with prob min(PART_MAX, PART_K s_ui) a partial watch r *= U(.1, .7), with
+the feed's context adds noise), with prob min(PART_MAX, K s_ui) a partial watch r *= U(.1, .7) (K = PART_K
+in the small block, FEED_PART_K in big: the feed's viewers leave early more often), with
 prob P_TAIL a loop multiplier r *= 1 + 3 Lomax(alpha=1.6); play = round(r d_i) ms, r capped at 600 and
 play at 999,639 ms (the real maximum; events this far out are ignored below). The expected watch ratio of
 every small cell, written to truth.npz (small-block conditions, no feed terms):
@@ -52,24 +53,26 @@ TAG_COUNTS = np.array(
     dtype=np.float64,
 )
 
-MU, BETA, LOG_D0 = -0.14, 0.85, float(np.log(9600.0))
+MU, BETA, LOG_D0 = -0.205, 0.85, float(np.log(9600.0))
 BETA_SHORT, LOG_SHORT = 0.4, float(np.log(6000.0))  # videos under 6 s are looped: a steeper length effect
 G0, G1, G2, G3 = -2.3, 0.6, 1.5, 1.3
 FEED_SD = 0.20  # the feed's context noise on big_matrix views (real big is more dispersed than small)
-FEED_SKIP = 1.4  # big_matrix views are skipped more than the small block's (real p25 0.315 vs 0.466)
+FEED_MU = 0.065  # the feed's views are watched a little longer than the small block's (the block is harder)
+FEED_SKIP = 1.3  # big_matrix views are skipped more than the small block's (real p25 0.315 vs 0.466)
 SIGMA = 0.12
 P_TAIL, TAIL_SCALE, TAIL_ALPHA = 0.015, 3.0, 1.6
 SKIP_LOG_MS, SKIP_SD, P_ZERO_PLAY = float(np.log(800.0)), 0.6, 0.03
-PART_K, PART_MAX, PART_LO, PART_HI = 2.2, 0.6, 0.1, 0.7  # partial watch, prob min(PART_MAX, PART_K s_ui):
+FEED_PART_K = 2.2  # big_matrix views are also left early more often (real p25 0.315 vs the block's 0.466)
+PART_K, PART_MAX, PART_LO, PART_HI = 0.7, 0.6, 0.1, 0.7  # partial watch, prob min(PART_MAX, PART_K s_ui):
 # the body ratio times U(PART_LO, PART_HI) (viewers who tend to skip a video also tend to leave it early)
 MAX_RATIO = 600.0
 MAX_PLAY_MS = 999_639  # the real files' longest play_duration
-POP_Z, POP_Q, POP_D = 2.8, 1.0, 0.0
-POP_LO, POP_HI = 5.5, 6.8
+POP_Z, POP_Q, POP_D = 1.6, 0.575, 0.0
+POP_LO, POP_HI = 3.54, 5.6
 N_DAYS, CUT_DAY = 63, 56  # days 2020-07-05 .. 09-05; day 56 = 2020-08-30
-NEW_SHARE, MID_SHARE = 0.16, 0.04  # videos uploaded from 08-30 on; uploaded inside the log before it
+NEW_SHARE, MID_SHARE = 0.145, 0.04  # videos uploaded from 08-30 on; uploaded inside the log before it
 STAY_BASE, STAY_POP = -0.3, 1.2  # logit of an older video staying in the feed after 08-30
-NEW_BOOST = -2.1  # a new video's push in the feed (log popularity)
+NEW_BOOST = -0.2  # a new video's push in the feed (log popularity)
 
 
 @dataclass(frozen=True)
@@ -199,15 +202,18 @@ def affinity(world: World, users: np.ndarray, items: np.ndarray | None = None) -
     return a
 
 
+def length_term(log_d: np.ndarray) -> np.ndarray:
+    """f(d) of the body mean given the log video length (ms): slope BETA, steeper below 6 s (looped clips)."""
+    return BETA * (log_d - LOG_D0) - BETA_SHORT * np.maximum(LOG_SHORT - log_d, 0)
+
+
 def _length_shift(world: World) -> float:
     """(1 - lam) times the mean length term over the catalogue: a weaker length effect (lam < 1) keeps the
     mean, so that the taste worlds keep the watch-ratio level of the calibrated ones."""
     weight = world.spec.length
     if weight == 1.0:
         return 0.0
-    log_d = np.log(world.duration_ms.astype(np.float64))
-    full = BETA * (log_d - LOG_D0) - BETA_SHORT * np.maximum(LOG_SHORT - log_d, 0)
-    return (1.0 - weight) * float(np.mean(full))
+    return (1.0 - weight) * float(np.mean(length_term(np.log(world.duration_ms.astype(np.float64)))))
 
 
 def mean_and_skip(
@@ -218,14 +224,7 @@ def mean_and_skip(
     log_d = np.log(world.duration_ms[items].astype(np.float64))
     q = world.quality[items]
     lam = world.spec.length
-    m = (
-        MU
-        + world.user_bias[users]
-        + q
-        + a
-        - lam * BETA * (log_d - LOG_D0)
-        + lam * BETA_SHORT * np.maximum(LOG_SHORT - log_d, 0)
-    )
+    m = MU + FEED_MU * feed + world.user_bias[users] + q + a - lam * length_term(log_d)
     if lam != 1.0:
         m = m - _length_shift(world)
     lp = world.log_popularity
@@ -267,7 +266,7 @@ def sample_play_ms(
     r = np.exp(m + sd * rng.standard_normal(n))
     tail = rng.random(n) < P_TAIL
     r[tail] *= 1.0 + TAIL_SCALE * rng.pareto(TAIL_ALPHA, int(tail.sum()))
-    part = rng.random(n) < np.minimum(PART_MAX, PART_K * s)
+    part = rng.random(n) < np.minimum(PART_MAX, (FEED_PART_K if feed else PART_K) * s)
     r[part] *= rng.uniform(PART_LO, PART_HI, int(part.sum()))
     r = np.minimum(r, MAX_RATIO)
     play = np.minimum(r * duration_ms, MAX_PLAY_MS)

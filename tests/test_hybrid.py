@@ -92,7 +92,7 @@ def _planted(seed: int, tag_weight: float, factor_weight: float, n_users=120, n_
 def test_without_side_columns_it_is_mf():
     data, _, _, _ = _planted(0, 0.0, 1.0)
     opts = hybrid.HybridOptions(
-        factors=4, iterations=6, item_side="", side_reg="1", relax=1.0, init="random", seed=3
+        factors=4, iterations=6, item_side="", side_reg="1", relax=1.0, init="random", seed=3, tol=0.0
     )
     u, v, _ = hybrid.fit(data, np.zeros((120, 0)), np.zeros((90, 0)), opts)
     mu_, mv, _ = mf.fit(data, mf.MFOptions(factors=4, iterations=6, seed=3))
@@ -110,6 +110,15 @@ def test_tag_weights_rank_unseen_pairs_where_taste_follows_tags_and_the_path_pic
     mu_, mv, _ = mf.fit(data, mf.MFOptions(factors=4, iterations=15))
     without = protocol_ndcg(unseen, threshold, user_emb=mu_, item_emb=mv)
     assert with_tags > without + 0.1, (with_tags, without)
+
+
+def test_a_stage_stops_once_the_parameters_settle():
+    data, tags, _, _ = _planted(3, 0.5, 0.5)
+    loose = hybrid.HybridOptions(factors=3, iterations=200, side_reg="2", tol=1e-2)
+    info = hybrid.fit(data, np.zeros((120, 0)), tags, loose)[2]
+    assert 2 <= info["side_reg_path"][0]["iterations"] < 200
+    exact = hybrid.HybridOptions(factors=3, iterations=30, side_reg="2", tol=0.0)
+    assert hybrid.fit(data, np.zeros((120, 0)), tags, exact)[2]["side_reg_path"][0]["iterations"] == 30
 
 
 def test_fit_is_deterministic_for_a_seed_and_the_embeddings_predict_the_rating():

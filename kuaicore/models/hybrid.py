@@ -51,6 +51,10 @@ class HybridOptions:
     ``item_side``/``user_side``: feature-name prefixes (comma-separated) of the side columns; "" for none.
     ``relax``: over-relaxation of the item step (1 = plain ALS; > 1 extrapolates each step, which the slow
     shrinkage directions of ALS need; switched off for good the first time the ridge objective rises).
+    ``tol``: a stage stops early once an iteration moves the parameters by less than ``tol`` of their norm
+    (0: never). Not the training error, which flattens long before the ranking of unseen pairs does: on sparse
+    data (600 users) the parameters still move 0.4% an iteration at 40 and every iteration counts; at full
+    scale they settle in ~20, so the default costs half as much there.
     """
 
     factors: int = 32
@@ -63,6 +67,7 @@ class HybridOptions:
     user_side: str = ""
     target: str = "log"
     relax: float = 1.5
+    tol: float = 0.002
     init: str = "svd"
     init_scale: float = 0.1
     seed: int = 0
@@ -75,7 +80,7 @@ class HybridOptions:
         for name, low in (("factors", 0), ("iterations", 1), ("path_iterations", 1)):
             if getattr(self, name) < low:
                 raise UsageError(f"--option {name}: must be >= {low}, got {getattr(self, name)}")
-        for name in ("reg", "bias_reg", "init_scale", "relax"):
+        for name in ("reg", "bias_reg", "init_scale", "relax", "tol"):
             value = getattr(self, name)
             if not (value >= 0 and np.isfinite(value)):
                 raise UsageError(f"--option {name}: must be a finite number >= 0, got {value}")
@@ -156,6 +161,7 @@ def _alternate(
     iterations: int,
     relax: float,
     on_iteration: Callable[[float, float], None] | None,
+    tol: float = 0.0,
 ) -> list[float]:
     """``iterations`` alternations (users, then items) updating ``theta_u``/``theta_i`` in place; returns
     the training RMSE after each. ``theta_u`` rows are ``[x_u, w_u, b_u]``, ``theta_i`` rows ``[y_i, v_i,
@@ -168,6 +174,7 @@ def _alternate(
     objectives: list[float] = []
     n_u, n_i = np.diff(r.indptr).astype(np.float64), np.diff(rt.indptr).astype(np.float64)
     previous = theta_i.copy()
+    previous_u = theta_u.copy()
     for _ in range(iterations):
         start = time.perf_counter()
         v, b_i = theta_i[:, d : d + fu], theta_i[:, -1]
@@ -187,9 +194,14 @@ def _alternate(
             relax = 1.0  # the extrapolation overshot (the ridge objective rose): plain ALS from here on
         if relax > 1.0 and len(rmses) > 1:
             theta_i += (relax - 1.0) * (theta_i - previous)
+        change = np.sqrt(np.sum((theta_u - previous_u) ** 2) + np.sum((theta_i - previous) ** 2))
+        size = np.sqrt(np.sum(theta_u**2) + np.sum(theta_i**2))
         previous[:] = theta_i
+        previous_u[:] = theta_u
         if on_iteration is not None:
             on_iteration(rmses[-1], time.perf_counter() - start)
+        if tol > 0 and len(rmses) > 1 and change <= tol * max(size, 1e-12):
+            break  # converged: the parameters moved by less than tol of their size
     return rmses
 
 
@@ -240,14 +252,14 @@ def fit(
         pen_u = np.array([o.reg] * d + [side_reg] * fi + [o.bias_reg])
         pen_i = np.array([o.reg] * d + [side_reg] * fu + [o.bias_reg])
         iterations = o.iterations if stage == 0 else o.path_iterations
-        rmses = _alternate(p, theta_u, theta_i, (pen_u, pen_i), d, iterations, o.relax, on_iteration)
+        rmses = _alternate(p, theta_u, theta_i, (pen_u, pen_i), d, iterations, o.relax, on_iteration, o.tol)
         user_emb, item_emb = _embeddings(p, theta_u, theta_i, d)
         score = float("nan")
         if validation is not None:
             v = validation
             score = protocol_ndcg(v.candidates, v.threshold, v.k, user_emb=user_emb, item_emb=item_emb)
         path.append(
-            {"side_reg": side_reg, "iterations": iterations, "train_rmse": rmses[-1], "valid_ndcg": score}
+            {"side_reg": side_reg, "iterations": len(rmses), "train_rmse": rmses[-1], "valid_ndcg": score}
         )
         if best is None or validation is None or score > path[best[0]]["valid_ndcg"]:
             best = (stage, user_emb, item_emb)

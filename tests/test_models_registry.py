@@ -104,6 +104,20 @@ def test_registry_lists_and_names():
         resolve("two-tower").make_options({"x": "1"})
 
 
+def test_the_losses_are_listed_once():
+    """A loss is one entry of kuaicore.models.losses.LOSSES: the two-tower's --loss choices are its keys, read
+    without importing JAX (the module imports it inside its functions)."""
+    import subprocess
+    import sys
+
+    from kuaicore.models.losses import LOSSES
+
+    assert registry.MODELS["two-tower"].losses == tuple(LOSSES) == registry.losses()
+    probe = "import sys, kuaicore.models.registry as r; r.losses(); print('jax' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
 def test_each_builtin_model_name_is_written_once():
     """The measure of done of issue 13: a built-in model's name appears in one module of kuaicore/ (other
     meanings of the same word are listed: ALS's "linear" confidence, the "popularity" reference row, and the

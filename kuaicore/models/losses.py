@@ -13,10 +13,15 @@
 
 from __future__ import annotations
 
-import jax
-import jax.numpy as jnp
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import jax
 
 _MASKED = -1e9
+# JAX is imported inside each function: the registry reads LOSSES' names (the --loss choices) without it
 
 
 def scale_target(target: jax.Array, cap: float) -> jax.Array:
@@ -30,6 +35,8 @@ def unscale_prediction(cosine: jax.Array, cap: float) -> jax.Array:
 
 
 def _masked_mean(values: jax.Array, weight: jax.Array) -> jax.Array:
+    import jax.numpy as jnp
+
     return jnp.sum(values * weight) / jnp.maximum(jnp.sum(weight), 1e-12)
 
 
@@ -40,6 +47,8 @@ def mse_loss(cosine: jax.Array, target: jax.Array, mask: jax.Array, cap: float) 
 
 def bce_loss(logits: jax.Array, label: jax.Array, mask: jax.Array) -> jax.Array:
     """Mean over unmasked rows of -[y log s(z) + (1 - y) log(1 - s(z))], computed stably."""
+    import jax
+
     per_row = -(label * jax.nn.log_sigmoid(logits) + (1.0 - label) * jax.nn.log_sigmoid(-logits))
     return _masked_mean(per_row, mask)
 
@@ -63,6 +72,9 @@ def sampled_softmax_loss(
     where item_j == item_i or row j is padding; loss_i = logsumexp([pos_i, neg_i.]) - pos_i; the result is
     sum_i weight_i * loss_i / sum_i weight_i.
     """
+    import jax
+    import jax.numpy as jnp
+
     c = min(n_candidates, u.shape[0])
     pos = jnp.sum(u * v, axis=-1) / temperature - log_q
     neg = (u @ v[:c].T) / temperature - log_q[None, :c]
@@ -71,3 +83,47 @@ def sampled_softmax_loss(
     logits = jnp.concatenate([pos[:, None], neg], axis=1)
     per_row = jax.nn.logsumexp(logits, axis=1) - pos
     return _masked_mean(per_row, weight)
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A loss of the two-tower as the training loop calls it: ``fn(u, v, batch, tables, settings)`` ->
+    ``(value, weight)`` (the batch's loss and the weight it averages over, so that batches combine);
+    ``settings`` has ``cap``, ``temperature`` and ``n_candidates``. ``id_embeddings``: the default of
+    --id-embeddings with it; ``predicts_watch_ratio``: its cosine maps back to a watch ratio (MAE/RMSE)."""
+
+    fn: Callable[..., Any]
+    id_embeddings: bool = False
+    predicts_watch_ratio: bool = False
+
+
+def _mse(u: jax.Array, v: jax.Array, batch: dict, tables: dict, s: Any) -> tuple[jax.Array, jax.Array]:
+    import jax.numpy as jnp
+
+    cos = jnp.sum(u * v, axis=-1)
+    return mse_loss(cos, batch["target"], batch["mask"], s.cap), jnp.sum(batch["mask"])
+
+
+def _bce(u: jax.Array, v: jax.Array, batch: dict, tables: dict, s: Any) -> tuple[jax.Array, jax.Array]:
+    import jax.numpy as jnp
+
+    cos = jnp.sum(u * v, axis=-1)
+    return bce_loss(cos / s.temperature, batch["label"], batch["mask"]), jnp.sum(batch["mask"])
+
+
+def _softmax(u: jax.Array, v: jax.Array, batch: dict, tables: dict, s: Any) -> tuple[jax.Array, jax.Array]:
+    import jax.numpy as jnp
+
+    mask = batch["mask"]
+    weight = mask * batch["label"] * batch["target"]
+    log_q = tables["log_q"][batch["item_idx"]]
+    value = sampled_softmax_loss(u, v, batch["item_idx"], weight, log_q, mask, s.temperature, s.n_candidates)
+    return value, jnp.sum(weight)
+
+
+# every loss of the two-tower, by its --loss name (the first is the default); adding one is adding it here
+LOSSES: dict[str, Loss] = {
+    "mse": Loss(_mse, predicts_watch_ratio=True),
+    "bce": Loss(_bce),
+    "softmax": Loss(_softmax, id_embeddings=True),
+}

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kuaicore.errors import UsageError
+from kuaicore.models.losses import LOSSES
 
 Sampler = Callable[[Any], Any]  # numpy.random.Generator -> a value (numpy is imported when one is drawn)
 
@@ -174,7 +175,7 @@ BUILTIN: tuple[ModelEntry, ...] = (
         "two-tower",
         "the JAX dual encoder (--loss, --epochs, --dims, ... are its options)",
         objective="kuaicore.training.objective:two_tower_objective",
-        losses=("mse", "bce", "softmax"),
+        losses=tuple(LOSSES),  # every loss of kuaicore.models.losses
         search=Search(
             train={
                 "loss": choice("mse", "bce"),

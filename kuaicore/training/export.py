@@ -17,6 +17,7 @@ import numpy as np
 
 from kuaicore import runs
 from kuaicore.art import eval_pairs, layout
+from kuaicore.models.losses import LOSSES
 from kuaicore.training import step as st
 
 
@@ -41,7 +42,7 @@ def run_arrays(fns: Any, params: Any, tables: dict, data: Any, loss: str) -> dic
     user_emb = st.embed_all(fns.users, params, tables, data.n_users)
     item_emb = st.embed_all(fns.items, params, tables, data.n_items)
     arrays = {"user_emb": user_emb, "item_emb": item_emb}
-    if loss == "mse" and has_eval:
+    if has_eval and loss in LOSSES and LOSSES[loss].predicts_watch_ratio:
         arrays["eval_pred"] = mse_eval_predictions(eval_pairs(data.art), user_emb, item_emb, data.cap)
     return arrays
 

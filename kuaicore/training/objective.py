@@ -21,7 +21,7 @@ from kuaicore.config import TrainConfig
 from kuaicore.errors import UsageError
 from kuaicore.models import id_mlp
 from kuaicore.models import two_tower as tt
-from kuaicore.models.losses import bce_loss, mse_loss, sampled_softmax_loss
+from kuaicore.models.losses import LOSSES
 from kuaicore.models.registry import MODELS
 from kuaicore.training.artifacts import TrainingData
 
@@ -50,9 +50,19 @@ class Objective:
             raise TypeError("an Objective has both embed functions or score_pairs, not both or neither")
 
 
+@dataclass(frozen=True)
+class LossSettings:
+    """What a loss reads beside the batch (kuaicore.models.losses.Loss)."""
+
+    cap: float
+    temperature: float
+    n_candidates: int
+
+
 def uses_id_embeddings(cfg: TrainConfig) -> bool:
     """The effective --id-embeddings: on by default for softmax only."""
-    return cfg.loss == "softmax" if cfg.id_embeddings is None else cfg.id_embeddings
+    default = cfg.loss in LOSSES and LOSSES[cfg.loss].id_embeddings
+    return default if cfg.id_embeddings is None else cfg.id_embeddings
 
 
 def two_tower_objective(cfg: TrainConfig, data: TrainingData, spread: Spread | None = None) -> Objective:
@@ -78,18 +88,12 @@ def two_tower_objective(cfg: TrainConfig, data: TrainingData, spread: Spread | N
     if towers not in tt.TOWER_MODES:
         raise UsageError(f"towers: unknown mode {towers!r} (choose from {', '.join(tt.TOWER_MODES)})")
 
+    settings = LossSettings(cap, temp, n_cand)
+    loss_fn = LOSSES[loss_kind].fn
+
     def loss(params: Any, tables: dict, batch: dict) -> tuple[jax.Array, jax.Array]:
         u, v = tt.embed(params, tables, batch["user_idx"], batch["item_idx"], towers, spread)
-        mask = batch["mask"]
-        if loss_kind == "softmax":
-            weight = mask * batch["label"] * batch["target"]
-            log_q = tables["log_q"][batch["item_idx"]]
-            value = sampled_softmax_loss(u, v, batch["item_idx"], weight, log_q, mask, temp, n_cand)
-            return value, jnp.sum(weight)
-        cos = jnp.sum(u * v, axis=-1)
-        if loss_kind == "mse":
-            return mse_loss(cos, batch["target"], mask, cap), jnp.sum(mask)
-        return bce_loss(cos / temp, batch["label"], mask), jnp.sum(mask)
+        return loss_fn(u, v, batch, tables, settings)
 
     return Objective(
         init=lambda key: tt.init(key, spec),

@@ -76,11 +76,11 @@ class ModelData:
 
     @property
     def n_users(self) -> int:
-        return int(self.manifest["n_users"])
+        return self.folder.n_users
 
     @property
     def n_items(self) -> int:
-        return int(self.manifest["n_items"])
+        return self.folder.n_items
 
     @cached_property
     def interactions(self) -> Any:

@@ -38,7 +38,7 @@ from kuaicore.errors import UsageError
 from kuaicore.models.contract import Fitted, ModelData
 from kuaicore.models.interactions import Interactions, columns_with_prefix
 from kuaicore.models.mf import TARGETS, predict_watch_ratio, ratings
-from kuaicore.protocol import VALID_K, Candidates, candidates_from_rows, protocol_ndcg
+from kuaicore.protocol import VALID_K, Candidates, protocol_ndcg
 
 
 @dataclass(frozen=True)
@@ -296,9 +296,10 @@ def fit_art(data: ModelData, options: HybridOptions) -> Fitted:
         )
     validation = None
     if len(options.side_regs()) > 1:
-        rows = data.rows("valid", ("user_idx", "item_idx", "watch_ratio"))
+        from kuaicore.art import valid_candidates
+
         threshold = float(data.manifest.get("like_threshold", 2.0))
-        cands = candidates_from_rows(rows["user_idx"], rows["item_idx"], rows["watch_ratio"])
+        cands = valid_candidates(data.art)
         validation = Validation(cands, threshold, VALID_K) if cands.users.size else None
     total = options.iterations + options.path_iterations * (len(options.side_regs()) - 1)
     done = [0]

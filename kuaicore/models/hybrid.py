@@ -119,7 +119,7 @@ class Validation:
 
     candidates: Candidates
     threshold: float
-    k: int = 10
+    k: int = VALID_K
 
 
 @dataclass
@@ -171,7 +171,7 @@ def _alternate(
 
     r, rt, fu, fi = p.r, p.rt, p.s_u.shape[1], p.t_i.shape[1]
     rmses: list[float] = []
-    objectives: list[float] = []
+    last_objective = np.inf
     n_u, n_i = np.diff(r.indptr).astype(np.float64), np.diff(rt.indptr).astype(np.float64)
     previous = theta_i.copy()
     previous_u = theta_u.copy()
@@ -189,9 +189,10 @@ def _alternate(
         error = resid - pair_dots(rt.indptr, rt.indices, theta_i, design) if rt.nnz else np.zeros(1)
         rmses.append(float(np.sqrt(np.mean(error**2))))
         penalty_u = float(n_u @ (theta_u**2 @ penalties[0]))
-        objectives.append(float(error @ error) + penalty_u + float(n_i @ (theta_i**2 @ penalties[1])))
-        if relax > 1.0 and len(objectives) > 1 and objectives[-1] > objectives[-2] * (1 + 1e-9):
+        objective = float(error @ error) + penalty_u + float(n_i @ (theta_i**2 @ penalties[1]))
+        if relax > 1.0 and objective > last_objective * (1 + 1e-9):
             relax = 1.0  # the extrapolation overshot (the ridge objective rose): plain ALS from here on
+        last_objective = objective
         if relax > 1.0 and len(rmses) > 1:
             theta_i += (relax - 1.0) * (theta_i - previous)
         change = np.sqrt(np.sum((theta_u - previous_u) ** 2) + np.sum((theta_i - previous) ** 2))

@@ -10,8 +10,10 @@ Stages (each in its own subprocess, so each peak RSS is its own):
 - entity, device (Nk), 1 epoch: the speed runs (--speed-batches);
 - entity, streamed: the streamed path (for data that does not fit the device) at the first speed batch.
 "s/epoch" and "rows/s" are the loop's own epoch timers (no compilation, no validation). The quality curve is
-the validation recall@50 after each epoch against cumulative training seconds; "time to quality" is when the
-candidate first reaches the per-row run's best validation recall (and 98% of it).
+the validation score after each epoch against cumulative training seconds: ndcg@10 of the evaluation protocol
+on valid.parquet (what picks the epoch, `--metric valid_ndcg`, the default) or the loop's recall@50 (`--metric
+recall`); "time to quality" is when the candidate first reaches the per-row run's best validation score (and
+98% of it).
 
     python benchmarks/bench_train.py                      # full scale: synth + build-features first (~1 min)
     python benchmarks/bench_train.py --scale small        # quick
@@ -104,12 +106,12 @@ def _prepare(args: argparse.Namespace, tmp: Path) -> tuple[Path, Path]:
     return data, art
 
 
-def _epoch_stats(result: dict) -> tuple[float, float, float]:
-    """(seconds per epoch, rows/s, best validation recall)."""
+def _epoch_stats(result: dict, metric: str) -> tuple[float, float, float]:
+    """(seconds per epoch, rows/s, best validation score by ``metric``)."""
     log = result["log"]
     secs = sum(e["seconds"] for e in log) / len(log)
     rate = sum(e["samples_per_s"] * e["seconds"] for e in log) / sum(e["seconds"] for e in log)
-    return secs, rate, max(e["recall"] for e in log)
+    return secs, rate, max(e[metric] for e in log)
 
 
 def main() -> None:
@@ -132,6 +134,13 @@ def main() -> None:
         help="batches of the 1-epoch speed runs (device; the first also streamed)",
     )
     parser.add_argument("--skip-old", action="store_true", help="skip the (slow) per-row run")
+    parser.add_argument(
+        "--metric",
+        choices=["valid_ndcg", "recall"],
+        default="valid_ndcg",
+        help="validation score of the quality curve: the protocol's ndcg@10 on valid.parquet (what picks"
+        " the epoch) or the loop's recall@50",
+    )
     parser.add_argument("--child", choices=["scan", "train"], default=None, help=argparse.SUPPRESS)
     parser.add_argument("--kw", default="{}", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -165,49 +174,51 @@ def main() -> None:
         f"# bench_train: {n_rows:,} training rows, loss {args.loss}, devices {first['devices']},"
         f" scale {args.scale}; count-only scan {scan['seconds']:.2f}s ({scan['rows']:,} CSV rows)"
     )
+    metric, label = args.metric, {"valid_ndcg": "valid ndcg@10", "recall": "recall@50"}[args.metric]
     print(
         f"{'stage':<30}{'batch':>9}{'epochs':>7}{'s/epoch':>9}{'rows/s':>13}{'peak RSS MB':>13}"
-        f"{'x scan':>8}{'vs per-row':>11}{'best recall':>12}"
+        f"{'x scan':>8}{'vs per-row':>11}{'best ' + label:>16}"
     )
     print(
         f"{'count-only scan (DuckDB)':<30}{'':>9}{'':>7}{scan['seconds']:>9.2f}{'':>13}"
         f"{scan['peak_rss_mb']:>13.0f}{1.0:>8.2f}"
     )
-    old_secs = _epoch_stats(runs["per-row (old default)"])[0] if "per-row (old default)" in runs else None
+    old = runs.get("per-row (old default)")
+    old_secs = _epoch_stats(old, metric)[0] if old else None
     for name, r in runs.items():
-        secs, rate, best = _epoch_stats(r)
+        secs, rate, best = _epoch_stats(r, metric)
         speed = f"{old_secs / secs:.1f}x" if old_secs else "-"
         print(
             f"{name:<30}{r['batch']:>9,}{len(r['log']):>7}{secs:>9.2f}{rate:>13,.0f}{r['peak_rss_mb']:>13.0f}"
-            f"{secs / scan['seconds']:>8.2f}{speed:>11}{best:>12.4f}"
+            f"{secs / scan['seconds']:>8.2f}{speed:>11}{best:>16.4f}"
         )
-    print("# quality vs time: cumulative training seconds -> validation recall@50 (valid loss) per epoch")
+    print(f"# quality vs time: cumulative training seconds -> validation {label} (valid loss) per epoch")
     for name, r in runs.items():
         t, points = 0.0, []
         for e in r["log"]:
             t += e["seconds"]
-            points.append(f"{t:.1f}s {e['recall']:.4f} ({e['valid_loss']:.4f})")
+            points.append(f"{t:.1f}s {e[metric]:.4f} ({e['valid_loss']:.4f})")
         print(f"#   {name}: " + ", ".join(points))
     if "per-row (old default)" in runs:
         old = runs["per-row (old default)"]["log"]
-        best = max(e["recall"] for e in old)
+        best = max(e[metric] for e in old)
         for share in (1.0, 0.98):
             target = share * best
-            t_old = _time_to(old, target)
-            t_new = _time_to(runs["entity, device (candidate)"]["log"], target)
+            t_old = _time_to(old, target, metric)
+            t_new = _time_to(runs["entity, device (candidate)"]["log"], target, metric)
             shown = f"{t_new:.1f}s ({t_old / t_new:.1f}x shorter)" if t_new else "not reached"
             print(
-                f"# time to {share:.0%} of the old default's best validation recall ({target:.4f}):"
+                f"# time to {share:.0%} of the old default's best validation {label} ({target:.4f}):"
                 f" old {t_old:.1f}s, candidate {shown}"
             )
 
 
-def _time_to(log: list[dict], target: float) -> float | None:
-    """Cumulative training seconds when the validation recall first reaches ``target``."""
+def _time_to(log: list[dict], target: float, metric: str) -> float | None:
+    """Cumulative training seconds when the validation score ``metric`` first reaches ``target``."""
     t = 0.0
     for e in log:
         t += e["seconds"]
-        if e["recall"] >= target:
+        if e[metric] >= target:
             return t
     return None
 

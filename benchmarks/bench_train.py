@@ -177,7 +177,7 @@ def main() -> None:
     metric, label = args.metric, {"valid_ndcg": "valid ndcg@10", "recall": "recall@50"}[args.metric]
     print(
         f"{'stage':<30}{'batch':>9}{'epochs':>7}{'s/epoch':>9}{'rows/s':>13}{'peak RSS MB':>13}"
-        f"{'x scan':>8}{'vs per-row':>11}{'best ' + label:>16}"
+        f"{'x scan':>8}{'vs per-row':>11}{'best ' + label:>19}"
     )
     print(
         f"{'count-only scan (DuckDB)':<30}{'':>9}{'':>7}{scan['seconds']:>9.2f}{'':>13}"
@@ -190,7 +190,7 @@ def main() -> None:
         speed = f"{old_secs / secs:.1f}x" if old_secs else "-"
         print(
             f"{name:<30}{r['batch']:>9,}{len(r['log']):>7}{secs:>9.2f}{rate:>13,.0f}{r['peak_rss_mb']:>13.0f}"
-            f"{secs / scan['seconds']:>8.2f}{speed:>11}{best:>16.4f}"
+            f"{secs / scan['seconds']:>8.2f}{speed:>11}{best:>19.4f}"
         )
     print(f"# quality vs time: cumulative training seconds -> validation {label} (valid loss) per epoch")
     for name, r in runs.items():

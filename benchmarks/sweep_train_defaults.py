@@ -1,10 +1,11 @@
 """Choose `kuaicore train`'s default batch size, learning rate, schedule and epochs by measurement.
 
 Runs every candidate on every given ART (synthetic twin worlds) and seed, one process, and prints per run:
-the best validation recall@50 and valid loss (the loop's own validation split; the evaluation block is never
-read), the cumulative training seconds (the loop's epoch timers) when that best was reached, and the whole
-curve. A candidate may become the default only if it reaches the old default's validation quality in less
-time in every (world, seed).
+the best validation score (ndcg@10 of the evaluation protocol on valid.parquet, what picks the epoch; or the
+loop's recall@50 with `--metric recall`) and valid loss (the evaluation block is never read), the cumulative
+training seconds (the loop's epoch timers) when that best was reached, and the whole curve. A candidate may
+become the default only if it reaches the old default's validation quality in less time in every (world,
+seed).
 
     python benchmarks/sweep_train_defaults.py --art A0 --art A1 --seeds 0 1
     python benchmarks/sweep_train_defaults.py --art A \
@@ -35,7 +36,7 @@ def _parse(text: str) -> tuple[str, dict]:
                   "epochs": int(epochs)}  # fmt: skip
 
 
-def run_one(art: Path, seed: int, kw: dict, loss: str) -> dict:
+def run_one(art: Path, seed: int, kw: dict, loss: str, metric: str = "valid_ndcg") -> dict:
     """One training run; its validation curve against cumulative training seconds."""
     from kuaicore.training.devices import configure_cpu_devices
 
@@ -51,13 +52,13 @@ def run_one(art: Path, seed: int, kw: dict, loss: str) -> dict:
     t, curve = 0.0, []
     for e in log:
         t += e["seconds"]
-        curve.append((round(t, 2), e["recall"], e["valid_loss"]))
+        curve.append((round(t, 2), e[metric], e["valid_loss"]))
     return {"curve": curve, "wall": wall}
 
 
 def time_to(curve: list, target: float) -> float | None:
-    """Cumulative training seconds when validation recall first reaches ``target``."""
-    return next((t for t, recall, _ in curve if recall >= target), None)
+    """Cumulative training seconds when the validation score first reaches ``target``."""
+    return next((t for t, score, _ in curve if score >= target), None)
 
 
 def main() -> None:
@@ -68,19 +69,20 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--loss", default="mse")
     parser.add_argument("--candidate", action="append", default=None, help="NAME:BATCH:LR:COSINE:EPOCHS")
+    parser.add_argument("--metric", choices=["valid_ndcg", "recall"], default="valid_ndcg")
     args = parser.parse_args()
     candidates = [_parse(c) for c in (args.candidate or CANDIDATES)]
     print(machine_line())
     print(
         f"{'world':<8}{'seed':>5} {'candidate':<10}{'batch':>8}{'lr':>8}{'cos':>4}{'ep':>4}"
-        f"{'best recall':>12}{'valid loss':>11}{'t best s':>9}{'t total s':>10}{'wall s':>8}"
+        f"{'best score':>12}{'valid loss':>11}{'t best s':>9}{'t total s':>10}{'wall s':>8}"
         f"{'t to old s':>11}"
     )
     for art in args.art:
         for seed in args.seeds:
             old_best = None
             for name, kw in candidates:
-                r = run_one(art, seed, kw, args.loss)
+                r = run_one(art, seed, kw, args.loss, args.metric)
                 curve = r["curve"]
                 best = max(curve, key=lambda p: p[1])
                 if old_best is None:

@@ -135,6 +135,9 @@ def main() -> None:
     )
     parser.add_argument("--skip-old", action="store_true", help="skip the (slow) per-row run")
     parser.add_argument(
+        "--old-epochs", type=int, default=3, help="epochs of the per-row run (1: its speed only, no curve)"
+    )
+    parser.add_argument(
         "--metric",
         choices=["valid_ndcg", "recall"],
         default="valid_ndcg",
@@ -158,7 +161,7 @@ def main() -> None:
         scan = _child("scan", data, {}, {})
         runs = {}
         if not args.skip_old:
-            runs["per-row (old default)"] = _child("train", art, base | OLD, {})
+            runs["per-row (old default)"] = _child("train", art, base | OLD | {"epochs": args.old_epochs}, {})
         runs["entity, device (candidate)"] = _child("train", art, base | new, {})
         for batch in args.speed_batches:
             one = base | new | {"batch_size": batch, "epochs": 1}

@@ -42,20 +42,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kuaicore.data.synth.catalogue import CUT_DAY, N_TAGS, durations, lifecycles, tags_and_weights
 from kuaicore.data.synth.worlds import DEFAULT_WORLD, WORLDS, WorldSpec
 
-N_TAGS = 31
 N_CATEGORIES = 38  # first-level category ids 0..37; index 38 stands for the -124 (UNKNOWN) sentinel
 UNKNOWN_CATEGORY = N_CATEGORIES
 N_SEGMENTS = 6
 RANK = 8
-
-# Videos per tag in the real item_categories.csv (SCHEMA.md 2.3), used as the primary-tag distribution.
-TAG_COUNTS = np.array(
-    [24, 463, 216, 104, 164, 964, 912, 503, 1112, 696, 170, 2027, 534, 245, 63, 374, 214, 350, 131, 686, 265]
-    + [29, 20, 39, 12, 490, 31, 31, 1360, 5, 22],
-    dtype=np.float64,
-)
 
 MU, BETA, LOG_D0 = -0.205, 0.85, float(np.log(9600.0))
 BETA_SHORT, LOG_SHORT = 0.4, float(np.log(6000.0))  # videos under 6 s are looped: a steeper length effect
@@ -81,9 +74,6 @@ MAX_RATIO = 600.0
 MAX_PLAY_MS = 999_639  # the real files' longest play_duration
 POP_Z, POP_Q, POP_D = 1.6, 0.575, 0.0
 POP_LO, POP_HI = 3.54, 5.6
-N_DAYS, CUT_DAY = 63, 56  # days 2020-07-05 .. 09-05; day 56 = 2020-08-30
-NEW_SHARE, MID_SHARE = 0.145, 0.04  # videos uploaded from 08-30 on; uploaded inside the log before it
-STAY_BASE, STAY_POP = -0.3, 1.2  # logit of an older video staying in the feed after 08-30
 NEW_BOOST = -0.2  # a new video's push in the feed (log popularity)
 
 
@@ -112,49 +102,6 @@ def _rng(seed: int, stream: int, chunk: int = 0) -> np.random.Generator:
     return np.random.default_rng([seed, stream, chunk])
 
 
-def _durations(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Video lengths in ms: a lognormal body (median 9.6 s), a long-video tail and a few very short clips."""
-    body = np.exp(rng.normal(np.log(9600.0), 0.33, n))
-    long = np.exp(rng.normal(np.log(24000.0), 0.85, n))
-    short = np.where(rng.random(n) < 0.07, rng.uniform(140.0, 2500.0, n), rng.uniform(2500.0, 6000.0, n))
-    kind = rng.random(n)
-    d = np.where(kind < 0.82, body, np.where(kind < 0.97, long, short))
-    return np.clip(np.round(d), 140, 315_072).astype(np.int64)
-
-
-def _tags(rng: np.random.Generator, n: int) -> tuple[tuple[tuple[int, ...], ...], np.ndarray]:
-    primary = rng.choice(N_TAGS, size=n, p=TAG_COUNTS / TAG_COUNTS.sum())
-    n_tags = rng.choice(4, size=n, p=[0.836, 0.146, 0.017, 0.001]) + 1
-    tags: list[tuple[int, ...]] = []
-    weights = np.zeros((n, N_TAGS))
-    for i in range(n):
-        others = [t for t in rng.permutation(N_TAGS)[: n_tags[i] + 1].tolist() if t != primary[i]]
-        row = (int(primary[i]), *others[: n_tags[i] - 1])
-        tags.append(row)
-        weights[i, row[0]] += 2.0
-        for t in row[1:]:
-            weights[i, t] += 1.0
-    weights /= weights.sum(axis=1, keepdims=True)
-    return tuple(tags), weights
-
-
-def _lifecycles(rng: np.random.Generator, n: int, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(upload_day, last_day) per video: ids in upload order; the last NEW_SHARE arrive from 08-30 on, a few
-    more inside the log; older videos leave the feed before 08-30 unless popular (z) keeps them."""
-    n_new = int(round(NEW_SHARE * n))
-    n_mid = int(round(MID_SHARE * n))
-    n_old = n - n_new - n_mid
-    old = -np.round(np.linspace(400, 1, n_old) + rng.integers(0, 20, n_old))
-    mid = np.sort(rng.integers(1, CUT_DAY, n_mid))
-    new = np.sort(rng.integers(CUT_DAY, N_DAYS, n_new))
-    upload = np.concatenate([old, mid, new]).astype(np.int64)
-    stays = rng.random(n) < 1.0 / (1.0 + np.exp(-(STAY_BASE + STAY_POP * z)))
-    first = np.maximum(upload, 0)
-    retire = first + np.floor(rng.random(n) * np.maximum(CUT_DAY - first, 1)).astype(np.int64)
-    last = np.where(stays | (upload >= CUT_DAY), N_DAYS - 1, np.minimum(retire, CUT_DAY - 1))
-    return upload, last.astype(np.int64)
-
-
 def make_world(n_users: int, n_items: int, seed: int, world: str = DEFAULT_WORLD) -> World:
     """Draw every planted parameter for ``n_users`` users and ``n_items`` videos (deterministic in seed)."""
     spec = WORLDS[world]
@@ -171,20 +118,20 @@ def make_world(n_users: int, n_items: int, seed: int, world: str = DEFAULT_WORLD
     user_bias = seg_bias[segment] + rng.normal(0.0, 0.15, n_users)
 
     rng = _rng(seed, 2)
-    tags, tag_weights = _tags(rng, n_items)
+    tags, tag_weights = tags_and_weights(rng, n_items)
     primary = np.array([t[0] for t in tags])
     other_cat = rng.integers(0, N_CATEGORIES, n_items)
     category = np.where(rng.random(n_items) < 0.67, primary, other_cat)
     category = np.where(rng.random(n_items) < 0.004, UNKNOWN_CATEGORY, category).astype(np.int64)
     quality = rng.normal(0.0, spec.quality_sd, n_items)
     item_factors = rng.normal(0.0, factor_sd, (n_items, RANK))
-    duration_ms = _durations(rng, n_items)
+    duration_ms = durations(rng, n_items)
     z = np.clip(rng.normal(0.0, 1.0, n_items), -3.5, 3.5)
     # the platform's feed pushes videos that hold attention: good and short ones are shown more
     log_popularity = POP_Z * z + POP_Q * quality / spec.quality_sd - POP_D * (np.log(duration_ms) - LOG_D0)
     mid = float(np.median(log_popularity))
     log_popularity = np.clip(log_popularity, mid - POP_LO, mid + POP_HI)
-    upload_day, last_day = _lifecycles(rng, n_items, z)
+    upload_day, last_day = lifecycles(rng, n_items, z)
     log_popularity = np.where(upload_day >= CUT_DAY, log_popularity + NEW_BOOST, log_popularity)
     return World(
         spec,

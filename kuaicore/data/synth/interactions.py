@@ -24,6 +24,7 @@ import numpy as np
 from kuaicore.data.synth import exposure
 from kuaicore.data.synth.scales import Sizes
 from kuaicore.data.synth.truth import (
+    LOG_LOOP,
     World,
     _rng,
     affinity,
@@ -51,6 +52,7 @@ SMALL_NO_TIME = 0.0389
 # the other videos' middle far too thick.
 SMALL_USER_LIGHT = 0.9
 SMALL_MIN_MS = 3067  # the real block's shortest video (REAL_STATS.md): no very short looped clips in it
+SMALL_LOOPED_SHARE = 0.067  # of the block's videos, clips under ~5.7 s (a free draw's share at full size)
 # Quantiles of big_matrix rows per user (SCHEMA.md 2.1: min, p25, p50, p75; the upper tail fitted to the
 # mean 1,746 and the max 16,015): a body skewed to the left (median above the mean) and a few heavy users.
 ROWS_Q = np.array([0.0, 0.25, 0.5, 0.75, 0.99, 0.999, 1.0])
@@ -92,8 +94,17 @@ def make_plan(world: World, sizes: Sizes, seed: int) -> Plan:
         + SMALL_Q_TILT * q / max(float(q.std()), 1e-9)
         + rng.gumbel(size=sizes.n_items)
     )
+    keys_all = keys.copy()
     keys[~ok] = -np.inf
-    small_items = np.sort(np.argsort(-keys, kind="stable")[: sizes.n_small_items])
+    # the same share of looped clips at every size (they carry most of "watch_ratio > 2"; a 40-video block
+    # drawn freely may hold none), old ones if too few stay in the feed
+    looped = (world.duration_ms >= SMALL_MIN_MS) & (world.duration_ms < np.exp(LOG_LOOP))
+    n_looped = int(round(sizes.n_small_items * SMALL_LOOPED_SHARE))
+    pool = looped & ok if (looped & ok).sum() >= n_looped else looped & (world.upload_day <= 0)
+    n_looped = min(n_looped, int(pool.sum()))
+    pick_looped = np.argsort(-np.where(pool, keys_all, -np.inf), kind="stable")[:n_looped]
+    pick_other = np.argsort(-np.where(looped, -np.inf, keys), kind="stable")[: sizes.n_small_items - n_looped]
+    small_items = np.sort(np.concatenate([pick_looped, pick_other]))
     return Plan(small_users.astype(np.int64), small_items.astype(np.int64), counts)
 
 

@@ -7,10 +7,10 @@ users), scaled so the file has exactly ``sizes.big_rows``; which videos and days
 feed, plus re-watches); small-matrix users never see small-matrix videos in big; 7.7% of rows are exact
 duplicates and a few duplicates carry the next day's ``date`` (the real file's double partitions).
 small_matrix: the small videos are the most exposed of the log (good, popular old videos that stay in the
-feed, and the feed pushes them to everyone else), small users lighter than average in big (their big rows
-are the other videos' views); every small user x small video cell except 0.38% (blocked authors); 3.9% of
-rows are stage-2 rows with empty time/date/timestamp, written last within each user. Rows are sorted by user,
-then time.
+feed, and the feed pushes them to everyone else; none under the real block's 3,067 ms, a fixed share of
+looped clips), small users lighter than average in big (their big rows are the other videos' views); every
+small user x small video cell except 0.38% (blocked authors); 3.9% of rows are stage-2 rows with empty
+time/date/timestamp, written last within each user. Rows are sorted by user, then time.
 """
 
 from __future__ import annotations

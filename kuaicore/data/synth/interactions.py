@@ -7,10 +7,10 @@ users), scaled so the file has exactly ``sizes.big_rows``; which videos and days
 feed, plus re-watches); small-matrix users never see small-matrix videos in big; 7.7% of rows are exact
 duplicates and a few duplicates carry the next day's ``date`` (the real file's double partitions).
 small_matrix: the small videos are the most exposed of the log (good, popular old videos that stay in the
-feed, and the feed pushes them to everyone else), small users lighter than average in big (their big rows
-are the other videos' views); every small user x small video cell except 0.38% (blocked authors); 3.9% of
-rows are stage-2 rows with empty time/date/timestamp, written last within each user. Rows are sorted by user,
-then time.
+feed, and the feed pushes them to everyone else; none under the real block's 3,067 ms, a fixed share of
+looped clips), small users lighter than average in big (their big rows are the other videos' views); every
+small user x small video cell except 0.38% (blocked authors); 3.9% of rows are stage-2 rows with empty
+time/date/timestamp, written last within each user. Rows are sorted by user, then time.
 """
 
 from __future__ import annotations
@@ -23,7 +23,15 @@ import numpy as np
 
 from kuaicore.data.synth import exposure
 from kuaicore.data.synth.scales import Sizes
-from kuaicore.data.synth.truth import World, _rng, affinity, body_mean_and_skip, mean_and_skip, sample_play_ms
+from kuaicore.data.synth.truth import (
+    LOG_LOOP,
+    World,
+    _rng,
+    affinity,
+    body_mean_and_skip,
+    mean_and_skip,
+    sample_play_ms,
+)
 
 DAY0_UTC_MS = 1_593_878_400_000  # 2020-07-05 00:00 in UTC+8
 DAY_MS = 86_400_000
@@ -43,6 +51,8 @@ SMALL_NO_TIME = 0.0389
 # ~2M times (other videos' median 74 training views; all videos' median 228): heavy small users would make
 # the other videos' middle far too thick.
 SMALL_USER_LIGHT = 0.9
+SMALL_MIN_MS = 3067  # the real block's shortest video (REAL_STATS.md): no very short looped clips in it
+SMALL_LOOPED_SHARE = 0.067  # of the block's videos, clips under ~5.7 s (a free draw's share at full size)
 # Quantiles of big_matrix rows per user (SCHEMA.md 2.1: min, p25, p50, p75; the upper tail fitted to the
 # mean 1,746 and the max 16,015): a body skewed to the left (median above the mean) and a few heavy users.
 ROWS_Q = np.array([0.0, 0.25, 0.5, 0.75, 0.99, 0.999, 1.0])
@@ -75,7 +85,7 @@ def make_plan(world: World, sizes: Sizes, seed: int) -> Plan:
     pick = counts.astype(np.float64) ** -SMALL_USER_LIGHT
     small_users = np.sort(rng.choice(sizes.n_users, sizes.n_small_users, replace=False, p=pick / pick.sum()))
     # old videos that stay in the feed to the end, popular ones first (yet spanning a range of popularity)
-    ok = (world.upload_day <= 0) & (world.last_day == N_DAYS - 1)
+    ok = (world.upload_day <= 0) & (world.last_day == N_DAYS - 1) & (world.duration_ms >= SMALL_MIN_MS)
     if ok.sum() < sizes.n_small_items:
         ok = world.upload_day <= 0
     lp, q = world.log_popularity, world.quality
@@ -84,8 +94,17 @@ def make_plan(world: World, sizes: Sizes, seed: int) -> Plan:
         + SMALL_Q_TILT * q / max(float(q.std()), 1e-9)
         + rng.gumbel(size=sizes.n_items)
     )
+    keys_all = keys.copy()
     keys[~ok] = -np.inf
-    small_items = np.sort(np.argsort(-keys, kind="stable")[: sizes.n_small_items])
+    # the same share of looped clips at every size (they carry most of "watch_ratio > 2"; a 40-video block
+    # drawn freely may hold none), old ones if too few stay in the feed
+    looped = (world.duration_ms >= SMALL_MIN_MS) & (world.duration_ms < np.exp(LOG_LOOP))
+    n_looped = int(round(sizes.n_small_items * SMALL_LOOPED_SHARE))
+    pool = looped & ok if (looped & ok).sum() >= n_looped else looped & (world.upload_day <= 0)
+    n_looped = min(n_looped, int(pool.sum()))
+    pick_looped = np.argsort(-np.where(pool, keys_all, -np.inf), kind="stable")[:n_looped]
+    pick_other = np.argsort(-np.where(looped, -np.inf, keys), kind="stable")[: sizes.n_small_items - n_looped]
+    small_items = np.sort(np.concatenate([pick_looped, pick_other]))
     return Plan(small_users.astype(np.int64), small_items.astype(np.int64), counts)
 
 
@@ -142,7 +161,7 @@ def big_chunks(world: World, sizes: Sizes, plan: Plan, seed: int) -> Iterator[di
         ts = _clock(rng, day)
         m, s = mean_and_skip(world, a[local, items], users[local], items, feed=True)
         dur = world.duration_ms[items]
-        play = sample_play_ms(rng, m, s, dur, feed=True)
+        play = sample_play_ms(rng, world, m, s, items, feed=True)
         # duplicates: pick rows of each user to repeat (a row may repeat several times)
         base = np.bincount(local, minlength=len(users))
         starts = np.concatenate([[0], np.cumsum(base)[:-1]])
@@ -178,7 +197,7 @@ def small_chunks(world: World, sizes: Sizes, plan: Plan, seed: int) -> Iterator[
         local, col = local[keep], col[keep]
         items = items_all[col]
         dur = world.duration_ms[items]
-        play = sample_play_ms(rng, m[local, col], s[local, col], dur)
+        play = sample_play_ms(rng, world, m[local, col], s[local, col], items)
         cdf = exposure.day_cdf(rng.gamma(2.0, 1.0, (len(users), N_DAYS)))
         day = exposure.days_within(rng, cdf, local, np.zeros_like(local), np.full_like(local, N_DAYS - 1))
         ts = _clock(rng, day)

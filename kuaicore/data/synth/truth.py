@@ -16,15 +16,19 @@ except in the taste worlds), depend on the world (:mod:`kuaicore.data.synth.worl
 
 (hold_i = standardised log p_i: the feed's popular videos hold attention). One view of (u, i): with prob
 s_ui a quick skip, play = L ms with L ~ LogNormal(log 800, .6^2) (play = 0 with prob .03); otherwise
-watch_ratio r = exp(m_ui + sd e), e ~ N(0,1), sd = SIGMA (small block) or hypot(SIGMA, FEED_SD) (big:
-the feed's context adds noise), with prob min(PART_MAX, K s_ui) a partial watch r *= U(.1, .7) (K = PART_K
-in the small block, FEED_PART_K in big: the feed's viewers leave early more often), with
-prob P_TAIL a loop multiplier r *= 1 + 3 Lomax(alpha=1.6); play = round(r d_i) ms, r capped at 600 and
-play at 999,639 ms (the real maximum; events this far out are ignored below). The expected watch ratio of
-every small cell, written to truth.npz (small-block conditions, no feed terms):
+the body ratio r = c(exp(m_ui + sd e)), e ~ N(0,1), sd = SIGMA (small block) or hypot(SIGMA, FEED_SD) (big:
+the feed's context adds noise), where c(x) = x up to 1 and x ** kappa above (a replay past the end is
+rarer than watching to it; kappa = 1 - lam (1 - KAPPA)); with prob P_TAIL a rare long stay r *= 1 + 3
+Lomax(alpha=1.6). Then the view loops with prob l_i = lam^LOOP_WORLD_POW LOOP_P sigmoid((LOG_LOOP - log
+d_i) / LOOP_W) (clips under ~5.7 s autoplay again and again: r += 1 + Exp(LOOP_EXTRA) plays); a view that
+does not loop is a partial watch with prob p = min(PART_MAX, K s_ui), r *= U(.1, .7) (K = PART_K in the
+small block, FEED_PART_K in big: the feed's viewers leave early more often). play = round(r d_i) ms, r
+capped at 600 and play at 999,639 ms (the real maximum; events this far out are ignored below). The
+expected watch ratio of every small cell, written to truth.npz (small-block conditions, no feed terms):
 
-    E[r_ui] = (1 - s_ui) exp(m_ui + SIGMA^2/2) (1 + P_TAIL 3/(alpha-1)) (1 - p_ui + p_ui .4)
-              + s_ui .97 exp(log 800 + .18) / d_i,            p_ui = min(PART_MAX, PART_K s_ui)
+    E[r_ui] = (1 - s_ui) [C(m_ui) (1 + P_TAIL 3/(alpha-1)) (l_i + (1 - l_i)(1 - p_ui + p_ui .4))
+                          + l_i (1 + LOOP_EXTRA)] + s_ui .97 exp(log 800 + .18) / d_i,
+    p_ui = min(PART_MAX, PART_K s_ui),   C(m) = E[c(exp(m + SIGMA e))] (lognormal partial means, closed form)
 
 Constants are fitted so that the files match ``../shared/kuairec/REAL_STATS.md`` (see
 :mod:`kuaicore.data.synth.fidelity` and BENCHMARKS.md "Fidelity of the synthetic twin"). Side information
@@ -38,29 +42,30 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kuaicore.data.synth.catalogue import CUT_DAY, N_TAGS, durations, lifecycles, tags_and_weights
 from kuaicore.data.synth.worlds import DEFAULT_WORLD, WORLDS, WorldSpec
 
-N_TAGS = 31
 N_CATEGORIES = 38  # first-level category ids 0..37; index 38 stands for the -124 (UNKNOWN) sentinel
 UNKNOWN_CATEGORY = N_CATEGORIES
 N_SEGMENTS = 6
 RANK = 8
 
-# Videos per tag in the real item_categories.csv (SCHEMA.md 2.3), used as the primary-tag distribution.
-TAG_COUNTS = np.array(
-    [24, 463, 216, 104, 164, 964, 912, 503, 1112, 696, 170, 2027, 534, 245, 63, 374, 214, 350, 131, 686, 265]
-    + [29, 20, 39, 12, 490, 31, 31, 1360, 5, 22],
-    dtype=np.float64,
-)
-
 MU, BETA, LOG_D0 = -0.205, 0.85, float(np.log(9600.0))
 BETA_SHORT, LOG_SHORT = 0.4, float(np.log(6000.0))  # videos under 6 s are looped: a steeper length effect
 G0, G1, G2, G3 = -2.3, 0.6, 1.5, 1.3
-FEED_SD = 0.20  # the feed's context noise on big_matrix views (real big is more dispersed than small)
-FEED_MU = 0.065  # the feed's views are watched a little longer than the small block's (the block is harder)
+FEED_SD = 0.25  # the feed's context noise on big_matrix views (real big is more dispersed than small)
+FEED_MU = 0.045  # the feed's views are watched a little longer than the small block's (the block is harder)
 FEED_SKIP = 1.3  # big_matrix views are skipped more than the small block's (real p25 0.315 vs 0.466)
 SIGMA = 0.12
-P_TAIL, TAIL_SCALE, TAIL_ALPHA = 0.015, 3.0, 1.6
+P_TAIL, TAIL_SCALE, TAIL_ALPHA = 0.028, 3.0, 1.6
+# a replay past the end is rarer than watching to it: a body ratio above 1 becomes r ** KAPPA (real: 33.8%
+# of rows >= 1 yet only ~1.4% >= 2 outside the shortest length decile)
+KAPPA = 0.6
+# clips under ~5.7 s loop (real: 62% of the shortest decile's rows >= 2): a view loops with prob LOOP_P
+# sigmoid((LOG_LOOP - log d) / LOOP_W) and adds 1 + Exp(LOOP_EXTRA) plays (never a partial watch); the taste
+# worlds scale it by lam ** LOOP_WORLD_POW so that their "watch_ratio > 2" stays mostly taste
+LOOP_P, LOG_LOOP, LOOP_W, LOOP_EXTRA = 0.95, float(np.log(5700.0)), 0.03, 0.6
+LOOP_WORLD_POW = 2.0
 SKIP_LOG_MS, SKIP_SD, P_ZERO_PLAY = float(np.log(800.0)), 0.6, 0.03
 FEED_PART_K = 2.2  # big_matrix views are also left early more often (real p25 0.315 vs the block's 0.466)
 PART_K, PART_MAX, PART_LO, PART_HI = 0.7, 0.6, 0.1, 0.7  # partial watch, prob min(PART_MAX, PART_K s_ui):
@@ -69,9 +74,6 @@ MAX_RATIO = 600.0
 MAX_PLAY_MS = 999_639  # the real files' longest play_duration
 POP_Z, POP_Q, POP_D = 1.6, 0.575, 0.0
 POP_LO, POP_HI = 3.54, 5.6
-N_DAYS, CUT_DAY = 63, 56  # days 2020-07-05 .. 09-05; day 56 = 2020-08-30
-NEW_SHARE, MID_SHARE = 0.145, 0.04  # videos uploaded from 08-30 on; uploaded inside the log before it
-STAY_BASE, STAY_POP = -0.3, 1.2  # logit of an older video staying in the feed after 08-30
 NEW_BOOST = -0.2  # a new video's push in the feed (log popularity)
 
 
@@ -100,49 +102,6 @@ def _rng(seed: int, stream: int, chunk: int = 0) -> np.random.Generator:
     return np.random.default_rng([seed, stream, chunk])
 
 
-def _durations(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Video lengths in ms: a lognormal body (median 9.6 s), a long-video tail and a few very short clips."""
-    body = np.exp(rng.normal(np.log(9600.0), 0.33, n))
-    long = np.exp(rng.normal(np.log(24000.0), 0.85, n))
-    short = np.where(rng.random(n) < 0.07, rng.uniform(140.0, 2500.0, n), rng.uniform(2500.0, 6000.0, n))
-    kind = rng.random(n)
-    d = np.where(kind < 0.82, body, np.where(kind < 0.97, long, short))
-    return np.clip(np.round(d), 140, 315_072).astype(np.int64)
-
-
-def _tags(rng: np.random.Generator, n: int) -> tuple[tuple[tuple[int, ...], ...], np.ndarray]:
-    primary = rng.choice(N_TAGS, size=n, p=TAG_COUNTS / TAG_COUNTS.sum())
-    n_tags = rng.choice(4, size=n, p=[0.836, 0.146, 0.017, 0.001]) + 1
-    tags: list[tuple[int, ...]] = []
-    weights = np.zeros((n, N_TAGS))
-    for i in range(n):
-        others = [t for t in rng.permutation(N_TAGS)[: n_tags[i] + 1].tolist() if t != primary[i]]
-        row = (int(primary[i]), *others[: n_tags[i] - 1])
-        tags.append(row)
-        weights[i, row[0]] += 2.0
-        for t in row[1:]:
-            weights[i, t] += 1.0
-    weights /= weights.sum(axis=1, keepdims=True)
-    return tuple(tags), weights
-
-
-def _lifecycles(rng: np.random.Generator, n: int, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(upload_day, last_day) per video: ids in upload order; the last NEW_SHARE arrive from 08-30 on, a few
-    more inside the log; older videos leave the feed before 08-30 unless popular (z) keeps them."""
-    n_new = int(round(NEW_SHARE * n))
-    n_mid = int(round(MID_SHARE * n))
-    n_old = n - n_new - n_mid
-    old = -np.round(np.linspace(400, 1, n_old) + rng.integers(0, 20, n_old))
-    mid = np.sort(rng.integers(1, CUT_DAY, n_mid))
-    new = np.sort(rng.integers(CUT_DAY, N_DAYS, n_new))
-    upload = np.concatenate([old, mid, new]).astype(np.int64)
-    stays = rng.random(n) < 1.0 / (1.0 + np.exp(-(STAY_BASE + STAY_POP * z)))
-    first = np.maximum(upload, 0)
-    retire = first + np.floor(rng.random(n) * np.maximum(CUT_DAY - first, 1)).astype(np.int64)
-    last = np.where(stays | (upload >= CUT_DAY), N_DAYS - 1, np.minimum(retire, CUT_DAY - 1))
-    return upload, last.astype(np.int64)
-
-
 def make_world(n_users: int, n_items: int, seed: int, world: str = DEFAULT_WORLD) -> World:
     """Draw every planted parameter for ``n_users`` users and ``n_items`` videos (deterministic in seed)."""
     spec = WORLDS[world]
@@ -159,20 +118,20 @@ def make_world(n_users: int, n_items: int, seed: int, world: str = DEFAULT_WORLD
     user_bias = seg_bias[segment] + rng.normal(0.0, 0.15, n_users)
 
     rng = _rng(seed, 2)
-    tags, tag_weights = _tags(rng, n_items)
+    tags, tag_weights = tags_and_weights(rng, n_items)
     primary = np.array([t[0] for t in tags])
     other_cat = rng.integers(0, N_CATEGORIES, n_items)
     category = np.where(rng.random(n_items) < 0.67, primary, other_cat)
     category = np.where(rng.random(n_items) < 0.004, UNKNOWN_CATEGORY, category).astype(np.int64)
     quality = rng.normal(0.0, spec.quality_sd, n_items)
     item_factors = rng.normal(0.0, factor_sd, (n_items, RANK))
-    duration_ms = _durations(rng, n_items)
+    duration_ms = durations(rng, n_items)
     z = np.clip(rng.normal(0.0, 1.0, n_items), -3.5, 3.5)
     # the platform's feed pushes videos that hold attention: good and short ones are shown more
     log_popularity = POP_Z * z + POP_Q * quality / spec.quality_sd - POP_D * (np.log(duration_ms) - LOG_D0)
     mid = float(np.median(log_popularity))
     log_popularity = np.clip(log_popularity, mid - POP_LO, mid + POP_HI)
-    upload_day, last_day = _lifecycles(rng, n_items, z)
+    upload_day, last_day = lifecycles(rng, n_items, z)
     log_popularity = np.where(upload_day >= CUT_DAY, log_popularity + NEW_BOOST, log_popularity)
     return World(
         spec,
@@ -247,7 +206,9 @@ def expected_watch_ratio(world: World, users: np.ndarray, items: np.ndarray | No
     m, s = body_mean_and_skip(world, users, items)
     tail = 1.0 + P_TAIL * TAIL_SCALE / (TAIL_ALPHA - 1.0)
     p_part = np.minimum(PART_MAX, PART_K * s)
-    body = np.exp(m + SIGMA**2 / 2) * tail * (1.0 - p_part + p_part * (PART_LO + PART_HI) / 2)
+    loop = loop_prob(world, items)[None, :]
+    kept = loop + (1.0 - loop) * (1.0 - p_part + p_part * (PART_LO + PART_HI) / 2)
+    body = _compressed_mean(m, SIGMA, replay_power(world)) * tail * kept + loop * (1.0 + LOOP_EXTRA)
     skip = (
         (1.0 - P_ZERO_PLAY)
         * np.exp(SKIP_LOG_MS + SKIP_SD**2 / 2)
@@ -256,18 +217,51 @@ def expected_watch_ratio(world: World, users: np.ndarray, items: np.ndarray | No
     return (1.0 - s) * body + s * skip[None, :]
 
 
+def loop_prob(world: World, items: np.ndarray) -> np.ndarray:
+    """The probability that a (non-skipped) view of each video loops: LOOP_P under ~LOG_LOOP, scaled by
+    LOOP_WORLD_POW-th power of the world's length weight lam (the taste worlds keep "watch_ratio > 2" mostly
+    about taste)."""
+    log_d = np.log(world.duration_ms[items].astype(np.float64))
+    weight = world.spec.length**LOOP_WORLD_POW
+    return weight * LOOP_P / (1.0 + np.exp(-(LOG_LOOP - log_d) / LOOP_W))
+
+
+def replay_power(world: World) -> float:
+    """kappa of the replay compression c(r) = r ** kappa above 1: KAPPA in the calibrated worlds, closer to 1
+    (less compression) as the length weight lam falls (the taste worlds' ratios above 1 are taste)."""
+    return 1.0 - world.spec.length * (1.0 - KAPPA)
+
+
+def _compressed_mean(m: np.ndarray, sd: float, kappa: float) -> np.ndarray:
+    """E[c(exp(X))], X ~ N(m, sd^2), c(r) = r for r <= 1 and r ** kappa above (lognormal partial means)."""
+    from scipy.special import ndtr
+
+    below = np.exp(m + sd**2 / 2) * ndtr(-(m + sd**2) / sd)
+    above = np.exp(kappa * m + (kappa * sd) ** 2 / 2) * ndtr((m + kappa * sd**2) / sd)
+    return below + above
+
+
 def sample_play_ms(
-    rng: np.random.Generator, m: np.ndarray, s: np.ndarray, duration_ms: np.ndarray, feed: bool = False
+    rng: np.random.Generator,
+    world: World,
+    m: np.ndarray,
+    s: np.ndarray,
+    items: np.ndarray,
+    feed: bool = False,
 ) -> np.ndarray:
-    """One observed play_duration (ms, int64) per view, given that view's m_ui, s_ui and video length;
+    """One observed play_duration (ms, int64) per view of video ``items``, given that view's m_ui and s_ui;
     a ``feed`` view (big_matrix) carries the feed's context noise too (sd FEED_SD on the log ratio)."""
     n = len(m)
+    duration_ms = world.duration_ms[items]
     sd = np.hypot(SIGMA, FEED_SD) if feed else SIGMA
     r = np.exp(m + sd * rng.standard_normal(n))
+    r = np.where(r > 1.0, r ** replay_power(world), r)
     tail = rng.random(n) < P_TAIL
     r[tail] *= 1.0 + TAIL_SCALE * rng.pareto(TAIL_ALPHA, int(tail.sum()))
-    part = rng.random(n) < np.minimum(PART_MAX, (FEED_PART_K if feed else PART_K) * s)
+    loops = rng.random(n) < loop_prob(world, items)
+    part = ~loops & (rng.random(n) < np.minimum(PART_MAX, (FEED_PART_K if feed else PART_K) * s))
     r[part] *= rng.uniform(PART_LO, PART_HI, int(part.sum()))
+    r[loops] += 1.0 + rng.exponential(LOOP_EXTRA, int(loops.sum()))
     r = np.minimum(r, MAX_RATIO)
     play = np.minimum(r * duration_ms, MAX_PLAY_MS)
     skipped = rng.random(n) < s

@@ -1,9 +1,10 @@
 """The worlds of the synthetic twin: where the planted taste lives (``kuaicore synth --world NAME``).
 
-``mixed`` and ``popular`` keep every calibrated statistic of the files: there the video's length (sd ~0.45 on
-the log watch-ratio scale) outweighs taste (quality + affinity ~0.4), so "watch_ratio > 2" is mostly about the
-video, as in the real files, and popularity by mean watch ratio reaches ~90% of the oracle. The taste worlds
-(``collaborative``, ``content``, ``mixed-taste``) weaken the length effect (``length`` < 1), plant more taste
+``mixed`` and ``popular`` keep every calibrated statistic of the files: there the video's length outweighs
+taste (quality + affinity ~0.4 on the log watch-ratio scale): clips under ~6 s loop and carry ~80% of the
+small block's "watch_ratio > 2", as the real length deciles imply, and popularity by mean watch ratio reaches
+95-100% of the oracle. The taste worlds (``collaborative``, ``content``, ``mixed-taste``) weaken the length
+effect (``length`` < 1; the loops by its square), plant more taste
 and push the small block's videos less hard (``push`` 3 instead of 9.5: the other users then watch more of
 the other videos, which links the block's users to its videos through the log). There the planted truth
 ranks each user's videos far from popularity (popularity by the mean truth reaches ~0.5 of the oracle's

@@ -2,6 +2,8 @@
 
     python benchmarks/bench_worlds.py                          # small scale, seeds 0-2 (~20 min on 2 cores)
     python benchmarks/bench_worlds.py --users 600 --seeds 0,1  # a reduced run on a busy machine
+    python benchmarks/bench_worlds.py --models hybrid,mf --keep /tmp/worlds   # keep data, ARTs and runs
+    python benchmarks/bench_worlds.py --models hybrid,mf,FILE.py:NAME --keep /tmp/worlds  # reuses them
 
 For each world (mixed, collaborative, content, mixed-taste, popular) and seed: ``kuaicore synth --world W
 --seed S``, ``build-features --seed S`` and ``compare --seed S`` (every model, small protocol, relevant =
@@ -37,8 +39,9 @@ def _run(args: list[str]) -> None:
 def one(world: str, seed: int, root: Path, scale: str, users: int | None, extra: list[str]) -> dict:
     data, art = root / f"{world}-{seed}", root / f"{world}-{seed}-art"
     sizes = ["--users", str(users)] if users else []
-    _run(["synth", str(data), "--scale", scale, "--seed", str(seed), "--world", world, *sizes])
-    _run(["build-features", str(data), "--out", str(art), "--seed", str(seed)])
+    if not (art / "manifest.json").is_file():  # a kept ART (--keep) is reused, with its runs
+        _run(["synth", str(data), "--scale", scale, "--seed", str(seed), "--world", world, *sizes])
+        _run(["build-features", str(data), "--out", str(art), "--seed", str(seed)])
     out = root / f"{world}-{seed}.json"
     _run(["compare", str(art), "--seed", str(seed), "--k", "10", "--json", str(out), *extra])
     rows = json.loads(out.read_text(encoding="utf-8"))["rows"]
@@ -68,6 +71,7 @@ def main() -> None:
     ap.add_argument("--worlds", default=",".join(WORLDS))
     ap.add_argument("--models", default=None, help="compare --models (default: all)")
     ap.add_argument("--epochs", type=int, default=None)
+    ap.add_argument("--keep", type=Path, default=None, help="keep data/ARTs/runs here and reuse them")
     args = ap.parse_args()
     extra = (["--models", args.models] if args.models else []) + (
         ["--epochs", str(args.epochs)] if args.epochs else []
@@ -75,10 +79,13 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     results: dict[str, dict[str, list[dict]]] = {}
     valid: dict[str, dict[str, list[float]]] = {}  # the exposure-biased valid protocol: what picks defaults
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench-worlds-") as tmp, Timer() as t:
+        root = args.keep or Path(tmp)
         for world in args.worlds.split(","):
             for seed in seeds:
-                small, biased = one(world, seed, Path(tmp), args.scale, args.users, extra)
+                small, biased = one(world, seed, root, args.scale, args.users, extra)
                 for model, metric in small.items():
                     results.setdefault(world, {}).setdefault(model, []).append(metric)
                 for model, value in biased.items():

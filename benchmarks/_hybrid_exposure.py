@@ -1,10 +1,13 @@
 """Hybrid variants with exposure factors, as `compare` plugins (FILE.py:NAME) for bench_worlds.py.
 
-    python benchmarks/bench_worlds.py --keep /tmp/worlds \
-        --models hybrid,mf,benchmarks/_hybrid_exposure.py:Implicit8,benchmarks/_hybrid_exposure.py:Implicit16
+    P=benchmarks/_hybrid_exposure.py
+    python benchmarks/bench_worlds.py --keep /tmp/worlds --baseline hybrid \\
+        --models hybrid,mf,$P:Implicit8,$P:Implicit16,$P:Implicit16Path
 
-Each is the built-in hybrid with ``--option implicit=K`` as its default (kuaicore.models.exposure); its runs
-are named ``hybrid-implicitK-sSEED``.
+The built-in hybrid with exposure factors (kuaicore.models.exposure): ``Implicit8``/``Implicit16`` with 8/16
+factors under the side penalty only (``implicit_reg=""``); ``Implicit16Path`` also tries the lighter
+exposure penalty of hybrid's ``implicit_reg`` default after the side path. Runs are named ``NAME-sSEED``
+with the names below.
 """
 
 from __future__ import annotations
@@ -18,10 +21,17 @@ from kuaicore.models.hybrid import HybridOptions, fit_art
 @dataclass(frozen=True)
 class Implicit8Options(HybridOptions):
     implicit: int = 8
+    implicit_reg: str = ""
 
 
 @dataclass(frozen=True)
 class Implicit16Options(HybridOptions):
+    implicit: int = 16
+    implicit_reg: str = ""
+
+
+@dataclass(frozen=True)
+class Implicit16PathOptions(HybridOptions):
     implicit: int = 16
 
 
@@ -36,3 +46,8 @@ class Implicit8:
 class Implicit16(Implicit8):
     name = "hybrid-implicit16"
     Options = Implicit16Options
+
+
+class Implicit16Path(Implicit8):
+    name = "hybrid-implicit16-path"
+    Options = Implicit16PathOptions

@@ -144,6 +144,7 @@ def test_fit_is_deterministic_for_a_seed_and_the_embeddings_predict_the_rating()
         ("relax=2.5", "relax: must be in [1, 2)"),
         ("init=zeros", "init=zeros: not one of svd, random"),
         ("implicit=-1", "implicit: must be >= 0, got -1"),
+        ("implicit_reg=0,x", "implicit_reg=0,x: expected numbers > 0, comma-separated, or empty"),
     ],
 )
 def test_bad_options_are_one_line(option, message):
@@ -187,6 +188,24 @@ def test_exposure_factors_separate_users_by_what_they_were_shown():
     assert exposure.with_exposure(data, np.zeros((20, 0)), np.ones((24, 3)), 0)[1].shape == (24, 3)
 
 
+def test_exposure_stages_start_from_the_best_side_fit_and_the_best_valid_score_is_kept():
+    data, tags, unseen, watch = _planted(4, 0.5, 0.5)
+    threshold = float(np.quantile(watch, 0.8))
+    user, item = exposure.with_exposure(data, np.zeros((120, 0)), tags, 3, seed=0)
+    opts = hybrid.HybridOptions(
+        factors=3, iterations=6, path_iterations=3, side_reg="8,2", implicit=3, implicit_reg="0.5,0.05"
+    )
+    u, v, info = hybrid.fit(data, user, item, opts, hybrid.Validation(unseen, threshold))
+    path = info["side_reg_path"]
+    assert [(s["side_reg"], s["implicit_reg"]) for s in path[:2]] == [(8.0, 8.0), (2.0, 2.0)]
+    best_side = max(path[:2], key=lambda s: s["valid_ndcg"])["side_reg"]
+    assert [(s["side_reg"], s["implicit_reg"]) for s in path[2:]] == [(best_side, 0.5), (best_side, 0.05)]
+    chosen = max(path, key=lambda s: s["valid_ndcg"])
+    assert info["valid_ndcg"] == chosen["valid_ndcg"] and info["implicit_reg"] == chosen["implicit_reg"]
+    assert protocol_ndcg(unseen, threshold, user_emb=u, item_emb=v) == pytest.approx(chosen["valid_ndcg"])
+    assert u.shape[1] == 3 + (tags.shape[1] + 3) + 3 + 2  # [x_u, w_u (tags + exposure), s_u, b_u, 1]
+
+
 def test_cli_trains_and_evaluates_hybrid(tiny_art, tmp_path):
     art = tmp_path / "art"
     shutil.copytree(tiny_art, art)
@@ -207,6 +226,7 @@ def test_cli_trains_and_evaluates_hybrid(tiny_art, tmp_path):
     info = json.loads((art / "runs" / "imp" / "config.json").read_text())["info"]
     assert info["user_side_columns"] == 3  # the exposure factors, on both sides
     assert info["item_side_columns"] == config["info"]["item_side_columns"] + 3
+    assert re.search(r"side_reg [0-9.]+, implicit_reg 0.05: valid ndcg@10", result.stderr)  # exposure stage
     bad = CliRunner().invoke(cli, ["train", str(art), "--model", "hybrid", "--option", "item_side=nope_"])
     assert bad.exit_code == 2
     assert "item_side=nope_: no item feature starts with these prefixes" in bad.stderr

@@ -23,6 +23,11 @@ not show; the start from a truncated SVD and an over-relaxed item step shorten t
 embeddings:
 ``user_emb = [x_u, w_u, s_u, b_u, 1]``, ``item_emb = [y_i, t_i, v_i, 1, mu + b_i]``, whose dot product is the
 predicted rating, so it ranks the whole catalogue like every two-tower model.
+
+With ``--option implicit=K`` the side columns also hold K implicit-ALS factors of the exposure pattern (which
+videos each user was shown; :mod:`kuaicore.models.exposure`) on both sides; after the side path, each
+``implicit_reg`` penalty for them is fitted from the best fit so far and kept where validation improves.
+The options live in :mod:`kuaicore.models.hybrid_options`.
 """
 
 from __future__ import annotations
@@ -36,112 +41,12 @@ import scipy.sparse as sp
 
 from kuaicore.errors import UsageError
 from kuaicore.models.contract import Fitted, ModelData
-from kuaicore.models.interactions import Interactions, columns_with_prefix
-from kuaicore.models.mf import TARGETS, predict_watch_ratio, ratings
-from kuaicore.protocol import VALID_K, Candidates, protocol_ndcg
+from kuaicore.models.hybrid_options import INITS, HybridOptions, Validation, side_columns
+from kuaicore.models.interactions import Interactions
+from kuaicore.models.mf import predict_watch_ratio, ratings
+from kuaicore.protocol import VALID_K, protocol_ndcg
 
-
-@dataclass(frozen=True)
-class HybridOptions:
-    """Options of the hybrid model (``--option key=value``).
-
-    ``side_reg``: one penalty for the side weights, or several (comma-separated, strongest first): each is
-    fitted in turn, warm-started from the previous one for ``path_iterations`` more iterations, and the one
-    whose embeddings score best on the validation split is kept (without validation candidates: the last).
-    ``item_side``/``user_side``: feature-name prefixes (comma-separated) of the side columns; "" for none.
-    ``relax``: over-relaxation of the item step (1 = plain ALS; > 1 extrapolates each step, which the slow
-    shrinkage directions of ALS need; switched off for good the first time the ridge objective rises).
-    ``implicit``: factors of an implicit ALS of the exposure pattern (which videos each user was shown;
-    :mod:`kuaicore.models.exposure`) appended to both sides' side columns; 0: none. On the side path they
-    share the side penalty; then each penalty of ``implicit_reg`` (comma-separated; "" for none) is fitted
-    for ``path_iterations`` from the best fit so far, and kept where it scores better on validation.
-    ``tol``: a stage stops early once an iteration moves the parameters by less than ``tol`` of their norm
-    (0: never). Not the training error, which flattens long before the ranking of unseen pairs does: on sparse
-    data (600 users) the parameters still move 0.4% an iteration at 40 and every iteration counts; at full
-    scale they settle in ~20, so the default costs half as much there.
-    """
-
-    factors: int = 32
-    iterations: int = 40
-    path_iterations: int = 15
-    reg: float = 0.05
-    side_reg: str = "8,2,0.5"
-    bias_reg: float = 0.01
-    item_side: str = "tag_,duration_ms"
-    user_side: str = ""
-    implicit: int = 0
-    implicit_reg: str = "0.05"
-    target: str = "log"
-    relax: float = 1.5
-    tol: float = 0.002
-    init: str = "svd"
-    init_scale: float = 0.1
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.target not in TARGETS:
-            raise UsageError(f"--option target={self.target}: not one of {', '.join(TARGETS)}")
-        if self.init not in INITS:
-            raise UsageError(f"--option init={self.init}: not one of {', '.join(INITS)}")
-        for name, low in (("factors", 0), ("iterations", 1), ("path_iterations", 1), ("implicit", 0)):
-            if getattr(self, name) < low:
-                raise UsageError(f"--option {name}: must be >= {low}, got {getattr(self, name)}")
-        for name in ("reg", "bias_reg", "init_scale", "relax", "tol"):
-            value = getattr(self, name)
-            if not (value >= 0 and np.isfinite(value)):
-                raise UsageError(f"--option {name}: must be a finite number >= 0, got {value}")
-        for name in ("reg", "bias_reg"):
-            if not getattr(self, name) > 0:
-                raise UsageError(f"--option {name}: must be > 0, got {getattr(self, name)}")
-        if not 1.0 <= self.relax < 2.0:
-            raise UsageError(f"--option relax: must be in [1, 2), got {self.relax}")
-        self.side_regs()
-        self.implicit_regs()
-
-    def side_regs(self) -> tuple[float, ...]:
-        """The side penalties to fit, in order (each finite and > 0)."""
-        values = _penalties(self.side_reg)
-        if not values:
-            raise UsageError(
-                f"--option side_reg={self.side_reg}: expected numbers > 0, comma-separated (e.g. 8,2,0.5)"
-            )
-        return values
-
-    def implicit_regs(self) -> tuple[float, ...]:
-        """The exposure penalties to try after the side path (each finite and > 0; may be none)."""
-        values = _penalties(self.implicit_reg)
-        if values is None:
-            raise UsageError(
-                f"--option implicit_reg={self.implicit_reg}: expected numbers > 0, comma-separated, or empty"
-            )
-        return values
-
-
-def _penalties(text: str) -> tuple[float, ...] | None:
-    """Comma-separated penalties (each finite and > 0); None when one is not."""
-    try:
-        values = tuple(float(v) for v in str(text).split(",") if v.strip())
-    except ValueError:
-        return None
-    return values if all(np.isfinite(v) and v > 0 for v in values) else None
-
-
-INITS = ("svd", "random")
-
-
-def side_columns(names: list[str], spec: str) -> np.ndarray:
-    """Indices of the feature ``names`` that start with one of the comma-separated prefixes of ``spec``."""
-    prefixes = tuple(p.strip() for p in spec.split(",") if p.strip())
-    return columns_with_prefix(names, prefixes) if prefixes else np.zeros(0, dtype=np.int64)
-
-
-@dataclass(frozen=True)
-class Validation:
-    """Candidates to score the fits on (the validation split) and the like threshold."""
-
-    candidates: Candidates
-    threshold: float
-    k: int = VALID_K
+__all__ = ["INITS", "HybridOptions", "Validation", "fit", "fit_art", "side_columns"]
 
 
 @dataclass
@@ -252,14 +157,14 @@ def fit(
     data: Interactions,
     user_side: np.ndarray,
     item_side: np.ndarray,
-    options: HybridOptions = HybridOptions(),
+    options: HybridOptions | None = None,
     validation: Validation | None = None,
     on_iteration: Callable[[float, float], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """Fit the hybrid model; ``user_side`` float [n_users, Fu] and ``item_side`` float [n_items, Fi] are the
     fixed side columns (either may have none). Returns ``(user_emb, item_emb, info)`` of the chosen side
     penalty; ``on_iteration(train_rmse, seconds)`` is called after each iteration."""
-    o = options
+    o = HybridOptions() if options is None else options
     r = ratings(data, o.target)
     rt = r.T.tocsr()
     rt.sort_indices()

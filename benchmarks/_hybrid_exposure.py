@@ -5,8 +5,8 @@
         --models hybrid,mf,$P:Implicit8,$P:Implicit16,$P:Implicit16Path
 
 The built-in hybrid with exposure factors (kuaicore.models.exposure): ``Implicit8``/``Implicit16`` with 8/16
-factors under the side penalty only (``implicit_reg=""``); ``Implicit16Path`` also tries the lighter
-exposure penalty of hybrid's ``implicit_reg`` default after the side path. Runs are named ``NAME-sSEED``
+factors under the side penalty only (``implicit_reg=""``, hybrid's default); ``Implicit16Path`` also tries
+a lighter exposure penalty (0.05) after the side path. Runs are named ``NAME-sSEED``
 with the names below.
 """
 
@@ -33,6 +33,7 @@ class Implicit16Options(HybridOptions):
 @dataclass(frozen=True)
 class Implicit16PathOptions(HybridOptions):
     implicit: int = 16
+    implicit_reg: str = "0.05"
 
 
 class Implicit8:

@@ -221,7 +221,7 @@ def test_cli_trains_and_evaluates_hybrid(tiny_art, tmp_path):
     assert result.exit_code == 0, result.output
     assert "mae" in result.stdout
     args = ["train", str(art), "--model", "hybrid", "--run", "imp", "--option", "iterations=2"]
-    result = CliRunner().invoke(cli, [*args, "--option", "implicit=3"])
+    result = CliRunner().invoke(cli, [*args, "--option", "implicit=3", "--option", "implicit_reg=0.05"])
     assert result.exit_code == 0, result.output
     info = json.loads((art / "runs" / "imp" / "config.json").read_text())["info"]
     assert info["user_side_columns"] == 3  # the exposure factors, on both sides

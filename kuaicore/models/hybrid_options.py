@@ -29,7 +29,10 @@ class HybridOptions:
     ``implicit``: factors of an implicit ALS of the exposure pattern (which videos each user was shown;
     :mod:`kuaicore.models.exposure`) appended to both sides' side columns; 0: none. On the side path they
     share the side penalty; then each penalty of ``implicit_reg`` (comma-separated; "" for none) is fitted
-    for ``path_iterations`` from the best fit so far, and kept where it scores better on validation.
+    for ``path_iterations`` from the best fit so far, and kept where it scores better on validation. Both
+    off by default (BENCHMARKS.md "Exposure factors"): on the twin they tie on valid, and a light exposure
+    penalty that valid prefers (0.05) ranks the unbiased evaluation block far worse: valid rows were shown
+    by the same feed, so "was shown" looks like taste there.
     ``tol``: a stage stops early once an iteration moves the parameters by less than ``tol`` of their norm
     (0: never). Not the training error, which flattens long before the ranking of unseen pairs does: on sparse
     data (600 users) the parameters still move 0.4% an iteration at 40 and every iteration counts; at full
@@ -45,7 +48,7 @@ class HybridOptions:
     item_side: str = "tag_,duration_ms"
     user_side: str = ""
     implicit: int = 0
-    implicit_reg: str = "0.05"
+    implicit_reg: str = ""
     target: str = "log"
     relax: float = 1.5
     tol: float = 0.002

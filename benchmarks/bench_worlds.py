@@ -2,7 +2,8 @@
 
     python benchmarks/bench_worlds.py                          # small scale, seeds 0-2 (~20 min on 2 cores)
     python benchmarks/bench_worlds.py --users 600 --seeds 0,1  # a reduced run on a busy machine
-    python benchmarks/bench_worlds.py --keep DIR --models hybrid  # keep the twins and ARTs in DIR, reuse them
+    python benchmarks/bench_worlds.py --models hybrid,mf --keep /tmp/worlds   # keep data, ARTs and runs
+    python benchmarks/bench_worlds.py --models hybrid,mf,FILE.py:NAME --keep /tmp/worlds --baseline hybrid
 
 For each world (mixed, collaborative, content, mixed-taste, popular) and seed: ``kuaicore synth --world W
 --seed S``, ``build-features --seed S`` and ``compare --seed S`` (every model, small protocol, relevant =
@@ -38,9 +39,9 @@ def _run(args: list[str]) -> None:
 def one(world: str, seed: int, root: Path, scale: str, users: int | None, extra: list[str]) -> dict:
     data, art = root / f"{world}-{seed}", root / f"{world}-{seed}-art"
     sizes = ["--users", str(users)] if users else []
-    if not (art / "manifest.json").is_file():  # with --keep, a finished ART is reused
+    if not (art / "manifest.json").is_file():  # a kept ART (--keep) is reused, with its runs
         _run(["synth", str(data), "--scale", scale, "--seed", str(seed), "--world", world, *sizes])
-        _run(["build-features", str(data), "--out", str(art), "--seed", str(seed), "--force"])
+        _run(["build-features", str(data), "--out", str(art), "--seed", str(seed)])
     out = root / f"{world}-{seed}.json"
     _run(["compare", str(art), "--seed", str(seed), "--k", "10", "--json", str(out), *extra])
     rows = json.loads(out.read_text(encoding="utf-8"))["rows"]
@@ -70,13 +71,8 @@ def main() -> None:
     ap.add_argument("--worlds", default=",".join(WORLDS))
     ap.add_argument("--models", default=None, help="compare --models (default: all)")
     ap.add_argument("--epochs", type=int, default=None)
-    ap.add_argument(
-        "--keep",
-        type=Path,
-        default=None,
-        help="write the twins, ARTs and compare JSON here and reuse an ART that is already there (the twin's"
-        " code must not have changed in between; default: a temporary folder)",
-    )
+    ap.add_argument("--baseline", default=None, help="also print each model's paired difference to it")
+    ap.add_argument("--keep", type=Path, default=None, help="keep data/ARTs/runs here and reuse them")
     args = ap.parse_args()
     extra = (["--models", args.models] if args.models else []) + (
         ["--epochs", str(args.epochs)] if args.epochs else []
@@ -84,9 +80,10 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     results: dict[str, dict[str, list[dict]]] = {}
     valid: dict[str, dict[str, list[float]]] = {}  # the exposure-biased valid protocol: what picks defaults
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench-worlds-") as tmp, Timer() as t:
-        root = Path(tmp) if args.keep is None else args.keep
-        root.mkdir(parents=True, exist_ok=True)
+        root = args.keep or Path(tmp)
         for world in args.worlds.split(","):
             for seed in seeds:
                 small, biased = one(world, seed, root, args.scale, args.users, extra)
@@ -121,6 +118,33 @@ def main() -> None:
             for m in names
         ]
     )
+    if len(seeds) > 1:
+        print("\nvalid protocol, mean [95% t-interval over seeds]:")
+        print_table([{"model": m, **{w: _interval(by.get(m)) for w, by in valid.items()}} for m in names])
+    if args.baseline and len(seeds) > 1:
+        base = args.baseline
+        print(f"\nvalid protocol, paired by seed: model - {base}, mean [95% t-interval over seeds]:")
+        diffs = [
+            {"model": m, **{w: _interval(_paired(by.get(m), by.get(base))) for w, by in valid.items()}}
+            for m in names
+            if m != base
+        ]
+        print_table(diffs)
+
+
+def _paired(values: list[float] | None, base: list[float] | None) -> list[float] | None:
+    """Per-seed differences ``values - base`` (None unless both have every seed)."""
+    if not values or not base or len(values) != len(base):
+        return None
+    return [a - b for a, b in zip(values, base, strict=True)]
+
+
+def _interval(values: list[float] | None) -> str:
+    """``mean [lo, hi]`` of per-seed values (a t-interval over seeds), or "-" when there are none."""
+    if not values:
+        return "-"
+    m, lo, hi = summarise([{"mean": v} for v in values])
+    return f"{m:.3f} [{lo:.3f}, {hi:.3f}]"
 
 
 if __name__ == "__main__":

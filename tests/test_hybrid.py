@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from kuaicore.cli import cli
 from kuaicore.errors import UsageError
 from kuaicore.kernels.hybrid import pair_dots, ridge_half_step
-from kuaicore.models import hybrid, mf
+from kuaicore.models import exposure, hybrid, mf
 from kuaicore.models.interactions import build_csr
 from kuaicore.protocol import candidates_from_rows, protocol_ndcg
 
@@ -143,13 +143,67 @@ def test_fit_is_deterministic_for_a_seed_and_the_embeddings_predict_the_rating()
         ("side_reg=0", "side_reg=0: expected numbers > 0"),
         ("relax=2.5", "relax: must be in [1, 2)"),
         ("init=zeros", "init=zeros: not one of svd, random"),
+        ("implicit=-1", "implicit: must be >= 0, got -1"),
+        ("implicit_reg=0,x", "implicit_reg=0,x: expected numbers > 0, comma-separated, or empty"),
     ],
 )
 def test_bad_options_are_one_line(option, message):
     key, value = option.split("=")
-    kwargs = {key: float(value) if key == "relax" else value}
+    kwargs = {key: float(value) if key == "relax" else int(value) if key == "implicit" else value}
     with pytest.raises(UsageError, match=re.escape(message)):
         hybrid.HybridOptions(**kwargs)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 9), f=st.integers(1, 4))
+def test_unit_rms_scales_each_column_to_rms_one_and_keeps_zero_columns(seed, n, f):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((n, f)) * rng.uniform(0.01, 100, f)
+    a[:, 0] = 0.0
+    out = exposure.unit_rms(a)
+    rms = np.sqrt((a**2).mean(axis=0))
+    expect = np.where(rms > 0, a / np.where(rms > 0, rms, 1.0), 0.0)  # the brute-force reference
+    np.testing.assert_allclose(out, expect, rtol=1e-12, atol=1e-12)
+    assert np.all(out[:, 0] == 0.0)
+    np.testing.assert_allclose(np.sqrt((out[:, 1:] ** 2).mean(axis=0)), 1.0, rtol=1e-12)
+
+
+def test_exposure_factors_separate_users_by_what_they_were_shown():
+    # users 0-9 were shown videos 0-11 only, users 10-19 videos 12-23 only; watch ratios are noise
+    rng = np.random.default_rng(0)
+    users = np.repeat(np.arange(20), 8)
+    items = np.concatenate([rng.choice(12, 8, replace=False) + 12 * (u >= 10) for u in range(20)])
+    data = _interactions(users, items, rng.uniform(0.1, 3.0, users.size).astype(np.float32), (20, 24))
+    pattern = exposure.exposure_pattern(data)
+    assert np.all(pattern.matrix.data == 1.0) and pattern.n_rows == 160
+    p, q = exposure.exposure_factors(data, factors=2, seed=1)
+    scores = p @ q.T
+    same = (np.arange(20)[:, None] >= 10) == (np.arange(24)[None, :] >= 12)  # [20, 24]
+    assert scores[same].min() > scores[~same].max()
+    np.testing.assert_allclose(np.sqrt((q**2).mean(axis=0)), 1.0, rtol=1e-9)
+    user, item = exposure.with_exposure(data, np.zeros((20, 0)), np.ones((24, 3)), 2, seed=1)
+    assert user.shape == (20, 2) and item.shape == (24, 5)
+    np.testing.assert_array_equal(item[:, 3:], q)
+    np.testing.assert_array_equal(exposure.exposure_factors(data, 2, seed=1)[0], p)  # seeded
+    assert exposure.with_exposure(data, np.zeros((20, 0)), np.ones((24, 3)), 0)[1].shape == (24, 3)
+
+
+def test_exposure_stages_start_from_the_best_side_fit_and_the_best_valid_score_is_kept():
+    data, tags, unseen, watch = _planted(4, 0.5, 0.5)
+    threshold = float(np.quantile(watch, 0.8))
+    user, item = exposure.with_exposure(data, np.zeros((120, 0)), tags, 3, seed=0)
+    opts = hybrid.HybridOptions(
+        factors=3, iterations=6, path_iterations=3, side_reg="8,2", implicit=3, implicit_reg="0.5,0.05"
+    )
+    u, v, info = hybrid.fit(data, user, item, opts, hybrid.Validation(unseen, threshold))
+    path = info["side_reg_path"]
+    assert [(s["side_reg"], s["implicit_reg"]) for s in path[:2]] == [(8.0, 8.0), (2.0, 2.0)]
+    best_side = max(path[:2], key=lambda s: s["valid_ndcg"])["side_reg"]
+    assert [(s["side_reg"], s["implicit_reg"]) for s in path[2:]] == [(best_side, 0.5), (best_side, 0.05)]
+    chosen = max(path, key=lambda s: s["valid_ndcg"])
+    assert info["valid_ndcg"] == chosen["valid_ndcg"] and info["implicit_reg"] == chosen["implicit_reg"]
+    assert protocol_ndcg(unseen, threshold, user_emb=u, item_emb=v) == pytest.approx(chosen["valid_ndcg"])
+    assert u.shape[1] == 3 + (tags.shape[1] + 3) + 3 + 2  # [x_u, w_u (tags + exposure), s_u, b_u, 1]
 
 
 def test_cli_trains_and_evaluates_hybrid(tiny_art, tmp_path):
@@ -166,6 +220,13 @@ def test_cli_trains_and_evaluates_hybrid(tiny_art, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "mae" in result.stdout
+    args = ["train", str(art), "--model", "hybrid", "--run", "imp", "--option", "iterations=2"]
+    result = CliRunner().invoke(cli, [*args, "--option", "implicit=3", "--option", "implicit_reg=0.05"])
+    assert result.exit_code == 0, result.output
+    info = json.loads((art / "runs" / "imp" / "config.json").read_text())["info"]
+    assert info["user_side_columns"] == 3  # the exposure factors, on both sides
+    assert info["item_side_columns"] == config["info"]["item_side_columns"] + 3
+    assert re.search(r"side_reg [0-9.]+, implicit_reg 0.05: valid ndcg@10", result.stderr)  # exposure stage
     bad = CliRunner().invoke(cli, ["train", str(art), "--model", "hybrid", "--option", "item_side=nope_"])
     assert bad.exit_code == 2
     assert "item_side=nope_: no item feature starts with these prefixes" in bad.stderr

@@ -23,6 +23,11 @@ not show; the start from a truncated SVD and an over-relaxed item step shorten t
 embeddings:
 ``user_emb = [x_u, w_u, s_u, b_u, 1]``, ``item_emb = [y_i, t_i, v_i, 1, mu + b_i]``, whose dot product is the
 predicted rating, so it ranks the whole catalogue like every two-tower model.
+
+With ``--option implicit=K`` the side columns also hold K implicit-ALS factors of the exposure pattern (which
+videos each user was shown; :mod:`kuaicore.models.exposure`) on both sides; after the side path, each
+``implicit_reg`` penalty for them is fitted from the best fit so far and kept where validation improves.
+The options live in :mod:`kuaicore.models.hybrid_options`.
 """
 
 from __future__ import annotations
@@ -36,90 +41,12 @@ import scipy.sparse as sp
 
 from kuaicore.errors import UsageError
 from kuaicore.models.contract import Fitted, ModelData
-from kuaicore.models.interactions import Interactions, columns_with_prefix
-from kuaicore.models.mf import TARGETS, predict_watch_ratio, ratings
-from kuaicore.protocol import VALID_K, Candidates, protocol_ndcg
+from kuaicore.models.hybrid_options import INITS, HybridOptions, Validation, side_columns
+from kuaicore.models.interactions import Interactions
+from kuaicore.models.mf import predict_watch_ratio, ratings
+from kuaicore.protocol import VALID_K, protocol_ndcg
 
-
-@dataclass(frozen=True)
-class HybridOptions:
-    """Options of the hybrid model (``--option key=value``).
-
-    ``side_reg``: one penalty for the side weights, or several (comma-separated, strongest first): each is
-    fitted in turn, warm-started from the previous one for ``path_iterations`` more iterations, and the one
-    whose embeddings score best on the validation split is kept (without validation candidates: the last).
-    ``item_side``/``user_side``: feature-name prefixes (comma-separated) of the side columns; "" for none.
-    ``relax``: over-relaxation of the item step (1 = plain ALS; > 1 extrapolates each step, which the slow
-    shrinkage directions of ALS need; switched off for good the first time the ridge objective rises).
-    ``tol``: a stage stops early once an iteration moves the parameters by less than ``tol`` of their norm
-    (0: never). Not the training error, which flattens long before the ranking of unseen pairs does: on sparse
-    data (600 users) the parameters still move 0.4% an iteration at 40 and every iteration counts; at full
-    scale they settle in ~20, so the default costs half as much there.
-    """
-
-    factors: int = 32
-    iterations: int = 40
-    path_iterations: int = 15
-    reg: float = 0.05
-    side_reg: str = "8,2,0.5"
-    bias_reg: float = 0.01
-    item_side: str = "tag_,duration_ms"
-    user_side: str = ""
-    target: str = "log"
-    relax: float = 1.5
-    tol: float = 0.002
-    init: str = "svd"
-    init_scale: float = 0.1
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.target not in TARGETS:
-            raise UsageError(f"--option target={self.target}: not one of {', '.join(TARGETS)}")
-        if self.init not in INITS:
-            raise UsageError(f"--option init={self.init}: not one of {', '.join(INITS)}")
-        for name, low in (("factors", 0), ("iterations", 1), ("path_iterations", 1)):
-            if getattr(self, name) < low:
-                raise UsageError(f"--option {name}: must be >= {low}, got {getattr(self, name)}")
-        for name in ("reg", "bias_reg", "init_scale", "relax", "tol"):
-            value = getattr(self, name)
-            if not (value >= 0 and np.isfinite(value)):
-                raise UsageError(f"--option {name}: must be a finite number >= 0, got {value}")
-        for name in ("reg", "bias_reg"):
-            if not getattr(self, name) > 0:
-                raise UsageError(f"--option {name}: must be > 0, got {getattr(self, name)}")
-        if not 1.0 <= self.relax < 2.0:
-            raise UsageError(f"--option relax: must be in [1, 2), got {self.relax}")
-        self.side_regs()
-
-    def side_regs(self) -> tuple[float, ...]:
-        """The side penalties to fit, in order (each finite and > 0)."""
-        try:
-            values = tuple(float(v) for v in str(self.side_reg).split(",") if v.strip())
-        except ValueError:
-            values = ()
-        if not values or not all(np.isfinite(v) and v > 0 for v in values):
-            raise UsageError(
-                f"--option side_reg={self.side_reg}: expected numbers > 0, comma-separated (e.g. 8,2,0.5)"
-            )
-        return values
-
-
-INITS = ("svd", "random")
-
-
-def side_columns(names: list[str], spec: str) -> np.ndarray:
-    """Indices of the feature ``names`` that start with one of the comma-separated prefixes of ``spec``."""
-    prefixes = tuple(p.strip() for p in spec.split(",") if p.strip())
-    return columns_with_prefix(names, prefixes) if prefixes else np.zeros(0, dtype=np.int64)
-
-
-@dataclass(frozen=True)
-class Validation:
-    """Candidates to score the fits on (the validation split) and the like threshold."""
-
-    candidates: Candidates
-    threshold: float
-    k: int = VALID_K
+__all__ = ["INITS", "HybridOptions", "Validation", "fit", "fit_art", "side_columns"]
 
 
 @dataclass
@@ -206,6 +133,13 @@ def _alternate(
     return rmses
 
 
+def _side_penalties(n: int, side_reg: float, implicit_reg: float, o: HybridOptions) -> list[float]:
+    """Penalties of ``n`` side columns: ``side_reg``, and ``implicit_reg`` for the last ``o.implicit`` (the
+    exposure factors that fit_art appends)."""
+    k = min(o.implicit, n)
+    return [side_reg] * (n - k) + [implicit_reg] * k
+
+
 def _embeddings(
     p: _Problem, theta_u: np.ndarray, theta_i: np.ndarray, d: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -223,14 +157,14 @@ def fit(
     data: Interactions,
     user_side: np.ndarray,
     item_side: np.ndarray,
-    options: HybridOptions = HybridOptions(),
+    options: HybridOptions | None = None,
     validation: Validation | None = None,
     on_iteration: Callable[[float, float], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """Fit the hybrid model; ``user_side`` float [n_users, Fu] and ``item_side`` float [n_items, Fi] are the
     fixed side columns (either may have none). Returns ``(user_emb, item_emb, info)`` of the chosen side
     penalty; ``on_iteration(train_rmse, seconds)`` is called after each iteration."""
-    o = options
+    o = HybridOptions() if options is None else options
     r = ratings(data, o.target)
     rt = r.T.tocsr()
     rt.sort_indices()
@@ -248,10 +182,16 @@ def fit(
     theta_i = np.zeros((n_items, d + fu + 1))
     theta_i[:, :d] = _initial_item_factors(r, mu, d, o)
     start = time.perf_counter()
-    path, best = [], None
-    for stage, side_reg in enumerate(o.side_regs()):
-        pen_u = np.array([o.reg] * d + [side_reg] * fi + [o.bias_reg])
-        pen_i = np.array([o.reg] * d + [side_reg] * fu + [o.bias_reg])
+    path: list[dict] = []
+    best = None  # (stage, user_emb, item_emb, theta_u, theta_i) of the best fit so far
+    stages = [(s, s) for s in o.side_regs()]  # (side penalty, exposure penalty): tied on the side path
+    stages += [(None, imp) for imp in (o.implicit_regs() if o.implicit else ())]
+    for stage, (side_reg, implicit_reg) in enumerate(stages):
+        if side_reg is None:  # an exposure stage: from the best fit so far, at its side penalty
+            side_reg = path[best[0]]["side_reg"]
+            theta_u, theta_i = best[3].copy(), best[4].copy()
+        pen_u = np.array([o.reg] * d + _side_penalties(fi, side_reg, implicit_reg, o) + [o.bias_reg])
+        pen_i = np.array([o.reg] * d + _side_penalties(fu, side_reg, implicit_reg, o) + [o.bias_reg])
         iterations = o.iterations if stage == 0 else o.path_iterations
         rmses = _alternate(p, theta_u, theta_i, (pen_u, pen_i), d, iterations, o.relax, on_iteration, o.tol)
         user_emb, item_emb = _embeddings(p, theta_u, theta_i, d)
@@ -260,10 +200,11 @@ def fit(
             v = validation
             score = protocol_ndcg(v.candidates, v.threshold, v.k, user_emb=user_emb, item_emb=item_emb)
         path.append(
-            {"side_reg": side_reg, "iterations": len(rmses), "train_rmse": rmses[-1], "valid_ndcg": score}
-        )
+            {"side_reg": side_reg, "implicit_reg": implicit_reg, "iterations": len(rmses),
+             "train_rmse": rmses[-1], "valid_ndcg": score}
+        )  # fmt: skip
         if best is None or validation is None or score > path[best[0]]["valid_ndcg"]:
-            best = (stage, user_emb, item_emb)
+            best = (stage, user_emb, item_emb, theta_u.copy(), theta_i.copy())
     chosen = path[best[0]]
     info = {
         "factors": d,
@@ -275,6 +216,7 @@ def fit(
         "n_rows": int(data.n_rows),
         "side_reg_path": path,
         "side_reg": chosen["side_reg"],
+        "implicit_reg": chosen["implicit_reg"] if o.implicit else None,
         "valid_ndcg": chosen["valid_ndcg"],
         "seconds": time.perf_counter() - start,
     }
@@ -296,13 +238,14 @@ def fit_art(data: ModelData, options: HybridOptions) -> Fitted:
             f"--option user_side={options.user_side}: no user feature starts with these prefixes"
         )
     validation = None
-    if len(options.side_regs()) > 1:
+    if len(options.side_regs()) > 1 or (options.implicit and options.implicit_regs()):
         from kuaicore.art import valid_candidates
 
         threshold = float(data.manifest.get("like_threshold", 2.0))
         cands = valid_candidates(data.art)
         validation = Validation(cands, threshold, VALID_K) if cands.users.size else None
-    total = options.iterations + options.path_iterations * (len(options.side_regs()) - 1)
+    stages = len(options.side_regs()) + (len(options.implicit_regs()) if options.implicit else 0)
+    total = options.iterations + options.path_iterations * (stages - 1)
     done = [0]
 
     def progress(rmse: float, secs: float) -> None:
@@ -310,16 +253,26 @@ def fit_art(data: ModelData, options: HybridOptions) -> Fitted:
         if done[0] == 1 or done[0] % 10 == 0 or done[0] == total:  # a line per 10, not per iteration
             data.log(f"  iteration {done[0]}/{total}: train rmse {rmse:.5f}, {secs:.2f}s")
 
-    u, v, info = fit(
+    from kuaicore.models.exposure import with_exposure
+
+    user_side, item_side = with_exposure(
         data.interactions,
         feats.user_features[:, user_cols],
         feats.item_features[:, item_cols],
+        options.implicit,
+        options.seed,
+    )
+    u, v, info = fit(
+        data.interactions,
+        user_side,
+        item_side,
         options,
         validation,
         on_iteration=progress,
     )
     for step in info["side_reg_path"]:
-        data.log(f"  side_reg {step['side_reg']:g}: valid ndcg@{VALID_K} {step['valid_ndcg']:.4f}")
+        exposure = f", implicit_reg {step['implicit_reg']:g}" if options.implicit else ""
+        data.log(f"  side_reg {step['side_reg']:g}{exposure}: valid ndcg@{VALID_K} {step['valid_ndcg']:.4f}")
     return Fitted(
         u,
         v,

@@ -139,7 +139,7 @@ BUILTIN: tuple[ModelEntry, ...] = (
         "hybrid",
         "biased MF + each user's weights over the video's tags and length (ids and content, fitted by exact"
         " alternating solves; the side penalty chosen on valid); options: factors, iterations, reg, side_reg,"
-        " item_side, user_side",
+        " item_side, user_side, implicit (exposure factors)",
         fit="kuaicore.models.hybrid:fit_art",
         options="kuaicore.models.hybrid:HybridOptions",
         search=Search(

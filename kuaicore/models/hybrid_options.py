@@ -1,0 +1,122 @@
+"""The hybrid model's options (``--option key=value``), side-column selection and validation candidates.
+
+Kept apart from :mod:`kuaicore.models.hybrid` (the fit) so that each module has one job; the hybrid module
+re-exports these names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from kuaicore.errors import UsageError
+from kuaicore.models.interactions import columns_with_prefix
+from kuaicore.models.mf import TARGETS
+from kuaicore.protocol import VALID_K, Candidates
+
+
+@dataclass(frozen=True)
+class HybridOptions:
+    """Options of the hybrid model (``--option key=value``).
+
+    ``side_reg``: one penalty for the side weights, or several (comma-separated, strongest first): each is
+    fitted in turn, warm-started from the previous one for ``path_iterations`` more iterations, and the one
+    whose embeddings score best on the validation split is kept (without validation candidates: the last).
+    ``item_side``/``user_side``: feature-name prefixes (comma-separated) of the side columns; "" for none.
+    ``relax``: over-relaxation of the item step (1 = plain ALS; > 1 extrapolates each step, which the slow
+    shrinkage directions of ALS need; switched off for good the first time the ridge objective rises).
+    ``implicit``: factors of an implicit ALS of the exposure pattern (which videos each user was shown;
+    :mod:`kuaicore.models.exposure`) appended to both sides' side columns; 0: none. On the side path they
+    share the side penalty; then each penalty of ``implicit_reg`` (comma-separated; "" for none) is fitted
+    for ``path_iterations`` from the best fit so far, and kept where it scores better on validation. Both
+    off by default (BENCHMARKS.md "Exposure factors"): on the twin they tie on valid, and a light exposure
+    penalty that valid prefers (0.05) ranks the unbiased evaluation block far worse: valid rows were shown
+    by the same feed, so "was shown" looks like taste there.
+    ``tol``: a stage stops early once an iteration moves the parameters by less than ``tol`` of their norm
+    (0: never). Not the training error, which flattens long before the ranking of unseen pairs does: on sparse
+    data (600 users) the parameters still move 0.4% an iteration at 40 and every iteration counts; at full
+    scale they settle in ~20, so the default costs half as much there.
+    """
+
+    factors: int = 32
+    iterations: int = 40
+    path_iterations: int = 15
+    reg: float = 0.05
+    side_reg: str = "8,2,0.5"
+    bias_reg: float = 0.01
+    item_side: str = "tag_,duration_ms"
+    user_side: str = ""
+    implicit: int = 0
+    implicit_reg: str = ""
+    target: str = "log"
+    relax: float = 1.5
+    tol: float = 0.002
+    init: str = "svd"
+    init_scale: float = 0.1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.target not in TARGETS:
+            raise UsageError(f"--option target={self.target}: not one of {', '.join(TARGETS)}")
+        if self.init not in INITS:
+            raise UsageError(f"--option init={self.init}: not one of {', '.join(INITS)}")
+        for name, low in (("factors", 0), ("iterations", 1), ("path_iterations", 1), ("implicit", 0)):
+            if getattr(self, name) < low:
+                raise UsageError(f"--option {name}: must be >= {low}, got {getattr(self, name)}")
+        for name in ("reg", "bias_reg", "init_scale", "relax", "tol"):
+            value = getattr(self, name)
+            if not (value >= 0 and np.isfinite(value)):
+                raise UsageError(f"--option {name}: must be a finite number >= 0, got {value}")
+        for name in ("reg", "bias_reg"):
+            if not getattr(self, name) > 0:
+                raise UsageError(f"--option {name}: must be > 0, got {getattr(self, name)}")
+        if not 1.0 <= self.relax < 2.0:
+            raise UsageError(f"--option relax: must be in [1, 2), got {self.relax}")
+        self.side_regs()
+        self.implicit_regs()
+
+    def side_regs(self) -> tuple[float, ...]:
+        """The side penalties to fit, in order (each finite and > 0)."""
+        values = _penalties(self.side_reg)
+        if not values:
+            raise UsageError(
+                f"--option side_reg={self.side_reg}: expected numbers > 0, comma-separated (e.g. 8,2,0.5)"
+            )
+        return values
+
+    def implicit_regs(self) -> tuple[float, ...]:
+        """The exposure penalties to try after the side path (each finite and > 0; may be none)."""
+        values = _penalties(self.implicit_reg)
+        if values is None:
+            raise UsageError(
+                f"--option implicit_reg={self.implicit_reg}: expected numbers > 0, comma-separated, or empty"
+            )
+        return values
+
+
+def _penalties(text: str) -> tuple[float, ...] | None:
+    """Comma-separated penalties (each finite and > 0); None when one is not."""
+    try:
+        values = tuple(float(v) for v in str(text).split(",") if v.strip())
+    except ValueError:
+        return None
+    return values if all(np.isfinite(v) and v > 0 for v in values) else None
+
+
+INITS = ("svd", "random")
+
+
+def side_columns(names: list[str], spec: str) -> np.ndarray:
+    """Indices of the feature ``names`` that start with one of the comma-separated prefixes of ``spec``."""
+    prefixes = tuple(p.strip() for p in spec.split(",") if p.strip())
+    return columns_with_prefix(names, prefixes) if prefixes else np.zeros(0, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Validation:
+    """Candidates to score the fits on (the validation split) and the like threshold."""
+
+    candidates: Candidates
+    threshold: float
+    k: int = VALID_K

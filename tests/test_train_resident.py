@@ -60,6 +60,28 @@ def test_fits_by_size_and_mode(monkeypatch):
         rs.fits(1, mesh, "disk")
 
 
+def test_load_rows_packs_every_row_group_in_file_order(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = 1000
+    rng = np.random.default_rng(0)
+    cols = {
+        "user_idx": rng.integers(0, 50, n).astype(np.int32),
+        "item_idx": rng.integers(0, 80, n).astype(np.int32),
+        "target": rng.normal(size=n).astype(np.float32),
+        "label": (rng.random(n) < 0.3).astype(np.float32),
+    }
+    path = tmp_path / "train.parquet"
+    pq.write_table(pa.table(cols), path, row_group_size=300)  # 4 row groups, the last one short
+    assert pq.ParquetFile(path).num_row_groups == 4
+    packed, rows = rs.load_rows(path, st.make_mesh())
+    assert rows == n
+    got = rs.unpack_rows(packed)
+    for name, want in cols.items():
+        np.testing.assert_array_equal(np.asarray(got[name]), want)
+
+
 @pytest.mark.parametrize("path", ["device", "stream"])
 def test_diverging_loss_exits_2_naming_the_step(art, path, monkeypatch):
     if path == "stream":

@@ -132,3 +132,22 @@ def test_patience_stops_when_valid_ndcg_stops_improving(art, monkeypatch):
     assert "early stop: valid ndcg@10 has not improved for 2 epoch(s)" in result.stderr
     config = json.loads((art / "runs" / "pat" / "config.json").read_text())
     assert config["info"]["epochs_done"] == 4 and config["info"]["best_epoch"] == 2
+
+
+def test_mse_eval_predictions_are_the_scaled_cosine_whatever_the_chunk():
+    from kuaicore.training.export import mse_eval_predictions
+
+    rng = np.random.default_rng(3)
+    user_emb = rng.normal(size=(7, 4)).astype(np.float32)
+    item_emb = rng.normal(size=(9, 4)).astype(np.float32)
+    user_emb /= np.linalg.norm(user_emb, axis=1, keepdims=True)
+    item_emb /= np.linalg.norm(item_emb, axis=1, keepdims=True)
+    users, items = rng.integers(0, 7, 50).astype(np.int32), rng.integers(0, 9, 50).astype(np.int32)
+    want = ((user_emb[users] * item_emb[items]).sum(axis=1) + 1.0) / 2.0 * 5.0
+    for chunk in (1, 7, 50, 1 << 17):
+        got = mse_eval_predictions((users, items), user_emb, item_emb, 5.0, chunk=chunk)
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+    # a hand-checked pair: identical unit vectors -> cosine 1 -> the cap; opposite -> 0
+    e = np.array([[1.0, 0.0]], np.float32)
+    both = mse_eval_predictions((np.array([0, 0]), np.array([0, 1])), e, np.vstack([e, -e]), 5.0)
+    np.testing.assert_allclose(both, [5.0, 0.0])

@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import pyarrow as pa
 import pyarrow.parquet as pq
 from jax.sharding import Mesh
 
@@ -71,6 +72,7 @@ def load_rows(path: Path, mesh: Mesh) -> tuple[jax.Array, int]:
             host[start:stop, j] = table.column(name).to_numpy().astype(dtype, copy=False).view(np.int32)
         start = stop
     del table
+    pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed pages otherwise (~75 MB here)
     return jax.device_put(host, st.replicated(mesh)), n
 
 

@@ -155,6 +155,13 @@ BUILTIN: tuple[ModelEntry, ...] = (
         demo=True,
     ),
     ModelEntry(
+        "blend",
+        "hybrid + two-tower, the hybrid's weight chosen on valid (the two-tower part is kept as run"
+        " NAME-tower); options: weights, tower_epochs, tower_batch",
+        fit="kuaicore.models.blend:fit_art",
+        options="kuaicore.models.blend:BlendOptions",
+    ),
+    ModelEntry(
         "id-mlp",
         "id embeddings + item features -> MLP (JAX loop, MSE; scores pairs: the small matrix only); uses"
         " --epochs, --batch-size, --lr, --weight-decay, --cosine-schedule, --patience, --max-steps, --resume",
@@ -195,6 +202,7 @@ BUILTIN: tuple[ModelEntry, ...] = (
 )
 MODELS: dict[str, ModelEntry] = {entry.name: entry for entry in BUILTIN}
 DEFAULT_MODEL = "hybrid"  # `kuaicore train`'s default (README "Which model when")
+TWO_TOWER = "two-tower"  # the JAX dual encoder (the blend trains one as its feature part)
 DEMO_LOSS = "mse"  # the demo compares the objective models with this loss (the default of --loss)
 
 

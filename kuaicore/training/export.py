@@ -54,8 +54,8 @@ def mse_eval_predictions(
     cap: float,
     chunk: int = 1 << 17,
 ) -> np.ndarray:
-    """eval_pred.npy of an mse run: predicted watch ratio (cosine + 1) / 2 * cap of each (user, item) pair,
-    ``chunk`` pairs at a time (the gathered vectors of 1M pairs took 256 MB at the end of a full-scale run)."""
+    """eval_pred.npy of an mse run: predicted watch ratio (cosine + 1) / 2 * cap of each (user, item)
+    pair, ``chunk`` pairs at a time (gathering the vectors of 1M pairs took 256 MB at full scale)."""
     users, items = pairs
     pred = np.empty(len(users), np.float32)
     for start in range(0, len(users), chunk):

@@ -1,0 +1,149 @@
+"""`blend`: the hybrid (ids + content) and the two-tower (every feature column) as one ranking.
+
+The two are right in different worlds (README "Which model when"): the hybrid where taste lives in what only
+the ids reveal, the two-tower where it lives in the feature rows. ``blend`` trains both on the same ART and
+ranks by
+
+    score = a * s_hybrid / sd_hybrid + (1 - a) * s_tower / sd_tower
+
+(each model's scores divided by their spread over the validation pairs, so the weight ``a`` means the same
+for every dataset), with ``a`` chosen from ``weights`` by the evaluation protocol on valid.parquet
+(validate as you evaluate; ``a = 1`` is the hybrid alone, ``a = 0`` the two-tower alone, so on valid the
+blend is never below the better of the two). A weighted sum of two dot products is one dot product of the
+concatenated, scaled vectors, so the run exports embeddings and ranks the whole catalogue like every other
+model. The two-tower is trained by the JAX loop into its own run, ``NAME-tower`` (kept: it can be evaluated
+alone); the watch-ratio predictions (MAE/RMSE) are the hybrid's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from kuaicore.errors import UsageError
+from kuaicore.models.contract import Fitted, ModelData
+from kuaicore.protocol import VALID_K, protocol_ndcg
+
+LARGE_DATA_ROWS = 2_000_000  # above this many training rows the two-tower part trains in large batches
+
+
+@dataclass(frozen=True)
+class BlendOptions:
+    """Options of the blend (``--option key=value``).
+
+    ``weights``: the hybrid's weights ``a`` to try on valid (comma-separated, each in [0, 1]).
+    ``tower_epochs``: epochs of the two-tower part (the epoch with the best valid ndcg@10 is kept).
+    ``tower_batch``: its batch size; 0 = 4,096 rows (lr 3e-3, the two-tower's defaults) up to 2M training
+    rows and 65,536 (lr 6e-3) above, where an epoch of 4,096-row steps costs ~7x as long for ~0.5% of
+    validation ndcg (BENCHMARKS.md "bench_train after issue 15").
+    """
+
+    weights: str = "0,0.2,0.35,0.5,0.65,0.8,1"
+    tower_epochs: int = 3
+    tower_batch: int = 0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        self.weight_grid()
+        if self.tower_epochs < 1:
+            raise UsageError(f"--option tower_epochs: must be >= 1, got {self.tower_epochs}")
+        if self.tower_batch < 0:
+            raise UsageError(f"--option tower_batch: must be >= 0 (0: automatic), got {self.tower_batch}")
+
+    def weight_grid(self) -> tuple[float, ...]:
+        """The weights to try, in order (each in [0, 1])."""
+        try:
+            values = tuple(float(v) for v in str(self.weights).split(",") if v.strip())
+        except ValueError:
+            values = ()
+        if not values or not all(0.0 <= v <= 1.0 for v in values):
+            raise UsageError(
+                f"--option weights={self.weights}: expected numbers in [0, 1], comma-separated (e.g. 0,0.5,1)"
+            )
+        return values
+
+
+def blend_embeddings(
+    hybrid: tuple[np.ndarray, np.ndarray],
+    tower: tuple[np.ndarray, np.ndarray],
+    weight: float,
+    spreads: tuple[float, float],
+) -> tuple[np.ndarray, np.ndarray]:
+    """(user_emb, item_emb) float32 whose dot product is ``weight * hybrid / spreads[0] + (1 - weight) *
+    tower / spreads[1]`` for every (user, item)."""
+    (uh, ih), (ut, it) = hybrid, tower
+    user = np.hstack([uh * (weight / spreads[0]), ut * ((1.0 - weight) / spreads[1])])
+    return user.astype(np.float32), np.hstack([ih, it]).astype(np.float32)
+
+
+def score_spread(user_emb: np.ndarray, item_emb: np.ndarray, users: np.ndarray, items: np.ndarray) -> float:
+    """Standard deviation of the model's scores over the (user, item) pairs (1 when they are constant)."""
+    scores = np.einsum("ij,ij->i", user_emb[users].astype(np.float64), item_emb[items].astype(np.float64))
+    spread = float(np.std(scores)) if scores.size else 0.0
+    return spread if spread > 1e-12 and np.isfinite(spread) else 1.0
+
+
+def _train_tower(data: ModelData, options: BlendOptions) -> tuple[np.ndarray, np.ndarray, str]:
+    """Train the two-tower part into runs/NAME-tower; its (user_emb, item_emb) and the run's name."""
+    from dataclasses import replace
+
+    from kuaicore.art.stream import n_rows
+    from kuaicore.models.registry import TWO_TOWER
+    from kuaicore.runs import run_name
+    from kuaicore.training.runner import train
+
+    cfg = data.config
+    large = n_rows(data.art / "train.parquet") > LARGE_DATA_ROWS
+    batch = options.tower_batch or (65_536 if large else cfg.batch_size)
+    lr = 6e-3 if large and not options.tower_batch else cfg.lr
+    name = f"{run_name(cfg)}-tower"
+    tower_cfg = replace(
+        cfg, model=TWO_TOWER, run=name, options={}, epochs=options.tower_epochs, batch_size=batch, lr=lr
+    )
+    summary = train(tower_cfg)
+    run_dir = summary.run_dir
+    return np.load(run_dir / "user_emb.npy"), np.load(run_dir / "item_emb.npy"), name
+
+
+def fit_art(data: ModelData, options: BlendOptions) -> Fitted:
+    """The fit contract: the hybrid and the two-tower trained on the ART, blended with the weight that
+    scores best on valid.parquet by the evaluation protocol."""
+    from kuaicore.art import valid_candidates
+    from kuaicore.models import hybrid
+    from kuaicore.models.hybrid_options import HybridOptions
+
+    data.log("blend: fitting the hybrid part")
+    part = hybrid.fit_art(data, HybridOptions(seed=options.seed))
+    data.log("blend: training the two-tower part")
+    ut, it, tower_run = _train_tower(data, options)
+    cands = valid_candidates(data.art)
+    threshold = float(data.manifest.get("like_threshold", 2.0))
+    users = np.repeat(cands.users, np.diff(cands.indptr))
+    spreads = (
+        score_spread(part.user_emb, part.item_emb, users, cands.items),
+        score_spread(ut, it, users, cands.items),
+    )
+    scored: list[dict[str, Any]] = []
+    best: tuple[float, np.ndarray, np.ndarray] | None = None
+    for weight in options.weight_grid():
+        u, v = blend_embeddings((part.user_emb, part.item_emb), (ut, it), weight, spreads)
+        score = protocol_ndcg(cands, threshold, VALID_K, user_emb=u, item_emb=v) if cands.users.size else 0.0
+        score = score if np.isfinite(score) else 0.0
+        scored.append({"weight": weight, "valid_ndcg": score})
+        data.log(f"  hybrid weight {weight:g}: valid ndcg@{VALID_K} {score:.4f}")
+        if best is None or score > max(s["valid_ndcg"] for s in scored[:-1]):
+            best = (weight, u, v)
+    assert best is not None
+    weight, u, v = best
+    info = {
+        "weight": weight,
+        "weights": scored,
+        "valid_ndcg": max(s["valid_ndcg"] for s in scored),
+        "spreads": list(spreads),
+        "tower_run": tower_run,
+        "hybrid_part": part.info,
+        "n_rows": part.info.get("n_rows", 0),
+    }
+    return Fitted(u, v, predict_watch_ratio=part.predict_watch_ratio, info=info)

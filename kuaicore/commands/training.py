@@ -113,7 +113,7 @@ class ModelName(click.ParamType):
     "run_name",
     default=None,
     help="Run name under ART/runs/: letters, digits and - _ . (not 'latest') [default: MODEL-sSEED, e.g."
-    " hybrid-s0; two-tower-LOSS-sSEED].",
+    " blend-s0; two-tower-LOSS-sSEED].",
 )
 @click.option(
     "--patience",
@@ -149,9 +149,10 @@ def train(
 ) -> None:
     """Train a model on ART (from build-features) and write ART/runs/NAME/.
 
-    The default, hybrid, is matrix factorisation of the watch ratio plus each user's weights over the
-    video's tags and length, fitted by exact alternating solves; its content penalty is chosen on
-    valid.parquet. Its options are --option KEY=VALUE (listed under --model).
+    The default, blend, trains two models and ranks by their weighted sum, the weight chosen on
+    valid.parquet: hybrid (matrix factorisation of the watch ratio plus each user's weights over the
+    video's tags and length, fitted by exact alternating solves) and the two-tower over every feature
+    column (kept as run NAME-tower). Options are --option KEY=VALUE (listed under --model).
 
     The two-tower model (--model two-tower) streams train.parquet in shuffled minibatches over every local
     device (CPU or GPU), validates on valid.parquet each epoch, keeps the best epoch, checkpoints to

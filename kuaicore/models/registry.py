@@ -201,7 +201,7 @@ BUILTIN: tuple[ModelEntry, ...] = (
     ),
 )
 MODELS: dict[str, ModelEntry] = {entry.name: entry for entry in BUILTIN}
-DEFAULT_MODEL = "hybrid"  # `kuaicore train`'s default (README "Which model when")
+DEFAULT_MODEL = "blend"  # `kuaicore train`'s default (README "Which model when")
 TWO_TOWER = "two-tower"  # the JAX dual encoder (the blend trains one as its feature part)
 DEMO_LOSS = "mse"  # the demo compares the objective models with this loss (the default of --loss)
 

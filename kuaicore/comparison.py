@@ -80,9 +80,7 @@ def train_child(cfg: TrainConfig) -> TrainCost:
     peak_mb = wait_with_peak_rss(proc)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
-        raise KuaiError(
-            f"compare: training {cfg.run} failed (exit {proc.returncode}); see its messages above"
-        )
+        raise KuaiError(f"training runs/{cfg.run} failed (exit {proc.returncode}); see its messages above")
     return TrainCost(seconds, peak_mb)
 
 

@@ -40,7 +40,8 @@ def test_score_spread_is_the_std_of_the_pair_scores_and_1_when_constant():
     u = np.array([[1.0, 0.0], [0.0, 2.0]])
     v = np.array([[3.0, 1.0], [1.0, 1.0]])
     users, items = np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1])
-    assert score_spread(u, v, users, items) == pytest.approx(np.std([3.0, 1.0, 2.0, 2.0]))
+    for chunk in (1, 3, 1 << 16):
+        assert score_spread(u, v, users, items, chunk=chunk) == pytest.approx(np.std([3.0, 1.0, 2.0, 2.0]))
     assert score_spread(u, np.ones((2, 2)) * 0.0, users, items) == 1.0
 
 

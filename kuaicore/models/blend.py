@@ -133,21 +133,21 @@ def fit_art(data: ModelData, options: BlendOptions) -> Fitted:
         score_spread(ut, it, users, cands.items),
     )
     scored: list[dict[str, Any]] = []
-    best: tuple[float, np.ndarray, np.ndarray] | None = None
+    best: tuple[float, float, np.ndarray, np.ndarray] | None = None  # (score, weight, user_emb, item_emb)
     for weight in options.weight_grid():
         u, v = blend_embeddings((part.user_emb, part.item_emb), (ut, it), weight, spreads)
         score = protocol_ndcg(cands, threshold, VALID_K, user_emb=u, item_emb=v) if cands.users.size else 0.0
         score = score if np.isfinite(score) else 0.0
         scored.append({"weight": weight, "valid_ndcg": score})
         data.log(f"  hybrid weight {weight:g}: valid ndcg@{VALID_K} {score:.4f}")
-        if best is None or score > max(s["valid_ndcg"] for s in scored[:-1]):
-            best = (weight, u, v)
+        if best is None or score > best[0]:  # the first of equal scores is kept
+            best = (score, weight, u, v)
     assert best is not None
-    weight, u, v = best
+    best_score, weight, u, v = best
     info = {
         "weight": weight,
         "weights": scored,
-        "valid_ndcg": max(s["valid_ndcg"] for s in scored),
+        "valid_ndcg": best_score,
         "spreads": list(spreads),
         "tower_run": tower_run,
         "hybrid_part": part.info,

@@ -70,6 +70,8 @@ class ModelEntry:
     train_flags: tuple[str, ...] = ()  # train's loop flags it reads (empty for an objective model: all)
 
 
+TWO_TOWER = "two-tower"  # the JAX dual encoder (the blend trains one as its feature part)
+
 BUILTIN: tuple[ModelEntry, ...] = (
     ModelEntry(
         "popularity",
@@ -179,7 +181,7 @@ BUILTIN: tuple[ModelEntry, ...] = (
         ),
     ),
     ModelEntry(
-        "two-tower",
+        TWO_TOWER,
         "the JAX dual encoder (--loss, --epochs, --dims, ... are its options)",
         objective="kuaicore.training.objective:two_tower_objective",
         losses=tuple(LOSSES),  # every loss of kuaicore.models.losses
@@ -202,7 +204,6 @@ BUILTIN: tuple[ModelEntry, ...] = (
 )
 MODELS: dict[str, ModelEntry] = {entry.name: entry for entry in BUILTIN}
 DEFAULT_MODEL = "blend"  # `kuaicore train`'s default (README "Which model when")
-TWO_TOWER = "two-tower"  # the JAX dual encoder (the blend trains one as its feature part)
 DEMO_LOSS = "mse"  # the demo compares the objective models with this loss (the default of --loss)
 
 

@@ -93,6 +93,16 @@ def require(ok: bool, message: str) -> None:
         raise UsageError(message)
 
 
+def number_list(text: str, accept: Any) -> tuple[float, ...] | None:
+    """The comma-separated numbers of ``text`` (empty items skipped); None when one does not parse or
+    ``accept(value)`` is false for it."""
+    try:
+        values = tuple(float(v) for v in str(text).split(",") if v.strip())
+    except ValueError:
+        return None
+    return values if all(accept(v) for v in values) else None
+
+
 def finite(value: float) -> bool:
     """True for a real number that is neither nan nor infinite (also False for non-numbers)."""
     try:

@@ -24,6 +24,7 @@ import numpy as np
 
 from kuaicore.errors import UsageError
 from kuaicore.models.contract import Fitted, ModelData
+from kuaicore.options import number_list
 from kuaicore.protocol import VALID_K, protocol_ndcg
 
 LARGE_DATA_ROWS = 2_000_000  # above this many training rows the two-tower part trains in large batches
@@ -54,11 +55,8 @@ class BlendOptions:
 
     def weight_grid(self) -> tuple[float, ...]:
         """The weights to try, in order (each in [0, 1])."""
-        try:
-            values = tuple(float(v) for v in str(self.weights).split(",") if v.strip())
-        except ValueError:
-            values = ()
-        if not values or not all(0.0 <= v <= 1.0 for v in values):
+        values = number_list(self.weights, lambda v: 0.0 <= v <= 1.0)
+        if not values:
             raise UsageError(
                 f"--option weights={self.weights}: expected numbers in [0, 1], comma-separated (e.g. 0,0.5,1)"
             )

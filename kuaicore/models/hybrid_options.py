@@ -13,6 +13,7 @@ import numpy as np
 from kuaicore.errors import UsageError
 from kuaicore.models.interactions import columns_with_prefix
 from kuaicore.models.mf import TARGETS
+from kuaicore.options import number_list
 from kuaicore.protocol import VALID_K, Candidates
 
 
@@ -97,11 +98,7 @@ class HybridOptions:
 
 def _penalties(text: str) -> tuple[float, ...] | None:
     """Comma-separated penalties (each finite and > 0); None when one is not."""
-    try:
-        values = tuple(float(v) for v in str(text).split(",") if v.strip())
-    except ValueError:
-        return None
-    return values if all(np.isfinite(v) and v > 0 for v in values) else None
+    return number_list(text, lambda v: bool(np.isfinite(v)) and v > 0)
 
 
 INITS = ("svd", "random")

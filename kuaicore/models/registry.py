@@ -72,6 +72,24 @@ class ModelEntry:
 
 TWO_TOWER = "two-tower"  # the JAX dual encoder (the blend trains one as its feature part)
 
+# train's flags that only the JAX loop reads (a fit model takes --option KEY=VALUE instead)
+LOOP_FLAGS = (
+    "loss",
+    "epochs",
+    "batch_size",
+    "lr",
+    "dims",
+    "id_embeddings",
+    "temperature",
+    "weight_decay",
+    "cosine_schedule",
+    "checkpoint_every",
+    "resume",
+    "max_steps",
+    "patience",
+)
+TOWER_FLAGS = ("loss", "dims", "id_embeddings", "temperature")  # the two-tower's own architecture and loss
+
 BUILTIN: tuple[ModelEntry, ...] = (
     ModelEntry(
         "popularity",
@@ -168,17 +186,7 @@ BUILTIN: tuple[ModelEntry, ...] = (
         "id embeddings + item features -> MLP (JAX loop, MSE; scores pairs: the small matrix only); uses"
         " --epochs, --batch-size, --lr, --weight-decay, --cosine-schedule, --patience, --max-steps, --resume",
         objective="kuaicore.training.objective:id_mlp_objective",
-        train_flags=(
-            "epochs",
-            "batch_size",
-            "lr",
-            "weight_decay",
-            "cosine_schedule",
-            "checkpoint_every",
-            "resume",
-            "max_steps",
-            "patience",
-        ),
+        train_flags=tuple(f for f in LOOP_FLAGS if f not in TOWER_FLAGS),
     ),
     ModelEntry(
         TWO_TOWER,
@@ -205,24 +213,6 @@ BUILTIN: tuple[ModelEntry, ...] = (
 MODELS: dict[str, ModelEntry] = {entry.name: entry for entry in BUILTIN}
 DEFAULT_MODEL = "blend"  # `kuaicore train`'s default (README "Which model when")
 DEMO_LOSS = "mse"  # the demo compares the objective models with this loss (the default of --loss)
-
-
-# train's flags that only the JAX loop reads (a fit model takes --option KEY=VALUE instead)
-LOOP_FLAGS = (
-    "loss",
-    "epochs",
-    "batch_size",
-    "lr",
-    "dims",
-    "id_embeddings",
-    "temperature",
-    "weight_decay",
-    "cosine_schedule",
-    "checkpoint_every",
-    "resume",
-    "max_steps",
-    "patience",
-)
 
 
 def ignored_flags(name: str, given: set[str]) -> list[str]:

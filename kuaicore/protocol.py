@@ -76,3 +76,17 @@ def protocol_ndcg(
     metrics = ranking_metrics(ranked, [k], rel_indptr.astype(np.int64), cands.items[mask])
     keep = metrics["n_relevant"] > 0
     return float(metrics["ndcg"][keep, 0].mean()) if keep.any() else float("nan")
+
+
+@dataclass(frozen=True)
+class Validation:
+    """The validation split as candidates, the like threshold and the cut-off: what a model's fit scores
+    its alternatives on (hybrid's penalties, mf's regularisation path, blend's weights)."""
+
+    candidates: Candidates
+    threshold: float
+    k: int = VALID_K
+
+    def ndcg(self, user_emb: np.ndarray, item_emb: np.ndarray) -> float:
+        """The protocol's ndcg@k of a dot-product model on these candidates."""
+        return protocol_ndcg(self.candidates, self.threshold, self.k, user_emb=user_emb, item_emb=item_emb)

@@ -105,7 +105,7 @@ def test_tag_weights_rank_unseen_pairs_where_taste_follows_tags_and_the_path_pic
     opts = hybrid.HybridOptions(factors=4, iterations=15, path_iterations=5, seed=0)
     u, v, info = hybrid.fit(data, np.zeros((120, 0)), tags, opts, hybrid.Validation(unseen, threshold))
     assert info["side_reg"] == 0.5  # the lightest penalty of the path scores best
-    assert [s["side_reg"] for s in info["side_reg_path"]] == [8.0, 2.0, 0.5]
+    assert [s["side_reg"] for s in info["side_reg_path"]][:3] == [8.0, 2.0, 0.5]  # then the factor path
     with_tags = protocol_ndcg(unseen, threshold, user_emb=u, item_emb=v)
     mu_, mv, _ = mf.fit(data, mf.MFOptions(factors=4, iterations=15))
     without = protocol_ndcg(unseen, threshold, user_emb=mu_, item_emb=mv)
@@ -193,7 +193,13 @@ def test_exposure_stages_start_from_the_best_side_fit_and_the_best_valid_score_i
     threshold = float(np.quantile(watch, 0.8))
     user, item = exposure.with_exposure(data, np.zeros((120, 0)), tags, 3, seed=0)
     opts = hybrid.HybridOptions(
-        factors=3, iterations=6, path_iterations=3, side_reg="8,2", implicit=3, implicit_reg="0.5,0.05"
+        factors=3,
+        iterations=6,
+        path_iterations=3,
+        reg="0.05",
+        side_reg="8,2",
+        implicit=3,
+        implicit_reg="0.5,0.05",
     )
     u, v, info = hybrid.fit(data, user, item, opts, hybrid.Validation(unseen, threshold))
     path = info["side_reg_path"]
@@ -204,6 +210,24 @@ def test_exposure_stages_start_from_the_best_side_fit_and_the_best_valid_score_i
     assert info["valid_ndcg"] == chosen["valid_ndcg"] and info["implicit_reg"] == chosen["implicit_reg"]
     assert protocol_ndcg(unseen, threshold, user_emb=u, item_emb=v) == pytest.approx(chosen["valid_ndcg"])
     assert u.shape[1] == 3 + (tags.shape[1] + 3) + 3 + 2  # [x_u, w_u (tags + exposure), s_u, b_u, 1]
+
+
+def test_factor_penalty_stages_start_from_the_best_side_fit_and_stop_past_the_best():
+    data, tags, unseen, watch = _planted(5, 0.5, 0.5)
+    threshold = float(np.quantile(watch, 0.8))
+    opts = hybrid.HybridOptions(factors=3, iterations=8, path_iterations=4, reg="0.02,4,0.5", side_reg="8,1")
+    u, v, info = hybrid.fit(data, np.zeros((120, 0)), tags, opts, hybrid.Validation(unseen, threshold))
+    path = info["side_reg_path"]
+    assert [(s["reg"], s["side_reg"]) for s in path[:2]] == [(0.02, 8.0), (0.02, 1.0)]
+    best_side = max(path[:2], key=lambda s: s["valid_ndcg"])["side_reg"]
+    # 4 shrinks the factors away and scores worse than the best: the factor path stops (0.5 is not fitted)
+    assert [(s["reg"], s["side_reg"]) for s in path[2:]] == [(4.0, best_side)]
+    assert path[2]["valid_ndcg"] < max(s["valid_ndcg"] for s in path[:2])
+    chosen = max(path, key=lambda s: s["valid_ndcg"])
+    assert (info["reg"], info["valid_ndcg"]) == (chosen["reg"], chosen["valid_ndcg"])
+    assert protocol_ndcg(unseen, threshold, user_emb=u, item_emb=v) == pytest.approx(chosen["valid_ndcg"])
+    with pytest.raises(UsageError, match="--option reg=0.05,-1"):
+        hybrid.HybridOptions(reg="0.05,-1")
 
 
 def test_cli_trains_and_evaluates_hybrid(tiny_art, tmp_path):

@@ -17,6 +17,7 @@ from kuaicore.errors import UsageError
 from kuaicore.kernels.mf import mf_half_step, mf_squared_error
 from kuaicore.models import mf
 from kuaicore.models.interactions import Interactions
+from kuaicore.protocol import Validation, candidates_from_rows
 
 
 def reference_half_step(r: sp.csr_matrix, other, other_bias, mu, reg, bias_reg):
@@ -92,11 +93,43 @@ def test_fit_recovers_held_out_planted_ratings():
     np.testing.assert_array_equal(again[0], user_emb)  # same seed, same bytes
 
 
+def test_the_penalty_path_keeps_the_fit_valid_scores_best():
+    """Each penalty of ``reg`` in order, warm-started; the one the protocol scores best on held-out pairs
+    is returned. A penalty far past the signal shrinks the factors to nothing, and zero factors stay zero
+    (a fixed point of the alternation): what follows such a penalty scores no better."""
+    data, rating, mask = _planted()
+    hu, hi = np.nonzero(~mask)
+    watch = np.expm1(rating[hu, hi]).astype(np.float32)
+    threshold = float(np.quantile(watch, 0.8))
+    validation = Validation(candidates_from_rows(hu, hi, watch), threshold)
+    opts = mf.MFOptions(factors=3, iterations=10, path_iterations=5, reg="0.1,0.01,3,0.001")
+    user_emb, item_emb, info = mf.fit(data, opts, validation=validation)
+    path = info["reg_path"]
+    # 3 shrinks the factors to nothing and scores worse than 0.01: the path stops there (0.001 is not fitted)
+    assert [s["reg"] for s in path] == [0.1, 0.01, 3.0]
+    assert [s["iterations"] for s in path] == [10, 15, 20] and len(info["train_rmse"]) == 20
+    assert (
+        path[1]["valid_ndcg"] > path[0]["valid_ndcg"] and path[1]["valid_ndcg"] > path[2]["valid_ndcg"] + 0.1
+    )
+    assert info["reg"] == 0.01 and info["valid_ndcg"] == path[1]["valid_ndcg"]
+    assert validation.ndcg(user_emb, item_emb) == pytest.approx(info["valid_ndcg"])
+    again = mf.fit(data, opts, validation=validation)
+    np.testing.assert_array_equal(again[0], user_emb)  # same seed, same bytes
+    # without validation every penalty is fitted and the last one's fit is kept
+    no_valid = mf.fit(data, opts)[2]
+    assert no_valid["reg"] == 0.001 and len(no_valid["reg_path"]) == 4
+    collapsed = mf.fit(data, mf.MFOptions(factors=3, iterations=10, path_iterations=5, reg="3,0.01"))
+    assert np.abs(collapsed[0][:, :3]).max() < 1e-6  # from zero factors a weaker penalty cannot recover
+
+
 def test_options_are_checked():
     with pytest.raises(UsageError, match="--target"):
         mf.MFOptions(target="raw")
-    with pytest.raises(UsageError, match="--reg"):
-        mf.MFOptions(reg=0.0)
+    for bad in (0.0, "0.05,0", "0.05,abc", "", "nan"):
+        with pytest.raises(UsageError, match="--option reg="):
+            mf.MFOptions(reg=bad)
+    assert mf.MFOptions(reg=0.07).regs() == (0.07,)  # a number (as tune samples it) is one penalty
+    assert mf.MFOptions(reg=" 0.1, 0.01 ").regs() == (0.1, 0.01)
     with pytest.raises(UsageError, match="--factors"):
         mf.MFOptions(factors=0)
 

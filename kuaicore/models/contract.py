@@ -54,7 +54,8 @@ class ModelData:
     ``interactions`` (training rows as a CSR user x item matrix of summed capped watch ratios,
     :class:`kuaicore.models.interactions.Interactions`), ``features``
     (:class:`kuaicore.models.interactions.FeatureSet`). ``rows(split, columns)`` reads a split's columns as
-    NumPy arrays; ``eval_pairs()`` the (user_idx, item_idx) of every eval.parquet row.
+    NumPy arrays; ``eval_pairs()`` the (user_idx, item_idx) of every eval.parquet row; ``validation`` the
+    validation split as the evaluation protocol scores it.
     """
 
     def __init__(self, config: TrainConfig) -> None:
@@ -104,3 +105,14 @@ class ModelData:
         from kuaicore.art import eval_pairs
 
         return eval_pairs(self.art)
+
+    @cached_property
+    def validation(self) -> Any:
+        """valid.parquet as :class:`kuaicore.protocol.Validation` (each user's held-out rows, the ART's like
+        rule, ndcg@10): what a fit scores its alternatives on. None when the split holds no row."""
+        from kuaicore.art import valid_candidates
+        from kuaicore.protocol import VALID_K, Validation
+
+        cands = valid_candidates(self.art)
+        threshold = float(self.manifest.get("like_threshold", 2.0))
+        return Validation(cands, threshold, VALID_K) if cands.users.size else None

@@ -16,7 +16,9 @@ alternation is exact and the fit is deterministic for a seed. The penalties are 
 lambda), separately for factors, side weights and biases. How much to trust the side columns differs from
 one dataset to the next (a lot where taste follows tags, not at all where it lives in latent factors), so
 by default three side penalties are fitted along a warm-started path and the one whose embeddings score best
-by the evaluation protocol on the validation split is kept (validate as you evaluate). The iteration count
+by the evaluation protocol on the validation split is kept (validate as you evaluate). The factors' penalty
+is chosen the same way, from the best side fit: how strong it may be before it shrinks the factors to nothing
+depends on how much signal the ratings carry, which differs between datasets. The iteration count
 is not chosen by validation: ranking quality on *unseen* pairs keeps improving for tens of iterations after
 the training error has flattened (the factors leave ALS's shrinkage slowly), which held-out watched rows do
 not show; the start from a truncated SVD and an over-relaxed item step shorten that. The model ends as
@@ -44,7 +46,7 @@ from kuaicore.models.contract import Fitted, ModelData
 from kuaicore.models.hybrid_options import INITS, HybridOptions, Validation, side_columns
 from kuaicore.models.interactions import Interactions
 from kuaicore.models.mf import predict_watch_ratio, ratings
-from kuaicore.protocol import VALID_K, protocol_ndcg
+from kuaicore.protocol import VALID_K
 
 __all__ = ["INITS", "HybridOptions", "Validation", "fit", "fit_art", "side_columns"]
 
@@ -184,27 +186,37 @@ def fit(
     start = time.perf_counter()
     path: list[dict] = []
     best = None  # (stage, user_emb, item_emb, theta_u, theta_i) of the best fit so far
-    stages = [(s, s) for s in o.side_regs()]  # (side penalty, exposure penalty): tied on the side path
-    stages += [(None, imp) for imp in (o.implicit_regs() if o.implicit else ())]
-    for stage, (side_reg, implicit_reg) in enumerate(stages):
-        if side_reg is None:  # an exposure stage: from the best fit so far, at its side penalty
-            side_reg = path[best[0]]["side_reg"]
+    regs = o.regs()
+    # (factor penalty, side penalty, exposure penalty); None: the best fit's. The side path runs on from
+    # fit to fit at the first factor penalty; every later stage starts from the best fit so far.
+    stages = [(regs[0], s, s) for s in o.side_regs()]  # side and exposure penalties tied on the side path
+    stages += [(reg, None, None) for reg in regs[1:]]
+    stages += [(None, None, imp) for imp in (o.implicit_regs() if o.implicit else ())]
+    passed_best_reg = False  # a factor penalty scored worse than the best so far: skip the weaker ones
+    for stage, (reg, side_reg, implicit_reg) in enumerate(stages):
+        factor_stage = side_reg is None and reg is not None
+        if factor_stage and passed_best_reg:
+            continue
+        if side_reg is None:  # from the best fit so far, at its penalties except the one this stage tries
+            base = path[best[0]]
+            reg = base["reg"] if reg is None else reg
+            side_reg = base["side_reg"]
+            implicit_reg = base["implicit_reg"] if implicit_reg is None else implicit_reg
             theta_u, theta_i = best[3].copy(), best[4].copy()
-        pen_u = np.array([o.reg] * d + _side_penalties(fi, side_reg, implicit_reg, o) + [o.bias_reg])
-        pen_i = np.array([o.reg] * d + _side_penalties(fu, side_reg, implicit_reg, o) + [o.bias_reg])
+        pen_u = np.array([reg] * d + _side_penalties(fi, side_reg, implicit_reg, o) + [o.bias_reg])
+        pen_i = np.array([reg] * d + _side_penalties(fu, side_reg, implicit_reg, o) + [o.bias_reg])
         iterations = o.iterations if stage == 0 else o.path_iterations
         rmses = _alternate(p, theta_u, theta_i, (pen_u, pen_i), d, iterations, o.relax, on_iteration, o.tol)
         user_emb, item_emb = _embeddings(p, theta_u, theta_i, d)
-        score = float("nan")
-        if validation is not None:
-            v = validation
-            score = protocol_ndcg(v.candidates, v.threshold, v.k, user_emb=user_emb, item_emb=item_emb)
+        score = validation.ndcg(user_emb, item_emb) if validation is not None else float("nan")
         path.append(
-            {"side_reg": side_reg, "implicit_reg": implicit_reg, "iterations": len(rmses),
+            {"reg": reg, "side_reg": side_reg, "implicit_reg": implicit_reg, "iterations": len(rmses),
              "train_rmse": rmses[-1], "valid_ndcg": score}
         )  # fmt: skip
         if best is None or validation is None or score > path[best[0]]["valid_ndcg"]:
             best = (stage, user_emb, item_emb, theta_u.copy(), theta_i.copy())
+        elif factor_stage:
+            passed_best_reg = True
     chosen = path[best[0]]
     info = {
         "factors": d,
@@ -215,6 +227,7 @@ def fit(
         "pairs": int(r.nnz),
         "n_rows": int(data.n_rows),
         "side_reg_path": path,
+        "reg": chosen["reg"],
         "side_reg": chosen["side_reg"],
         "implicit_reg": chosen["implicit_reg"] if o.implicit else None,
         "valid_ndcg": chosen["valid_ndcg"],
@@ -237,14 +250,9 @@ def fit_art(data: ModelData, options: HybridOptions) -> Fitted:
         raise UsageError(
             f"--option user_side={options.user_side}: no user feature starts with these prefixes"
         )
-    validation = None
-    if len(options.side_regs()) > 1 or (options.implicit and options.implicit_regs()):
-        from kuaicore.art import valid_candidates
-
-        threshold = float(data.manifest.get("like_threshold", 2.0))
-        cands = valid_candidates(data.art)
-        validation = Validation(cands, threshold, VALID_K) if cands.users.size else None
-    stages = len(options.side_regs()) + (len(options.implicit_regs()) if options.implicit else 0)
+    stages = len(options.side_regs()) + len(options.regs()) - 1
+    stages += len(options.implicit_regs()) if options.implicit else 0
+    validation = data.validation if stages > 1 else None
     total = options.iterations + options.path_iterations * (stages - 1)
     done = [0]
 
@@ -272,7 +280,10 @@ def fit_art(data: ModelData, options: HybridOptions) -> Fitted:
     )
     for step in info["side_reg_path"]:
         exposure = f", implicit_reg {step['implicit_reg']:g}" if options.implicit else ""
-        data.log(f"  side_reg {step['side_reg']:g}{exposure}: valid ndcg@{VALID_K} {step['valid_ndcg']:.4f}")
+        data.log(
+            f"  reg {step['reg']:g}, side_reg {step['side_reg']:g}{exposure}:"
+            f" valid ndcg@{VALID_K} {step['valid_ndcg']:.4f}"
+        )
     return Fitted(
         u,
         v,

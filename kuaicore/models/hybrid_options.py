@@ -12,15 +12,24 @@ import numpy as np
 
 from kuaicore.errors import UsageError
 from kuaicore.models.interactions import columns_with_prefix
-from kuaicore.models.mf import TARGETS
+from kuaicore.models.mf import REGS, TARGETS, factor_penalties
 from kuaicore.options import number_list
-from kuaicore.protocol import VALID_K, Candidates
+from kuaicore.protocol import Validation
+
+__all__ = ["INITS", "HybridOptions", "Validation", "side_columns"]
 
 
 @dataclass(frozen=True)
 class HybridOptions:
     """Options of the hybrid model (``--option key=value``).
 
+    ``reg``: the factors' penalty, or several (comma-separated, weakest first: zero factors are a fixed point
+    of the alternation, so a path cannot recover from a penalty that collapsed them): the side path runs at
+    the first, then each next one is fitted from the best fit so far for ``path_iterations`` and kept where
+    validation scores better; the path stops at the first that scores worse than the best so far. The right
+    strength depends on how much signal the ratings carry (a penalty past it shrinks the factors to nothing):
+    on the twin's taste worlds 0.02-0.03 scores +0.03 to +0.09 ndcg@10 on valid over 0.05, while 0.05 is best
+    where taste is weak (BENCHMARKS.md "Choosing the factor penalty on valid").
     ``side_reg``: one penalty for the side weights, or several (comma-separated, strongest first): each is
     fitted in turn, warm-started from the previous one for ``path_iterations`` more iterations, and the one
     whose embeddings score best on the validation split is kept (without validation candidates: the last).
@@ -43,7 +52,7 @@ class HybridOptions:
     factors: int = 32
     iterations: int = 40
     path_iterations: int = 15
-    reg: float = 0.05
+    reg: str = REGS
     side_reg: str = "8,2,0.5"
     bias_reg: float = 0.01
     item_side: str = "tag_,duration_ms"
@@ -65,17 +74,21 @@ class HybridOptions:
         for name, low in (("factors", 0), ("iterations", 1), ("path_iterations", 1), ("implicit", 0)):
             if getattr(self, name) < low:
                 raise UsageError(f"--option {name}: must be >= {low}, got {getattr(self, name)}")
-        for name in ("reg", "bias_reg", "init_scale", "relax", "tol"):
+        for name in ("bias_reg", "init_scale", "relax", "tol"):
             value = getattr(self, name)
             if not (value >= 0 and np.isfinite(value)):
                 raise UsageError(f"--option {name}: must be a finite number >= 0, got {value}")
-        for name in ("reg", "bias_reg"):
-            if not getattr(self, name) > 0:
-                raise UsageError(f"--option {name}: must be > 0, got {getattr(self, name)}")
+        if not self.bias_reg > 0:
+            raise UsageError(f"--option bias_reg: must be > 0, got {self.bias_reg}")
         if not 1.0 <= self.relax < 2.0:
             raise UsageError(f"--option relax: must be in [1, 2), got {self.relax}")
+        self.regs()
         self.side_regs()
         self.implicit_regs()
+
+    def regs(self) -> tuple[float, ...]:
+        """The factor penalties to fit, in order (each finite and > 0)."""
+        return factor_penalties(self.reg)
 
     def side_regs(self) -> tuple[float, ...]:
         """The side penalties to fit, in order (each finite and > 0)."""
@@ -108,12 +121,3 @@ def side_columns(names: list[str], spec: str) -> np.ndarray:
     """Indices of the feature ``names`` that start with one of the comma-separated prefixes of ``spec``."""
     prefixes = tuple(p.strip() for p in spec.split(",") if p.strip())
     return columns_with_prefix(names, prefixes) if prefixes else np.zeros(0, dtype=np.int64)
-
-
-@dataclass(frozen=True)
-class Validation:
-    """Candidates to score the fits on (the validation split) and the like threshold."""
-
-    candidates: Candidates
-    threshold: float
-    k: int = VALID_K

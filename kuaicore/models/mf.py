@@ -4,6 +4,11 @@ Each observed (user, video) pair has one rating ``r_ui``: its training rows' mea
 log scale by default (``target="log"``: ``log1p``, which tames the long tail of re-watch loops) or as it is
 (``"capped"``). The model ``r_ui ~ mu + b_u + b_i + x_u . y_i`` is fitted on observed pairs only by
 alternating exact ridge solves (:mod:`kuaicore.kernels.mf`), ``iterations`` times from a seeded start.
+The factors' penalty is chosen on the validation split: each penalty of ``reg`` (weakest first) is fitted
+in turn, warm-started, and the fit the evaluation protocol scores best on valid.parquet is kept (a penalty
+past the ratings' signal shrinks the factors to nothing, and where that lies differs between datasets).
+Weakest first because zero factors are a fixed point of the alternation: a path that starts from a penalty
+that collapses them cannot recover with a weaker one.
 It ends as embeddings like every model: ``user_emb = [x_u, b_u, 1]``, ``item_emb = [y_i, 1, mu + b_i]``, so
 ``user_emb[u] . item_emb[i]`` is the predicted rating; :func:`predict_watch_ratio` maps it back to a capped
 watch ratio (for MAE/RMSE). Unlike implicit ALS it ranks by predicted satisfaction, not by exposure.
@@ -21,13 +26,32 @@ import scipy.sparse as sp
 from kuaicore.errors import UsageError
 from kuaicore.models.contract import Fitted, ModelData
 from kuaicore.models.interactions import Interactions
+from kuaicore.options import number_list
+from kuaicore.protocol import VALID_K, Validation
 
 TARGETS = ("log", "capped")
+REGS = "0.02,0.03,0.05"
+"""The factor penalties mf and hybrid try by default, weakest first (BENCHMARKS.md "Choosing the factor
+penalty on valid": the twin's taste worlds score best on valid at 0.02-0.03, the others at 0.03-0.05)."""
+
+
+def factor_penalties(reg: str | float) -> tuple[float, ...]:
+    """``--option reg``: one penalty or several, comma-separated, each finite and > 0 (a number, as tune
+    samples it, is one penalty); UsageError naming the option otherwise."""
+    values = number_list(str(reg), lambda v: bool(np.isfinite(v)) and v > 0)
+    if not values:
+        raise UsageError(f"--option reg={reg}: expected numbers > 0, comma-separated (e.g. {REGS})")
+    return values
 
 
 @dataclass(frozen=True)
 class MFOptions:
     """Factors, iterations, regularisation (per observation), rating scale and seed of biased MF.
+
+    ``reg``: the factors' penalty, or several (comma-separated, weakest first): the first is fitted for
+    ``iterations``, each next one from the best fit so far for ``path_iterations``, and the fit that scores
+    best by the evaluation protocol on valid.parquet is kept (without validation rows: the last). The path
+    stops at the first penalty that scores worse than the best so far.
 
     ``iterations`` is 40, not the dozen at which the training RMSE flattens: the ranking of *unseen* pairs
     keeps improving for tens of iterations more (0.81 -> 0.93 of the oracle from 12 to 50 on a latent-factor
@@ -35,7 +59,8 @@ class MFOptions:
 
     factors: int = 32
     iterations: int = 40
-    reg: float = 0.05
+    path_iterations: int = 15
+    reg: str = REGS
     bias_reg: float = 0.01
     target: str = "log"
     init_scale: float = 0.1
@@ -44,15 +69,18 @@ class MFOptions:
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
             raise UsageError(f"--target: {self.target!r} is not one of {', '.join(TARGETS)}")
-        for name in ("factors", "iterations"):
+        for name in ("factors", "iterations", "path_iterations"):
             if getattr(self, name) < 1:
                 raise UsageError(f"--{name}: must be >= 1, got {getattr(self, name)}")
-        for name in ("reg", "bias_reg", "init_scale"):
+        for name in ("bias_reg", "init_scale"):
             value = getattr(self, name)
             if not (value >= 0 and np.isfinite(value)):
                 raise UsageError(f"--{name.replace('_', '-')}: must be a finite number >= 0, got {value}")
-        if not self.reg > 0:
-            raise UsageError(f"--reg: must be > 0, got {self.reg}")
+        factor_penalties(self.reg)
+
+    def regs(self) -> tuple[float, ...]:
+        """The factor penalties to fit, in order."""
+        return factor_penalties(self.reg)
 
 
 def ratings(data: Interactions, target: str) -> sp.csr_matrix:
@@ -71,11 +99,14 @@ def fit(
     data: Interactions,
     options: MFOptions = MFOptions(),
     on_iteration: Callable[[int, float, float], None] | None = None,
+    validation: Validation | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Fit biased MF; returns ``(user_emb f32[n_users, f+2], item_emb f32[n_items, f+2], info)``.
+    """Fit biased MF; returns ``(user_emb f32[n_users, f+2], item_emb f32[n_items, f+2], info)`` of the
+    penalty of ``options.reg`` that ``validation`` scores best (without it: the last one fitted).
 
-    ``info["train_rmse"]``: RMSE of the ratings after each iteration; ``on_iteration(it, rmse, seconds)``
-    is called after each one."""
+    ``info["train_rmse"]``: RMSE of the ratings after each iteration (all stages); ``info["reg_path"]``: each
+    penalty's iterations, final train RMSE and valid ndcg; ``on_iteration(it, rmse, seconds)`` is called
+    after each iteration."""
     from kuaicore.kernels.mf import mf_half_step, mf_squared_error
 
     r = ratings(data, options.target)
@@ -88,22 +119,35 @@ def fit(
     bu = np.zeros(n_users)
     y = rng.standard_normal((n_items, options.factors)) * options.init_scale
     bi = np.zeros(n_items)
-    rmses, seconds = [], []
-    for it in range(options.iterations):
-        start = time.perf_counter()
-        mf_half_step(r.indptr, r.indices, r.data, y, bi, mu, options.reg, options.bias_reg, x, bu)
-        mf_half_step(rt.indptr, rt.indices, rt.data, x, bu, mu, options.reg, options.bias_reg, y, bi)
-        seconds.append(time.perf_counter() - start)
-        sse = mf_squared_error(r.indptr, r.indices, r.data, x, bu, y, bi, mu)
-        rmses.append(float(np.sqrt(sse / max(r.nnz, 1))))
-        if on_iteration is not None:
-            on_iteration(it, rmses[-1], seconds[-1])
-    user_emb = np.column_stack([x, bu, np.ones(n_users)]).astype(np.float32)
-    item_emb = np.column_stack([y, np.ones(n_items), mu + bi]).astype(np.float32)
+    rmses, seconds, path = [], [], []
+    best = None  # (stage, user_emb, item_emb, x, bu, y, bi) of the best fit so far
+    for stage, reg in enumerate(options.regs()):
+        if best is not None:  # warm start from the best fit so far
+            x, bu, y, bi = (a.copy() for a in best[3:])
+        for _ in range(options.iterations if stage == 0 else options.path_iterations):
+            start = time.perf_counter()
+            mf_half_step(r.indptr, r.indices, r.data, y, bi, mu, reg, options.bias_reg, x, bu)
+            mf_half_step(rt.indptr, rt.indices, rt.data, x, bu, mu, reg, options.bias_reg, y, bi)
+            seconds.append(time.perf_counter() - start)
+            sse = mf_squared_error(r.indptr, r.indices, r.data, x, bu, y, bi, mu)
+            rmses.append(float(np.sqrt(sse / max(r.nnz, 1))))
+            if on_iteration is not None:
+                on_iteration(len(rmses) - 1, rmses[-1], seconds[-1])
+        user_emb = np.column_stack([x, bu, np.ones(n_users)]).astype(np.float32)
+        item_emb = np.column_stack([y, np.ones(n_items), mu + bi]).astype(np.float32)
+        score = validation.ndcg(user_emb, item_emb) if validation is not None else float("nan")
+        path.append({"reg": reg, "iterations": len(rmses), "train_rmse": rmses[-1], "valid_ndcg": score})
+        if best is None or validation is None or score > path[best[0]]["valid_ndcg"]:
+            best = (stage, user_emb, item_emb, x.copy(), bu.copy(), y.copy(), bi.copy())
+        elif validation is not None:
+            break  # worse than the best so far: the path has passed its best penalty
+    chosen = path[best[0]]
     info = {
         "factors": options.factors,
         "iterations": options.iterations,
-        "reg": options.reg,
+        "reg": chosen["reg"],
+        "reg_path": path,
+        "valid_ndcg": chosen["valid_ndcg"],
         "bias_reg": options.bias_reg,
         "target": options.target,
         "global_mean": mu,
@@ -111,7 +155,7 @@ def fit(
         "train_rmse": rmses,
         "seconds": seconds,
     }
-    return user_emb, item_emb, info
+    return best[1], best[2], info
 
 
 def predict_watch_ratio(
@@ -133,13 +177,19 @@ def predict_watch_ratio(
 
 
 def fit_art(data: ModelData, options: MFOptions) -> Fitted:
-    """The fit contract (kuaicore.models.contract): MF of ART's training rows, a watch-ratio predictor."""
+    """The fit contract (kuaicore.models.contract): MF of ART's training rows, a watch-ratio predictor; its
+    factor penalty chosen on valid.parquet by the evaluation protocol when ``reg`` lists several."""
+    regs = options.regs()
+    total = options.iterations + options.path_iterations * (len(regs) - 1)
 
     def progress(it: int, rmse: float, secs: float) -> None:
-        if it == 0 or (it + 1) % 10 == 0 or it + 1 == options.iterations:  # a line per 10, not per iteration
-            data.log(f"  mf iteration {it + 1}/{options.iterations}: train rmse {rmse:.5f}, {secs:.2f}s")
+        if it == 0 or (it + 1) % 10 == 0 or it + 1 == total:  # a line per 10, not per iteration
+            data.log(f"  mf iteration {it + 1}/{total}: train rmse {rmse:.5f}, {secs:.2f}s")
 
-    u, v, info = fit(data.interactions, options, on_iteration=progress)
+    validation = data.validation if len(regs) > 1 else None
+    u, v, info = fit(data.interactions, options, on_iteration=progress, validation=validation)
+    for step in info["reg_path"]:
+        data.log(f"  reg {step['reg']:g}: valid ndcg@{VALID_K} {step['valid_ndcg']:.4f}")
     return Fitted(
         u,
         v,

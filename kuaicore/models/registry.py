@@ -138,8 +138,8 @@ BUILTIN: tuple[ModelEntry, ...] = (
     ),
     ModelEntry(
         "mf",
-        "biased matrix factorisation of the watch ratio (how much it is liked); options: factors, iterations,"
-        " reg, bias_reg, target=log|capped",
+        "biased matrix factorisation of the watch ratio (how much it is liked; the factor penalty chosen on"
+        " valid); options: factors, iterations, reg, path_iterations, bias_reg, target=log|capped",
         fit="kuaicore.models.mf:fit_art",
         options="kuaicore.models.mf:MFOptions",
         search=Search(
@@ -158,8 +158,8 @@ BUILTIN: tuple[ModelEntry, ...] = (
     ModelEntry(
         "hybrid",
         "biased MF + each user's weights over the video's tags and length (ids and content, fitted by exact"
-        " alternating solves; the side penalty chosen on valid); options: factors, iterations, reg, side_reg,"
-        " item_side, user_side, implicit (exposure factors)",
+        " alternating solves; the side and factor penalties chosen on valid); options: factors, iterations,"
+        " reg, side_reg, item_side, user_side, implicit (exposure factors)",
         fit="kuaicore.models.hybrid:fit_art",
         options="kuaicore.models.hybrid:HybridOptions",
         search=Search(

@@ -33,7 +33,7 @@ def _random_csr(rng: np.random.Generator, n_rows: int, n_cols: int, density: flo
 @given(
     seed=st.integers(0, 2**31 - 1),
     n_rows=st.integers(1, 12),
-    n_cols=st.integers(1, 15),
+    n_cols=st.integers(1, 40),  # up to 40 observations a row: several blocks of 8 and a remainder
     d=st.integers(1, 6),
     density=st.floats(0.0, 1.0),
 )

@@ -18,18 +18,44 @@ from numba import njit, prange
 
 from kuaicore.kernels.als import _cholesky_solve
 
+BLOCK = 8
+"""Observations folded into the Gram matrix per pass over it (see :func:`_solve_row`)."""
 
-@njit(cache=True)
+
+@njit(cache=True, fastmath={"contract"})
 def _solve_row(
     lo: int, hi: int, indices: np.ndarray, values: np.ndarray, design: np.ndarray, penalty: np.ndarray
 ) -> np.ndarray:
-    """theta of one row: the ridge solution over its observations ``lo:hi`` (lower triangle accumulated)."""
+    """theta of one row: the ridge solution over its observations ``lo:hi`` (lower triangle accumulated).
+
+    The Gram matrix takes eight observations per pass (each entry loaded and stored once for eight products
+    instead of once per product: a d = 65 triangle does not stay in registers, so a pass is bound by its
+    loads and stores) and multiply-adds may fuse (``contract``, no other reordering): 1.7x faster at full
+    scale than one observation per pass, same result to ~1e-14."""
     d = design.shape[1]
     a = np.zeros((d, d))
     b = np.zeros(d)
-    for j in range(lo, hi):
-        z = design[indices[j]]
-        r = values[j]
+    j = lo
+    while j + BLOCK <= hi:
+        z0, z1 = design[indices[j]], design[indices[j + 1]]
+        z2, z3 = design[indices[j + 2]], design[indices[j + 3]]
+        z4, z5 = design[indices[j + 4]], design[indices[j + 5]]
+        z6, z7 = design[indices[j + 6]], design[indices[j + 7]]
+        r0, r1, r2, r3 = values[j], values[j + 1], values[j + 2], values[j + 3]
+        r4, r5, r6, r7 = values[j + 4], values[j + 5], values[j + 6], values[j + 7]
+        for p in range(d):
+            z0p, z1p, z2p, z3p = z0[p], z1[p], z2[p], z3[p]
+            z4p, z5p, z6p, z7p = z4[p], z5[p], z6[p], z7[p]
+            b[p] += z0p * r0 + z1p * r1 + z2p * r2 + z3p * r3 + z4p * r4 + z5p * r5 + z6p * r6 + z7p * r7
+            for q in range(p + 1):
+                a[p, q] += (
+                    z0p * z0[q] + z1p * z1[q] + z2p * z2[q] + z3p * z3[q]
+                    + z4p * z4[q] + z5p * z5[q] + z6p * z6[q] + z7p * z7[q]
+                )  # fmt: skip
+        j += BLOCK
+    for k in range(j, hi):  # the last observations, one at a time
+        z = design[indices[k]]
+        r = values[k]
         for p in range(d):
             zp = z[p]
             b[p] += zp * r

@@ -326,18 +326,20 @@ def test_too_little_space_is_refused_before_any_work(tiny_data, tmp_path, monkey
 # --- Ctrl-C, SIGTERM and kill -9, in a real process --------------------------------------------------------
 
 
-def _interactive_signals() -> None:
-    """In the child before exec: Ctrl-C as in a terminal. A test run started in the background of a
-    non-interactive shell inherits SIGINT ignored, and Python then never raises KeyboardInterrupt."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def _start(argv: list[str], wait_for: str, cwd: Path) -> subprocess.Popen:
-    """Start the CLI and return once its stderr shows ``wait_for`` (the work is under way)."""
+    """Start the CLI and return once its stderr shows ``wait_for`` (the work is under way).
+
+    Ctrl-C reaches the child as in a terminal: a test run started in the background of a non-interactive
+    shell inherits SIGINT ignored (and Python then never raises KeyboardInterrupt), so SIGINT is handled here
+    while the child starts, and a handled signal is reset to the default at exec (no ``preexec_fn``: a fork
+    after JAX has started its threads warns)."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen([sys.executable, "-m", "kuaicore.cli", *argv], cwd=cwd, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=_interactive_signals)  # fmt: skip
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "kuaicore.cli", *argv], cwd=cwd, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     deadline = time.monotonic() + 120
     for line in proc.stderr:
         if wait_for in line or time.monotonic() > deadline:

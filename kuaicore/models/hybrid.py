@@ -278,7 +278,7 @@ def fit_art(data: ModelData, options: HybridOptions) -> Fitted:
         validation,
         on_iteration=progress,
     )
-    for step in info["side_reg_path"]:
+    for step in info["side_reg_path"] if validation is not None else ():  # one stage: nothing compared
         exposure = f", implicit_reg {step['implicit_reg']:g}" if options.implicit else ""
         data.log(
             f"  reg {step['reg']:g}, side_reg {step['side_reg']:g}{exposure}:"

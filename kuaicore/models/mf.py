@@ -188,7 +188,7 @@ def fit_art(data: ModelData, options: MFOptions) -> Fitted:
 
     validation = data.validation if len(regs) > 1 else None
     u, v, info = fit(data.interactions, options, on_iteration=progress, validation=validation)
-    for step in info["reg_path"]:
+    for step in info["reg_path"] if validation is not None else ():  # one penalty: nothing was compared
         data.log(f"  reg {step['reg']:g}: valid ndcg@{VALID_K} {step['valid_ndcg']:.4f}")
     return Fitted(
         u,

@@ -19,7 +19,7 @@ from numba import njit, prange
 from kuaicore.kernels.als import _cholesky_solve
 
 BLOCK = 8
-"""Observations folded into the Gram matrix per pass over it (see :func:`_solve_row`)."""
+"""Observations folded into the Gram matrix per pass over it (:func:`_solve_row` is written out for eight)."""
 
 
 @njit(cache=True, fastmath={"contract"})

@@ -29,9 +29,9 @@ def _solve_row(
     """theta of one row: the ridge solution over its observations ``lo:hi`` (lower triangle accumulated).
 
     The Gram matrix takes eight observations per pass (each entry loaded and stored once for eight products
-    instead of once per product: a d = 65 triangle does not stay in registers, so a pass is bound by its
-    loads and stores) and multiply-adds may fuse (``contract``, no other reordering): 1.7x faster at full
-    scale than one observation per pass, same result to ~1e-14."""
+    instead of once per product: a triangle of d = 49 or 65 does not stay in registers, so a pass is bound by
+    its loads and stores) and multiply-adds may fuse (``contract``, no other reordering): 1.7x faster at full
+    scale than one observation per pass (d = 65), same result to ~1e-14."""
     d = design.shape[1]
     a = np.zeros((d, d))
     b = np.zeros(d)

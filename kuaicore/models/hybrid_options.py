@@ -49,7 +49,7 @@ class HybridOptions:
     scale they settle in ~20, so the default costs half as much there.
     """
 
-    factors: int = 32
+    factors: int = 16
     iterations: int = 40
     path_iterations: int = 15
     reg: str = REGS

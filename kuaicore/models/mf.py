@@ -57,7 +57,7 @@ class MFOptions:
     keeps improving for tens of iterations more (0.81 -> 0.93 of the oracle from 12 to 50 on a latent-factor
     world; kuaicore.models.hybrid says why)."""
 
-    factors: int = 32
+    factors: int = 16
     iterations: int = 40
     path_iterations: int = 15
     reg: str = REGS

@@ -81,7 +81,7 @@ def protocol_ndcg(
 @dataclass(frozen=True)
 class Validation:
     """The validation split as candidates, the like threshold and the cut-off: what a model's fit scores
-    its alternatives on (hybrid's penalties, mf's regularisation path, blend's weights)."""
+    its alternatives on (hybrid's penalties, mf's regularisation path)."""
 
     candidates: Candidates
     threshold: float

@@ -120,10 +120,10 @@ def fit(
     y = rng.standard_normal((n_items, options.factors)) * options.init_scale
     bi = np.zeros(n_items)
     rmses, seconds, path = [], [], []
-    best = None  # (stage, user_emb, item_emb, x, bu, y, bi) of the best fit so far
+    best = None  # (stage, user_emb, item_emb) of the best fit so far
+    # Each stage continues from the fit before it, which is always the best so far: the path stops at the
+    # first stage that scores worse (and without validation the last fit counts as the best).
     for stage, reg in enumerate(options.regs()):
-        if best is not None:  # warm start from the best fit so far
-            x, bu, y, bi = (a.copy() for a in best[3:])
         for _ in range(options.iterations if stage == 0 else options.path_iterations):
             start = time.perf_counter()
             mf_half_step(r.indptr, r.indices, r.data, y, bi, mu, reg, options.bias_reg, x, bu)
@@ -138,7 +138,7 @@ def fit(
         score = validation.ndcg(user_emb, item_emb) if validation is not None else float("nan")
         path.append({"reg": reg, "iterations": len(rmses), "train_rmse": rmses[-1], "valid_ndcg": score})
         if best is None or validation is None or score > path[best[0]]["valid_ndcg"]:
-            best = (stage, user_emb, item_emb, x.copy(), bu.copy(), y.copy(), bi.copy())
+            best = (stage, user_emb, item_emb)
         elif validation is not None:
             break  # worse than the best so far: the path has passed its best penalty
     chosen = path[best[0]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -230,13 +231,41 @@ def test_factor_penalty_stages_start_from_the_best_side_fit_and_stop_past_the_be
         hybrid.HybridOptions(reg="0.05,-1")
 
 
+def test_rank_stages_truncate_the_best_fit_keep_its_side_weights_and_stop_at_the_first_worse():
+    """Planted: 3 latent factors and tag taste, fitted with 8 factors. ``ranks="6,2,1"``: 6 starts from the
+    best fit's factor product truncated to 6 (side weights and biases kept); 2 is too few and scores worse
+    than the best, so 1 is not fitted."""
+    data, tags, unseen, watch = _planted(6, 0.5, 0.5)
+    threshold = float(np.quantile(watch, 0.8))
+    validation = hybrid.Validation(unseen, threshold)
+    opts = hybrid.HybridOptions(
+        factors=8, iterations=12, path_iterations=1, reg="0.05", side_reg="1", ranks="6,2,1"
+    )
+    u, v, info = hybrid.fit(data, np.zeros((120, 0)), tags, opts, validation)
+    path = info["side_reg_path"]
+    assert [s["factors"] for s in path] == [8, 6, 2]
+    assert path[2]["valid_ndcg"] < max(path[0]["valid_ndcg"], path[1]["valid_ndcg"])
+    chosen = max(path, key=lambda s: s["valid_ndcg"])
+    assert info["factors"] == chosen["factors"] and u.shape == (120, chosen["factors"] + tags.shape[1] + 2)
+    assert protocol_ndcg(unseen, threshold, user_emb=u, item_emb=v) == pytest.approx(chosen["valid_ndcg"])
+    # one iteration at rank 6 from the truncation: the side weights and biases carried over, the product of
+    # the factors its best rank-6 approximation before that iteration
+    full = hybrid.fit(data, np.zeros((120, 0)), tags, replace(opts, ranks=""), validation)
+    six = hybrid.fit(data, np.zeros((120, 0)), tags, replace(opts, ranks="6"), validation)
+    (fu, fv), (su, sv) = full[:2], six[:2]
+    assert six[2]["factors"] == 6 and path[1]["valid_ndcg"] > path[0]["valid_ndcg"]
+    np.testing.assert_allclose(su[:, 6:], fu[:, 8:], atol=0.02)  # tag weights and biases barely move
+    np.testing.assert_allclose(su[:, :6] @ sv[:, :6].T, fu[:, :8] @ fv[:, :8].T, atol=0.1)
+
+
 def test_cli_trains_and_evaluates_hybrid(tiny_art, tmp_path):
     art = tmp_path / "art"
     shutil.copytree(tiny_art, art)
     args = ["train", str(art), "--model", "hybrid", "--run", "hyb", "--option", "iterations=4"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
-    assert "side_reg 0.5: valid ndcg@10" in result.stderr
+    assert "side_reg 0.5, 16 factors: valid ndcg@10" in result.stderr
+    assert re.search(r"side_reg [0-9.]+, 8 factors: valid ndcg@10", result.stderr)  # the rank stage
     config = json.loads((art / "runs" / "hyb" / "config.json").read_text())
     assert config["model"] == "hybrid" and config["info"]["side_reg"] in (8.0, 2.0, 0.5)
     result = CliRunner().invoke(
@@ -250,7 +279,7 @@ def test_cli_trains_and_evaluates_hybrid(tiny_art, tmp_path):
     info = json.loads((art / "runs" / "imp" / "config.json").read_text())["info"]
     assert info["user_side_columns"] == 3  # the exposure factors, on both sides
     assert info["item_side_columns"] == config["info"]["item_side_columns"] + 3
-    assert re.search(r"side_reg [0-9.]+, implicit_reg 0.05: valid ndcg@10", result.stderr)  # exposure stage
+    assert re.search(r"side_reg [0-9.]+, implicit_reg 0.05, 16 factors: valid ndcg@10", result.stderr)  # exposure stage
     bad = CliRunner().invoke(cli, ["train", str(art), "--model", "hybrid", "--option", "item_side=nope_"])
     assert bad.exit_code == 2
     assert "item_side=nope_: no item feature starts with these prefixes" in bad.stderr

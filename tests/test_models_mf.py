@@ -122,6 +122,61 @@ def test_the_penalty_path_keeps_the_fit_valid_scores_best():
     assert np.abs(collapsed[0][:, :3]).max() < 1e-6  # from zero factors a weaker penalty cannot recover
 
 
+@settings(max_examples=25, deadline=None)
+@given(
+    n_users=st.integers(1, 12),
+    n_items=st.integers(1, 12),
+    d=st.integers(1, 5),
+    k=st.integers(1, 5),
+    seed=st.integers(0, 2**16),
+)
+def test_truncate_factors_is_the_best_rank_k_approximation_of_the_product(n_users, n_items, d, k, seed):
+    """Against NumPy's SVD of the whole product (Eckart-Young), with the singular values split evenly."""
+    rng = np.random.default_rng(seed)
+    x, y = rng.standard_normal((n_users, d)), rng.standard_normal((n_items, d))
+    k = min(k, d, n_users, n_items)
+    xk, yk = mf.truncate_factors(x, y, k)
+    assert xk.shape == (n_users, k) and yk.shape == (n_items, k)
+    u, s, vt = np.linalg.svd(x @ y.T)
+    np.testing.assert_allclose(xk @ yk.T, (u[:, :k] * s[:k]) @ vt[:k], atol=1e-9)
+    np.testing.assert_allclose(xk.T @ xk, yk.T @ yk, atol=1e-9)  # U_k S_k^1/2 and V_k S_k^1/2
+
+
+def test_smaller_ranks_parse_and_drop_those_not_below_the_factors():
+    assert mf.smaller_ranks("8", 16) == (8,) and mf.smaller_ranks("8", 8) == ()
+    assert mf.smaller_ranks("4, 12,8,4", 16) == (12, 8, 4) and mf.smaller_ranks("", 16) == ()
+    for bad in ("x", "0", "2.5", "-4", "inf"):
+        with pytest.raises(UsageError, match="--option ranks="):
+            mf.MFOptions(ranks=bad)
+
+
+def test_smaller_ranks_start_from_the_truncated_best_fit_and_valid_picks_the_planted_rank():
+    """Planted rank 2, fitted with 8 factors: the spare ones fit noise. After the penalty path, each rank of
+    ``ranks`` starts from the best fit's product truncated to it and ends where a fit at that rank from the
+    start ends; valid prefers 2, and 1, too few, scores worse."""
+    data, rating, mask = _planted(n_users=80, n_items=100, d=2, density=0.25, seed=4)
+    noisy = Interactions(data.matrix.copy(), data.counts, data.n_rows)
+    noisy.matrix.data = np.expm1(
+        np.log1p(noisy.matrix.data) + np.random.default_rng(0).normal(0, 0.15, noisy.matrix.nnz)
+    ).astype(noisy.matrix.data.dtype)
+    hu, hi = np.nonzero(~mask)
+    watch = np.expm1(rating[hu, hi]).astype(np.float32)
+    validation = Validation(candidates_from_rows(hu, hi, watch), float(np.quantile(watch, 0.8)))
+    opts = mf.MFOptions(factors=8, iterations=20, path_iterations=10, reg="0.02", ranks="4,2,1,3")
+    user_emb, item_emb, info = mf.fit(noisy, opts, validation=validation)
+    path = info["reg_path"]
+    assert [s["factors"] for s in path] == [8, 4, 3, 2, 1]  # largest first, whatever the order given
+    scores = [s["valid_ndcg"] for s in path]
+    assert scores[0] < scores[1] < scores[2] < scores[3] and scores[4] < scores[3] - 0.05
+    assert info["factors"] == 2 and info["valid_ndcg"] == scores[3] and user_emb.shape == (80, 4)
+    scratch = mf.fit(noisy, mf.MFOptions(factors=2, iterations=30, reg="0.02", ranks=""))
+    assert validation.ndcg(*scratch[:2]) == pytest.approx(scores[3], abs=0.005)  # as if fitted at rank 2
+    assert validation.ndcg(user_emb, item_emb) == pytest.approx(info["valid_ndcg"])
+    again = mf.fit(noisy, opts, validation=validation)
+    np.testing.assert_array_equal(again[0], user_emb)  # same seed, same bytes
+    assert [s["factors"] for s in mf.fit(noisy, opts)[2]["reg_path"]] == [8]  # no validation: no ranks
+
+
 def test_options_are_checked():
     with pytest.raises(UsageError, match="--target"):
         mf.MFOptions(target="raw")

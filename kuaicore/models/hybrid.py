@@ -45,7 +45,7 @@ from kuaicore.errors import UsageError
 from kuaicore.models.contract import Fitted, ModelData
 from kuaicore.models.hybrid_options import INITS, HybridOptions, Validation, side_columns
 from kuaicore.models.interactions import Interactions
-from kuaicore.models.mf import predict_watch_ratio, ratings
+from kuaicore.models.mf import predict_watch_ratio, ratings, truncate_factors
 from kuaicore.protocol import VALID_K
 
 __all__ = ["INITS", "HybridOptions", "Validation", "fit", "fit_art", "side_columns"]
@@ -135,6 +135,13 @@ def _alternate(
     return rmses
 
 
+def _truncated(theta_u: np.ndarray, theta_i: np.ndarray, d: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``theta_u``/``theta_i`` with their ``d`` leading factor columns replaced by the ``k`` factors of the
+    best rank-``k`` approximation of the factor product (side weights and biases kept)."""
+    x, y = truncate_factors(theta_u[:, :d], theta_i[:, :d], k)
+    return np.hstack([x, theta_u[:, d:]]), np.hstack([y, theta_i[:, d:]])
+
+
 def _side_penalties(n: int, side_reg: float, implicit_reg: float, o: HybridOptions) -> list[float]:
     """Penalties of ``n`` side columns: ``side_reg``, and ``implicit_reg`` for the last ``o.implicit`` (the
     exposure factors that fit_art appends)."""
@@ -187,15 +194,17 @@ def fit(
     path: list[dict] = []
     best = None  # (stage, user_emb, item_emb, theta_u, theta_i) of the best fit so far
     regs = o.regs()
-    # (factor penalty, side penalty, exposure penalty); None: the best fit's. The side path runs on from
-    # fit to fit at the first factor penalty; every later stage starts from the best fit so far.
-    stages = [(regs[0], s, s) for s in o.side_regs()]  # side and exposure penalties tied on the side path
-    stages += [(reg, None, None) for reg in regs[1:]]
-    stages += [(None, None, imp) for imp in (o.implicit_regs() if o.implicit else ())]
-    passed_best_reg = False  # a factor penalty scored worse than the best so far: skip the weaker ones
-    for stage, (reg, side_reg, implicit_reg) in enumerate(stages):
-        factor_stage = side_reg is None and reg is not None
-        if factor_stage and passed_best_reg:
+    # (factor penalty, side penalty, exposure penalty, factors); None: the best fit's. The side path runs on
+    # from fit to fit at the first factor penalty; every later stage starts from the best fit so far (a
+    # smaller rank from its factors truncated to that rank).
+    stages = [(regs[0], s, s, d) for s in o.side_regs()]  # side and exposure penalties tied on the side path
+    stages += [(reg, None, None, d) for reg in regs[1:]]
+    stages += [(None, None, imp, d) for imp in (o.implicit_regs() if o.implicit else ())]
+    stages += [(None, None, None, k) for k in (o.ranks_to_try() if validation is not None else ())]
+    passed = {"reg": False, "rank": False}  # a stage of this path scored worse than the best so far
+    for stage, (reg, side_reg, implicit_reg, k) in enumerate(stages):
+        path_name = "rank" if k != d else "reg" if side_reg is None and reg is not None else None
+        if path_name is not None and passed[path_name]:
             continue
         if side_reg is None:  # from the best fit so far, at its penalties except the one this stage tries
             base = path[best[0]]
@@ -203,23 +212,25 @@ def fit(
             side_reg = base["side_reg"]
             implicit_reg = base["implicit_reg"] if implicit_reg is None else implicit_reg
             theta_u, theta_i = best[3].copy(), best[4].copy()
-        pen_u = np.array([reg] * d + _side_penalties(fi, side_reg, implicit_reg, o) + [o.bias_reg])
-        pen_i = np.array([reg] * d + _side_penalties(fu, side_reg, implicit_reg, o) + [o.bias_reg])
+            if k != base["factors"]:
+                theta_u, theta_i = _truncated(theta_u, theta_i, base["factors"], k)
+        pen_u = np.array([reg] * k + _side_penalties(fi, side_reg, implicit_reg, o) + [o.bias_reg])
+        pen_i = np.array([reg] * k + _side_penalties(fu, side_reg, implicit_reg, o) + [o.bias_reg])
         iterations = o.iterations if stage == 0 else o.path_iterations
-        rmses = _alternate(p, theta_u, theta_i, (pen_u, pen_i), d, iterations, o.relax, on_iteration, o.tol)
-        user_emb, item_emb = _embeddings(p, theta_u, theta_i, d)
+        rmses = _alternate(p, theta_u, theta_i, (pen_u, pen_i), k, iterations, o.relax, on_iteration, o.tol)
+        user_emb, item_emb = _embeddings(p, theta_u, theta_i, k)
         score = validation.ndcg(user_emb, item_emb) if validation is not None else float("nan")
         path.append(
-            {"reg": reg, "side_reg": side_reg, "implicit_reg": implicit_reg, "iterations": len(rmses),
-             "train_rmse": rmses[-1], "valid_ndcg": score}
+            {"reg": reg, "side_reg": side_reg, "implicit_reg": implicit_reg, "factors": k,
+             "iterations": len(rmses), "train_rmse": rmses[-1], "valid_ndcg": score}
         )  # fmt: skip
         if best is None or validation is None or score > path[best[0]]["valid_ndcg"]:
-            best = (stage, user_emb, item_emb, theta_u.copy(), theta_i.copy())
-        elif factor_stage:
-            passed_best_reg = True
+            best = (len(path) - 1, user_emb, item_emb, theta_u.copy(), theta_i.copy())
+        elif path_name is not None:
+            passed[path_name] = True
     chosen = path[best[0]]
     info = {
-        "factors": d,
+        "factors": chosen["factors"],
         "user_side_columns": fu,
         "item_side_columns": fi,
         "target": o.target,
@@ -252,7 +263,9 @@ def fit_art(data: ModelData, options: HybridOptions) -> Fitted:
         )
     stages = len(options.side_regs()) + len(options.regs()) - 1
     stages += len(options.implicit_regs()) if options.implicit else 0
+    stages += len(options.ranks_to_try())
     validation = data.validation if stages > 1 else None
+    stages -= len(options.ranks_to_try()) if validation is None else 0
     total = options.iterations + options.path_iterations * (stages - 1)
     done = [0]
 
@@ -281,7 +294,7 @@ def fit_art(data: ModelData, options: HybridOptions) -> Fitted:
     for step in info["side_reg_path"] if validation is not None else ():  # one stage: nothing compared
         exposure = f", implicit_reg {step['implicit_reg']:g}" if options.implicit else ""
         data.log(
-            f"  reg {step['reg']:g}, side_reg {step['side_reg']:g}{exposure}:"
+            f"  reg {step['reg']:g}, side_reg {step['side_reg']:g}{exposure}, {step['factors']} factors:"
             f" valid ndcg@{VALID_K} {step['valid_ndcg']:.4f}"
         )
     return Fitted(

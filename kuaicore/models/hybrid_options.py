@@ -12,7 +12,7 @@ import numpy as np
 
 from kuaicore.errors import UsageError
 from kuaicore.models.interactions import columns_with_prefix
-from kuaicore.models.mf import REGS, TARGETS, factor_penalties
+from kuaicore.models.mf import RANKS, REGS, TARGETS, factor_penalties, smaller_ranks
 from kuaicore.options import number_list
 from kuaicore.protocol import Validation
 
@@ -30,6 +30,9 @@ class HybridOptions:
     strength depends on how much signal the ratings carry (a penalty past it shrinks the factors to nothing):
     on the twin's taste worlds 0.02-0.03 scores +0.03 to +0.09 ndcg@10 on valid over 0.05, while 0.05 is best
     where taste is weak (BENCHMARKS.md "Choosing the factor penalty on valid").
+    ``ranks``: smaller numbers of factors to try last (validation only; "" for none), each from the best
+    fit so far with its factor product truncated to that rank (side weights and biases kept), for
+    ``path_iterations``; kept where validation scores better (as ``mf``'s ``ranks``).
     ``side_reg``: one penalty for the side weights, or several (comma-separated, strongest first): each is
     fitted in turn, warm-started from the previous one for ``path_iterations`` more iterations, and the one
     whose embeddings score best on the validation split is kept (without validation candidates: the last).
@@ -53,6 +56,7 @@ class HybridOptions:
     iterations: int = 40
     path_iterations: int = 15
     reg: str = REGS
+    ranks: str = RANKS
     side_reg: str = "8,2,0.5"
     bias_reg: float = 0.01
     item_side: str = "tag_,duration_ms"
@@ -83,12 +87,17 @@ class HybridOptions:
         if not 1.0 <= self.relax < 2.0:
             raise UsageError(f"--option relax: must be in [1, 2), got {self.relax}")
         self.regs()
+        self.ranks_to_try()
         self.side_regs()
         self.implicit_regs()
 
     def regs(self) -> tuple[float, ...]:
         """The factor penalties to fit, in order (each finite and > 0)."""
         return factor_penalties(self.reg)
+
+    def ranks_to_try(self) -> tuple[int, ...]:
+        """The smaller ranks to try after the penalty paths, largest first."""
+        return smaller_ranks(self.ranks, self.factors)
 
     def side_regs(self) -> tuple[float, ...]:
         """The side penalties to fit, in order (each finite and > 0)."""

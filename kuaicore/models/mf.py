@@ -33,6 +33,30 @@ TARGETS = ("log", "capped")
 REGS = "0.02,0.03,0.05"
 """The factor penalties mf and hybrid try by default, weakest first (BENCHMARKS.md "Choosing the factor
 penalty on valid": the twin's taste worlds score best on valid at 0.02-0.03, the others at 0.03-0.05)."""
+RANKS = "8"
+"""The smaller numbers of factors mf and hybrid try after their penalty paths (BENCHMARKS.md "A rank chosen
+on valid": where the taste has few dimensions, fewer factors rank unseen pairs better)."""
+
+
+def smaller_ranks(ranks: str | int, factors: int) -> tuple[int, ...]:
+    """``--option ranks``: numbers of factors to try after the penalty path (comma-separated integers >= 1,
+    largest first; "" for none); those not below ``factors`` are dropped (nothing to truncate)."""
+    values = number_list(str(ranks), lambda v: v >= 1 and float(v).is_integer())
+    if values is None:
+        raise UsageError(f"--option ranks={ranks}: expected whole numbers >= 1, comma-separated, or empty")
+    kept = sorted({int(v) for v in values if v < factors}, reverse=True)
+    return tuple(kept)
+
+
+def truncate_factors(x: np.ndarray, y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The best rank-``k`` approximation of the factor product ``x @ y.T``, as factors ``(x_k, y_k)`` with
+    ``k`` columns each, split evenly (``x_k = U_k S_k^1/2``, ``y_k = V_k S_k^1/2``): the warm start of a
+    smaller rank. Computed from thin QRs, never the [n_users, n_items] product."""
+    qx, rx = np.linalg.qr(x)
+    qy, ry = np.linalg.qr(y)
+    u, s, vt = np.linalg.svd(rx @ ry.T)
+    root = np.sqrt(s[:k])
+    return qx @ (u[:, :k] * root), qy @ (vt[:k].T * root)
 
 
 def factor_penalties(reg: str | float) -> tuple[float, ...]:
@@ -53,6 +77,13 @@ class MFOptions:
     best by the evaluation protocol on valid.parquet is kept (without validation rows: the last). The path
     stops at the first penalty that scores worse than the best so far.
 
+    ``ranks``: smaller numbers of factors to try after the penalty path (comma-separated, largest first; ""
+    for none; those not below ``factors`` are skipped), with validation only: each starts from the best fit
+    so far, its factor product truncated to that rank (the best rank-k approximation, by SVD), and is
+    fitted for ``path_iterations`` at its penalty; kept where it scores better, stopping at the first that
+    scores worse. Where the taste has few dimensions the spare factors fit noise: on the twin's
+    ``collaborative`` world (planted rank 8) 8 factors rank unseen pairs better than 16, and valid shows it.
+
     ``iterations`` is 40, not the dozen at which the training RMSE flattens: the ranking of *unseen* pairs
     keeps improving for tens of iterations more (0.81 -> 0.93 of the oracle from 12 to 50 on a latent-factor
     world; kuaicore.models.hybrid says why)."""
@@ -61,6 +92,7 @@ class MFOptions:
     iterations: int = 40
     path_iterations: int = 15
     reg: str = REGS
+    ranks: str = RANKS
     bias_reg: float = 0.01
     target: str = "log"
     init_scale: float = 0.1
@@ -77,10 +109,15 @@ class MFOptions:
             if not (value >= 0 and np.isfinite(value)):
                 raise UsageError(f"--{name.replace('_', '-')}: must be a finite number >= 0, got {value}")
         factor_penalties(self.reg)
+        self.ranks_to_try()
 
     def regs(self) -> tuple[float, ...]:
         """The factor penalties to fit, in order."""
         return factor_penalties(self.reg)
+
+    def ranks_to_try(self) -> tuple[int, ...]:
+        """The smaller ranks to try after the penalty path, largest first."""
+        return smaller_ranks(self.ranks, self.factors)
 
 
 def ratings(data: Interactions, target: str) -> sp.csr_matrix:
@@ -120,10 +157,23 @@ def fit(
     y = rng.standard_normal((n_items, options.factors)) * options.init_scale
     bi = np.zeros(n_items)
     rmses, seconds, path = [], [], []
-    best = None  # (stage, user_emb, item_emb) of the best fit so far
-    # Each stage continues from the fit before it, which is always the best so far: the path stops at the
-    # first stage that scores worse (and without validation the last fit counts as the best).
-    for stage, reg in enumerate(options.regs()):
+    best = None  # (stage, user_emb, item_emb, (x, y, bu, bi)) of the best fit so far
+    regs = options.regs()
+    # Each penalty stage continues from the fit before it, which is always the best so far: the path stops
+    # at the first stage that scores worse (and without validation the last fit counts as the best). Then
+    # each smaller rank starts from the best fit's factor product truncated to it (validation only), and
+    # the ranks stop at the first that scores worse too.
+    ranks = options.ranks_to_try() if validation is not None else ()
+    stages = [(reg, options.factors) for reg in regs] + [(None, k) for k in ranks]
+    passed = {False: False, True: False}  # per path (penalties, ranks): a stage scored worse than the best
+    for stage, (reg, k) in enumerate(stages):
+        if passed[reg is None]:
+            continue
+        if reg is None:  # a smaller rank, from the best fit (its penalty, its biases)
+            reg = path[best[0]]["reg"]
+            x0, y0, bu0, bi0 = best[3]
+            x, y = truncate_factors(x0, y0, k)
+            bu, bi = bu0.copy(), bi0.copy()
         for _ in range(options.iterations if stage == 0 else options.path_iterations):
             start = time.perf_counter()
             mf_half_step(r.indptr, r.indices, r.data, y, bi, mu, reg, options.bias_reg, x, bu)
@@ -136,14 +186,16 @@ def fit(
         user_emb = np.column_stack([x, bu, np.ones(n_users)]).astype(np.float32)
         item_emb = np.column_stack([y, np.ones(n_items), mu + bi]).astype(np.float32)
         score = validation.ndcg(user_emb, item_emb) if validation is not None else float("nan")
-        path.append({"reg": reg, "iterations": len(rmses), "train_rmse": rmses[-1], "valid_ndcg": score})
+        path.append(
+            {"reg": reg, "factors": k, "iterations": len(rmses), "train_rmse": rmses[-1], "valid_ndcg": score}
+        )
         if best is None or validation is None or score > path[best[0]]["valid_ndcg"]:
-            best = (stage, user_emb, item_emb)
-        elif validation is not None:
-            break  # worse than the best so far: the path has passed its best penalty
+            best = (len(path) - 1, user_emb, item_emb, (x.copy(), y.copy(), bu.copy(), bi.copy()))
+        else:
+            passed[stage >= len(regs)] = True  # worse than the best so far: this path has passed its best
     chosen = path[best[0]]
     info = {
-        "factors": options.factors,
+        "factors": chosen["factors"],
         "iterations": options.iterations,
         "reg": chosen["reg"],
         "reg_path": path,
@@ -180,16 +232,19 @@ def fit_art(data: ModelData, options: MFOptions) -> Fitted:
     """The fit contract (kuaicore.models.contract): MF of ART's training rows, a watch-ratio predictor; its
     factor penalty chosen on valid.parquet by the evaluation protocol when ``reg`` lists several."""
     regs = options.regs()
-    total = options.iterations + options.path_iterations * (len(regs) - 1)
+    validation = data.validation if len(regs) > 1 or options.ranks_to_try() else None
+    stages = len(regs) + (len(options.ranks_to_try()) if validation is not None else 0)
+    total = options.iterations + options.path_iterations * (stages - 1)
 
     def progress(it: int, rmse: float, secs: float) -> None:
         if it == 0 or (it + 1) % 10 == 0 or it + 1 == total:  # a line per 10, not per iteration
             data.log(f"  mf iteration {it + 1}/{total}: train rmse {rmse:.5f}, {secs:.2f}s")
 
-    validation = data.validation if len(regs) > 1 else None
     u, v, info = fit(data.interactions, options, on_iteration=progress, validation=validation)
-    for step in info["reg_path"] if validation is not None else ():  # one penalty: nothing was compared
-        data.log(f"  reg {step['reg']:g}: valid ndcg@{VALID_K} {step['valid_ndcg']:.4f}")
+    for step in info["reg_path"] if validation is not None else ():  # one stage: nothing was compared
+        data.log(
+            f"  reg {step['reg']:g}, {step['factors']} factors: valid ndcg@{VALID_K} {step['valid_ndcg']:.4f}"
+        )
     return Fitted(
         u,
         v,

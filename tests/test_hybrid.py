@@ -279,7 +279,8 @@ def test_cli_trains_and_evaluates_hybrid(tiny_art, tmp_path):
     info = json.loads((art / "runs" / "imp" / "config.json").read_text())["info"]
     assert info["user_side_columns"] == 3  # the exposure factors, on both sides
     assert info["item_side_columns"] == config["info"]["item_side_columns"] + 3
-    assert re.search(r"side_reg [0-9.]+, implicit_reg 0.05, 16 factors: valid ndcg@10", result.stderr)  # exposure stage
+    exposure_stage = r"side_reg [0-9.]+, implicit_reg 0.05, 16 factors: valid ndcg@10"
+    assert re.search(exposure_stage, result.stderr)
     bad = CliRunner().invoke(cli, ["train", str(art), "--model", "hybrid", "--option", "item_side=nope_"])
     assert bad.exit_code == 2
     assert "item_side=nope_: no item feature starts with these prefixes" in bad.stderr

@@ -42,6 +42,11 @@ def choice(*values: Any) -> Sampler:
     return lambda rng: values[int(rng.integers(len(values)))]
 
 
+def fixed(value: Any) -> Sampler:
+    """A tune "sampler" that always gives ``value`` (and draws nothing from the generator)."""
+    return lambda rng: value
+
+
 @dataclass(frozen=True)
 class Search:
     """A model's `kuaicore tune` space: ``options`` go to its options dataclass, ``train`` to TrainConfig;
@@ -139,12 +144,14 @@ BUILTIN: tuple[ModelEntry, ...] = (
     ModelEntry(
         "mf",
         "biased matrix factorisation of the watch ratio (how much it is liked; the factor penalty chosen on"
-        " valid); options: factors, iterations, reg, path_iterations, bias_reg, target=log|capped",
+        " valid, then 8 factors tried); options: factors, iterations, reg, ranks, path_iterations, bias_reg,"
+        " target=log|capped",
         fit="kuaicore.models.mf:fit_art",
         options="kuaicore.models.mf:MFOptions",
         search=Search(
             options={
                 "factors": choice(8, 16, 32, 64),
+                "ranks": fixed(""),  # tune searches the rank itself; a rank stage would add to each rung
                 "reg": loguniform(0.005, 0.5),
                 "bias_reg": loguniform(0.001, 0.1),
                 "target": choice("log", "capped"),
@@ -158,13 +165,14 @@ BUILTIN: tuple[ModelEntry, ...] = (
     ModelEntry(
         "hybrid",
         "biased MF + each user's weights over the video's tags and length (ids and content, fitted by exact"
-        " alternating solves; the side and factor penalties chosen on valid); options: factors, iterations,"
-        " reg, side_reg, item_side, user_side, implicit (exposure factors)",
+        " alternating solves; the side and factor penalties chosen on valid, then 8 factors tried); options:"
+        " factors, iterations, reg, ranks, side_reg, item_side, user_side, implicit (exposure factors)",
         fit="kuaicore.models.hybrid:fit_art",
         options="kuaicore.models.hybrid:HybridOptions",
         search=Search(
             options={
                 "factors": choice(16, 32, 64),
+                "ranks": fixed(""),  # tune searches the rank itself
                 "reg": loguniform(0.01, 0.2),
                 "side_reg": choice("8,2,0.5", "2", "0.5", "8"),
             },

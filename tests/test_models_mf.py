@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -202,3 +203,17 @@ def test_train_and_evaluate_from_the_cli(tiny_art, tmp_path):
     assert result.exit_code == 0, result.output
     metrics = json.loads(result.stdout)
     assert "mae" in json.dumps(metrics)
+    # the rank stage is logged beside the penalties, and ranks= turns it off; a bad rank is one line
+    logged = _train_log(art, "mf-r", [])
+    assert re.search(r"reg [0-9.]+, 16 factors: valid ndcg@10", logged)
+    assert re.search(r"reg [0-9.]+, 8 factors: valid ndcg@10", logged)
+    assert " 8 factors" not in _train_log(art, "mf-nr", ["--option", "ranks="])
+    bad = CliRunner().invoke(cli, ["train", str(art), "--model", "mf", "--option", "ranks=0"])
+    assert bad.exit_code == 2 and "--option ranks=0: expected whole numbers >= 1" in bad.stderr
+
+
+def _train_log(art, run: str, extra: list[str]) -> str:
+    args = ["train", str(art), "--model", "mf", "--run", run, "--option", "iterations=3", *extra]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    return result.stderr

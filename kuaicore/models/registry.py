@@ -185,7 +185,7 @@ BUILTIN: tuple[ModelEntry, ...] = (
     ModelEntry(
         "blend",
         "hybrid + two-tower, the hybrid's weight chosen on valid (the two-tower part is kept as run"
-        " NAME-tower); options: weights, tower_epochs, tower_batch",
+        " NAME-tower); options: weights, tower_epochs, tower_patience, tower_batch",
         fit="kuaicore.models.blend:fit_art",
         options="kuaicore.models.blend:BlendOptions",
     ),

@@ -81,7 +81,7 @@ class TrainConfig:
     art: Path
     model: str = DEFAULT_MODEL  # a registry name (kuaicore.models.registry) or FILE.py:NAME / MODULE:NAME
     loss: str = "mse"  # the best on the synthetic benchmark (README "Which model when")
-    epochs: int = 3
+    epochs: int = 0  # 0: as many as kuaicore.training.budget.STEP_BUDGET steps take, with patience 3
     batch_size: int = 4096
     lr: float = 3e-3
     dims: tuple[int, ...] = (128, 64, 32)

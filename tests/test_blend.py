@@ -15,7 +15,7 @@ from hypothesis import strategies as hst
 
 from kuaicore.cli import cli
 from kuaicore.errors import UsageError
-from kuaicore.models.blend import TOWER_STEPS, BlendOptions, blend_embeddings, score_spread, tower_epochs
+from kuaicore.models.blend import BlendOptions, blend_embeddings, score_spread
 from kuaicore.protocol import candidates_from_rows, protocol_ndcg
 
 
@@ -67,18 +67,6 @@ def test_options_are_checked():
         BlendOptions(tower_epochs=-1)
     with pytest.raises(UsageError, match="tower_patience"):
         BlendOptions(tower_patience=-1)
-
-
-def test_tower_epochs_give_the_two_tower_part_its_step_budget():
-    """0: enough epochs for TOWER_STEPS optimizer steps, within 3..30; a number given is kept."""
-    assert tower_epochs(500_000, 4096, 0) == 17  # 123 steps an epoch
-    assert tower_epochs(10_413_466, 65_536, 0) == 13  # 159 steps an epoch: full scale
-    assert tower_epochs(1_000, 4096, 0) == 30  # one step an epoch: the cap
-    assert tower_epochs(200_000_000, 65_536, 0) == 3  # 3,052 steps an epoch: the floor
-    assert tower_epochs(500_000, 4096, 5) == 5
-    assert -(-500_000 // 4096) * (17 - 1) < TOWER_STEPS <= -(-500_000 // 4096) * 17
-    with pytest.raises(UsageError, match="tower_batch"):
-        BlendOptions(tower_batch=-1)
 
 
 def test_cli_trains_the_blend_and_keeps_the_tower_run(tiny_art, tmp_path):

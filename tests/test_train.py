@@ -108,7 +108,7 @@ def test_bad_art_exits_2(tmp_path, art, breakage, message):
 def test_bad_options_exit_2(art):
     for args, message in (
         (["--dims", "12,x"], "--dims"),
-        (["--epochs", "0"], "--epochs"),
+        (["--epochs", "-1"], "--epochs"),
         (["--resume", "--run", "nothing-here"], "--resume: no checkpoint"),
     ):
         result = CliRunner().invoke(cli, ["train", str(art), "--model", "two-tower", *args])
@@ -132,6 +132,49 @@ def test_patience_stops_when_valid_ndcg_stops_improving(art, monkeypatch):
     assert "early stop: valid ndcg@10 has not improved for 2 epoch(s)" in result.stderr
     config = json.loads((art / "runs" / "pat" / "config.json").read_text())
     assert config["info"]["epochs_done"] == 4 and config["info"]["best_epoch"] == 2
+
+
+def test_auto_epochs_give_a_budget_of_steps():
+    """As many epochs as STEP_BUDGET steps take (a partial batch is a step), within 3..30."""
+    from kuaicore.training.budget import STEP_BUDGET, auto_epochs
+
+    assert STEP_BUDGET == 2_000
+    assert auto_epochs(500_000, 4096) == 17  # 123 steps an epoch: 16 give 1,968, 17 give 2,091
+    assert auto_epochs(10_413_466, 65_536) == 13  # 159 steps an epoch (the blend's part at full scale)
+    assert auto_epochs(10_413_466, 4096) == 3  # 2,543 steps an epoch: the floor
+    assert auto_epochs(100, 64) == 30  # 2 steps an epoch: the cap
+    assert auto_epochs(0, 64) == 30
+
+
+def test_default_epochs_are_the_step_budget_with_patience(art, monkeypatch):
+    """No --epochs: at most auto_epochs(rows, batch) epochs, stopped 3 epochs after the best."""
+    from kuaicore.training import loop
+    from kuaicore.training.budget import auto_epochs
+
+    scores = iter([0.5, 0.6, 0.55, 0.52, 0.51, 0.50, 0.49, 0.48])
+    real = loop._validate
+
+    def fake(*args, **kwargs):
+        entry = real(*args, **kwargs)
+        entry["valid_ndcg"] = next(scores)
+        return entry
+
+    monkeypatch.setattr(loop, "_validate", fake)
+    args = ["--model", "two-tower", "--batch-size", "64", "--dims", "16,8", "--run", "auto"]
+    result = CliRunner().invoke(cli, ["train", str(art), *args])
+    assert result.exit_code == 0, result.output
+    config = json.loads((art / "runs" / "auto" / "config.json").read_text())
+    assert config["train"]["epochs"] == auto_epochs(_train_rows(art), 64) == 30
+    assert config["train"]["patience"] == 3 and "epochs: at most 30 (2,000 steps of 64 rows)" in result.stderr
+    assert config["info"]["epochs_done"] == 5 and config["info"]["best_epoch"] == 2  # stopped 3 after
+    log = (art / "runs" / "auto" / "train_log.jsonl").read_text().splitlines()
+    assert len(log) == 5
+
+
+def _train_rows(art) -> int:
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(art / "train.parquet").metadata.num_rows
 
 
 def test_mse_eval_predictions_are_the_scaled_cosine_whatever_the_chunk():

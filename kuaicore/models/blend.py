@@ -28,10 +28,6 @@ from kuaicore.options import number_list
 from kuaicore.protocol import VALID_K, protocol_ndcg
 
 LARGE_DATA_ROWS = 2_000_000  # above this many training rows the two-tower part trains in large batches
-TOWER_STEPS = 2_000
-"""Optimizer steps the two-tower part may take by default (``tower_epochs=0``): as many epochs as that takes,
-3 to 30, stopped by ``tower_patience`` (BENCHMARKS.md "The blend's two-tower part, trained to its best
-epoch": a fixed 3 epochs left it far from its best on small data)."""
 
 
 @dataclass(frozen=True)
@@ -40,9 +36,11 @@ class BlendOptions:
 
     ``weights``: the hybrid's weights ``a`` to try on valid (comma-separated, each in [0, 1]).
     ``tower_epochs``: the most epochs of the two-tower part (the epoch with the best valid ndcg@10 is kept);
-    0 (default): enough for ``TOWER_STEPS`` (2,000) optimizer steps, at least 3 and at most 30 (e.g. 17 at
-    500k training rows, 13 at full scale). ``tower_patience``: it stops after this many epochs without a
-    better valid ndcg@10 (0: never).
+    0 (default): the two-tower's automatic count, as many as 2,000 optimizer steps take, 3 to 30
+    (:mod:`kuaicore.training.budget`; 17 at 500k training rows, 13 at full scale in 65,536-row batches; a
+    fixed 3 left it far from its best on small data: BENCHMARKS.md "The blend's two-tower part, trained to
+    its best epoch"). ``tower_patience``: it stops after this many epochs without a better valid ndcg@10
+    (0: never, except that automatic epochs always stop after 3).
     ``tower_batch``: its batch size; 0 = 4,096 rows (lr 3e-3, the two-tower's defaults) up to 2M training
     rows and 65,536 (lr 6e-3) above, where an epoch of 4,096-row steps costs ~7x as long for ~0.5% of
     validation ndcg (BENCHMARKS.md "bench_train after issue 15").
@@ -101,15 +99,6 @@ def score_spread(
     return spread if spread > 1e-12 and np.isfinite(spread) else 1.0
 
 
-def tower_epochs(rows: int, batch: int, epochs: int) -> int:
-    """The two-tower part's most epochs: ``epochs``, or when it is 0 enough epochs of ``rows`` training rows
-    in batches of ``batch`` for TOWER_STEPS steps, at least 3 and at most 30."""
-    if epochs:
-        return epochs
-    steps_per_epoch = max(1, -(-rows // batch))
-    return int(min(30, max(3, -(-TOWER_STEPS // steps_per_epoch))))
-
-
 def _train_tower(data: ModelData, options: BlendOptions) -> tuple[np.ndarray, np.ndarray, str]:
     """Train the two-tower part into runs/NAME-tower in a child process (JAX keeps what it allocates: in
     this process its ~1.4 GB at full scale would add to the hybrid's); its embeddings and the run name."""
@@ -121,8 +110,7 @@ def _train_tower(data: ModelData, options: BlendOptions) -> tuple[np.ndarray, np
     from kuaicore.runs import run_name, runs_dir
 
     cfg = data.config
-    rows = n_rows(data.art / "train.parquet")
-    large = rows > LARGE_DATA_ROWS
+    large = n_rows(data.art / "train.parquet") > LARGE_DATA_ROWS
     batch = options.tower_batch or (65_536 if large else cfg.batch_size)
     lr = 6e-3 if large and not options.tower_batch else cfg.lr
     name = f"{run_name(cfg)}-tower"
@@ -131,7 +119,7 @@ def _train_tower(data: ModelData, options: BlendOptions) -> tuple[np.ndarray, np
         model=TWO_TOWER,
         run=name,
         options={},
-        epochs=tower_epochs(rows, batch, options.tower_epochs),
+        epochs=options.tower_epochs,
         patience=options.tower_patience,
         batch_size=batch,
         lr=lr,

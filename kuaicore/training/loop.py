@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from kuaicore.training import epochs as ep
 from kuaicore.training import resident as rs
 from kuaicore.training import step as st
 from kuaicore.training.artifacts import load_training_data
+from kuaicore.training.budget import AUTO_PATIENCE, STEP_BUDGET, auto_epochs
 from kuaicore.training.checkpoint import load_checkpoint, save_checkpoint
 from kuaicore.training.compiled import compiled_functions
 from kuaicore.training.export import run_arrays, write_run
@@ -63,7 +65,7 @@ RESUME_KEYS = (
 def check_config(cfg: TrainConfig) -> None:
     """UsageError naming the option for values that cannot train."""
     checks = [
-        (cfg.epochs >= 1, "--epochs must be >= 1"),
+        (cfg.epochs >= 0, "--epochs must be >= 0 (0: automatic)"),
         (cfg.batch_size >= 1, "--batch-size must be >= 1"),
         (cfg.lr > 0, "--lr must be > 0"),
         (cfg.temperature > 0, "--temperature must be > 0"),
@@ -104,6 +106,12 @@ def train(cfg: TrainConfig) -> RunSummary:
         log(
             f"batch size {cfg.batch_size} -> {batch_size} (at most the {n_train:,} training rows,"
             f" a multiple of {mesh.size} devices)"
+        )
+    if cfg.epochs == 0:  # automatic: a budget of steps, with patience (kuaicore.training.budget)
+        cfg = replace(cfg, epochs=auto_epochs(n_train, batch_size), patience=cfg.patience or AUTO_PATIENCE)
+        log(
+            f"epochs: at most {cfg.epochs} ({STEP_BUDGET:,} steps of {batch_size:,} rows), stopping after"
+            f" {cfg.patience} without a better valid ndcg@{VALID_K}"
         )
     on_device = rs.fits(n_train, mesh, cfg.data_on_device)
     per_epoch = -(-n_train // batch_size)

@@ -121,8 +121,8 @@ class ModelName(click.ParamType):
     type=NON_NEGATIVE_INT,
     default=TrainConfig.patience,
     show_default=True,
-    help="Stop after N epochs without a better valid ndcg@10 (0: every --epochs epoch runs); --epochs is then"
-    " a maximum. The best epoch is exported either way.",
+    help="Stop after N epochs without a better valid ndcg@10 (0: every --epochs epoch runs; 3 with the"
+    " automatic --epochs 0); --epochs is then a maximum. The best epoch is exported either way.",
 )
 @click.option("--resume", is_flag=True, help="Continue the run from its ckpt.npz (same final parameters).")
 @click.option(

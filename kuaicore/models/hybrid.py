@@ -18,7 +18,9 @@ one dataset to the next (a lot where taste follows tags, not at all where it liv
 by default three side penalties are fitted along a warm-started path and the one whose embeddings score best
 by the evaluation protocol on the validation split is kept (validate as you evaluate). The factors' penalty
 is chosen the same way, from the best side fit: how strong it may be before it shrinks the factors to nothing
-depends on how much signal the ratings carry, which differs between datasets. The iteration count
+depends on how much signal the ratings carry, which differs between datasets. Last, fewer factors
+(``ranks``) are tried from the best fit's factor product truncated by SVD, kept where validation scores
+better: where the taste has few dimensions the spare factors fit noise. The iteration count
 is not chosen by validation: ranking quality on *unseen* pairs keeps improving for tens of iterations after
 the training error has flattened (the factors leave ALS's shrinkage slowly), which held-out watched rows do
 not show; the start from a truncated SVD and an over-relaxed item step shorten that. The model ends as

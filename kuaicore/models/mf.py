@@ -8,7 +8,8 @@ The factors' penalty is chosen on the validation split: each penalty of ``reg`` 
 in turn, warm-started, and the fit the evaluation protocol scores best on valid.parquet is kept (a penalty
 past the ratings' signal shrinks the factors to nothing, and where that lies differs between datasets).
 Weakest first because zero factors are a fixed point of the alternation: a path that starts from a penalty
-that collapses them cannot recover with a weaker one.
+that collapses them cannot recover with a weaker one. Then each smaller rank of ``ranks`` starts from the
+best fit's factor product truncated to it (:func:`truncate_factors`) and is kept where valid scores better.
 It ends as embeddings like every model: ``user_emb = [x_u, b_u, 1]``, ``item_emb = [y_i, 1, mu + b_i]``, so
 ``user_emb[u] . item_emb[i]`` is the predicted rating; :func:`predict_watch_ratio` maps it back to a capped
 watch ratio (for MAE/RMSE). Unlike implicit ALS it ranks by predicted satisfaction, not by exposure.

@@ -115,8 +115,8 @@ def test_bad_options_exit_2(art):
         assert result.exit_code == 2 and message in result.stderr, result.output
 
 
-def test_patience_stops_when_valid_ndcg_stops_improving(art, monkeypatch):
-    """valid ndcg@10 forced to fall after epoch 2: --patience 2 stops after epoch 4, exporting epoch 2."""
+def _valid_ndcg_falls_after_epoch_2(monkeypatch) -> None:
+    """The loop's validation reports valid ndcg@10 0.5, 0.6, then less each epoch."""
     from kuaicore.training import loop
 
     scores = iter([0.5, 0.6, 0.55, 0.52, 0.51, 0.50, 0.49, 0.48])
@@ -128,6 +128,11 @@ def test_patience_stops_when_valid_ndcg_stops_improving(art, monkeypatch):
         return entry
 
     monkeypatch.setattr(loop, "_validate", fake)
+
+
+def test_patience_stops_when_valid_ndcg_stops_improving(art, monkeypatch):
+    """valid ndcg@10 forced to fall after epoch 2: --patience 2 stops after epoch 4, exporting epoch 2."""
+    _valid_ndcg_falls_after_epoch_2(monkeypatch)
     result = _train(art, "--epochs", "8", "--patience", "2", "--run", "pat")
     assert "early stop: valid ndcg@10 has not improved for 2 epoch(s)" in result.stderr
     config = json.loads((art / "runs" / "pat" / "config.json").read_text())
@@ -148,18 +153,9 @@ def test_auto_epochs_give_a_budget_of_steps():
 
 def test_default_epochs_are_the_step_budget_with_patience(art, monkeypatch):
     """No --epochs: at most auto_epochs(rows, batch) epochs, stopped 3 epochs after the best."""
-    from kuaicore.training import loop
     from kuaicore.training.budget import auto_epochs
 
-    scores = iter([0.5, 0.6, 0.55, 0.52, 0.51, 0.50, 0.49, 0.48])
-    real = loop._validate
-
-    def fake(*args, **kwargs):
-        entry = real(*args, **kwargs)
-        entry["valid_ndcg"] = next(scores)
-        return entry
-
-    monkeypatch.setattr(loop, "_validate", fake)
+    _valid_ndcg_falls_after_epoch_2(monkeypatch)
     args = ["--model", "two-tower", "--batch-size", "64", "--dims", "16,8", "--run", "auto"]
     result = CliRunner().invoke(cli, ["train", str(art), *args])
     assert result.exit_code == 0, result.output

@@ -194,7 +194,7 @@ def fit(
     theta_i[:, :d] = _initial_item_factors(r, mu, d, o)
     start = time.perf_counter()
     path: list[dict] = []
-    best = None  # (stage, user_emb, item_emb, theta_u, theta_i) of the best fit so far
+    best = None  # (index in path, user_emb, item_emb, theta_u, theta_i) of the best fit so far
     regs = o.regs()
     # (factor penalty, side penalty, exposure penalty, factors); None: the best fit's. The side path runs on
     # from fit to fit at the first factor penalty; every later stage starts from the best fit so far (a
@@ -263,11 +263,11 @@ def fit_art(data: ModelData, options: HybridOptions) -> Fitted:
         raise UsageError(
             f"--option user_side={options.user_side}: no user feature starts with these prefixes"
         )
-    stages = len(options.side_regs()) + len(options.regs()) - 1
-    stages += len(options.implicit_regs()) if options.implicit else 0
-    stages += len(options.ranks_to_try())
-    validation = data.validation if stages > 1 else None
-    stages -= len(options.ranks_to_try()) if validation is None else 0
+    penalty_stages = len(options.side_regs()) + len(options.regs()) - 1
+    penalty_stages += len(options.implicit_regs()) if options.implicit else 0
+    ranks = len(options.ranks_to_try())  # fitted only with validation
+    validation = data.validation if penalty_stages + ranks > 1 else None
+    stages = penalty_stages + (ranks if validation is not None else 0)
     total = options.iterations + options.path_iterations * (stages - 1)
     done = [0]
 

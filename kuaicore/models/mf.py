@@ -158,7 +158,7 @@ def fit(
     y = rng.standard_normal((n_items, options.factors)) * options.init_scale
     bi = np.zeros(n_items)
     rmses, seconds, path = [], [], []
-    best = None  # (stage, user_emb, item_emb, (x, y, bu, bi)) of the best fit so far
+    best = None  # (index in path, user_emb, item_emb, (x, y, bu, bi)) of the best fit so far
     regs = options.regs()
     # Each penalty stage continues from the fit before it, which is always the best so far: the path stops
     # at the first stage that scores worse (and without validation the last fit counts as the best). Then
@@ -166,9 +166,10 @@ def fit(
     # the ranks stop at the first that scores worse too.
     ranks = options.ranks_to_try() if validation is not None else ()
     stages = [(reg, options.factors) for reg in regs] + [(None, k) for k in ranks]
-    passed = {False: False, True: False}  # per path (penalties, ranks): a stage scored worse than the best
+    passed = {"reg": False, "rank": False}  # a stage of this path scored worse than the best so far
     for stage, (reg, k) in enumerate(stages):
-        if passed[reg is None]:
+        path_name = "rank" if reg is None else "reg"
+        if passed[path_name]:
             continue
         if reg is None:  # a smaller rank, from the best fit (its penalty, its biases)
             reg = path[best[0]]["reg"]
@@ -193,7 +194,7 @@ def fit(
         if best is None or validation is None or score > path[best[0]]["valid_ndcg"]:
             best = (len(path) - 1, user_emb, item_emb, (x.copy(), y.copy(), bu.copy(), bi.copy()))
         else:
-            passed[stage >= len(regs)] = True  # worse than the best so far: this path has passed its best
+            passed[path_name] = True  # worse than the best so far: this path has passed its best
     chosen = path[best[0]]
     info = {
         "factors": chosen["factors"],

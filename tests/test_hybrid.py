@@ -146,11 +146,13 @@ def test_fit_is_deterministic_for_a_seed_and_the_embeddings_predict_the_rating()
         ("init=zeros", "init=zeros: not one of svd, random"),
         ("implicit=-1", "implicit: must be >= 0, got -1"),
         ("implicit_reg=0,x", "implicit_reg=0,x: expected numbers > 0, comma-separated, or empty"),
+        ("ensemble=0", "ensemble: must be >= 1, got 0"),
     ],
 )
 def test_bad_options_are_one_line(option, message):
     key, value = option.split("=")
-    kwargs = {key: float(value) if key == "relax" else int(value) if key == "implicit" else value}
+    typed = float(value) if key == "relax" else int(value) if key in ("implicit", "ensemble") else value
+    kwargs = {key: typed}
     with pytest.raises(UsageError, match=re.escape(message)):
         hybrid.HybridOptions(**kwargs)
 
@@ -256,6 +258,54 @@ def test_rank_stages_truncate_the_best_fit_keep_its_side_weights_and_stop_at_the
     assert six[2]["factors"] == 6 and path[1]["valid_ndcg"] > path[0]["valid_ndcg"]
     np.testing.assert_allclose(su[:, 6:], fu[:, 8:], atol=0.02)  # tag weights and biases barely move
     np.testing.assert_allclose(su[:, :6] @ sv[:, :6].T, fu[:, :8] @ fv[:, :8].T, atol=0.1)
+
+
+class _ScriptedValidation:
+    """A validation whose scores are given in order (the ensemble's candidates, m = 2, 3, ...)."""
+
+    def __init__(self, scores):
+        self.scores = list(scores)
+
+    def ndcg(self, user_emb, item_emb):
+        return self.scores.pop(0)
+
+
+def test_ensemble_scores_the_mean_of_the_best_fits_and_keeps_it_only_where_valid_is_better():
+    rng = np.random.default_rng(0)
+    fits = [(rng.standard_normal((5, 4)).astype(np.float32), rng.standard_normal((6, 4)).astype(np.float32))]
+    fits += [(rng.standard_normal((5, 4)).astype(np.float32), rng.standard_normal((6, 4)).astype(np.float32))]
+    fits += [(rng.standard_normal((5, 4)).astype(np.float32), rng.standard_normal((6, 4)).astype(np.float32))]
+    scores = (0.5, 0.7, 0.6)  # the best fit is 1, then 2, then 0
+
+    def path():
+        return [{"reg": 0.1, "factors": 4, "valid_ndcg": s} for s in scores]
+
+    p = path()
+    u, v, chosen = hybrid._ensemble(p, fits, (1, *fits[1]), 3, _ScriptedValidation([0.72, 0.71]))
+    assert [s.get("ensemble") for s in p[3:]] == [2, 3] and chosen is p[3]
+    assert chosen["valid_ndcg"] == 0.72 and u.shape == (5, 8) and v.shape == (6, 8)
+    mean = (fits[1][0] @ fits[1][1].T + fits[2][0] @ fits[2][1].T) / 2  # fits 1 and 2: the two best
+    np.testing.assert_allclose(u @ v.T, mean, rtol=1e-5, atol=1e-5)
+    p = path()
+    u, v, chosen = hybrid._ensemble(p, fits, (1, *fits[1]), 3, _ScriptedValidation([0.7, 0.69]))
+    assert chosen is p[1] and u is fits[1][0] and v is fits[1][1]  # a tie is no gain: the single fit stays
+    p = path()
+    hybrid._ensemble(p, fits, (1, *fits[1]), 9, _ScriptedValidation([0.1, 0.1]))
+    assert [s["ensemble"] for s in p[3:]] == [2, 3]  # at most every fit of the path
+
+
+def test_ensemble_in_fit_adds_candidates_after_the_same_stages_and_reports_what_it_chose():
+    data, tags, unseen, watch = _planted(7, 0.5, 0.5)
+    validation = hybrid.Validation(unseen, float(np.quantile(watch, 0.8)))
+    opts = hybrid.HybridOptions(factors=3, iterations=6, path_iterations=3, reg="0.05,0.5", side_reg="8,2")
+    single = hybrid.fit(data, np.zeros((120, 0)), tags, opts, validation)
+    u, v, info = hybrid.fit(data, np.zeros((120, 0)), tags, replace(opts, ensemble=2), validation)
+    path, stages = info["side_reg_path"], single[2]["side_reg_path"]
+    assert path[: len(stages)] == stages and [s["ensemble"] for s in path[len(stages) :]] == [2]
+    best = max(path, key=lambda s: s["valid_ndcg"])
+    assert info["valid_ndcg"] == best["valid_ndcg"] and info["ensemble"] == best.get("ensemble", 1)
+    assert u.shape[1] == info["ensemble"] * single[0].shape[1]
+    assert validation.ndcg(u, v) == pytest.approx(info["valid_ndcg"])
 
 
 def test_cli_trains_and_evaluates_hybrid(tiny_art, tmp_path):

@@ -195,6 +195,7 @@ def fit(
     start = time.perf_counter()
     path: list[dict] = []
     best = None  # (index in path, user_emb, item_emb, theta_u, theta_i) of the best fit so far
+    fits: list[tuple[np.ndarray, np.ndarray]] = []  # every stage's embeddings, for the ensemble
     regs = o.regs()
     # (factor penalty, side penalty, exposure penalty, factors); None: the best fit's. The side path runs on
     # from fit to fit at the first factor penalty; every later stage starts from the best fit so far (a
@@ -226,11 +227,14 @@ def fit(
             {"reg": reg, "side_reg": side_reg, "implicit_reg": implicit_reg, "factors": k,
              "iterations": len(rmses), "train_rmse": rmses[-1], "valid_ndcg": score}
         )  # fmt: skip
+        fits.append((user_emb, item_emb))
         if best is None or validation is None or score > path[best[0]]["valid_ndcg"]:
             best = (len(path) - 1, user_emb, item_emb, theta_u.copy(), theta_i.copy())
         elif path_name is not None:
             passed[path_name] = True
-    chosen = path[best[0]]
+    user_emb, item_emb, chosen = best[1], best[2], path[best[0]]
+    if validation is not None and o.ensemble > 1:
+        user_emb, item_emb, chosen = _ensemble(path, fits, best, o.ensemble, validation)
     info = {
         "factors": chosen["factors"],
         "user_side_columns": fu,
@@ -244,9 +248,29 @@ def fit(
         "side_reg": chosen["side_reg"],
         "implicit_reg": chosen["implicit_reg"] if o.implicit else None,
         "valid_ndcg": chosen["valid_ndcg"],
+        "ensemble": chosen.get("ensemble", 1),
         "seconds": time.perf_counter() - start,
     }
-    return best[1], best[2], info
+    return user_emb, item_emb, info
+
+
+def _ensemble(path: list[dict], fits: list, best: tuple, most: int, validation: Validation):
+    """The mean prediction of the m best-scoring fits of the path (m = 2..most), as concatenated embeddings
+    scaled by 1/sqrt(m); kept where validation scores it better than the best so far. Appends its
+    candidates to ``path``; returns (user_emb, item_emb, the chosen path entry)."""
+    order = sorted(range(len(fits)), key=lambda i: -path[i]["valid_ndcg"])
+    user_emb, item_emb, chosen = best[1], best[2], path[best[0]]
+    for m in range(2, min(most, len(fits)) + 1):
+        top = order[:m]
+        scale = np.float32(1.0 / np.sqrt(m))
+        u = np.hstack([fits[i][0] for i in top]) * scale
+        v = np.hstack([fits[i][1] for i in top]) * scale
+        score = validation.ndcg(u, v)
+        entry = {**path[top[0]], "ensemble": m, "iterations": 0, "valid_ndcg": score}
+        path.append(entry)
+        if score > chosen["valid_ndcg"]:
+            user_emb, item_emb, chosen = u, v, entry
+    return user_emb, item_emb, chosen
 
 
 def fit_art(data: ModelData, options: HybridOptions) -> Fitted:
@@ -295,6 +319,9 @@ def fit_art(data: ModelData, options: HybridOptions) -> Fitted:
     )
     for step in info["side_reg_path"] if validation is not None else ():  # one stage: nothing compared
         exposure = f", implicit_reg {step['implicit_reg']:g}" if options.implicit else ""
+        if "ensemble" in step:
+            data.log(f"  mean of the {step['ensemble']} best: valid ndcg@{VALID_K} {step['valid_ndcg']:.4f}")
+            continue
         data.log(
             f"  reg {step['reg']:g}, side_reg {step['side_reg']:g}{exposure}, {step['factors']} factors:"
             f" valid ndcg@{VALID_K} {step['valid_ndcg']:.4f}"

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _foreign_world import FOREIGN_WORLDS, write_foreign  # noqa: E402
 from _measure import Timer, machine_line, print_table  # noqa: E402
-from bench_worlds import summarise  # noqa: E402
+from bench_worlds import collect, summarise  # noqa: E402
 
 from kuaicore.models.registry import DEFAULT_MODEL  # noqa: E402
 
@@ -102,19 +102,11 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, default=None, help="keep data/ARTs/runs here and reuse them")
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
-    small: dict[str, dict[str, list[dict]]] = {}
-    valid: dict[str, dict[str, list[float]]] = {}
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench-foreign-") as tmp, Timer() as t:
         root = args.keep or Path(tmp)
-        for world in args.worlds.split(","):
-            for seed in seeds:
-                by_model, biased = one(world, seed, root, args)
-                for model, value in by_model.items():
-                    small.setdefault(world, {}).setdefault(model, []).append(value)
-                for model, value in biased.items():
-                    valid.setdefault(world, {}).setdefault(model, []).append(value)
+        small, valid = collect(args.worlds.split(","), seeds, lambda w, s: one(w, s, root, args))
     rows, verdicts = [], []
     for world, by_model in small.items():
         stats = {m: summarise([{"mean": v["mean"]} for v in vs]) for m, vs in by_model.items()}

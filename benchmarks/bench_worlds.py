@@ -53,6 +53,19 @@ def one(world: str, seed: int, root: Path, scale: str, users: int | None, extra:
     return small, valid
 
 
+def collect(worlds: list[str], seeds: list[int], run) -> tuple[dict, dict]:
+    """``run(world, seed)`` -> (block metric by model, valid ndcg@10 by model) for every world and seed,
+    gathered as {world: {model: [one value per seed]}} for each of the two."""
+    block: dict[str, dict[str, list]] = {}
+    valid: dict[str, dict[str, list]] = {}
+    for world in worlds:
+        for seed in seeds:
+            for gathered, by_model in zip((block, valid), run(world, seed), strict=True):
+                for model, value in by_model.items():
+                    gathered.setdefault(world, {}).setdefault(model, []).append(value)
+    return block, valid
+
+
 def summarise(values: list[dict]) -> tuple[float, float, float]:
     means = [v["mean"] for v in values]
     m = sum(means) / len(means)
@@ -78,19 +91,14 @@ def main() -> None:
         ["--epochs", str(args.epochs)] if args.epochs else []
     )
     seeds = [int(s) for s in args.seeds.split(",")]
-    results: dict[str, dict[str, list[dict]]] = {}
-    valid: dict[str, dict[str, list[float]]] = {}  # the exposure-biased valid protocol: what picks defaults
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench-worlds-") as tmp, Timer() as t:
         root = args.keep or Path(tmp)
-        for world in args.worlds.split(","):
-            for seed in seeds:
-                small, biased = one(world, seed, root, args.scale, args.users, extra)
-                for model, metric in small.items():
-                    results.setdefault(world, {}).setdefault(model, []).append(metric)
-                for model, value in biased.items():
-                    valid.setdefault(world, {}).setdefault(model, []).append(value)
+        # valid: the exposure-biased valid protocol, what picks defaults
+        results, valid = collect(
+            args.worlds.split(","), seeds, lambda w, s: one(w, s, root, args.scale, args.users, extra)
+        )
     rows = []
     for world, by_model in results.items():
         stats = {m: summarise(v) for m, v in by_model.items()}

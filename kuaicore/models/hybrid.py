@@ -195,7 +195,7 @@ def fit(
     start = time.perf_counter()
     path: list[dict] = []
     best = None  # (index in path, user_emb, item_emb, theta_u, theta_i) of the best fit so far
-    fits: list[tuple[np.ndarray, np.ndarray]] = []  # every stage's embeddings, for the ensemble
+    fits: list[tuple[np.ndarray, np.ndarray]] = []  # every stage's embeddings, kept for an ensemble only
     regs = o.regs()
     # (factor penalty, side penalty, exposure penalty, factors); None: the best fit's. The side path runs on
     # from fit to fit at the first factor penalty; every later stage starts from the best fit so far (a
@@ -227,7 +227,8 @@ def fit(
             {"reg": reg, "side_reg": side_reg, "implicit_reg": implicit_reg, "factors": k,
              "iterations": len(rmses), "train_rmse": rmses[-1], "valid_ndcg": score}
         )  # fmt: skip
-        fits.append((user_emb, item_emb))
+        if o.ensemble > 1:
+            fits.append((user_emb, item_emb))
         if best is None or validation is None or score > path[best[0]]["valid_ndcg"]:
             best = (len(path) - 1, user_emb, item_emb, theta_u.copy(), theta_i.copy())
         elif path_name is not None:

@@ -46,9 +46,9 @@ class HybridOptions:
     off by default (BENCHMARKS.md "Exposure factors"): on the twin they tie on valid, and a light exposure
     penalty that valid prefers (0.05) ranks the unbiased evaluation block far worse: valid rows were shown
     by the same feed, so "was shown" looks like taste there.
-    ``ensemble``: after every stage, the mean prediction of the 2, 3, ... ``ensemble`` fits of the path that
-    validation scores best (their embeddings concatenated, each scaled by 1/sqrt(m)) is scored too and kept
-    where it scores better than every single fit (validation only; 1: off). Off by default (BENCHMARKS.md
+    ``ensemble``: after the last stage, the mean prediction of the 2, 3, ... ``ensemble`` fits of the path
+    that validation scores best (their embeddings concatenated, each scaled by 1/sqrt(m)) is scored too and
+    kept where it scores better than every single fit (validation only; 1: off). Off by default (BENCHMARKS.md
     "The mean of the best fits"): on the twin's 15 world/seed ARTs it ties on valid (+0.0005, within what
     choosing on valid adds by itself) and does not carry to the evaluation block (-0.002).
     ``tol``: a stage stops early once an iteration moves the parameters by less than ``tol`` of their norm

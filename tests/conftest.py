@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 # Two fake CPU devices so sharded (data-parallel) training code runs in tests without a GPU. Must be set
 # before jax is first imported anywhere in the test session.
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+# Compiled JAX programs are shared by the whole session, its tests' own jits and child processes included
+# (JAX reads its variable at import), and never kept in the user's ~/.cache (kuaicore.training.compile_cache):
+# a folder of the session's own, removed at exit.
+_JAX_CACHE = tempfile.TemporaryDirectory(prefix="kuaicore-test-jax-cache-")
+os.environ.setdefault("KUAICORE_JAX_CACHE", _JAX_CACHE.name)
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", _JAX_CACHE.name)
 
 import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402

@@ -42,9 +42,11 @@ def demo(folder: Path, scale: str, data: Path | None, seed: int, epochs: int | N
       kuaicore demo --data "KuaiRec 2.0" real-run   # your own KuaiRec download
     """
     from kuaicore.config import DemoConfig
+    from kuaicore.training.compile_cache import configure_compilation_cache
     from kuaicore.training.devices import configure_cpu_devices
 
     configure_cpu_devices()  # as `kuaicore train` does: one XLA device per CPU core, before JAX is imported
+    configure_compilation_cache()  # and compiled programs kept on disk between runs
     from kuaicore.demo import run_demo, summary_text
 
     out = run_demo(DemoConfig(folder=folder, scale=scale, data=data, seed=seed, epochs=epochs))

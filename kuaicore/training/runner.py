@@ -57,7 +57,9 @@ def train(cfg: TrainConfig) -> RunSummary:
     from kuaicore.art import read_manifest
     from kuaicore.models.resolve import resolve
     from kuaicore.runs import check_run_name, run_lock, run_name
+    from kuaicore.training.compile_cache import configure_compilation_cache
 
+    configure_compilation_cache()  # compiled programs kept on disk between runs, before JAX is imported
     model = resolve(cfg.model)
     name = check_run_name(run_name(cfg))
     read_manifest(cfg.art)  # a clear error for a folder that is not an ART, before runs/ is made in it

@@ -44,7 +44,7 @@ def cli() -> None:
       kuaicore synth DIR            write a synthetic KuaiRec twin (no download needed)
       kuaicore validate DATA        check a KuaiRec folder and summarise it
       kuaicore build-features DATA --out ART    DuckDB SQL -> training artifacts
-      kuaicore train ART            JAX two-tower model (CPU or GPU), or --model mf|als|linear|...
+      kuaicore train ART            the blend of hybrid MF and a JAX two-tower, or --model mf|als|linear|...
       kuaicore tune ART             search models and hyperparameters on the validation split
       kuaicore evaluate ART         ranking metrics on the small matrix, with reference rows
       kuaicore recommend ART --user ID          top-K videos for one user

@@ -332,3 +332,49 @@ def test_real_kuairec_side_files_build(shared_kuairec, tmp_path):
     assert it["tag_08"][0] == pytest.approx(1.0) and it["tag_27"][1] == pytest.approx(1.0)  # [8]; "[27, 9]"
     assert {c["name"] for c in m["user_categorical"]} >= {"onehot_feat3", "onehot_feat8"}
     assert m["row_counts"]["big_rows_in"] == 10 and m["row_counts"]["eval_rows"] == 2
+
+
+def test_side_files_that_lack_some_ids_lose_no_interaction(tiny_data, tmp_path):
+    """Data from another source may describe only some videos and users in its side files: every
+    interaction is still kept, each id gets a finite feature row, and a model trains and evaluates."""
+    from click.testing import CliRunner
+
+    from kuaicore.cli import cli
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_data / "data", data)
+    for name, key, every in (  # the id is each file's first column
+        ("item_categories.csv", "video_id", 5),
+        ("item_daily_features.csv", "video_id", 5),
+        ("kuairec_caption_category.csv", "video_id", 7),
+        ("user_features.csv", "user_id", 4),
+    ):
+        with open(
+            data / name, encoding="utf-8", newline=""
+        ) as fh:  # bare \r inside captions stay as they are
+            header, *rows = fh.read().split("\n")
+        assert header.split(",")[0] == key and rows[-1] == ""
+        kept = [row for row in rows[:-1] if int(row.split(",")[0]) % every != 0]
+        assert 0 < len(kept) < len(rows) - 1
+        with open(data / name, "w", encoding="utf-8", newline="") as fh:
+            fh.write("\n".join([header, *kept, ""]))
+    art = tmp_path / "art"
+    for args in (
+        ["validate", str(data)],
+        ["build-features", str(data), "--out", str(art), "--threads", "1"],
+        ["train", str(art), "--model", "hybrid"],
+        ["evaluate", str(art), "--bootstrap", "0"],
+    ):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, f"{args}\n{result.output}"
+    full = tmp_path / "full"
+    build_features(FeatureConfig(data=tiny_data, out=full, threads=1))
+    for split in ("train", "valid", "eval"):  # the same interactions as with complete side files
+        assert (
+            pq.read_table(art / f"{split}.parquet").num_rows
+            == pq.read_table(full / f"{split}.parquet").num_rows
+        )
+    np.testing.assert_array_equal(np.load(art / "item_ids.npy"), np.load(full / "item_ids.npy"))
+    np.testing.assert_array_equal(np.load(art / "user_ids.npy"), np.load(full / "user_ids.npy"))
+    for name in ("item_features.npy", "user_features.npy"):
+        assert np.isfinite(np.load(art / name)).all()

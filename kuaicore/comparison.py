@@ -120,7 +120,7 @@ def compare(
     ``train_seed`` seeds the training runs (None: ``cfg.seed``, the evaluation's seed)."""
     from kuaicore.evaluation.data import read_manifest
     from kuaicore.evaluation.evaluate import evaluate_runs
-    from kuaicore.runs import load_run, runs_dir, write_json_atomic
+    from kuaicore.runs import load_run, run_lock, runs_dir, write_json_atomic
 
     read_manifest(art)
     seed = cfg.seed if train_seed is None else train_seed
@@ -129,7 +129,13 @@ def compare(
     runs = []
     for model in models:
         run_dir = runs_dir(art) / str(configs[model].run)
-        if retrain or not _complete(run_dir):
+        same = None if retrain or _complete(run_dir) else same_config_run(art, configs[model])
+        if same is not None:  # e.g. the blend's two-tower part, trained with two-tower-mse's very settings
+            log(f"  reusing {same.name} as {run_dir.name} (trained with the same settings)")
+            with run_lock(art, run_dir.name):
+                copy_run(same, run_dir)
+            costs[model] = _recorded_cost(run_dir)
+        elif retrain or not _complete(run_dir):
             costs[model] = train_child(configs[model])
         else:
             log(f"  reusing {run_dir.name}")
@@ -190,6 +196,66 @@ def biased_test(
     for row in model_rows:
         row["valid_" + key] = means.get(row["name"])
     return {"protocol": "valid", "metric": key, "runs": means, "kendall_tau": tau, "models_compared": both}
+
+
+# TrainConfig fields that do not change what a run learns: where the ART is read from, the run's own name,
+# and whether it was resumed (a resumed run equals the straight one: tests/test_train_resume.py)
+_NOT_SETTINGS = ("art", "run", "resume")
+
+
+def _settings(train: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in train.items() if k not in _NOT_SETTINGS}
+
+
+def same_config_run(art: Path, cfg: TrainConfig) -> Path | None:
+    """A complete run of ART, under another name, that was trained with ``cfg``'s settings (the TrainConfig
+    recorded in its config.json equals ``cfg``'s but for :data:`_NOT_SETTINGS`, automatic epochs made
+    concrete as the loop records them); the first by name, or None. Training is deterministic for a seed,
+    so training ``cfg`` again would give the same run."""
+    from kuaicore.art.stream import n_rows
+    from kuaicore.atomic import leftover_owner
+    from kuaicore.config import to_jsonable
+    from kuaicore.runs import runs_dir
+    from kuaicore.training.budget import resolve_epochs
+
+    runs = runs_dir(art)
+    if not runs.is_dir():
+        return None
+    names = (p for p in runs.iterdir() if p.is_dir() and p.name != cfg.run and leftover_owner(p.name) is None)
+    for run_dir in sorted(names):
+        try:
+            recorded = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        train = recorded.get("train") if isinstance(recorded, dict) else None
+        if not isinstance(train, dict) or not _complete(run_dir):
+            continue
+        batch = (recorded.get("info") or {}).get("effective_batch_size")
+        wanted = cfg
+        if cfg.epochs == 0 and isinstance(batch, int) and train.get("epochs") != 0:  # the loop's auto epochs
+            wanted = resolve_epochs(cfg, n_rows(Path(art) / "train.parquet"), batch)
+        if _settings(train) == _settings(to_jsonable(wanted)):
+            return run_dir
+    return None
+
+
+def copy_run(source: Path, run_dir: Path) -> Path:
+    """Copy the run folder ``source`` to ``run_dir`` (atomically: a temporary folder renamed), its
+    config.json naming the new run; ``runs/latest`` is left alone."""
+    import shutil
+
+    from kuaicore.atomic import atomic_folder
+
+    with atomic_folder(run_dir) as tmp:
+        for path in sorted(source.iterdir()):
+            if path.is_file():
+                shutil.copy2(path, tmp / path.name)
+        config = json.loads((tmp / "config.json").read_text(encoding="utf-8"))
+        config["run"] = run_dir.name
+        config["train"]["run"] = run_dir.name
+        text = json.dumps(config, indent=2, sort_keys=True) + "\n"
+        (tmp / "config.json").write_text(text, encoding="utf-8")
+    return run_dir
 
 
 def _recorded_cost(run_dir: Path) -> TrainCost:

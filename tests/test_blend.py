@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -91,3 +92,36 @@ def test_cli_trains_the_blend_and_keeps_the_tower_run(tiny_art, tmp_path):
     assert "mae" in result.stdout  # the hybrid's watch-ratio predictions
     bad = CliRunner().invoke(cli, ["train", str(art), "--model", "blend", "--option", "weights=2"])
     assert bad.exit_code == 2 and "weights=2" in bad.stderr
+
+
+def test_compare_reuses_the_blends_parts_which_equal_the_models_trained_alone(tiny_art, tmp_path):
+    from dataclasses import replace
+
+    from kuaicore.comparison import same_config_run, train_config
+    from kuaicore.training.runner import train
+
+    art = tmp_path / "art"
+    shutil.copytree(tiny_art, art)
+    result = CliRunner().invoke(cli, ["train", str(art)])  # the default: blend-s0 and its two parts
+    assert result.exit_code == 0, result.output
+    parts = {"hybrid": "blend-s0-hybrid", "two-tower-mse": "blend-s0-tower"}
+    for model, part in parts.items():
+        assert same_config_run(art, train_config(art, model, 0)).name == part
+        assert json.loads((art / "runs" / part / "train_cost.json").read_text())["seconds"] > 0
+    assert same_config_run(art, train_config(art, "hybrid", 1)) is None  # another seed is another run
+    assert same_config_run(art, train_config(art, "two-tower-bce", 0)) is None  # another loss too
+
+    args = ["compare", str(art), "--models", "hybrid,two-tower-mse", "--k", "10", "--bootstrap", "0"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    for model, part in parts.items():
+        name = train_config(art, model, 0).run
+        assert f"reusing {part} as {name}" in result.stderr
+        assert json.loads((art / "runs" / name / "config.json").read_text())["run"] == name
+    rows = {r["name"]: r for r in json.loads((art / "compare.json").read_text())["rows"]}
+    assert rows["two-tower-mse-s0"]["train_seconds"] > 0  # the part's own cost, carried over
+
+    for model, part in parts.items():  # trained alone with the same settings: the same run
+        alone = train(replace(train_config(art, model, 0), run=f"alone-{model}")).run_dir
+        for name in ("user_emb.npy", "item_emb.npy"):
+            np.testing.assert_array_equal(np.load(Path(alone) / name), np.load(art / "runs" / part / name))

@@ -173,3 +173,36 @@ def test_id_mlp_refuses_flags_it_does_not_read(art):
         res = runner.invoke(cli, ["train", str(art), "--model", "id-mlp", *args])
         assert res.exit_code == 2, res.output
         assert f"{flag}: not a setting of --model id-mlp (it reads --epochs" in res.stderr
+
+
+def test_a_run_is_reused_under_another_name_only_when_complete_and_trained_alike(art):
+    from dataclasses import replace
+
+    from kuaicore.comparison import copy_run, same_config_run, train_config
+    from kuaicore.config import to_jsonable
+
+    runs = art / "runs"
+    cfg = train_config(art, "popularity", 0)
+
+    def fake_run(name: str, complete: bool = True, **changes) -> None:
+        (runs / name).mkdir(parents=True)
+        train = to_jsonable(replace(cfg, run=name, **changes))
+        (runs / name / "config.json").write_text(
+            json.dumps({"run": name, "model": cfg.model, "train": train})
+        )
+        if complete:
+            np.save(runs / name / "user_emb.npy", np.ones((2, 2), np.float32))
+
+    assert same_config_run(art, cfg) is None  # no runs/ yet
+    fake_run("a-incomplete", complete=False)
+    fake_run("b-other-seed", seed=1)
+    fake_run("c.tmp-123")  # a folder being written
+    fake_run("d-other-art-path", art=art / ".." / art.name, resume=True)  # not settings
+    assert same_config_run(art, cfg) == runs / "d-other-art-path"
+    copy_run(runs / "d-other-art-path", runs / "popularity-s0")
+    copied = json.loads((runs / "popularity-s0" / "config.json").read_text())
+    assert copied["run"] == copied["train"]["run"] == "popularity-s0"
+    assert (runs / "popularity-s0" / "user_emb.npy").read_bytes() == (
+        runs / "d-other-art-path" / "user_emb.npy"
+    ).read_bytes()
+    assert same_config_run(art, replace(cfg, lr=0.1)) is None

@@ -200,8 +200,10 @@ def compare(
     """Train what is missing, evaluate every model with one protocol, print one table sorted by ndcg.
 
     Each model trains in its own process (its wall time and peak RSS are shown); existing runs named
-    MODEL-sSEED are reused. Random, popularity and (synthetic data) oracle rows, lift, fraction of the
-    oracle and bootstrap 95% CIs are printed as by `kuaicore evaluate`; ART/compare.json is always written.
+    MODEL-sSEED are reused, and so is a run trained with the same settings under another name (the
+    default blend's parts), copied as MODEL-sSEED. Random, popularity and (synthetic data) oracle rows,
+    lift, fraction of the oracle and bootstrap 95% CIs are printed as by `kuaicore evaluate`;
+    ART/compare.json is always written.
 
     Example: kuaicore compare /tmp/art --models popularity,als,two-tower-mse --k 10
     """

@@ -153,7 +153,8 @@ def train(
     The default, blend, trains two models and ranks by their weighted sum, the weight chosen on
     valid.parquet: hybrid (matrix factorisation of the watch ratio plus each user's weights over the
     video's tags and length, fitted by exact alternating solves) and the two-tower over every feature
-    column (kept as run NAME-tower). Options are --option KEY=VALUE (listed under --model).
+    column, each part kept as a run (NAME-hybrid, NAME-tower). Options are --option KEY=VALUE (listed
+    under --model).
 
     The two-tower model (--model two-tower) streams train.parquet in shuffled minibatches over every local
     device (CPU or GPU), validates on valid.parquet each epoch, keeps the best epoch, checkpoints to

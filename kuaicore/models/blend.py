@@ -11,13 +11,15 @@ for every dataset), with ``a`` chosen from ``weights`` by the evaluation protoco
 (validate as you evaluate; ``a = 1`` is the hybrid alone, ``a = 0`` the two-tower alone, so on valid the
 blend is never below the better of the two). A weighted sum of two dot products is one dot product of the
 concatenated, scaled vectors, so the run exports embeddings and ranks the whole catalogue like every other
-model. The two-tower is trained first, by the JAX loop in a child process, into its own run, ``NAME-tower``
-(kept: it can be evaluated alone); the watch-ratio predictions (MAE/RMSE) are the hybrid's.
+model. The two-tower is trained first, by the JAX loop in a child process, into its own run, ``NAME-tower``;
+the hybrid is then fitted here and kept as run ``NAME-hybrid`` (each can be evaluated alone, and `compare`
+reuses them where its settings are theirs); the watch-ratio predictions (MAE/RMSE) are the hybrid's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -124,22 +126,59 @@ def _train_tower(data: ModelData, options: BlendOptions) -> tuple[np.ndarray, np
         batch_size=batch,
         lr=lr,
     )
-    train_child(tower_cfg)
+    cost = train_child(tower_cfg)
     run_dir = runs_dir(data.art) / name
+    save_cost(run_dir, cost.seconds, cost.peak_rss_mb)
     return np.load(run_dir / "user_emb.npy"), np.load(run_dir / "item_emb.npy"), name
+
+
+def save_cost(run_dir: Path, seconds: float | None, peak_rss_mb: float | None) -> None:
+    """``train_cost.json`` beside a part's run, as `compare` records it, so a compare that reuses the run
+    shows what it cost."""
+    from kuaicore.atomic import write_json_atomic
+
+    write_json_atomic(run_dir / "train_cost.json", {"seconds": seconds, "peak_rss_mb": peak_rss_mb})
+
+
+def _fit_hybrid(data: ModelData, options: BlendOptions) -> tuple[Fitted, str]:
+    """Fit the hybrid part at the hybrid's defaults and keep it as run ``NAME-hybrid`` (as `kuaicore train
+    --model hybrid --seed S` would write it, so `compare` reuses it for ``hybrid``); the fit and its name."""
+    import time
+    from dataclasses import replace
+
+    from kuaicore.config import to_jsonable
+    from kuaicore.models.registry import HYBRID
+    from kuaicore.models.resolve import resolve
+    from kuaicore.runs import RunRecord, run_lock, run_name, runs_dir, write_run
+    from kuaicore.training.runner import run_arrays
+
+    model = resolve(HYBRID)
+    part_options = model.make_options({}, seed=options.seed)
+    start = time.perf_counter()
+    part = model.fit(data, part_options)
+    seconds = time.perf_counter() - start
+    cfg = data.config
+    name = f"{run_name(cfg)}-hybrid"
+    part_cfg = replace(cfg, model=HYBRID, run=name, options={})
+    arrays, score = run_arrays(HYBRID, part, data)
+    record = RunRecord(HYBRID, to_jsonable(part_cfg), to_jsonable(part_options), score, dict(part.info))
+    rows = part.log or [{"epoch": 1, "step": 1, "seconds": seconds, "rows": part.info.get("n_rows", 0)}]
+    with run_lock(data.art, name):
+        run_dir = write_run(runs_dir(data.art) / name, arrays, record, rows, params=part.params)
+        save_cost(run_dir, seconds, None)
+    data.log(f"blend: kept the hybrid part as runs/{name}")
+    return part, name
 
 
 def fit_art(data: ModelData, options: BlendOptions) -> Fitted:
     """The fit contract: the hybrid and the two-tower trained on the ART, blended with the weight that
     scores best on valid.parquet by the evaluation protocol."""
     from kuaicore.art import valid_candidates
-    from kuaicore.models import hybrid
-    from kuaicore.models.hybrid_options import HybridOptions
 
     data.log("blend: training the two-tower part (first, while this process is small)")
     ut, it, tower_run = _train_tower(data, options)
     data.log("blend: fitting the hybrid part")
-    part = hybrid.fit_art(data, HybridOptions(seed=options.seed))
+    part, hybrid_run = _fit_hybrid(data, options)
     cands = valid_candidates(data.art)
     threshold = float(data.manifest.get("like_threshold", 2.0))
     users = np.repeat(cands.users, np.diff(cands.indptr))
@@ -165,6 +204,7 @@ def fit_art(data: ModelData, options: BlendOptions) -> Fitted:
         "valid_ndcg": best_score,
         "spreads": list(spreads),
         "tower_run": tower_run,
+        "hybrid_run": hybrid_run,
         "hybrid_part": part.info,
         "n_rows": part.info.get("n_rows", 0),
     }

@@ -76,6 +76,7 @@ class ModelEntry:
 
 
 TWO_TOWER = "two-tower"  # the JAX dual encoder (the blend trains one as its feature part)
+HYBRID = "hybrid"  # ids + content by alternating solves (the blend fits one as its id part)
 
 # train's flags that only the JAX loop reads (a fit model takes --option KEY=VALUE instead)
 LOOP_FLAGS = (
@@ -163,7 +164,7 @@ BUILTIN: tuple[ModelEntry, ...] = (
         demo=True,
     ),
     ModelEntry(
-        "hybrid",
+        HYBRID,
         "biased MF + each user's weights over the video's tags and length (ids and content, fitted by exact"
         " alternating solves; the side and factor penalties chosen on valid, then 8 factors tried); options:"
         " factors, iterations, reg, ranks, side_reg, item_side, user_side, implicit (exposure factors)",

@@ -8,6 +8,9 @@ stops after ``AUTO_PATIENCE`` epochs without a better valid ndcg@10; the best ep
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 STEP_BUDGET = 2_000
 MIN_EPOCHS, MAX_EPOCHS = 3, 30
 AUTO_PATIENCE = 3
@@ -18,3 +21,12 @@ def auto_epochs(rows: int, batch_size: int) -> int:
     (the last epoch's partial batch counts as a step), clipped to MIN_EPOCHS..MAX_EPOCHS."""
     steps_per_epoch = max(1, -(-rows // max(batch_size, 1)))
     return int(min(MAX_EPOCHS, max(MIN_EPOCHS, -(-STEP_BUDGET // steps_per_epoch))))
+
+
+def resolve_epochs(cfg: Any, rows: int, batch_size: int) -> Any:
+    """``cfg`` (a TrainConfig) with automatic epochs (``epochs == 0``) made concrete for ``rows`` training
+    rows in batches of ``batch_size``: the epochs of :func:`auto_epochs` and a patience of ``AUTO_PATIENCE``
+    unless one was given. What the loop trains and records in the run's config.json; else ``cfg`` itself."""
+    if cfg.epochs != 0:
+        return cfg
+    return replace(cfg, epochs=auto_epochs(rows, batch_size), patience=cfg.patience or AUTO_PATIENCE)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,7 @@ from kuaicore.training import epochs as ep
 from kuaicore.training import resident as rs
 from kuaicore.training import step as st
 from kuaicore.training.artifacts import load_training_data
-from kuaicore.training.budget import AUTO_PATIENCE, STEP_BUDGET, auto_epochs
+from kuaicore.training.budget import STEP_BUDGET, resolve_epochs
 from kuaicore.training.checkpoint import load_checkpoint, save_checkpoint
 from kuaicore.training.compiled import compiled_functions
 from kuaicore.training.export import run_arrays, write_run
@@ -108,7 +107,7 @@ def train(cfg: TrainConfig) -> RunSummary:
             f" a multiple of {mesh.size} devices)"
         )
     if cfg.epochs == 0:  # automatic: a budget of steps, with patience (kuaicore.training.budget)
-        cfg = replace(cfg, epochs=auto_epochs(n_train, batch_size), patience=cfg.patience or AUTO_PATIENCE)
+        cfg = resolve_epochs(cfg, n_train, batch_size)
         log(
             f"epochs: at most {cfg.epochs} ({STEP_BUDGET:,} steps of {batch_size:,} rows), stopping after"
             f" {cfg.patience} without a better valid ndcg@{VALID_K}"

@@ -159,10 +159,7 @@ def compare(
         result["biased_test"] = biased_test(art, runs, cfg, models_rows, key)
     for row in models_rows:  # remember the cost beside the run, so a later compare that reuses it can show it
         if row["train_seconds"] is not None:
-            write_json_atomic(
-                runs_dir(art) / row["name"] / "train_cost.json",
-                {"seconds": row["train_seconds"], "peak_rss_mb": row["peak_rss_mb"]},
-            )
+            record_cost(runs_dir(art) / row["name"], TrainCost(row["train_seconds"], row["peak_rss_mb"]))
     write_json_atomic(Path(art) / "compare.json", result)
     if cfg.json_path is not None:
         write_json_atomic(Path(cfg.json_path), result)
@@ -256,6 +253,13 @@ def copy_run(source: Path, run_dir: Path) -> Path:
         text = json.dumps(config, indent=2, sort_keys=True) + "\n"
         (tmp / "config.json").write_text(text, encoding="utf-8")
     return run_dir
+
+
+def record_cost(run_dir: Path, cost: TrainCost) -> None:
+    """Keep ``cost`` beside the run (``train_cost.json``), for a later compare that reuses the run."""
+    from kuaicore.atomic import write_json_atomic
+
+    write_json_atomic(run_dir / "train_cost.json", {"seconds": cost.seconds, "peak_rss_mb": cost.peak_rss_mb})
 
 
 def _recorded_cost(run_dir: Path) -> TrainCost:

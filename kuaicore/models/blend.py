@@ -19,7 +19,6 @@ reuses them where its settings are theirs); the watch-ratio predictions (MAE/RMS
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -107,7 +106,7 @@ def _train_tower(data: ModelData, options: BlendOptions) -> tuple[np.ndarray, np
     from dataclasses import replace
 
     from kuaicore.art.stream import n_rows
-    from kuaicore.comparison import train_child
+    from kuaicore.comparison import record_cost, train_child
     from kuaicore.models.registry import TWO_TOWER
     from kuaicore.runs import run_name, runs_dir
 
@@ -126,18 +125,9 @@ def _train_tower(data: ModelData, options: BlendOptions) -> tuple[np.ndarray, np
         batch_size=batch,
         lr=lr,
     )
-    cost = train_child(tower_cfg)
     run_dir = runs_dir(data.art) / name
-    save_cost(run_dir, cost.seconds, cost.peak_rss_mb)
+    record_cost(run_dir, train_child(tower_cfg))  # shown by a compare that reuses the run
     return np.load(run_dir / "user_emb.npy"), np.load(run_dir / "item_emb.npy"), name
-
-
-def save_cost(run_dir: Path, seconds: float | None, peak_rss_mb: float | None) -> None:
-    """``train_cost.json`` beside a part's run, as `compare` records it, so a compare that reuses the run
-    shows what it cost."""
-    from kuaicore.atomic import write_json_atomic
-
-    write_json_atomic(run_dir / "train_cost.json", {"seconds": seconds, "peak_rss_mb": peak_rss_mb})
 
 
 def _fit_hybrid(data: ModelData, options: BlendOptions) -> tuple[Fitted, str]:
@@ -146,26 +136,22 @@ def _fit_hybrid(data: ModelData, options: BlendOptions) -> tuple[Fitted, str]:
     import time
     from dataclasses import replace
 
-    from kuaicore.config import to_jsonable
+    from kuaicore.comparison import TrainCost, record_cost
     from kuaicore.models.registry import HYBRID
     from kuaicore.models.resolve import resolve
-    from kuaicore.runs import RunRecord, run_lock, run_name, runs_dir, write_run
-    from kuaicore.training.runner import run_arrays
+    from kuaicore.runs import run_lock, run_name
+    from kuaicore.training.runner import write_fitted
 
     model = resolve(HYBRID)
-    part_options = model.make_options({}, seed=options.seed)
+    name = f"{run_name(data.config)}-hybrid"
+    part_cfg = replace(data.config, model=HYBRID, run=name, options={}, seed=options.seed)
+    part_options = model.make_options({}, seed=part_cfg.seed)
     start = time.perf_counter()
     part = model.fit(data, part_options)
     seconds = time.perf_counter() - start
-    cfg = data.config
-    name = f"{run_name(cfg)}-hybrid"
-    part_cfg = replace(cfg, model=HYBRID, run=name, options={})
-    arrays, score = run_arrays(HYBRID, part, data)
-    record = RunRecord(HYBRID, to_jsonable(part_cfg), to_jsonable(part_options), score, dict(part.info))
-    rows = part.log or [{"epoch": 1, "step": 1, "seconds": seconds, "rows": part.info.get("n_rows", 0)}]
     with run_lock(data.art, name):
-        run_dir = write_run(runs_dir(data.art) / name, arrays, record, rows, params=part.params)
-        save_cost(run_dir, seconds, None)
+        run_dir, _ = write_fitted(part_cfg, model, name, data, part, part_options, seconds)
+        record_cost(run_dir, TrainCost(seconds, None))
     data.log(f"blend: kept the hybrid part as runs/{name}")
     return part, name
 

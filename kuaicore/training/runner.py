@@ -79,23 +79,33 @@ def train(cfg: TrainConfig) -> RunSummary:
 def fit_run(cfg: TrainConfig, model: Any, name: str) -> RunSummary:
     """Fit a model of the fit contract and write ``runs/name`` (the caller holds the run's lock)."""
     from kuaicore.models.contract import ModelData
-    from kuaicore.runs import RunRecord, runs_dir, write_run
 
     options = model.make_options(cfg.options, seed=cfg.seed)
     data = ModelData(cfg)
     start = time.perf_counter()
     fitted = model.fit(data, options)
     seconds = time.perf_counter() - start
+    run_dir, steps = write_fitted(cfg, model, name, data, fitted, options, seconds)
+    log(f"trained {name}: {model.name} in {seconds:.1f}s -> {run_dir}")
+    n_rows = int(fitted.info.get("n_rows", 0) or 0)
+    return RunSummary(run_dir, steps, steps, None, None, n_rows / max(seconds, 1e-9), seconds)
+
+
+def write_fitted(
+    cfg: TrainConfig, model: Any, name: str, data: Any, fitted: Any, options: Any, seconds: float
+) -> tuple[Path, int]:
+    """Write what ``model`` fitted (with ``options``, in ``seconds``) on ``data`` as run ``runs/name`` of
+    ``cfg.art``, recording ``cfg`` as its TrainConfig (the caller holds the run's lock); the folder and the
+    number of log rows."""
+    from kuaicore.runs import RunRecord, runs_dir, write_run
+
     arrays, score = run_arrays(model.name, fitted, data)
     info = dict(fitted.info)
     n_rows = int(info.get("n_rows", 0) or 0)
     rows = fitted.log or [{"epoch": 1, "step": 1, "seconds": seconds, "rows": n_rows}]
     options_json = to_jsonable(options) if options is not None else None
     record = RunRecord(model.name, to_jsonable(cfg), options_json, score, info)
-    run_dir = write_run(runs_dir(cfg.art) / name, arrays, record, rows, params=fitted.params)
-    log(f"trained {name}: {model.name} in {seconds:.1f}s -> {run_dir}")
-    steps = len(rows)
-    return RunSummary(run_dir, steps, steps, None, None, n_rows / max(seconds, 1e-9), seconds)
+    return write_run(runs_dir(cfg.art) / name, arrays, record, rows, params=fitted.params), len(rows)
 
 
 def run_arrays(name: str, fitted: Any, data: Any) -> tuple[dict[str, np.ndarray], str]:

@@ -109,7 +109,8 @@ def compare(
 def tune(art: str | Path, **options: Any) -> dict[str, Any]:
     """`kuaicore tune ART`: a seeded successive-halving search scored on the validation split only; the
     leaderboard dict (also written to ``ART/tune.json``); ``runs/best`` names the winner. ``options`` are
-    TuneConfig's fields (``models``, ``trials``, ``budget_seconds``, ``seed``)."""
+    TuneConfig's fields (``models``, ``trials``, ``budget_seconds``, ``seed``, ``incumbent``: the default
+    model, trained first as one more trial; None: not)."""
     from kuaicore.art import read_manifest, valid_candidates
     from kuaicore.atomic import atomic_file, write_json_atomic
     from kuaicore.protocol import protocol_ndcg

@@ -9,6 +9,11 @@ ranked, relevant = watch_ratio > threshold, ndcg@10): the evaluation block is ne
 named in ``runs/best`` (as ``runs/latest`` names the newest run), the leaderboard is written to
 ``ART/tune.json``. Families without a budget dimension (popularity, linear, tag-cosine) train once, at full
 size, and keep their score through the rungs. ``budget`` (seconds) stops new trials once spent.
+
+The default model of `kuaicore train` (``incumbent``: the blend, whose hybrid part already picks its own
+penalties and rank on valid) is trained first, with its defaults, as one more trial that is trained once
+and keeps its score: random draws alone ended below it on valid on held-out data (BENCHMARKS.md "tune on
+the foreign generator"), and a search should never hand back less than the default it was run to beat.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import numpy as np
 
 from kuaicore.config import DEFAULT_SEED
 from kuaicore.errors import UsageError
-from kuaicore.models.registry import Search, search_spaces, tune_defaults
+from kuaicore.models.registry import DEFAULT_MODEL, Search, names, search_spaces, tune_defaults
 from kuaicore.progress import log
 from kuaicore.protocol import VALID_K
 
@@ -34,6 +39,7 @@ BEST = "best"
 # Each model's search space lives in its registry entry (kuaicore.models.registry.Search).
 FAMILIES: dict[str, Search] = search_spaces()
 DEFAULT_MODELS = tune_defaults()
+NOT_SEARCHED = Search()  # the incumbent: its defaults, trained once
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,7 @@ class TuneConfig:
     eta: int = 3
     threshold: float = 2.0
     k: int = VALID_K
+    incumbent: str | None = DEFAULT_MODEL  # trained first with its defaults (None: the draws alone)
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.models if m not in FAMILIES]
@@ -61,6 +68,8 @@ class TuneConfig:
             raise UsageError(f"--budget: must be a positive duration, got {self.budget_seconds}")
         if self.eta < 2:
             raise UsageError(f"eta: must be >= 2, got {self.eta}")
+        if self.incumbent is not None and self.incumbent not in names():
+            raise UsageError(f"incumbent: {self.incumbent!r} is not a built-in model ({', '.join(names())})")
 
 
 def parse_duration(text: str) -> float:
@@ -121,6 +130,8 @@ def tune(
     """Run the search; ``train_run(art, model=..., run=..., seed=..., **fields)`` trains one run and returns
     its folder, ``score_run(folder)`` scores it on the validation split. Returns the leaderboard dict."""
     trials = sample_trials(cfg)
+    if cfg.incumbent is not None:  # first, so that it is on the board whatever the budget
+        trials.insert(0, Trial(cfg.trials, cfg.incumbent, {}, {}))
     n_rungs = max(1, math.ceil(math.log(max(cfg.trials, 1), cfg.eta)))
     start = time.perf_counter()
     alive = list(trials)
@@ -130,7 +141,7 @@ def tune(
             if time.perf_counter() - start > cfg.budget_seconds:
                 out_of_time = True
                 break
-            fam = FAMILIES[trial.model]
+            fam = FAMILIES.get(trial.model, NOT_SEARCHED)
             resource = rung_resource(fam, rung, n_rungs, cfg.eta)
             if resource is None and trial.scores:  # nothing to grow: keep the score
                 trial.scores.append(trial.scores[-1])

@@ -30,7 +30,7 @@ def test_successive_halving_keeps_the_best_third_and_grows_their_budget(tmp_path
         scores[run] = -trial.options["reg"]
         return scores[run]
 
-    cfg = TuneConfig(art=tmp_path, models=("mf",), trials=9, seed=3)
+    cfg = TuneConfig(art=tmp_path, models=("mf",), trials=9, seed=3, incumbent=None)
     trials = sample_trials(cfg)
     result = tune(cfg, train_run, score_run)
     assert result["rungs"] == 2 and len(calls) == 9 + 3
@@ -73,6 +73,9 @@ def test_cli_tune_scores_on_valid_and_names_the_best_run(tiny_art, tmp_path):
     art = tmp_path / "art"
     shutil.copytree(tiny_art, art)
     args = ["tune", str(art), "--models", "mf,popularity,linear", "--trials", "4", "--budget", "5m", "--json"]
+    args.append(
+        "--no-default"
+    )  # the default model as a trial: test_the_default_model_is_a_trial_trained_once
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     board = json.loads(result.stdout)
@@ -94,3 +97,32 @@ def test_cli_tune_scores_on_valid_and_names_the_best_run(tiny_art, tmp_path):
         cli, ["evaluate", str(art), "--run", "best", "--k", "10", "--bootstrap", "0"]
     )
     assert evaluated.exit_code == 0 and f"run {best}:" in evaluated.output
+
+
+def test_the_default_model_is_a_trial_trained_once(tmp_path):
+    """The incumbent (train's default) is trained first, once, with no options; it keeps its score through
+    the rungs and wins when the draws score below it, which is what it is there for."""
+    calls = []
+
+    def train_run(art, model, run, seed, options, **fields):
+        calls.append((run, model, dict(options), fields))
+        return tmp_path / run
+
+    def score_run(folder):
+        return 0.9 if folder.name.startswith("tune-blend-") else 0.5 - 0.01 * int(folder.name.split("-")[2])
+
+    cfg = TuneConfig(art=tmp_path, models=("mf", "popularity"), trials=9, seed=3)
+    assert cfg.incumbent == "blend"
+    result = tune(cfg, train_run, score_run)
+    assert calls[0] == ("tune-blend-009-r0", "blend", {}, {})  # first, its defaults
+    assert [c for c in calls if c[1] == "blend"] == calls[:1]  # trained once, kept through the rungs
+    assert result["best"] == "tune-blend-009-r0"
+    top = result["leaderboard"][0]
+    assert top["model"] == "blend" and top["scores_by_rung"] == [0.9, 0.9]
+    assert len(calls) == 1 + 9 + 1  # the 9 draws, then the best third of those with a budget (1 mf)
+    plain = tune(
+        TuneConfig(art=tmp_path, models=("mf",), trials=3, seed=3, incumbent=None), train_run, score_run
+    )
+    assert all(row["model"] == "mf" for row in plain["leaderboard"])
+    with pytest.raises(UsageError, match="incumbent"):
+        TuneConfig(art=tmp_path, incumbent="no-such-model")

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from kuaicore.config import DEFAULT_SEED
-from kuaicore.models.registry import tune_defaults
+from kuaicore.models.registry import DEFAULT_MODEL, tune_defaults
 from kuaicore.options import POSITIVE_INT, SEED
 
 
@@ -37,14 +37,25 @@ from kuaicore.options import POSITIVE_INT, SEED
 @click.option(
     "--seed", type=SEED, default=DEFAULT_SEED, show_default=True, help="Seed of the draws and of every trial."
 )
+@click.option(
+    "--default/--no-default",
+    "with_default",
+    default=True,
+    show_default=True,
+    help=f"Also train `kuaicore train`'s default model ({DEFAULT_MODEL}, its defaults) first, as one more"
+    " trial, so that the winner is never below it on valid.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the leaderboard as JSON on stdout.")
-def tune(art: Path, budget: str, models: str | None, trials: int, seed: int, as_json: bool) -> None:
+def tune(
+    art: Path, budget: str, models: str | None, trials: int, seed: int, with_default: bool, as_json: bool
+) -> None:
     """Search model families and hyperparameters (successive halving over seeded random configurations).
 
     Every trial is a run in ART/runs/ (tune-MODEL-NNN-rR) scored by the evaluation protocol applied to
     valid.parquet: each user's held-out rows ranked, relevant = watch_ratio > 2, ndcg@10. The small matrix
-    (the evaluation block) is never used to choose. Writes ART/tune.json and runs/best (the winner), so
-    `kuaicore evaluate ART --run best` reports it.
+    (the evaluation block) is never used to choose. The default model of `kuaicore train` is trained first
+    as one more trial (--no-default: not), so the winner is never below it on valid. Writes ART/tune.json
+    and runs/best (the winner), so `kuaicore evaluate ART --run best` reports it.
 
     Example: kuaicore tune /tmp/art --budget 5m --models mf,linear,two-tower
     """
@@ -52,7 +63,14 @@ def tune(art: Path, budget: str, models: str | None, trials: int, seed: int, as_
     from kuaicore.search import DEFAULT_MODELS, format_leaderboard, parse_duration
 
     names = tuple(m.strip() for m in models.split(",") if m.strip()) if models else DEFAULT_MODELS
-    result = run_tune(art, models=names, trials=trials, budget_seconds=parse_duration(budget), seed=seed)
+    result = run_tune(
+        art,
+        models=names,
+        trials=trials,
+        budget_seconds=parse_duration(budget),
+        seed=seed,
+        incumbent=DEFAULT_MODEL if with_default else None,
+    )
     if as_json:
         click.echo(json.dumps(result, indent=2, sort_keys=True))
     else:

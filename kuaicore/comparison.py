@@ -129,17 +129,17 @@ def compare(
     runs = []
     for model in models:
         run_dir = runs_dir(art) / str(configs[model].run)
-        same = None if retrain or _complete(run_dir) else same_config_run(art, configs[model])
-        if same is not None:  # e.g. the blend's two-tower part, trained with two-tower-mse's very settings
+        if not retrain and _complete(run_dir):
+            log(f"  reusing {run_dir.name}")
+            costs[model] = _recorded_cost(run_dir)
+        elif not retrain and (same := same_config_run(art, configs[model])) is not None:
+            # e.g. the blend's two-tower part, trained with two-tower-mse's very settings
             log(f"  reusing {same.name} as {run_dir.name} (trained with the same settings)")
             with run_lock(art, run_dir.name):
                 copy_run(same, run_dir)
             costs[model] = _recorded_cost(run_dir)
-        elif retrain or not _complete(run_dir):
-            costs[model] = train_child(configs[model])
         else:
-            log(f"  reusing {run_dir.name}")
-            costs[model] = _recorded_cost(run_dir)
+            costs[model] = train_child(configs[model])
         runs.append(load_run(run_dir))
     result = evaluate_runs(art, runs, cfg)
     model_of_run = {str(configs[model].run): model for model in models}
@@ -219,6 +219,7 @@ def same_config_run(art: Path, cfg: TrainConfig) -> Path | None:
     if not runs.is_dir():
         return None
     names = (p for p in runs.iterdir() if p.is_dir() and p.name != cfg.run and leftover_owner(p.name) is None)
+    rows = None  # training rows, read once, for the loop's automatic epochs
     for run_dir in sorted(names):
         try:
             recorded = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
@@ -230,7 +231,8 @@ def same_config_run(art: Path, cfg: TrainConfig) -> Path | None:
         batch = (recorded.get("info") or {}).get("effective_batch_size")
         wanted = cfg
         if cfg.epochs == 0 and isinstance(batch, int) and train.get("epochs") != 0:  # the loop's auto epochs
-            wanted = resolve_epochs(cfg, n_rows(Path(art) / "train.parquet"), batch)
+            rows = n_rows(Path(art) / "train.parquet") if rows is None else rows
+            wanted = resolve_epochs(cfg, rows, batch)
         if _settings(train) == _settings(to_jsonable(wanted)):
             return run_dir
     return None

@@ -10,12 +10,14 @@ from pathlib import Path
 # before jax is first imported anywhere in the test session.
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
-# Compiled JAX programs are shared by the whole session, its tests' own jits and child processes included
+# Compiled JAX programs are shared by the tests of one process, their own jits and child processes included
 # (JAX reads its variable at import), and never kept in the user's ~/.cache (kuaicore.training.compile_cache):
-# a folder of the session's own, removed at exit.
+# a folder of the process's own, removed at exit. Set, not defaulted: pytest-xdist's workers inherit the
+# controller's environment, and JAX writes a cache entry in place (no lock unless it evicts), so two workers
+# sharing a folder could read each other's half-written entry (a warning, hence an error here).
 _JAX_CACHE = tempfile.TemporaryDirectory(prefix="kuaicore-test-jax-cache-")
-os.environ.setdefault("KUAICORE_JAX_CACHE", _JAX_CACHE.name)
-os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", _JAX_CACHE.name)
+os.environ["KUAICORE_JAX_CACHE"] = _JAX_CACHE.name
+os.environ["JAX_COMPILATION_CACHE_DIR"] = _JAX_CACHE.name
 
 import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402

@@ -12,6 +12,12 @@ XLA compiles for the host's instruction set), and is trimmed, oldest first, past
 (:mod:`kuaicore.training.devices`), it is set through the environment before JAX is imported (or through
 ``jax.config`` when it already is, e.g. from the Python API), and never fails a run: a folder that cannot be
 made just means no cache. No JAX import here unless JAX is already loaded.
+
+Two processes may share the folder (kuaicore runs its own trainings one at a time, but a user may start two).
+JAX writes an entry in place and locks only when it evicts (which needs the ``filelock`` package; the trim
+here is ours instead), so a process may read an entry another is still writing: JAX then warns and compiles
+the program itself, as without a cache. The test suite, whose workers run side by side and turn warnings
+into errors, gives every process a folder of its own (tests/conftest.py).
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@
   (a full disk, Ctrl-C) the temporary file is removed.
 - :func:`sweep_leftovers` removes the temporary files and folders of dead processes (a ``kill -9`` runs no
   cleanup) and reports those that a live process still owns.
+- :func:`scratch_prefix` names a scratch folder in the system's temp folder the same way
+  (``kuaicore-KIND.tmp-PID-RANDOM``), after sweeping what killed processes left there: DuckDB's spill files of
+  a validation killed by the OOM killer would otherwise stay in /tmp for good.
 - :func:`exclusive_lock` makes a second concurrent writer of the same ART or run fail at once (exit 2)
   instead of racing the first; the lock is an ``flock`` on a small file, released by the kernel when its
   holder dies, so a killed run never leaves a stale lock.
@@ -19,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -127,6 +131,15 @@ def sweep_leftovers(folder: Path, prefixes: tuple[str, ...] | None = None) -> li
         removed.append(entry)
         log(f"removed {entry}: left by an interrupted kuaicore run (pid {pid})")
     return removed
+
+
+def scratch_prefix(kind: str) -> str:
+    """The prefix for this process's scratch folder of ``kind`` in the system's temp folder, to give to
+    ``tempfile.mkdtemp`` or ``TemporaryDirectory`` (``kuaicore-KIND.tmp-PID-``, which they end with a random
+    part); first removes the folders of that kind that dead processes left there."""
+    prefix = f"kuaicore-{kind}.tmp-"
+    sweep_leftovers(Path(tempfile.gettempdir()), (prefix,))
+    return f"{prefix}{os.getpid()}-"
 
 
 def _holder(lock: Path) -> str:

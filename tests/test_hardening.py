@@ -196,6 +196,31 @@ def test_leftovers_of_killed_runs_are_removed_by_the_next_run(tiny_data, art, tm
     assert leftovers(runs) == [f"pop.tmp-{os.getppid()}"]
 
 
+def test_scratch_that_killed_validations_left_in_the_temp_folder_is_removed(tiny_data, tmp_path, monkeypatch):
+    import tempfile
+
+    dead = _dead_pid()
+    system_tmp = tmp_path / "sys-tmp"
+    system_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system_tmp))
+    stale = system_tmp / f"kuaicore-validate.tmp-{dead}-k2x_9q"
+    (stale / "spill").mkdir(parents=True)
+    (stale / "spill" / "duckdb_temp_block-1.block").write_bytes(b"x" * 4096)
+    live = system_tmp / f"kuaicore-validate.tmp-{os.getppid()}-abc123"  # a running validation's: kept
+    live.mkdir()
+    other_kind = system_tmp / f"kuaicore-readers.tmp-{dead}-abc123"  # not this kind's to judge
+    other_kind.mkdir()
+    old_style = system_tmp / "kuaicore-validate-abc123"  # a name without a pid: never touched
+    old_style.mkdir()
+    result = run("validate", tiny_data)
+    assert result.exit_code == 0, result.output
+    assert f"removed {stale}: left by an interrupted kuaicore run (pid {dead})" in result.output
+    assert "belongs to running process" in result.output
+    assert sorted(p.name for p in system_tmp.iterdir()) == sorted(
+        p.name for p in (live, other_kind, old_style)
+    )
+
+
 def _dead_pid() -> int:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
@@ -326,14 +351,14 @@ def test_too_little_space_is_refused_before_any_work(tiny_data, tmp_path, monkey
 # --- Ctrl-C, SIGTERM and kill -9, in a real process --------------------------------------------------------
 
 
-def _start(argv: list[str], wait_for: str, cwd: Path) -> subprocess.Popen:
+def _start(argv: list[str], wait_for: str, cwd: Path, **env_vars: str) -> subprocess.Popen:
     """Start the CLI and return once its stderr shows ``wait_for`` (the work is under way).
 
     Ctrl-C reaches the child as in a terminal: a test run started in the background of a non-interactive
     shell inherits SIGINT ignored (and Python then never raises KeyboardInterrupt), so SIGINT is handled here
     while the child starts, and a handled signal is reset to the default at exec (no ``preexec_fn``: a fork
     after JAX has started its threads warns)."""
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", **env_vars)
     inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         proc = subprocess.Popen([sys.executable, "-m", "kuaicore.cli", *argv], cwd=cwd, env=env,
@@ -348,11 +373,16 @@ def _start(argv: list[str], wait_for: str, cwd: Path) -> subprocess.Popen:
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGKILL, -9)])
-def test_an_interrupted_build_leaves_nothing_and_the_next_build_works(sig, code, tiny_data, tmp_path):
+def test_an_interrupted_build_leaves_nothing_and_the_next_build_works(
+    sig, code, tiny_data, tmp_path, monkeypatch
+):
+    import tempfile
+
     out = tmp_path / "art"
-    proc = _start(
-        ["build-features", str(tiny_data), "--out", str(out), *BUILD, "--validate"], "read ", tmp_path
-    )
+    system_tmp = tmp_path.parent / f"{tmp_path.name}-sys-tmp"  # the child's temp folder: validate's scratch
+    system_tmp.mkdir()
+    argv = ["build-features", str(tiny_data), "--out", str(out), *BUILD, "--validate"]
+    proc = _start(argv, "read ", tmp_path, TMPDIR=str(system_tmp))
     proc.send_signal(sig)
     rest = proc.stderr.read()
     proc.stderr.close()
@@ -361,9 +391,12 @@ def test_an_interrupted_build_leaves_nothing_and_the_next_build_works(sig, code,
         last = rest.strip().splitlines()[-1]
         assert last.startswith("error: ") and ("interrupted" in last or "terminated" in last)
         assert sorted(p.name for p in tmp_path.iterdir()) == []
-    result = run("build-features", tiny_data, "--out", out, *BUILD)
+        assert sorted(p.name for p in system_tmp.iterdir()) == []
+    monkeypatch.setattr(tempfile, "tempdir", str(system_tmp))
+    result = run("build-features", tiny_data, "--out", out, *BUILD, "--validate")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["art"]
+    assert sorted(p.name for p in system_tmp.iterdir()) == []  # what kill -9 left is gone too
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGKILL, -9)])

@@ -43,6 +43,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kuaicore.atomic import scratch_prefix
 from kuaicore.data.csv_errors import NOT_UTF8
 from kuaicore.data.duck import connect as connect  # the one opener (kuaicore.data.duck), re-exported
 from kuaicore.errors import DataError
@@ -155,7 +156,7 @@ _scratch: list[Path] = []
 def _scratch_dir() -> Path:
     """A process-wide scratch folder for repaired copies when no workdir is given (removed at exit)."""
     if not _scratch:
-        path = Path(tempfile.mkdtemp(prefix="kuaicore-readers-"))
+        path = Path(tempfile.mkdtemp(prefix=scratch_prefix("readers")))
         _scratch.append(path)
         atexit.register(shutil.rmtree, path, True)
     return _scratch[0]

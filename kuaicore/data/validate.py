@@ -16,6 +16,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from kuaicore.atomic import scratch_prefix
 from kuaicore.config import DEFAULT_MEMORY_LIMIT
 from kuaicore.data import value_errors, value_rules
 from kuaicore.data.csv_errors import find_line, first_line
@@ -215,7 +216,7 @@ def validate_dataset(
     paths = check_structure(data_dir, report)
     for msg in report.warnings:
         log(f"warning: {msg}")
-    with tempfile.TemporaryDirectory(prefix="kuaicore-validate-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=scratch_prefix("validate")) as tmp:
         workdir = Path(tmp)
         con = connect(memory_limit, threads, workdir / "spill")
         try:

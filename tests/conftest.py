@@ -14,8 +14,11 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 # (JAX reads its variable at import), and never kept in the user's ~/.cache (kuaicore.training.compile_cache):
 # a folder of the process's own, removed at exit. Set, not defaulted: pytest-xdist's workers inherit the
 # controller's environment, and JAX writes a cache entry in place (no lock unless it evicts), so two workers
-# sharing a folder could read each other's half-written entry (a warning, hence an error here).
-_JAX_CACHE = tempfile.TemporaryDirectory(prefix="kuaicore-test-jax-cache-")
+# sharing a folder could read each other's half-written entry (a warning, hence an error here). Named like
+# kuaicore's own scratch folders, so that the next session sweeps what a killed one left.
+from kuaicore.atomic import scratch_prefix  # noqa: E402  (no JAX import: kuaicore.atomic is plain Python)
+
+_JAX_CACHE = tempfile.TemporaryDirectory(prefix=scratch_prefix("test-jax-cache"))
 os.environ["KUAICORE_JAX_CACHE"] = _JAX_CACHE.name
 os.environ["JAX_COMPILATION_CACHE_DIR"] = _JAX_CACHE.name
 

@@ -175,6 +175,23 @@ def test_a_second_writer_of_the_same_art_or_run_exits_2_at_once(tiny_data, art, 
     assert result.exit_code == 2 and "another kuaicore train" in error_line(result)
     assert run("train", art, "--model", "popularity", "--run", "pop").exit_code == 0  # free again
     assert sorted(p.name for p in (art / "runs").iterdir()) == ["latest", "pop"]
+    twin = tmp_path / "twin"
+    with exclusive_lock(twin / ".data.lock", twin / "data", "synth"):
+        result = run("synth", twin, "--scale", "tiny")
+    assert result.exit_code == 2 and "another kuaicore synth" in error_line(result)
+    assert sorted(p.name for p in twin.iterdir()) == []
+
+
+def test_a_killed_synths_folder_is_removed_by_the_next_synth(tmp_path):
+    dead = _dead_pid()
+    twin = tmp_path / "twin"
+    (twin / f"data.tmp-{dead}-0a1b2c3d").mkdir(parents=True)
+    (twin / f"data.tmp-{dead}-0a1b2c3d" / "big_matrix.csv").write_bytes(b"user_id,video_id\n1,")
+    (twin / f"data.tmp-{os.getppid()}-0a1b2c3d").mkdir()  # a running synth's: reported, kept
+    result = run("synth", twin, "--scale", "tiny")
+    assert result.exit_code == 0, result.output
+    assert f"left by an interrupted kuaicore run (pid {dead})" in result.output
+    assert sorted(p.name for p in twin.iterdir()) == ["data", f"data.tmp-{os.getppid()}-0a1b2c3d"]
 
 
 def test_leftovers_of_killed_runs_are_removed_by_the_next_run(tiny_data, art, tmp_path):

@@ -2,7 +2,9 @@
 
 All seven CSVs in the real format plus ``truth.npz``. The generative model is documented in
 :mod:`kuaicore.data.synth.truth`, sizes in :mod:`.scales`. Files are written into
-``OUT/data.tmp-<random>/`` and renamed to ``OUT/data`` at the end; the same seed gives the same bytes.
+``OUT/data.tmp-<pid>-<random>/`` and renamed to ``OUT/data`` at the end, one synth per OUT at a time
+(``OUT/.data.lock``); what a killed synth left is removed by the next (:mod:`kuaicore.atomic`). The same
+seed gives the same bytes.
 
 truth.npz: ``user_id`` int64[n_small_users] and ``video_id`` int64[n_small_videos] (the small block, sorted),
 ``expected_watch_ratio`` float32[n_small_users, n_small_videos] (E[watch_ratio] of every cell, observed or
@@ -22,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kuaicore.atomic import exclusive_lock, sweep_leftovers
 from kuaicore.config import SynthConfig
 from kuaicore.data.synth.scales import Sizes, resolve_sizes
 from kuaicore.data.synth.worlds import DEFAULT_WORLD, WORLDS
@@ -157,10 +160,22 @@ def write_synthetic(config: SynthConfig) -> str:
     sizes = resolve_sizes(config.scale, config.n_users, config.n_items)
     out = Path(config.out)
     final = out / "data"
+    _refuse_existing(final)
+    out.mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(out / ".data.lock", final, "synth"):
+        sweep_leftovers(out, ("data.tmp-",))
+        return _write_locked(config, sizes, final)
+
+
+def _refuse_existing(final: Path) -> None:
     if final.exists() and (not final.is_dir() or any(final.iterdir())):
         raise UsageError(f"{final} already exists and is not empty; choose another OUT or remove it")
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = out / f"data.tmp-{secrets.token_hex(4)}"
+
+
+def _write_locked(config: SynthConfig, sizes: Sizes, final: Path) -> str:
+    """:func:`write_synthetic` once the lock on ``final`` is held."""
+    _refuse_existing(final)  # again, under the lock: another synth may have finished since the first check
+    tmp = final.with_name(f"data.tmp-{os.getpid()}-{secrets.token_hex(4)}")
     tmp.mkdir()
     log(
         f"synth: scale={sizes.scale} users={sizes.n_users:,} videos={sizes.n_items:,} "

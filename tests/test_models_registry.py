@@ -92,7 +92,7 @@ def test_user_model_errors_are_one_line(user_model):
 def test_registry_lists_and_names():
     assert {"two-tower", "id-mlp", "mf", registry.DEFAULT_MODEL} <= set(registry.names())
     assert {"two-tower-mse", "two-tower-bce", "two-tower-softmax", "id-mlp"} <= set(registry.compare_names())
-    demo = ("popularity", "tag-cosine", "linear", "als", "mf", "hybrid", "two-tower-mse")
+    demo = ("popularity", "tag-cosine", "linear", "als", "mf", "hybrid", "blend", "two-tower-mse")
     assert registry.demo_names() == demo
     assert registry.tune_defaults() == ("hybrid", "mf", "linear", "popularity", "als", "two-tower")
     assert registry.split_compare_name("two-tower-bce") == ("two-tower", "bce")

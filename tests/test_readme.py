@@ -6,6 +6,7 @@ the suite fast: paths under /tmp/ go to a temporary folder, and synthetic scales
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from pathlib import Path
@@ -82,6 +83,8 @@ def test_demo_commands_of_the_readme(tmp_path, tiny_data, with_data, monkeypatch
     _run(args, tmp_path, monkeypatch)
     folder = tmp_path / (args[-1] if with_data else "kuaicore-demo")
     assert (folder / "report.html").is_file() and (folder / "art" / "compare.json").is_file()
+    compared = {row["name"] for row in json.loads((folder / "art" / "compare.json").read_text())["rows"]}
+    assert "blend-s0" in compared  # the model the demo trained, beside its parts and the baselines
 
 
 def test_python_example_of_the_readme(tmp_path):

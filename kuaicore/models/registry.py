@@ -189,6 +189,7 @@ BUILTIN: tuple[ModelEntry, ...] = (
         " NAME-tower); options: weights, tower_epochs, tower_patience, tower_batch",
         fit="kuaicore.models.blend:fit_art",
         options="kuaicore.models.blend:BlendOptions",
+        demo=True,  # the demo's own run (`train`'s default), so its comparison shows the model it trained
     ),
     ModelEntry(
         "id-mlp",

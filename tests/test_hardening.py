@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -214,8 +215,6 @@ def test_leftovers_of_killed_runs_are_removed_by_the_next_run(tiny_data, art, tm
 
 
 def test_scratch_that_killed_validations_left_in_the_temp_folder_is_removed(tiny_data, tmp_path, monkeypatch):
-    import tempfile
-
     dead = _dead_pid()
     system_tmp = tmp_path / "sys-tmp"
     system_tmp.mkdir()
@@ -309,8 +308,6 @@ def small_disk():
     """A 600 KB tmpfs (root only; CI runs as root): big enough to pass the up-front check for the tiny data,
     too small for the build itself. Mounted outside pytest's temporary folders, so that a test session killed
     before the unmount leaves no busy mount point in a folder pytest later cleans up."""
-    import tempfile
-
     mount = Path(tempfile.mkdtemp(prefix="kuaicore-test-disk-"))
     made = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(mount)], capture_output=True
@@ -393,8 +390,6 @@ def _start(argv: list[str], wait_for: str, cwd: Path, **env_vars: str) -> subpro
 def test_an_interrupted_build_leaves_nothing_and_the_next_build_works(
     sig, code, tiny_data, tmp_path, monkeypatch
 ):
-    import tempfile
-
     out = tmp_path / "art"
     system_tmp = tmp_path.parent / f"{tmp_path.name}-sys-tmp"  # the child's temp folder: validate's scratch
     system_tmp.mkdir()

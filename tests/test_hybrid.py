@@ -13,13 +13,14 @@ import scipy.sparse as sp
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from planted_ratings import interactions as _interactions
+from planted_ratings import planted as _planted
 
 from kuaicore.cli import cli
 from kuaicore.errors import UsageError
 from kuaicore.kernels.hybrid import pair_dots, ridge_half_step
 from kuaicore.models import exposure, hybrid, mf
-from kuaicore.models.interactions import build_csr
-from kuaicore.protocol import candidates_from_rows, protocol_ndcg
+from kuaicore.protocol import protocol_ndcg
 
 
 def _random_csr(rng: np.random.Generator, n_rows: int, n_cols: int, density: float) -> sp.csr_matrix:
@@ -65,29 +66,6 @@ def test_pair_dots_is_the_dot_of_each_stored_pair(seed, f, density):
     users = np.repeat(np.arange(7), np.diff(m.indptr))
     expect = np.einsum("ij,ij->i", rows[users], cols[m.indices])
     np.testing.assert_allclose(pair_dots(m.indptr, m.indices, rows, cols), expect, rtol=1e-12, atol=1e-12)
-
-
-def _interactions(users, items, values, shape):
-    from kuaicore.models.interactions import Interactions
-
-    matrix, counts = build_csr(users, items, values, shape)
-    return Interactions(matrix=matrix, counts=counts, n_rows=len(users))
-
-
-def _planted(seed: int, tag_weight: float, factor_weight: float, n_users=120, n_items=90, n_tags=12):
-    """Ratings from user tag taste . video tags and latent factors; 25% of pairs observed for training,
-    the rest the unseen pairs a model must rank."""
-    rng = np.random.default_rng(seed)
-    tags = (rng.random((n_items, n_tags)) < 0.3).astype(np.float64)
-    taste = rng.standard_normal((n_users, n_tags))
-    xu, yi = rng.standard_normal((n_users, 3)), rng.standard_normal((n_items, 3))
-    truth = tag_weight * taste @ tags.T + factor_weight * xu @ yi.T + rng.normal(0, 0.3, n_items)
-    watch = np.exp(truth * 0.5) + 0.5  # a positive watch ratio, monotone in the truth
-    observed = rng.random((n_users, n_items)) < 0.25
-    u, i = np.nonzero(observed)
-    data = _interactions(u, i, watch[u, i].astype(np.float32), (n_users, n_items))
-    hu, hi = np.nonzero(~observed)
-    return data, tags, candidates_from_rows(hu, hi, watch[hu, hi].astype(np.float32)), watch
 
 
 def test_without_side_columns_it_is_mf():
@@ -203,6 +181,7 @@ def test_exposure_stages_start_from_the_best_side_fit_and_the_best_valid_score_i
         side_reg="8,2",
         implicit=3,
         implicit_reg="0.5,0.05",
+        neighbours="",  # the neighbourhood term's own stage: tests/test_neighbours.py
     )
     u, v, info = hybrid.fit(data, user, item, opts, hybrid.Validation(unseen, threshold))
     path = info["side_reg_path"]
@@ -218,7 +197,9 @@ def test_exposure_stages_start_from_the_best_side_fit_and_the_best_valid_score_i
 def test_factor_penalty_stages_start_from_the_best_side_fit_and_stop_past_the_best():
     data, tags, unseen, watch = _planted(5, 0.5, 0.5)
     threshold = float(np.quantile(watch, 0.8))
-    opts = hybrid.HybridOptions(factors=3, iterations=8, path_iterations=4, reg="0.02,4,0.5", side_reg="8,1")
+    opts = hybrid.HybridOptions(
+        factors=3, iterations=8, path_iterations=4, reg="0.02,4,0.5", side_reg="8,1", neighbours=""
+    )
     u, v, info = hybrid.fit(data, np.zeros((120, 0)), tags, opts, hybrid.Validation(unseen, threshold))
     path = info["side_reg_path"]
     assert [(s["reg"], s["side_reg"]) for s in path[:2]] == [(0.02, 8.0), (0.02, 1.0)]
@@ -241,7 +222,7 @@ def test_rank_stages_truncate_the_best_fit_keep_its_side_weights_and_stop_at_the
     threshold = float(np.quantile(watch, 0.8))
     validation = hybrid.Validation(unseen, threshold)
     opts = hybrid.HybridOptions(
-        factors=8, iterations=12, path_iterations=1, reg="0.05", side_reg="1", ranks="6,2,1"
+        factors=8, iterations=12, path_iterations=1, reg="0.05", side_reg="1", ranks="6,2,1", neighbours=""
     )
     u, v, info = hybrid.fit(data, np.zeros((120, 0)), tags, opts, validation)
     path = info["side_reg_path"]
@@ -297,7 +278,9 @@ def test_ensemble_scores_the_mean_of_the_best_fits_and_keeps_it_only_where_valid
 def test_ensemble_in_fit_adds_candidates_after_the_same_stages_and_reports_what_it_chose():
     data, tags, unseen, watch = _planted(7, 0.5, 0.5)
     validation = hybrid.Validation(unseen, float(np.quantile(watch, 0.8)))
-    opts = hybrid.HybridOptions(factors=3, iterations=6, path_iterations=3, reg="0.05,0.5", side_reg="8,2")
+    opts = hybrid.HybridOptions(
+        factors=3, iterations=6, path_iterations=3, reg="0.05,0.5", side_reg="8,2", neighbours=""
+    )
     single = hybrid.fit(data, np.zeros((120, 0)), tags, opts, validation)
     u, v, info = hybrid.fit(data, np.zeros((120, 0)), tags, replace(opts, ensemble=2), validation)
     path, stages = info["side_reg_path"], single[2]["side_reg_path"]
@@ -316,6 +299,7 @@ def test_cli_trains_and_evaluates_hybrid(tiny_art, tmp_path):
     assert result.exit_code == 0, result.output
     assert "side_reg 0.5, 16 factors: valid ndcg@10" in result.stderr
     assert re.search(r"side_reg [0-9.]+, 8 factors: valid ndcg@10", result.stderr)  # the rank stage
+    assert "neighbourhood term x 0.25: valid ndcg@10" in result.stderr  # then each weight of the term
     config = json.loads((art / "runs" / "hyb" / "config.json").read_text())
     assert config["model"] == "hybrid" and config["info"]["side_reg"] in (8.0, 2.0, 0.5)
     result = CliRunner().invoke(

@@ -28,6 +28,14 @@ embeddings:
 ``user_emb = [x_u, w_u, s_u, b_u, 1]``, ``item_emb = [y_i, t_i, v_i, 1, mu + b_i]``, whose dot product is the
 predicted rating, so it ranks the whole catalogue like every two-tower model.
 
+Last, the item-neighbourhood term (:mod:`kuaicore.models.neighbours`; Koren 2008's integrated model, with
+the weight chosen on valid): each user's deviations from the fitted baseline on the videos they rated,
+averaged over each video's most similar ones, reduced to ``neighbour_rank`` columns appended to both
+embeddings (``[..., a * U S]`` / ``[..., V]``) at the weight ``a`` of ``neighbours`` that validation scores
+best, and not at all where none beats the fit alone. It is a second estimator of taste beside the factor
+product, local where the factors are global; the watch-ratio predictions (MAE/RMSE) stay the rating model's
+(``info["rating_columns"]``), since the weight is chosen to rank, not to rate.
+
 With ``--option implicit=K`` the side columns also hold K implicit-ALS factors of the exposure pattern (which
 videos each user was shown; :mod:`kuaicore.models.exposure`) on both sides; after the side path, each
 ``implicit_reg`` penalty for them is fitted from the best fit so far and kept where validation improves.
@@ -236,6 +244,18 @@ def fit(
     user_emb, item_emb, chosen = best[1], best[2], path[best[0]]
     if validation is not None and o.ensemble > 1:
         user_emb, item_emb, chosen = _ensemble(path, fits, best, o.ensemble, validation)
+    rating_columns = user_emb.shape[1]
+    skipped = None
+    if validation is not None and o.neighbour_weights():
+        from kuaicore.models.neighbours import within_budget
+
+        if o.neighbour_size_limit and not within_budget(n_users, n_items):
+            skipped = f"{n_users:,} users x {n_items:,} videos is above its budget"
+        else:
+            baseline = (best[1][:, -2].astype(np.float64), best[2][:, -1].astype(np.float64))
+            user_emb, item_emb, chosen = _with_neighbours(
+                r, baseline, user_emb, item_emb, chosen, path, o, validation
+            )
     info = {
         "factors": chosen["factors"],
         "user_side_columns": fu,
@@ -250,6 +270,9 @@ def fit(
         "implicit_reg": chosen["implicit_reg"] if o.implicit else None,
         "valid_ndcg": chosen["valid_ndcg"],
         "ensemble": chosen.get("ensemble", 1),
+        "neighbours": chosen.get("neighbours", 0.0),
+        "neighbours_skipped": skipped,
+        "rating_columns": rating_columns,
         "seconds": time.perf_counter() - start,
     }
     return user_emb, item_emb, info
@@ -272,6 +295,35 @@ def _ensemble(path: list[dict], fits: list, best: tuple, most: int, validation: 
         if score > chosen["valid_ndcg"]:
             user_emb, item_emb, chosen = u, v, entry
     return user_emb, item_emb, chosen
+
+
+def _with_neighbours(
+    r: sp.csr_matrix,
+    baseline: tuple[np.ndarray, np.ndarray],
+    user_emb: np.ndarray,
+    item_emb: np.ndarray,
+    chosen: dict,
+    path: list[dict],
+    o: HybridOptions,
+    validation: Validation,
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The chosen fit with the neighbourhood term (kuaicore.models.neighbours) appended at each weight of
+    ``o.neighbours``, around ``baseline`` (the best single fit's ``b_u`` and ``mu + b_i``); kept
+    where validation scores it better than the fit alone. Appends its candidates to ``path``."""
+    from kuaicore.models.neighbours import low_rank, neighbourhood_scores
+
+    scores = neighbourhood_scores(r, *baseline, o.neighbour_shrink)
+    left, right = low_rank(scores, o.neighbour_rank, o.seed)
+    del scores
+    best = (user_emb, item_emb, chosen)
+    for weight in o.neighbour_weights():
+        u = np.hstack([user_emb, left * np.float32(weight)])
+        v = np.hstack([item_emb, right])
+        entry = {**chosen, "neighbours": weight, "iterations": 0, "valid_ndcg": validation.ndcg(u, v)}
+        path.append(entry)
+        if entry["valid_ndcg"] > best[2]["valid_ndcg"]:
+            best = (u, v, entry)
+    return best
 
 
 def fit_art(data: ModelData, options: HybridOptions) -> Fitted:
@@ -320,6 +372,10 @@ def fit_art(data: ModelData, options: HybridOptions) -> Fitted:
     )
     for step in info["side_reg_path"] if validation is not None else ():  # one stage: nothing compared
         exposure = f", implicit_reg {step['implicit_reg']:g}" if options.implicit else ""
+        if "neighbours" in step:
+            weight, score = step["neighbours"], step["valid_ndcg"]
+            data.log(f"  neighbourhood term x {weight:g}: valid ndcg@{VALID_K} {score:.4f}")
+            continue
         if "ensemble" in step:
             data.log(f"  mean of the {step['ensemble']} best: valid ndcg@{VALID_K} {step['valid_ndcg']:.4f}")
             continue
@@ -327,9 +383,16 @@ def fit_art(data: ModelData, options: HybridOptions) -> Fitted:
             f"  reg {step['reg']:g}, side_reg {step['side_reg']:g}{exposure}, {step['factors']} factors:"
             f" valid ndcg@{VALID_K} {step['valid_ndcg']:.4f}"
         )
+    if info["neighbours_skipped"]:
+        data.log(
+            f"  neighbourhood term skipped: {info['neighbours_skipped']} (--option neighbour_size_limit)"
+        )
+    w = info["rating_columns"]  # the rating model's columns: the neighbourhood term ranks, it does not rate
     return Fitted(
         u,
         v,
-        predict_watch_ratio=lambda users, items: predict_watch_ratio(u, v, users, items, options.target),
+        predict_watch_ratio=lambda users, items: predict_watch_ratio(
+            u[:, :w], v[:, :w], users, items, options.target
+        ),
         info=info,
     )

@@ -51,6 +51,15 @@ class HybridOptions:
     kept where it scores better than every single fit (validation only; 1: off). Off by default (BENCHMARKS.md
     "The mean of the best fits"): on the twin's 15 world/seed ARTs it ties on valid (+0.0005, within what
     choosing on valid adds by itself) and does not carry to the evaluation block (-0.002).
+    ``neighbours``: weights of the item-neighbourhood term (:mod:`kuaicore.models.neighbours`: each user's
+    deviations from the baseline on the videos they rated, averaged over each video's most similar ones,
+    as ``neighbour_rank`` embedding columns) to try after the last stage, each scored on valid and kept
+    where it scores better than the fit without it (validation only; "" for none). On the twin's taste
+    worlds valid keeps a weight of 0.5-1.5 and the evaluation block gains +0.01 ndcg@10 (BENCHMARKS.md
+    "The neighbourhood term"). ``neighbour_shrink``: a similarity seen on ``c`` common users is scaled by
+    ``c / (c + neighbour_shrink)``. ``neighbour_size_limit``: skip the term (with a log line) above
+    kuaicore.models.neighbours' budget (MAX_CELLS, MAX_WORK: the real files' size is above it; the exact
+    term costs ``4 x users x videos^2`` multiply-adds); false: compute it at any size.
     ``tol``: a stage stops early once an iteration moves the parameters by less than ``tol`` of their norm
     (0: never). Not the training error, which flattens long before the ranking of unseen pairs does: on sparse
     data (600 users) the parameters still move 0.4% an iteration at 40 and every iteration counts; at full
@@ -69,6 +78,10 @@ class HybridOptions:
     implicit: int = 0
     implicit_reg: str = ""
     ensemble: int = 1
+    neighbours: str = "0.25,0.5,1,1.5,2,3"
+    neighbour_rank: int = 32
+    neighbour_shrink: float = 100.0
+    neighbour_size_limit: bool = True
     target: str = "log"
     relax: float = 1.5
     tol: float = 0.002
@@ -81,11 +94,14 @@ class HybridOptions:
             raise UsageError(f"--option target={self.target}: not one of {', '.join(TARGETS)}")
         if self.init not in INITS:
             raise UsageError(f"--option init={self.init}: not one of {', '.join(INITS)}")
-        lows = (("factors", 0), ("iterations", 1), ("path_iterations", 1), ("implicit", 0), ("ensemble", 1))
+        lows = (
+            ("factors", 0), ("iterations", 1), ("path_iterations", 1), ("implicit", 0), ("ensemble", 1),
+            ("neighbour_rank", 1),
+        )  # fmt: skip
         for name, low in lows:
             if getattr(self, name) < low:
                 raise UsageError(f"--option {name}: must be >= {low}, got {getattr(self, name)}")
-        for name in ("bias_reg", "init_scale", "relax", "tol"):
+        for name in ("bias_reg", "init_scale", "relax", "tol", "neighbour_shrink"):
             value = getattr(self, name)
             if not (value >= 0 and np.isfinite(value)):
                 raise UsageError(f"--option {name}: must be a finite number >= 0, got {value}")
@@ -97,6 +113,7 @@ class HybridOptions:
         self.ranks_to_try()
         self.side_regs()
         self.implicit_regs()
+        self.neighbour_weights()
 
     def regs(self) -> tuple[float, ...]:
         """The factor penalties to fit, in order (each finite and > 0)."""
@@ -121,6 +138,15 @@ class HybridOptions:
         if values is None:
             raise UsageError(
                 f"--option implicit_reg={self.implicit_reg}: expected numbers > 0, comma-separated, or empty"
+            )
+        return values
+
+    def neighbour_weights(self) -> tuple[float, ...]:
+        """The weights of the neighbourhood term to try (each finite and > 0; may be none)."""
+        values = _penalties(self.neighbours)
+        if values is None:
+            raise UsageError(
+                f"--option neighbours={self.neighbours}: expected numbers > 0, comma-separated, or empty"
             )
         return values
 

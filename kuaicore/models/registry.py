@@ -166,8 +166,9 @@ BUILTIN: tuple[ModelEntry, ...] = (
     ModelEntry(
         HYBRID,
         "biased MF + each user's weights over the video's tags and length (ids and content, fitted by exact"
-        " alternating solves; the side and factor penalties chosen on valid, then 8 factors tried); options:"
-        " factors, iterations, reg, ranks, side_reg, item_side, user_side, implicit (exposure factors)",
+        " alternating solves; the side and factor penalties chosen on valid, then 8 factors tried, then an"
+        " item-neighbourhood term weighted on valid); options: factors, iterations, reg, ranks, side_reg,"
+        " item_side, user_side, neighbours, implicit (exposure factors)",
         fit="kuaicore.models.hybrid:fit_art",
         options="kuaicore.models.hybrid:HybridOptions",
         search=Search(

@@ -245,7 +245,7 @@ def fit(
     if validation is not None and o.ensemble > 1:
         user_emb, item_emb, chosen = _ensemble(path, fits, best, o.ensemble, validation)
     rating_columns = user_emb.shape[1]
-    skipped = None
+    skipped, neighbour_seconds = None, 0.0
     if validation is not None and o.neighbour_weights():
         from kuaicore.models.neighbours import within_budget
 
@@ -253,9 +253,11 @@ def fit(
             skipped = f"{n_users:,} users x {n_items:,} videos is above its budget"
         else:
             baseline = (best[1][:, -2].astype(np.float64), best[2][:, -1].astype(np.float64))
+            began = time.perf_counter()
             user_emb, item_emb, chosen = _with_neighbours(
                 r, baseline, user_emb, item_emb, chosen, path, o, validation
             )
+            neighbour_seconds = time.perf_counter() - began
     info = {
         "factors": chosen["factors"],
         "user_side_columns": fu,
@@ -272,6 +274,7 @@ def fit(
         "ensemble": chosen.get("ensemble", 1),
         "neighbours": chosen.get("neighbours", 0.0),
         "neighbours_skipped": skipped,
+        "neighbour_seconds": neighbour_seconds,
         "rating_columns": rating_columns,
         "seconds": time.perf_counter() - start,
     }
@@ -383,6 +386,9 @@ def fit_art(data: ModelData, options: HybridOptions) -> Fitted:
             f"  reg {step['reg']:g}, side_reg {step['side_reg']:g}{exposure}, {step['factors']} factors:"
             f" valid ndcg@{VALID_K} {step['valid_ndcg']:.4f}"
         )
+    if info["neighbour_seconds"]:
+        kept = f"weight {info['neighbours']:g} kept" if info["neighbours"] else "not kept"
+        data.log(f"  neighbourhood term: {info['neighbour_seconds']:.1f}s, {kept}")
     if info["neighbours_skipped"]:
         data.log(
             f"  neighbourhood term skipped: {info['neighbours_skipped']} (--option neighbour_size_limit)"

@@ -131,13 +131,19 @@ def main() -> None:
         print_table([{"model": m, **{w: _interval(by.get(m)) for w, by in valid.items()}} for m in names])
     if args.baseline and len(seeds) > 1:
         base = args.baseline
-        print(f"\nvalid protocol, paired by seed: model - {base}, mean [95% t-interval over seeds]:")
-        diffs = [
-            {"model": m, **{w: _interval(_paired(by.get(m), by.get(base))) for w, by in valid.items()}}
-            for m in names
-            if m != base
-        ]
-        print_table(diffs)
+        block = {w: {m: [v["mean"] for v in vals] for m, vals in by.items()} for w, by in results.items()}
+        for title, by_world in (("valid protocol", valid), ("evaluation block (small protocol)", block)):
+            print(f"\n{title}, paired by seed: model - {base}, mean [95% t-interval over seeds]:")
+            models = sorted({m for by in by_world.values() for m in by} - {base})
+            print_table(
+                [
+                    {
+                        "model": m,
+                        **{w: _interval(_paired(by.get(m), by.get(base))) for w, by in by_world.items()},
+                    }
+                    for m in models
+                ]
+            )
 
 
 def _paired(values: list[float] | None, base: list[float] | None) -> list[float] | None:

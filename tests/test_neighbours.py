@@ -112,6 +112,8 @@ def test_hybrid_tries_each_weight_after_its_stages_and_keeps_the_term_only_where
     w = info["rating_columns"]
     assert w == u0.shape[1] and np.array_equal(u[:, :w], u0) and np.array_equal(v[:, :w], v0)
     assert u.shape[1] == w + (4 if info["neighbours"] else 0)
+    (u2, v2, info2), _ = _fit(replace(base_opts, neighbour_rank=4))
+    assert np.array_equal(u2, u) and np.array_equal(v2, v) and info2["neighbours"] == info["neighbours"]
     # a weight that scores worse than the fit alone is not kept: the fit's own embeddings come back
     (u1, v1, info1), _ = _fit(replace(base_opts, neighbours="1000"))
     if info1["side_reg_path"][-1]["valid_ndcg"] <= info0["valid_ndcg"]:

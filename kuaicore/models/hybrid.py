@@ -56,6 +56,7 @@ from kuaicore.models.contract import Fitted, ModelData
 from kuaicore.models.hybrid_options import INITS, HybridOptions, Validation, side_columns
 from kuaicore.models.interactions import Interactions
 from kuaicore.models.mf import predict_watch_ratio, ratings, truncate_factors
+from kuaicore.models.neighbours import low_rank, neighbourhood_scores, within_budget
 from kuaicore.protocol import VALID_K
 
 __all__ = ["INITS", "HybridOptions", "Validation", "fit", "fit_art", "side_columns"]
@@ -247,8 +248,6 @@ def fit(
     rating_columns = user_emb.shape[1]
     skipped, neighbour_seconds = None, 0.0
     if validation is not None and o.neighbour_weights():
-        from kuaicore.models.neighbours import within_budget
-
         if o.neighbour_size_limit and not within_budget(n_users, n_items):
             skipped = f"{n_users:,} users x {n_items:,} videos is above its budget"
         else:
@@ -313,8 +312,6 @@ def _with_neighbours(
     """The chosen fit with the neighbourhood term (kuaicore.models.neighbours) appended at each weight of
     ``o.neighbours``, around ``baseline`` (the best single fit's ``b_u`` and ``mu + b_i``); kept
     where validation scores it better than the fit alone. Appends its candidates to ``path``."""
-    from kuaicore.models.neighbours import low_rank, neighbourhood_scores
-
     scores = neighbourhood_scores(r, *baseline, o.neighbour_shrink)
     left, right = low_rank(scores, o.neighbour_rank, o.seed)
     del scores

@@ -134,21 +134,20 @@ class HybridOptions:
 
     def implicit_regs(self) -> tuple[float, ...]:
         """The exposure penalties to try after the side path (each finite and > 0; may be none)."""
-        values = _penalties(self.implicit_reg)
-        if values is None:
-            raise UsageError(
-                f"--option implicit_reg={self.implicit_reg}: expected numbers > 0, comma-separated, or empty"
-            )
-        return values
+        return _optional_positives("implicit_reg", self.implicit_reg)
 
     def neighbour_weights(self) -> tuple[float, ...]:
         """The weights of the neighbourhood term to try (each finite and > 0; may be none)."""
-        values = _penalties(self.neighbours)
-        if values is None:
-            raise UsageError(
-                f"--option neighbours={self.neighbours}: expected numbers > 0, comma-separated, or empty"
-            )
-        return values
+        return _optional_positives("neighbours", self.neighbours)
+
+
+def _optional_positives(name: str, text: str) -> tuple[float, ...]:
+    """``--option NAME=TEXT``: comma-separated numbers, each finite and > 0, or none at all; UsageError naming
+    the option otherwise."""
+    values = _penalties(text)
+    if values is None:
+        raise UsageError(f"--option {name}={text}: expected numbers > 0, comma-separated, or empty")
+    return values
 
 
 def _penalties(text: str) -> tuple[float, ...] | None:

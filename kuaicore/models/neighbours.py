@@ -69,7 +69,8 @@ def neighbourhood_scores(
     out = np.empty((n_users, n_items), np.float32)
     for start in range(0, n_users, USER_BLOCK):
         d, m = _dense_rows(dev, start, start + USER_BLOCK), _dense_rows(seen, start, start + USER_BLOCK)
-        out[start : start + d.shape[0]] = (d @ sim) / (m @ weight + np.float32(1.0))  # sim is symmetric
+        # sim is symmetric up to rounding (s_ji for s_ij): the products as the recorded benchmarks ran them
+        out[start : start + d.shape[0]] = (d @ sim) / (m @ weight + np.float32(1.0))
     return out
 
 

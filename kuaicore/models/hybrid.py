@@ -28,6 +28,11 @@ embeddings:
 ``user_emb = [x_u, w_u, s_u, b_u, 1]``, ``item_emb = [y_i, t_i, v_i, 1, mu + b_i]``, whose dot product is the
 predicted rating, so it ranks the whole catalogue like every two-tower model.
 
+Then the taste groups (:mod:`kuaicore.models.user_clusters`): the users' coefficients are grouped by
+k-means and each user's ridge is refitted toward their group's centre instead of zero, for each number of
+groups in ``clusters``, kept where validation scores better. Where users share tastes in groups (the same
+tags liked by many), a user with few ratings borrows the group's taste rather than being shrunk to none.
+
 Last, the item-neighbourhood term (:mod:`kuaicore.models.neighbours`; Koren 2008's integrated model, with
 the weight chosen on valid): each user's deviations from the fitted baseline on the videos they rated,
 averaged over each video's most similar ones, reduced to ``neighbour_rank`` columns appended to both
@@ -57,6 +62,7 @@ from kuaicore.models.hybrid_options import INITS, HybridOptions, Validation, sid
 from kuaicore.models.interactions import Interactions
 from kuaicore.models.mf import predict_watch_ratio, ratings, truncate_factors
 from kuaicore.models.neighbours import low_rank, neighbourhood_scores, within_budget
+from kuaicore.models.user_clusters import kmeans, ridge_toward
 from kuaicore.protocol import VALID_K
 
 __all__ = ["INITS", "HybridOptions", "Validation", "fit", "fit_art", "side_columns"]
@@ -242,6 +248,9 @@ def fit(
             best = (len(path) - 1, user_emb, item_emb, theta_u.copy(), theta_i.copy())
         elif path_name is not None:
             passed[path_name] = True
+    without_groups = best
+    if validation is not None and o.cluster_counts():
+        best = _with_clusters(p, best, path, o, validation)
     user_emb, item_emb, chosen = best[1], best[2], path[best[0]]
     if validation is not None and o.ensemble > 1:
         user_emb, item_emb, chosen = _ensemble(path, fits, best, o.ensemble, validation)
@@ -251,11 +260,19 @@ def fit(
         if o.neighbour_size_limit and not within_budget(n_users, n_items):
             skipped = f"{n_users:,} users x {n_items:,} videos is above its budget"
         else:
-            baseline = (best[1][:, -2].astype(np.float64), best[2][:, -1].astype(np.float64))
             began = time.perf_counter()
-            user_emb, item_emb, chosen = _with_neighbours(
-                r, baseline, user_emb, item_emb, chosen, path, o, validation
-            )
+            # the term on the chosen fit and, where the taste groups were kept, on the fit without them
+            # too: the two are chosen together, since what the groups add the term may add anyway
+            candidates = [(best, (user_emb, item_emb, chosen))]
+            if without_groups is not best:
+                candidates.append(
+                    (without_groups, (without_groups[1], without_groups[2], path[without_groups[0]]))
+                )
+            outcomes = [
+                _with_neighbours(r, _baseline(fit_), *fitted, path, o, validation)
+                for fit_, fitted in candidates
+            ]
+            user_emb, item_emb, chosen = max(outcomes, key=lambda t: t[2]["valid_ndcg"])
             neighbour_seconds = time.perf_counter() - began
     info = {
         "factors": chosen["factors"],
@@ -271,6 +288,7 @@ def fit(
         "implicit_reg": chosen["implicit_reg"] if o.implicit else None,
         "valid_ndcg": chosen["valid_ndcg"],
         "ensemble": chosen.get("ensemble", 1),
+        "clusters": chosen.get("clusters", 0),
         "neighbours": chosen.get("neighbours", 0.0),
         "neighbours_skipped": skipped,
         "neighbour_seconds": neighbour_seconds,
@@ -278,6 +296,47 @@ def fit(
         "seconds": time.perf_counter() - start,
     }
     return user_emb, item_emb, info
+
+
+def _baseline(fit_: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """``(b_u, mu + b_i)`` of a best-fit tuple's embeddings (float64): the neighbourhood term's baseline."""
+    return fit_[1][:, -2].astype(np.float64), fit_[2][:, -1].astype(np.float64)
+
+
+def _with_clusters(
+    p: _Problem, best: tuple, path: list[dict], o: HybridOptions, validation: Validation
+) -> tuple:
+    """The best fit with every user's ridge refitted toward their taste group's centre
+    (kuaicore.models.user_clusters), for each number of groups in ``o.clusters``: ``o.cluster_rounds`` rounds
+    of k-means over the users' penalty-scaled coefficients and a user step toward the centres, the videos
+    fixed; kept where validation scores it better than the best so far. Appends its candidates to ``path``;
+    returns the new ``best`` tuple (or the old one)."""
+    from kuaicore.kernels.hybrid import pair_dots
+
+    base = path[best[0]]
+    d, fu, fi = base["factors"], p.s_u.shape[1], p.t_i.shape[1]
+    penalty = np.array(
+        [base["reg"]] * d + _side_penalties(fi, base["side_reg"], base["implicit_reg"], o) + [o.bias_reg]
+    )
+    scale = np.sqrt(penalty)
+    theta_i = best[4]
+    v, b_i = theta_i[:, d : d + fu], theta_i[:, -1]
+    offset = pair_dots(p.r.indptr, p.r.indices, p.s_u, np.ascontiguousarray(v)) if fu else 0.0
+    resid = p.r.data - p.mu - b_i[p.r.indices] - offset
+    design = p.item_design(theta_i, d)
+    chosen = best
+    for k in o.cluster_counts():
+        theta_u = best[3].copy()
+        for round_ in range(o.cluster_rounds):
+            labels, centres = kmeans(theta_u * scale, k, o.seed + round_)
+            ridge_toward(p.r, resid, design, penalty, centres[labels] / scale, theta_u)
+        user_emb, item_emb = _embeddings(p, theta_u, theta_i, d)
+        entry = {**base, "clusters": k, "iterations": o.cluster_rounds,
+                 "valid_ndcg": validation.ndcg(user_emb, item_emb)}  # fmt: skip
+        path.append(entry)
+        if entry["valid_ndcg"] > path[chosen[0]]["valid_ndcg"]:
+            chosen = (len(path) - 1, user_emb, item_emb, theta_u, theta_i)
+    return chosen
 
 
 def _ensemble(path: list[dict], fits: list, best: tuple, most: int, validation: Validation):
@@ -374,7 +433,12 @@ def fit_art(data: ModelData, options: HybridOptions) -> Fitted:
         exposure = f", implicit_reg {step['implicit_reg']:g}" if options.implicit else ""
         if "neighbours" in step:
             weight, score = step["neighbours"], step["valid_ndcg"]
-            data.log(f"  neighbourhood term x {weight:g}: valid ndcg@{VALID_K} {score:.4f}")
+            on = f" on the {step['clusters']} taste groups" if "clusters" in step else ""
+            data.log(f"  neighbourhood term x {weight:g}{on}: valid ndcg@{VALID_K} {score:.4f}")
+            continue
+        if "clusters" in step:
+            groups, score = step["clusters"], step["valid_ndcg"]
+            data.log(f"  users shrunk toward {groups} taste groups: valid ndcg@{VALID_K} {score:.4f}")
             continue
         if "ensemble" in step:
             data.log(f"  mean of the {step['ensemble']} best: valid ndcg@{VALID_K} {step['valid_ndcg']:.4f}")

@@ -60,6 +60,12 @@ class HybridOptions:
     ``c / (c + neighbour_shrink)``. ``neighbour_size_limit``: skip the term (with a log line) above
     kuaicore.models.neighbours' budget (MAX_CELLS, MAX_WORK: the real files' size is above it; the exact
     term costs ``4 x users x videos^2`` multiply-adds); false: compute it at any size.
+    ``clusters``: numbers of taste groups to try after the last stage (:mod:`kuaicore.models.user_clusters`:
+    k-means of the users' penalty-scaled coefficients, each user's ridge then shrunk toward their group's
+    centre instead of zero, for ``cluster_rounds`` rounds, the videos fixed), each scored on valid and kept
+    where it scores better than the fit without it (validation only; "" for none). Where taste follows
+    tags in groups of users, valid keeps it and the evaluation block gains; elsewhere valid declines it
+    (BENCHMARKS.md "Taste groups").
     ``tol``: a stage stops early once an iteration moves the parameters by less than ``tol`` of their norm
     (0: never). Not the training error, which flattens long before the ranking of unseen pairs does: on sparse
     data (600 users) the parameters still move 0.4% an iteration at 40 and every iteration counts; at full
@@ -78,6 +84,8 @@ class HybridOptions:
     implicit: int = 0
     implicit_reg: str = ""
     ensemble: int = 1
+    clusters: str = "6,12"
+    cluster_rounds: int = 3
     neighbours: str = "0.25,0.5,1,1.5,2,3"
     neighbour_rank: int = 32
     neighbour_shrink: float = 100.0
@@ -96,7 +104,7 @@ class HybridOptions:
             raise UsageError(f"--option init={self.init}: not one of {', '.join(INITS)}")
         lows = (
             ("factors", 0), ("iterations", 1), ("path_iterations", 1), ("implicit", 0), ("ensemble", 1),
-            ("neighbour_rank", 1),
+            ("neighbour_rank", 1), ("cluster_rounds", 1),
         )  # fmt: skip
         for name, low in lows:
             if getattr(self, name) < low:
@@ -114,6 +122,7 @@ class HybridOptions:
         self.side_regs()
         self.implicit_regs()
         self.neighbour_weights()
+        self.cluster_counts()
 
     def regs(self) -> tuple[float, ...]:
         """The factor penalties to fit, in order (each finite and > 0)."""
@@ -135,6 +144,15 @@ class HybridOptions:
     def implicit_regs(self) -> tuple[float, ...]:
         """The exposure penalties to try after the side path (each finite and > 0; may be none)."""
         return _optional_positives("implicit_reg", self.implicit_reg)
+
+    def cluster_counts(self) -> tuple[int, ...]:
+        """The numbers of taste groups to try (whole numbers >= 2; may be none)."""
+        values = number_list(self.clusters, lambda v: v >= 2 and float(v).is_integer())
+        if values is None:
+            raise UsageError(
+                f"--option clusters={self.clusters}: expected whole numbers >= 2, comma-separated, or empty"
+            )
+        return tuple(int(v) for v in values)
 
     def neighbour_weights(self) -> tuple[float, ...]:
         """The weights of the neighbourhood term to try (each finite and > 0; may be none)."""

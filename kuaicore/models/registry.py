@@ -166,9 +166,10 @@ BUILTIN: tuple[ModelEntry, ...] = (
     ModelEntry(
         HYBRID,
         "biased MF + each user's weights over the video's tags and length (ids and content, fitted by exact"
-        " alternating solves; the side and factor penalties chosen on valid, then 8 factors tried, then an"
-        " item-neighbourhood term weighted on valid); options: factors, iterations, reg, ranks, side_reg,"
-        " item_side, user_side, neighbours, implicit (exposure factors)",
+        " alternating solves; the side and factor penalties chosen on valid, then 8 factors tried, then users"
+        " shrunk toward taste groups and an item-neighbourhood term, each kept where valid is better);"
+        " options: factors, iterations, reg, ranks, side_reg, item_side, user_side, clusters, neighbours,"
+        " implicit (exposure factors)",
         fit="kuaicore.models.hybrid:fit_art",
         options="kuaicore.models.hybrid:HybridOptions",
         search=Search(

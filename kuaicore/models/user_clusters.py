@@ -1,0 +1,74 @@
+"""Taste groups as a prior: k-means of the users' coefficients, each user's ridge shrunk toward their group.
+
+Ridge regression shrinks every user's coefficients (factors, side weights, bias) toward zero. Where users
+share tastes in groups (people who like the same tags), zero is the wrong centre: a user with few ratings
+is pulled toward no taste at all, instead of toward what users like them like. Here the users'
+coefficient rows, scaled by the square root of their penalties (the metric of the ridge prior), are grouped
+by k-means (:func:`kmeans`, seeded k-means++), and each user's ridge is refitted toward their group's
+centre: ``min sum_i (r_ui - z_i . theta_u)^2 + n_u sum_p pen_p (theta_up - c_p)^2``, solved as the ordinary
+ridge of ``theta_u - c`` on the residuals ``r_ui - z_i . c`` (:func:`ridge_toward`), so the hybrid's kernel
+solves it unchanged. Grouping and refitting alternate for a few rounds; the videos' side stays fixed.
+
+Pure functions over arrays; the hybrid decides where it is used (a last stage, kept where validation
+scores it better: BENCHMARKS.md "Taste groups").
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["kmeans", "ridge_toward"]
+
+KMEANS_ITERATIONS = 50
+
+
+def kmeans(points: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Lloyd's k-means of ``points`` (float [n, d]) from a seeded k-means++ start; returns ``(labels int64
+    [n], centres float64 [k, d])``. Deterministic for a seed; an empty group keeps its previous centre; at
+    most ``KMEANS_ITERATIONS`` rounds, fewer once no label changes. ``k`` above ``n`` is cut to ``n``."""
+    x = np.asarray(points, dtype=np.float64)
+    n = x.shape[0]
+    k = max(1, min(k, n))
+    rng = np.random.default_rng(seed)
+    centres = np.empty((k, x.shape[1]))
+    centres[0] = x[rng.integers(n)]
+    nearest = np.sum((x - centres[0]) ** 2, axis=1)
+    for j in range(1, k):  # k-means++: the next centre drawn in proportion to the squared distance
+        total = nearest.sum()
+        pick = rng.choice(n, p=nearest / total) if total > 0 else rng.integers(n)
+        centres[j] = x[pick]
+        nearest = np.minimum(nearest, np.sum((x - centres[j]) ** 2, axis=1))
+    labels = np.full(n, -1, dtype=np.int64)
+    norms = np.sum(x**2, axis=1)
+    for _ in range(KMEANS_ITERATIONS):
+        dist = norms[:, None] - 2.0 * x @ centres.T + np.sum(centres**2, axis=1)[None, :]
+        new = np.argmin(dist, axis=1)
+        if np.array_equal(new, labels):
+            break
+        labels = new
+        sums = np.zeros_like(centres)
+        np.add.at(sums, labels, x)
+        counts = np.bincount(labels, minlength=k)
+        filled = counts > 0
+        centres[filled] = sums[filled] / counts[filled, None]
+    return labels, centres
+
+
+def ridge_toward(
+    r: sp.csr_matrix,
+    resid: np.ndarray,
+    design: np.ndarray,
+    penalty: np.ndarray,
+    prior: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Every row u of ``r`` (its pattern; ``resid`` float64 [nnz] the values to fit) solved against
+    ``design`` (float64 [n_other, d]) with the weighted-lambda ridge shrunk toward ``prior[u]`` (float64
+    [n, d]) instead of zero; ``out`` (float64 [n, d]) is replaced in place. Rows with no observation get
+    their prior."""
+    from kuaicore.kernels.hybrid import pair_dots, ridge_half_step
+
+    shifted = resid - pair_dots(r.indptr, r.indices, prior, design)
+    ridge_half_step(r.indptr, r.indices, shifted, design, penalty, out)
+    out += prior

@@ -1,0 +1,156 @@
+"""Taste groups as a prior: k-means against hand-checked cases, the ridge toward a prior against NumPy's
+normal equations, and how the hybrid tries it on valid."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from planted_ratings import interactions
+
+from kuaicore.errors import UsageError
+from kuaicore.models import hybrid
+from kuaicore.models.user_clusters import kmeans, ridge_toward
+from kuaicore.protocol import candidates_from_rows
+
+
+def test_kmeans_finds_two_separated_groups_and_their_means():
+    points = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [10.0, 10.0], [10.0, 11.0], [11.0, 10.0]])
+    labels, centres = kmeans(points, 2, seed=0)
+    assert labels[0] == labels[1] == labels[2] != labels[3] == labels[4] == labels[5]
+    assert np.allclose(centres[labels[0]], [1 / 3, 1 / 3]) and np.allclose(
+        centres[labels[3]], [31 / 3, 31 / 3]
+    )
+
+
+def test_kmeans_is_seeded_and_cuts_k_to_the_number_of_points():
+    rng = np.random.default_rng(3)
+    points = rng.standard_normal((40, 3))
+    a, b = kmeans(points, 5, seed=7), kmeans(points, 5, seed=7)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    labels, centres = kmeans(points[:3], 8, seed=0)
+    assert centres.shape == (3, 3) and sorted(labels) == [0, 1, 2]  # every point its own group
+    labels, centres = kmeans(np.ones((5, 2)), 3, seed=0)  # identical points: no distance to draw by
+    assert np.allclose(centres[labels], 1.0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 40), k=st.integers(1, 6))
+def test_kmeans_ends_at_a_fixed_point_of_lloyds_steps(seed, n, k):
+    points = np.random.default_rng(seed).standard_normal((n, 2)).round(3)
+    labels, centres = kmeans(points, k, seed=seed)
+    for j in np.unique(labels):  # every used centre is the mean of its points
+        assert np.allclose(centres[j], points[labels == j].mean(axis=0))
+    dist = ((points[:, None, :] - centres[None]) ** 2).sum(axis=2)
+    assert np.allclose(dist[np.arange(n), labels], dist.min(axis=1))  # every point at its nearest centre
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n_rows=st.integers(1, 8),
+    n_cols=st.integers(1, 10),
+    d=st.integers(1, 5),
+    density=st.floats(0.0, 1.0),
+)
+def test_ridge_toward_a_prior_matches_the_normal_equations(seed, n_rows, n_cols, d, density):
+    rng = np.random.default_rng(seed)
+    m = sp.random(n_rows, n_cols, density=density, format="csr", random_state=rng)
+    m.sort_indices()
+    resid = rng.standard_normal(m.nnz)
+    design = rng.standard_normal((n_cols, d))
+    penalty = rng.uniform(0.05, 2.0, d)
+    prior = rng.standard_normal((n_rows, d))
+    out = np.full((n_rows, d), np.nan)
+    ridge_toward(m, resid, design, penalty, prior, out)
+    for u in range(n_rows):
+        lo, hi = m.indptr[u], m.indptr[u + 1]
+        x, y, n = design[m.indices[lo:hi]], resid[lo:hi], hi - lo
+        p = np.diag(penalty * n)
+        want = np.linalg.solve(x.T @ x + p, x.T @ y + p @ prior[u]) if n else prior[u]
+        assert np.allclose(out[u], want, atol=1e-8)
+
+
+def _grouped(seed: int, n_users: int = 240, n_items: int = 160, n_tags: int = 16, n_groups: int = 4):
+    """Users in 4 groups that share their tag taste (a group's taste plus a small own part), each with few
+    ratings (6% of the videos): too few to learn 16 tag weights alone, enough to place a user in a group."""
+    rng = np.random.default_rng(seed)
+    tags = (rng.random((n_items, n_tags)) < 0.25).astype(np.float64)
+    group = rng.integers(0, n_groups, n_users)
+    taste = 1.5 * rng.standard_normal((n_groups, n_tags))[group] + 0.3 * rng.standard_normal(
+        (n_users, n_tags)
+    )
+    truth = taste @ tags.T + rng.normal(0, 0.3, n_items)
+    watch = np.exp(truth * 0.3 + rng.normal(0, 0.3, truth.shape)) + 0.5
+    observed = rng.random((n_users, n_items)) < 0.06
+    u, i = np.nonzero(observed)
+    data = interactions(u, i, watch[u, i].astype(np.float32), (n_users, n_items))
+    hu, hi = np.nonzero(~observed)
+    unseen = candidates_from_rows(hu, hi, np.exp(truth[hu, hi] * 0.3).astype(np.float32))
+    return data, tags, hybrid.Validation(unseen, float(np.quantile(np.exp(truth * 0.3), 0.8)))
+
+
+OPTS = hybrid.HybridOptions(
+    factors=2,
+    iterations=10,
+    path_iterations=3,
+    reg="0.05",
+    side_reg="2",
+    ranks="",
+    neighbours="",
+    clusters="4",
+)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_taste_groups_lift_valid_where_users_share_tastes(seed):
+    data, tags, validation = _grouped(seed)
+    _, _, info = hybrid.fit(data, np.zeros((240, 0)), tags, OPTS, validation)
+    before = info["side_reg_path"][0]["valid_ndcg"]
+    assert info["clusters"] == 4 and info["valid_ndcg"] > before + 0.015
+
+
+def test_groups_are_tried_after_the_stages_and_kept_only_where_valid_is_better():
+    data, tags, validation = _grouped(0)
+    u0, v0, info0 = hybrid.fit(data, np.zeros((240, 0)), tags, replace(OPTS, clusters=""), validation)
+    u, v, info = hybrid.fit(data, np.zeros((240, 0)), tags, replace(OPTS, clusters="2,4"), validation)
+    path, stages = info["side_reg_path"], info0["side_reg_path"]
+    assert path[: len(stages)] == stages and [s["clusters"] for s in path[len(stages) :]] == [2, 4]
+    assert info0["clusters"] == 0 and "clusters" not in stages[-1]
+    best = max(path, key=lambda s: s["valid_ndcg"])
+    assert info["valid_ndcg"] == best["valid_ndcg"] and info["clusters"] == best.get("clusters", 0)
+    assert validation.ndcg(u, v) == pytest.approx(info["valid_ndcg"])
+    assert np.array_equal(v, v0)  # the videos' side is kept as fitted
+    again = hybrid.fit(data, np.zeros((240, 0)), tags, replace(OPTS, clusters="2,4"), validation)
+    assert np.array_equal(again[0], u) and np.array_equal(again[1], v)
+    # without validation there is nothing to choose by: no groups
+    _, _, plain = hybrid.fit(data, np.zeros((240, 0)), tags, OPTS, None)
+    assert plain["clusters"] == 0 and not any("clusters" in s for s in plain["side_reg_path"])
+
+
+def test_where_the_groups_are_kept_the_term_is_tried_with_and_without_them_and_the_best_pair_kept():
+    data, tags, validation = _grouped(0)
+    u, v, info = hybrid.fit(data, np.zeros((240, 0)), tags, replace(OPTS, neighbours="0.5,1"), validation)
+    path = info["side_reg_path"]
+    terms = [(s.get("clusters", 0), s["neighbours"]) for s in path if "neighbours" in s]
+    assert terms == [(4, 0.5), (4, 1.0), (0, 0.5), (0, 1.0)]  # on the groups' fit, then on the fit without
+    best = max(path, key=lambda s: s["valid_ndcg"])
+    assert info["valid_ndcg"] == best["valid_ndcg"] and validation.ndcg(u, v) == pytest.approx(
+        best["valid_ndcg"]
+    )
+    assert (info["clusters"], info["neighbours"]) == (best.get("clusters", 0), best.get("neighbours", 0.0))
+
+
+@pytest.mark.parametrize("option", [{"clusters": "1"}, {"clusters": "4,x"}, {"clusters": "2.5"}])
+def test_bad_cluster_options_are_usage_errors(option):
+    with pytest.raises(UsageError, match="clusters"):
+        hybrid.HybridOptions(**option)
+
+
+def test_cluster_rounds_must_be_positive():
+    with pytest.raises(UsageError, match="cluster_rounds"):
+        hybrid.HybridOptions(cluster_rounds=0)

@@ -248,9 +248,11 @@ def fit(
             best = (len(path) - 1, user_emb, item_emb, theta_u.copy(), theta_i.copy())
         elif path_name is not None:
             passed[path_name] = True
-    without_groups = best
+    without_groups, cluster_seconds = best, 0.0
     if validation is not None and o.cluster_counts():
+        began = time.perf_counter()
         best = _with_clusters(p, best, path, o, validation)
+        cluster_seconds = time.perf_counter() - began
     user_emb, item_emb, chosen = best[1], best[2], path[best[0]]
     if validation is not None and o.ensemble > 1:
         user_emb, item_emb, chosen = _ensemble(path, fits, best, o.ensemble, validation)
@@ -289,6 +291,7 @@ def fit(
         "valid_ndcg": chosen["valid_ndcg"],
         "ensemble": chosen.get("ensemble", 1),
         "clusters": chosen.get("clusters", 0),
+        "cluster_seconds": cluster_seconds,
         "neighbours": chosen.get("neighbours", 0.0),
         "neighbours_skipped": skipped,
         "neighbour_seconds": neighbour_seconds,
@@ -447,6 +450,9 @@ def fit_art(data: ModelData, options: HybridOptions) -> Fitted:
             f"  reg {step['reg']:g}, side_reg {step['side_reg']:g}{exposure}, {step['factors']} factors:"
             f" valid ndcg@{VALID_K} {step['valid_ndcg']:.4f}"
         )
+    if info["cluster_seconds"]:
+        kept = f"{info['clusters']} kept" if info["clusters"] else "not kept"
+        data.log(f"  taste groups: {info['cluster_seconds']:.1f}s, {kept}")
     if info["neighbour_seconds"]:
         kept = f"weight {info['neighbours']:g} kept" if info["neighbours"] else "not kept"
         data.log(f"  neighbourhood term: {info['neighbour_seconds']:.1f}s, {kept}")

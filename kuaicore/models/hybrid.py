@@ -84,6 +84,16 @@ class _Problem:
     def item_design(self, theta_i: np.ndarray, d: int) -> np.ndarray:
         return np.hstack([theta_i[:, :d], self.t_i, np.ones((self.t_i.shape[0], 1))])
 
+    def user_residuals(self, theta_i: np.ndarray, d: int) -> np.ndarray:
+        """What the user step fits, per stored rating (``r`` order): the rating less the global mean, the
+        video's bias and the video's weights over the user's side columns."""
+        from kuaicore.kernels.hybrid import pair_dots
+
+        fu = self.s_u.shape[1]
+        v, b_i = theta_i[:, d : d + fu], theta_i[:, -1]
+        offset = pair_dots(self.r.indptr, self.r.indices, self.s_u, np.ascontiguousarray(v)) if fu else 0.0
+        return self.r.data - self.mu - b_i[self.r.indices] - offset
+
 
 def _initial_item_factors(r: sp.csr_matrix, mu: float, d: int, o: HybridOptions) -> np.ndarray:
     """Item factors to start from: the top-d right singular vectors of the centred rating matrix (scaled by
@@ -115,7 +125,7 @@ def _alternate(
     from kuaicore.kernels.hybrid import pair_dots
     from kuaicore.kernels.hybrid import ridge_half_step as solve
 
-    r, rt, fu, fi = p.r, p.rt, p.s_u.shape[1], p.t_i.shape[1]
+    r, rt, fi = p.r, p.rt, p.t_i.shape[1]
     rmses: list[float] = []
     last_objective = np.inf
     n_u, n_i = np.diff(r.indptr).astype(np.float64), np.diff(rt.indptr).astype(np.float64)
@@ -123,10 +133,14 @@ def _alternate(
     previous_u = theta_u.copy()
     for _ in range(iterations):
         start = time.perf_counter()
-        v, b_i = theta_i[:, d : d + fu], theta_i[:, -1]
-        offset = pair_dots(r.indptr, r.indices, p.s_u, np.ascontiguousarray(v)) if fu else 0.0
-        resid = r.data - p.mu - b_i[r.indices] - offset
-        solve(r.indptr, r.indices, resid, p.item_design(theta_i, d), penalties[0], theta_u)
+        solve(
+            r.indptr,
+            r.indices,
+            p.user_residuals(theta_i, d),
+            p.item_design(theta_i, d),
+            penalties[0],
+            theta_u,
+        )
         w, b_u = theta_u[:, d : d + fi], theta_u[:, -1]
         offset = pair_dots(rt.indptr, rt.indices, p.t_i, np.ascontiguousarray(w)) if fi else 0.0
         resid = rt.data - p.mu - b_u[rt.indices] - offset
@@ -164,6 +178,14 @@ def _side_penalties(n: int, side_reg: float, implicit_reg: float, o: HybridOptio
     exposure factors that fit_art appends)."""
     k = min(o.implicit, n)
     return [side_reg] * (n - k) + [implicit_reg] * k
+
+
+def _penalty(
+    reg: float, side_reg: float, implicit_reg: float, k: int, n_side: int, o: HybridOptions
+) -> np.ndarray:
+    """One side's per-column penalties: ``reg`` for its ``k`` factors, the side penalties of its ``n_side``
+    side columns, ``o.bias_reg`` for its bias."""
+    return np.array([reg] * k + _side_penalties(n_side, side_reg, implicit_reg, o) + [o.bias_reg])
 
 
 def _embeddings(
@@ -232,8 +254,8 @@ def fit(
             theta_u, theta_i = best[3].copy(), best[4].copy()
             if k != base["factors"]:
                 theta_u, theta_i = _truncated(theta_u, theta_i, base["factors"], k)
-        pen_u = np.array([reg] * k + _side_penalties(fi, side_reg, implicit_reg, o) + [o.bias_reg])
-        pen_i = np.array([reg] * k + _side_penalties(fu, side_reg, implicit_reg, o) + [o.bias_reg])
+        pen_u = _penalty(reg, side_reg, implicit_reg, k, fi, o)
+        pen_i = _penalty(reg, side_reg, implicit_reg, k, fu, o)
         iterations = o.iterations if stage == 0 else o.path_iterations
         rmses = _alternate(p, theta_u, theta_i, (pen_u, pen_i), k, iterations, o.relax, on_iteration, o.tol)
         user_emb, item_emb = _embeddings(p, theta_u, theta_i, k)
@@ -314,19 +336,11 @@ def _with_clusters(
     of k-means over the users' penalty-scaled coefficients and a user step toward the centres, the videos
     fixed; kept where validation scores it better than the best so far. Appends its candidates to ``path``;
     returns the new ``best`` tuple (or the old one)."""
-    from kuaicore.kernels.hybrid import pair_dots
-
     base = path[best[0]]
-    d, fu, fi = base["factors"], p.s_u.shape[1], p.t_i.shape[1]
-    penalty = np.array(
-        [base["reg"]] * d + _side_penalties(fi, base["side_reg"], base["implicit_reg"], o) + [o.bias_reg]
-    )
+    d, theta_i = base["factors"], best[4]
+    penalty = _penalty(base["reg"], base["side_reg"], base["implicit_reg"], d, p.t_i.shape[1], o)
     scale = np.sqrt(penalty)
-    theta_i = best[4]
-    v, b_i = theta_i[:, d : d + fu], theta_i[:, -1]
-    offset = pair_dots(p.r.indptr, p.r.indices, p.s_u, np.ascontiguousarray(v)) if fu else 0.0
-    resid = p.r.data - p.mu - b_i[p.r.indices] - offset
-    design = p.item_design(theta_i, d)
+    resid, design = p.user_residuals(theta_i, d), p.item_design(theta_i, d)
     chosen = best
     for k in o.cluster_counts():
         theta_u = best[3].copy()

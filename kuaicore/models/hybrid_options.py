@@ -65,7 +65,7 @@ class HybridOptions:
     centre instead of zero, for ``cluster_rounds`` rounds, the videos fixed), each scored on valid and kept
     where it scores better than the fit without it (validation only; "" for none). Where taste follows
     tags in groups of users, valid keeps it and the evaluation block gains; elsewhere valid declines it
-    (BENCHMARKS.md "Taste groups").
+    (BENCHMARKS.md "What the ratings allow, and taste groups").
     ``tol``: a stage stops early once an iteration moves the parameters by less than ``tol`` of their norm
     (0: never). Not the training error, which flattens long before the ranking of unseen pairs does: on sparse
     data (600 users) the parameters still move 0.4% an iteration at 40 and every iteration counts; at full

@@ -10,7 +10,7 @@ ridge of ``theta_u - c`` on the residuals ``r_ui - z_i . c`` (:func:`ridge_towar
 solves it unchanged. Grouping and refitting alternate for a few rounds; the videos' side stays fixed.
 
 Pure functions over arrays; the hybrid decides where it is used (a last stage, kept where validation
-scores it better: BENCHMARKS.md "Taste groups").
+scores it better: BENCHMARKS.md "What the ratings allow, and taste groups").
 """
 
 from __future__ import annotations

@@ -183,6 +183,7 @@ def test_exposure_stages_start_from_the_best_side_fit_and_the_best_valid_score_i
         implicit_reg="0.5,0.05",
         neighbours="",  # the neighbourhood term's own stage: tests/test_neighbours.py
         clusters="",  # the taste groups' own stage: tests/test_user_clusters.py
+        covariance_groups="",
     )
     u, v, info = hybrid.fit(data, user, item, opts, hybrid.Validation(unseen, threshold))
     path = info["side_reg_path"]
@@ -206,6 +207,7 @@ def test_factor_penalty_stages_start_from_the_best_side_fit_and_stop_past_the_be
         side_reg="8,1",
         neighbours="",
         clusters="",
+        covariance_groups="",
     )
     u, v, info = hybrid.fit(data, np.zeros((120, 0)), tags, opts, hybrid.Validation(unseen, threshold))
     path = info["side_reg_path"]
@@ -237,6 +239,7 @@ def test_rank_stages_truncate_the_best_fit_keep_its_side_weights_and_stop_at_the
         ranks="6,2,1",
         neighbours="",
         clusters="",
+        covariance_groups="",
     )
     u, v, info = hybrid.fit(data, np.zeros((120, 0)), tags, opts, validation)
     path = info["side_reg_path"]
@@ -293,7 +296,14 @@ def test_ensemble_in_fit_adds_candidates_after_the_same_stages_and_reports_what_
     data, tags, unseen, watch = _planted(7, 0.5, 0.5)
     validation = hybrid.Validation(unseen, float(np.quantile(watch, 0.8)))
     opts = hybrid.HybridOptions(
-        factors=3, iterations=6, path_iterations=3, reg="0.05,0.5", side_reg="8,2", neighbours="", clusters=""
+        factors=3,
+        iterations=6,
+        path_iterations=3,
+        reg="0.05,0.5",
+        side_reg="8,2",
+        neighbours="",
+        clusters="",
+        covariance_groups="",
     )
     single = hybrid.fit(data, np.zeros((120, 0)), tags, opts, validation)
     u, v, info = hybrid.fit(data, np.zeros((120, 0)), tags, replace(opts, ensemble=2), validation)
@@ -314,7 +324,8 @@ def test_cli_trains_and_evaluates_hybrid(tiny_art, tmp_path):
     assert "side_reg 0.5, 16 factors: valid ndcg@10" in result.stderr
     assert re.search(r"side_reg [0-9.]+, 8 factors: valid ndcg@10", result.stderr)  # the rank stage
     assert "users shrunk toward 12 taste groups: valid ndcg@10" in result.stderr  # the groups, then
-    assert re.search(r"taste groups: [0-9.]+s, ([0-9]+ kept|not kept)", result.stderr)
+    assert "users shrunk toward the population with their covariance: valid ndcg@10" in result.stderr
+    assert re.search(r"taste groups: [0-9.]+s, (.+ kept|not kept)", result.stderr)
     assert "neighbourhood term x 0.25: valid ndcg@10" in result.stderr  # then each weight of the term
     assert re.search(r"neighbourhood term: [0-9.]+s, (weight [0-9.]+ kept|not kept)", result.stderr)
     config = json.loads((art / "runs" / "hyb" / "config.json").read_text())

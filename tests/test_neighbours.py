@@ -100,7 +100,13 @@ def _fit(opts, seed=6):
 
 def test_hybrid_tries_each_weight_after_its_stages_and_keeps_the_term_only_where_valid_is_better():
     base_opts = hybrid.HybridOptions(
-        factors=3, iterations=8, path_iterations=3, reg="0.05", side_reg="2,0.5", clusters=""
+        factors=3,
+        iterations=8,
+        path_iterations=3,
+        reg="0.05",
+        side_reg="2,0.5",
+        clusters="",
+        covariance_groups="",
     )
     (u0, v0, info0), validation = _fit(replace(base_opts, neighbours=""))
     (u, v, info), _ = _fit(replace(base_opts, neighbour_rank=4))

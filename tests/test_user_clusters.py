@@ -14,7 +14,7 @@ from planted_ratings import interactions
 
 from kuaicore.errors import UsageError
 from kuaicore.models import hybrid
-from kuaicore.models.user_clusters import kmeans, ridge_toward
+from kuaicore.models.user_clusters import kmeans, prior_precision, ridge_toward, ridge_toward_precision
 from kuaicore.protocol import candidates_from_rows
 
 
@@ -103,6 +103,7 @@ OPTS = hybrid.HybridOptions(
     ranks="",
     neighbours="",
     clusters="4",
+    covariance_groups="",
 )
 
 
@@ -154,3 +155,119 @@ def test_bad_cluster_options_are_usage_errors(option):
 def test_cluster_rounds_must_be_positive():
     with pytest.raises(UsageError, match="cluster_rounds"):
         hybrid.HybridOptions(cluster_rounds=0)
+
+
+def test_prior_precision_inverts_the_shrunk_within_group_covariance_scaled_to_its_strength():
+    # two groups, each spread along the first axis only: the pooled within-group covariance is diag(1, 0)
+    points = np.array([[-1.0, 0.0], [1.0, 0.0], [9.0, 5.0], [11.0, 5.0]])
+    labels, centres = np.array([0, 0, 1, 1]), np.array([[0.0, 0.0], [10.0, 5.0]])
+    a = prior_precision(points, labels, centres, shrink=0.5, strength=2.0)
+    # shrunk: 0.5 diag(1, 0) + 0.5 (trace 1 / 2) I = diag(0.75, 0.25); inverted: diag(4/3, 4); mean 2
+    assert np.allclose(a, np.diag([4 / 3, 4.0]) * (2.0 * 2 / (4 / 3 + 4.0)))
+    assert a[0, 0] < a[1, 1]  # the direction users vary along is penalised least
+    assert np.allclose(prior_precision(points, labels, centres, 1.0, 3.0), 3.0 * np.eye(2))  # all shrunk
+    flat = prior_precision(np.ones((4, 2)), np.zeros(4, dtype=np.int64), np.ones((1, 2)), 0.3, 2.0)
+    assert np.allclose(flat, 2.0 * np.eye(2))  # no spread: the plain ridge at that strength
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(2, 30), d=st.integers(1, 6), shrink=st.floats(0.01, 1.0))
+def test_prior_precision_is_symmetric_positive_definite_with_its_mean_eigenvalue(seed, n, d, shrink):
+    rng = np.random.default_rng(seed)
+    points = rng.standard_normal((n, d)) * rng.uniform(0.1, 3.0, d)
+    labels, centres = kmeans(points, 2, seed=seed)
+    a = prior_precision(points, labels, centres, shrink, 1.5)
+    assert np.allclose(a, a.T) and np.linalg.eigvalsh(a).min() > 0
+    assert np.trace(a) / d == pytest.approx(1.5)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n_rows=st.integers(1, 8),
+    n_cols=st.integers(1, 10),
+    d=st.integers(1, 5),
+    density=st.floats(0.0, 1.0),
+)
+def test_ridge_toward_a_full_precision_matches_the_normal_equations(seed, n_rows, n_cols, d, density):
+    rng = np.random.default_rng(seed)
+    m = sp.random(n_rows, n_cols, density=density, format="csr", random_state=rng)
+    m.sort_indices()
+    resid = rng.standard_normal(m.nnz)
+    design = rng.standard_normal((n_cols, d))
+    root = rng.standard_normal((d, d))
+    precision = root @ root.T + 0.1 * np.eye(d)
+    prior = rng.standard_normal((n_rows, d))
+    out = np.full((n_rows, d), np.nan)
+    ridge_toward_precision(m, resid, design, precision, prior, out)
+    for u in range(n_rows):
+        lo, hi = m.indptr[u], m.indptr[u + 1]
+        x, y, n = design[m.indices[lo:hi]], resid[lo:hi], hi - lo
+        want = np.linalg.solve(x.T @ x + n * precision, x.T @ y + n * precision @ prior[u]) if n else prior[u]
+        assert np.allclose(out[u], want, atol=1e-8)
+    diagonal = np.full((n_rows, d), np.nan)  # a diagonal precision is the plain ridge toward the prior
+    ridge_toward(m, resid, design, np.diag(precision).copy(), prior, diagonal)
+    ridge_toward_precision(m, resid, design, np.diag(np.diag(precision)), prior, out)
+    assert np.allclose(out, diagonal, atol=1e-10)
+
+
+def _correlated(seed: int, n_users: int = 240, n_items: int = 160, n_tags: int = 16):
+    """Users whose tag tastes are correlated (each a mix of 2 taste directions over 16 tags, no groups),
+    each with few ratings (6% of the videos): too few to learn 16 tag weights one by one, enough to learn
+    the 2 directions' mix, which the population's covariance shows."""
+    rng = np.random.default_rng(seed)
+    tags = (rng.random((n_items, n_tags)) < 0.25).astype(np.float64)
+    taste = rng.standard_normal((n_users, 2)) @ (1.5 * rng.standard_normal((2, n_tags)))
+    taste += 0.2 * rng.standard_normal((n_users, n_tags))
+    truth = taste @ tags.T + rng.normal(0, 0.3, n_items)
+    watch = np.exp(truth * 0.3 + rng.normal(0, 0.3, truth.shape)) + 0.5
+    observed = rng.random((n_users, n_items)) < 0.06
+    u, i = np.nonzero(observed)
+    data = interactions(u, i, watch[u, i].astype(np.float32), (n_users, n_items))
+    hu, hi = np.nonzero(~observed)
+    unseen = candidates_from_rows(hu, hi, np.exp(truth[hu, hi] * 0.3).astype(np.float32))
+    return data, tags, hybrid.Validation(unseen, float(np.quantile(np.exp(truth * 0.3), 0.8)))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_populations_covariance_lifts_valid_where_tastes_are_correlated(seed):
+    data, tags, validation = _correlated(seed)
+    opts = replace(OPTS, clusters="", covariance_groups="1")
+    _, _, info = hybrid.fit(data, np.zeros((240, 0)), tags, opts, validation)
+    before = info["side_reg_path"][0]["valid_ndcg"]
+    assert (info["clusters"], info["taste_covariance"]) == (1, True)
+    assert info["valid_ndcg"] > before + 0.015
+
+
+def test_covariance_candidates_follow_the_groups_and_are_chosen_with_them():
+    data, tags, validation = _grouped(0)
+    _, _, info0 = hybrid.fit(data, np.zeros((240, 0)), tags, OPTS, validation)
+    opts = replace(OPTS, clusters="2,4", covariance_groups="1,4")
+    u, v, info = hybrid.fit(data, np.zeros((240, 0)), tags, opts, validation)
+    stages = [s for s in info0["side_reg_path"] if "clusters" not in s]
+    tried = [(s["clusters"], s["covariance"]) for s in info["side_reg_path"][len(stages) :]]
+    assert tried == [(2, False), (4, False), (1, True), (4, True)]
+    best = max(info["side_reg_path"], key=lambda s: s["valid_ndcg"])
+    assert info["valid_ndcg"] == best["valid_ndcg"] and validation.ndcg(u, v) == pytest.approx(
+        best["valid_ndcg"]
+    )
+    assert (info["clusters"], info["taste_covariance"]) == (
+        best.get("clusters", 0),
+        best.get("covariance", False),
+    )
+
+
+@pytest.mark.parametrize(
+    "option, match",
+    [
+        ({"covariance_groups": "0"}, "covariance_groups"),
+        ({"covariance_groups": "1,x"}, "covariance_groups"),
+        ({"covariance_shrink": 0.0}, "covariance_shrink"),
+        ({"covariance_shrink": 1.5}, "covariance_shrink"),
+        ({"covariance_strength": 0.0}, "covariance_strength"),
+        ({"covariance_strength": float("nan")}, "covariance_strength"),
+    ],
+)
+def test_bad_covariance_options_are_usage_errors(option, match):
+    with pytest.raises(UsageError, match=match):
+        hybrid.HybridOptions(**option)

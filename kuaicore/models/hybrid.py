@@ -32,6 +32,9 @@ Then the taste groups (:mod:`kuaicore.models.user_clusters`): the users' coeffic
 k-means and each user's ridge is refitted toward their group's centre instead of zero, for each number of
 groups in ``clusters``, kept where validation scores better. Where users share tastes in groups (the same
 tags liked by many), a user with few ratings borrows the group's taste rather than being shrunk to none.
+For each number in ``covariance_groups`` (1: the whole population) the penalty is also the inverse of the
+users' covariance within their groups instead of the diagonal ridge's, scored beside them: users who like
+one tag tend to like certain others, so a user's ratings inform the tags and factors they did not rate.
 
 Last, the item-neighbourhood term (:mod:`kuaicore.models.neighbours`; Koren 2008's integrated model, with
 the weight chosen on valid): each user's deviations from the fitted baseline on the videos they rated,
@@ -62,7 +65,7 @@ from kuaicore.models.hybrid_options import INITS, HybridOptions, Validation, sid
 from kuaicore.models.interactions import Interactions
 from kuaicore.models.mf import predict_watch_ratio, ratings, truncate_factors
 from kuaicore.models.neighbours import low_rank, neighbourhood_scores, within_budget
-from kuaicore.models.user_clusters import kmeans, ridge_toward
+from kuaicore.models.user_clusters import kmeans, prior_precision, ridge_toward, ridge_toward_precision
 from kuaicore.protocol import VALID_K
 
 __all__ = ["INITS", "HybridOptions", "Validation", "fit", "fit_art", "side_columns"]
@@ -271,7 +274,7 @@ def fit(
         elif path_name is not None:
             passed[path_name] = True
     without_groups, cluster_seconds = best, 0.0
-    if validation is not None and o.cluster_counts():
+    if validation is not None and (o.cluster_counts() or o.covariance_counts()):
         began = time.perf_counter()
         best = _with_clusters(p, best, path, o, validation)
         cluster_seconds = time.perf_counter() - began
@@ -313,6 +316,7 @@ def fit(
         "valid_ndcg": chosen["valid_ndcg"],
         "ensemble": chosen.get("ensemble", 1),
         "clusters": chosen.get("clusters", 0),
+        "taste_covariance": chosen.get("covariance", False),
         "cluster_seconds": cluster_seconds,
         "neighbours": chosen.get("neighbours", 0.0),
         "neighbours_skipped": skipped,
@@ -332,23 +336,31 @@ def _with_clusters(
     p: _Problem, best: tuple, path: list[dict], o: HybridOptions, validation: Validation
 ) -> tuple:
     """The best fit with every user's ridge refitted toward their taste group's centre
-    (kuaicore.models.user_clusters), for each number of groups in ``o.clusters``: ``o.cluster_rounds`` rounds
-    of k-means over the users' penalty-scaled coefficients and a user step toward the centres, the videos
-    fixed; kept where validation scores it better than the best so far. Appends its candidates to ``path``;
-    returns the new ``best`` tuple (or the old one)."""
+    (kuaicore.models.user_clusters), for each number of groups in ``o.clusters`` (the plain ridge's penalty)
+    and in ``o.covariance_groups`` (the inverse of the users' covariance within the groups as the penalty):
+    ``o.cluster_rounds`` rounds of k-means over the users' penalty-scaled coefficients and a user step toward
+    the centres, the videos fixed; kept where validation scores it better than the best so far. Appends its
+    candidates to ``path``; returns the new ``best`` tuple (or the old one)."""
     base = path[best[0]]
     d, theta_i = base["factors"], best[4]
     penalty = _penalty(base["reg"], base["side_reg"], base["implicit_reg"], d, p.t_i.shape[1], o)
     scale = np.sqrt(penalty)
     resid, design = p.user_residuals(theta_i, d), p.item_design(theta_i, d)
+    candidates = [(k, False) for k in o.cluster_counts()] + [(k, True) for k in o.covariance_counts()]
     chosen = best
-    for k in o.cluster_counts():
+    for k, covariance in candidates:
         theta_u = best[3].copy()
         for round_ in range(o.cluster_rounds):
-            labels, centres = kmeans(theta_u * scale, k, o.seed + round_)
-            ridge_toward(p.r, resid, design, penalty, centres[labels] / scale, theta_u)
+            points = theta_u * scale
+            labels, centres = kmeans(points, k, o.seed + round_)
+            if covariance:
+                a = prior_precision(points, labels, centres, o.covariance_shrink, o.covariance_strength)
+                precision = scale[:, None] * a * scale[None, :]
+                ridge_toward_precision(p.r, resid, design, precision, centres[labels] / scale, theta_u)
+            else:
+                ridge_toward(p.r, resid, design, penalty, centres[labels] / scale, theta_u)
         user_emb, item_emb = _embeddings(p, theta_u, theta_i, d)
-        entry = {**base, "clusters": k, "iterations": o.cluster_rounds,
+        entry = {**base, "clusters": k, "covariance": covariance, "iterations": o.cluster_rounds,
                  "valid_ndcg": validation.ndcg(user_emb, item_emb)}  # fmt: skip
         path.append(entry)
         if entry["valid_ndcg"] > path[chosen[0]]["valid_ndcg"]:
@@ -402,6 +414,13 @@ def _with_neighbours(
     return best
 
 
+def _groups_text(step: dict) -> str:
+    """How a path entry of the taste-group stage reads in the train log."""
+    k = step["clusters"]
+    groups = "the population" if k == 1 else f"{k} taste groups"
+    return f"{groups} with their covariance" if step.get("covariance") else groups
+
+
 def fit_art(data: ModelData, options: HybridOptions) -> Fitted:
     """The fit contract (kuaicore.models.contract): the hybrid model of ART's training rows, its side
     penalty chosen on valid.parquet by the evaluation protocol (relevant: the ART's like rule)."""
@@ -450,12 +469,12 @@ def fit_art(data: ModelData, options: HybridOptions) -> Fitted:
         exposure = f", implicit_reg {step['implicit_reg']:g}" if options.implicit else ""
         if "neighbours" in step:
             weight, score = step["neighbours"], step["valid_ndcg"]
-            on = f" on the {step['clusters']} taste groups" if "clusters" in step else ""
+            on = f" on {_groups_text(step)}" if "clusters" in step else ""
             data.log(f"  neighbourhood term x {weight:g}{on}: valid ndcg@{VALID_K} {score:.4f}")
             continue
         if "clusters" in step:
-            groups, score = step["clusters"], step["valid_ndcg"]
-            data.log(f"  users shrunk toward {groups} taste groups: valid ndcg@{VALID_K} {score:.4f}")
+            score = step["valid_ndcg"]
+            data.log(f"  users shrunk toward {_groups_text(step)}: valid ndcg@{VALID_K} {score:.4f}")
             continue
         if "ensemble" in step:
             data.log(f"  mean of the {step['ensemble']} best: valid ndcg@{VALID_K} {step['valid_ndcg']:.4f}")
@@ -465,7 +484,8 @@ def fit_art(data: ModelData, options: HybridOptions) -> Fitted:
             f" valid ndcg@{VALID_K} {step['valid_ndcg']:.4f}"
         )
     if info["cluster_seconds"]:
-        kept = f"{info['clusters']} kept" if info["clusters"] else "not kept"
+        group = {"clusters": info["clusters"], "covariance": info["taste_covariance"]}
+        kept = f"{_groups_text(group)} kept" if info["clusters"] else "not kept"
         data.log(f"  taste groups: {info['cluster_seconds']:.1f}s, {kept}")
     if info["neighbour_seconds"]:
         kept = f"weight {info['neighbours']:g} kept" if info["neighbours"] else "not kept"

@@ -66,6 +66,13 @@ class HybridOptions:
     where it scores better than the fit without it (validation only; "" for none). Where taste follows
     tags in groups of users, valid keeps it and the evaluation block gains; elsewhere valid declines it
     (BENCHMARKS.md "What the ratings allow, and taste groups").
+    ``covariance_groups``: numbers of taste groups (1: the whole population) to try the same way with a
+    full penalty matrix: the inverse of the users' covariance within their groups
+    (kuaicore.models.user_clusters.prior_precision), shrunk toward the identity by ``covariance_shrink`` and
+    scaled to a mean penalty of ``covariance_strength`` times the plain ridge's; scored on valid beside the
+    groups and kept where better ("" for none). Users who like one tag tend to like certain others: the
+    covariance lets a user's ratings inform the tags and factors they did not rate (BENCHMARKS.md "The
+    users' covariance as a prior").
     ``tol``: a stage stops early once an iteration moves the parameters by less than ``tol`` of their norm
     (0: never). Not the training error, which flattens long before the ranking of unseen pairs does: on sparse
     data (600 users) the parameters still move 0.4% an iteration at 40 and every iteration counts; at full
@@ -86,6 +93,9 @@ class HybridOptions:
     ensemble: int = 1
     clusters: str = "6,12"
     cluster_rounds: int = 3
+    covariance_groups: str = "1,6"
+    covariance_shrink: float = 0.3
+    covariance_strength: float = 4.0
     neighbours: str = "0.25,0.5,1,1.5,2,3"
     neighbour_rank: int = 32
     neighbour_shrink: float = 100.0
@@ -113,6 +123,12 @@ class HybridOptions:
             value = getattr(self, name)
             if not (value >= 0 and np.isfinite(value)):
                 raise UsageError(f"--option {name}: must be a finite number >= 0, got {value}")
+        if not 0.0 < self.covariance_shrink <= 1.0:
+            raise UsageError(f"--option covariance_shrink: must be in (0, 1], got {self.covariance_shrink}")
+        if not (self.covariance_strength > 0 and np.isfinite(self.covariance_strength)):
+            raise UsageError(
+                f"--option covariance_strength: must be a finite number > 0, got {self.covariance_strength}"
+            )
         if not self.bias_reg > 0:
             raise UsageError(f"--option bias_reg: must be > 0, got {self.bias_reg}")
         if not 1.0 <= self.relax < 2.0:
@@ -123,6 +139,7 @@ class HybridOptions:
         self.implicit_regs()
         self.neighbour_weights()
         self.cluster_counts()
+        self.covariance_counts()
 
     def regs(self) -> tuple[float, ...]:
         """The factor penalties to fit, in order (each finite and > 0)."""
@@ -151,6 +168,17 @@ class HybridOptions:
         if values is None:
             raise UsageError(
                 f"--option clusters={self.clusters}: expected whole numbers >= 2, comma-separated, or empty"
+            )
+        return tuple(int(v) for v in values)
+
+    def covariance_counts(self) -> tuple[int, ...]:
+        """The numbers of taste groups to try with their covariance as the penalty (whole numbers >= 1; may be
+        none)."""
+        values = number_list(self.covariance_groups, lambda v: v >= 1 and float(v).is_integer())
+        if values is None:
+            raise UsageError(
+                f"--option covariance_groups={self.covariance_groups}: expected whole numbers >= 1,"
+                " comma-separated, or empty"
             )
         return tuple(int(v) for v in values)
 

@@ -9,16 +9,25 @@ centre: ``min sum_i (r_ui - z_i . theta_u)^2 + n_u sum_p pen_p (theta_up - c_p)^
 ridge of ``theta_u - c`` on the residuals ``r_ui - z_i . c`` (:func:`ridge_toward`), so the hybrid's kernel
 solves it unchanged. Grouping and refitting alternate for a few rounds; the videos' side stays fixed.
 
+The groups' shared covariance shapes the prior too (:func:`prior_precision`): users who like one tag tend
+to like some others, so a penalty that is the inverse of the users' covariance (within their groups; one
+group is the whole population, as Bayesian PMF's learned prior) lets a user's few ratings inform the
+weights of tags and factors they never rated, where the diagonal ridge shrinks each alone. The penalty
+``n_u (theta_u - c)' P (theta_u - c)`` is solved as the diagonal ridge in whitened coordinates
+(:func:`ridge_toward_precision`), again by the same kernel.
+
 Pure functions over arrays; the hybrid decides where it is used (a last stage, kept where validation
-scores it better: BENCHMARKS.md "What the ratings allow, and taste groups").
+scores it better: BENCHMARKS.md "What the ratings allow, and taste groups", "The users' covariance as
+a prior").
 """
 
 from __future__ import annotations
 
 import numpy as np
+import scipy.linalg
 import scipy.sparse as sp
 
-__all__ = ["kmeans", "ridge_toward"]
+__all__ = ["kmeans", "prior_precision", "ridge_toward", "ridge_toward_precision"]
 
 KMEANS_ITERATIONS = 50
 
@@ -72,3 +81,50 @@ def ridge_toward(
     shifted = resid - pair_dots(r.indptr, r.indices, prior, design)
     ridge_half_step(r.indptr, r.indices, shifted, design, penalty, out)
     out += prior
+
+
+def prior_precision(
+    points: np.ndarray, labels: np.ndarray, centres: np.ndarray, shrink: float, strength: float
+) -> np.ndarray:
+    """The precision (float64 [d, d], symmetric positive definite) of a Gaussian prior fitted to
+    ``points`` (float [n, d]) around their groups' ``centres[labels]``: their pooled within-group
+    covariance, shrunk toward the multiple of the identity with the same trace by ``shrink`` (in (0, 1]:
+    the estimate of d^2 / 2 numbers from n noisy points needs it, and it keeps the inverse finite),
+    inverted, and scaled so that its mean eigenvalue is ``strength`` (the plain ridge's penalty is the
+    identity: strength 1 is its average strength). Points that do not vary give ``strength`` times the
+    identity."""
+    x = np.asarray(points, dtype=np.float64)
+    d = x.shape[1]
+    dev = x - centres[labels]
+    cov = dev.T @ dev / max(x.shape[0], 1)
+    level = np.trace(cov) / d
+    if not level > 0:
+        return np.eye(d) * strength
+    cov = (1.0 - shrink) * cov + shrink * level * np.eye(d)
+    precision = np.linalg.inv(cov)
+    precision = (precision + precision.T) / 2.0
+    return precision * (strength * d / np.trace(precision))
+
+
+def ridge_toward_precision(
+    r: sp.csr_matrix,
+    resid: np.ndarray,
+    design: np.ndarray,
+    precision: np.ndarray,
+    prior: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """As :func:`ridge_toward` with a full penalty matrix: every row u of ``r`` solves
+    ``min sum_i (resid_ui - z_i . theta)^2 + n_u (theta - prior[u])' precision (theta - prior[u])``
+    (``precision`` float64 [d, d], symmetric positive definite). With ``precision = M M'`` (Cholesky) and
+    ``psi = M' (theta - prior[u])`` it is the ridge of ``psi`` with the identity penalty over the whitened
+    design ``M^-1 z_i``, which the kernel solves; ``theta = prior[u] + M'^-1 psi``. ``out`` (float64 [n, d])
+    is replaced in place; rows with no observation get their prior."""
+    from kuaicore.kernels.hybrid import pair_dots, ridge_half_step
+
+    m = np.linalg.cholesky(precision)
+    white = np.ascontiguousarray(scipy.linalg.solve_triangular(m, design.T, lower=True).T)
+    shifted = resid - pair_dots(r.indptr, r.indices, prior, design)
+    psi = np.empty_like(out)
+    ridge_half_step(r.indptr, r.indices, shifted, white, np.ones(design.shape[1]), psi)
+    out[:] = prior + scipy.linalg.solve_triangular(m.T, psi.T, lower=False).T

@@ -57,22 +57,41 @@ def test_kmeans_ends_at_a_fixed_point_of_lloyds_steps(seed, n, k):
     d=st.integers(1, 5),
     density=st.floats(0.0, 1.0),
 )
-def test_ridge_toward_a_prior_matches_the_normal_equations(seed, n_rows, n_cols, d, density):
+def test_ridge_toward_a_prior_diagonal_or_full_matches_the_normal_equations(seed, n_rows, n_cols, d, density):
     rng = np.random.default_rng(seed)
     m = sp.random(n_rows, n_cols, density=density, format="csr", random_state=rng)
     m.sort_indices()
     resid = rng.standard_normal(m.nnz)
     design = rng.standard_normal((n_cols, d))
     penalty = rng.uniform(0.05, 2.0, d)
+    root = rng.standard_normal((d, d))
+    precision = root @ root.T + 0.1 * np.eye(d)
     prior = rng.standard_normal((n_rows, d))
-    out = np.full((n_rows, d), np.nan)
-    ridge_toward(m, resid, design, penalty, prior, out)
-    for u in range(n_rows):
-        lo, hi = m.indptr[u], m.indptr[u + 1]
-        x, y, n = design[m.indices[lo:hi]], resid[lo:hi], hi - lo
-        p = np.diag(penalty * n)
-        want = np.linalg.solve(x.T @ x + p, x.T @ y + p @ prior[u]) if n else prior[u]
-        assert np.allclose(out[u], want, atol=1e-8)
+    diagonal, full = np.full((n_rows, d), np.nan), np.full((n_rows, d), np.nan)
+    ridge_toward(m, resid, design, penalty, prior, diagonal)
+    ridge_toward_precision(m, resid, design, precision, prior, full)
+    for out, p in ((diagonal, np.diag(penalty)), (full, precision)):
+        for u in range(n_rows):
+            lo, hi = m.indptr[u], m.indptr[u + 1]
+            x, y, n = design[m.indices[lo:hi]], resid[lo:hi], hi - lo
+            want = np.linalg.solve(x.T @ x + n * p, x.T @ y + n * p @ prior[u]) if n else prior[u]
+            assert np.allclose(out[u], want, atol=1e-8)
+    ridge_toward_precision(m, resid, design, np.diag(penalty), prior, full)  # diagonal: the plain ridge
+    assert np.allclose(full, diagonal, atol=1e-10)
+
+
+def _rated(rng: np.random.Generator, taste: np.ndarray, tags: np.ndarray):
+    """``(data, tags, validation)``: each user's ratings of 6% of the videos from their tag ``taste``, plus a
+    video offset and noise; validation ranks the rest by the noise-free truth."""
+    n_users, n_items = taste.shape[0], tags.shape[0]
+    truth = taste @ tags.T + rng.normal(0, 0.3, n_items)
+    watch = np.exp(truth * 0.3 + rng.normal(0, 0.3, truth.shape)) + 0.5
+    observed = rng.random((n_users, n_items)) < 0.06
+    u, i = np.nonzero(observed)
+    data = interactions(u, i, watch[u, i].astype(np.float32), (n_users, n_items))
+    hu, hi = np.nonzero(~observed)
+    unseen = candidates_from_rows(hu, hi, np.exp(truth[hu, hi] * 0.3).astype(np.float32))
+    return data, tags, hybrid.Validation(unseen, float(np.quantile(np.exp(truth * 0.3), 0.8)))
 
 
 def _grouped(seed: int, n_users: int = 240, n_items: int = 160, n_tags: int = 16, n_groups: int = 4):
@@ -84,14 +103,7 @@ def _grouped(seed: int, n_users: int = 240, n_items: int = 160, n_tags: int = 16
     taste = 1.5 * rng.standard_normal((n_groups, n_tags))[group] + 0.3 * rng.standard_normal(
         (n_users, n_tags)
     )
-    truth = taste @ tags.T + rng.normal(0, 0.3, n_items)
-    watch = np.exp(truth * 0.3 + rng.normal(0, 0.3, truth.shape)) + 0.5
-    observed = rng.random((n_users, n_items)) < 0.06
-    u, i = np.nonzero(observed)
-    data = interactions(u, i, watch[u, i].astype(np.float32), (n_users, n_items))
-    hu, hi = np.nonzero(~observed)
-    unseen = candidates_from_rows(hu, hi, np.exp(truth[hu, hi] * 0.3).astype(np.float32))
-    return data, tags, hybrid.Validation(unseen, float(np.quantile(np.exp(truth * 0.3), 0.8)))
+    return _rated(rng, taste, tags)
 
 
 OPTS = hybrid.HybridOptions(
@@ -181,36 +193,6 @@ def test_prior_precision_is_symmetric_positive_definite_with_its_mean_eigenvalue
     assert np.trace(a) / d == pytest.approx(1.5)
 
 
-@settings(max_examples=25, deadline=None)
-@given(
-    seed=st.integers(0, 2**31 - 1),
-    n_rows=st.integers(1, 8),
-    n_cols=st.integers(1, 10),
-    d=st.integers(1, 5),
-    density=st.floats(0.0, 1.0),
-)
-def test_ridge_toward_a_full_precision_matches_the_normal_equations(seed, n_rows, n_cols, d, density):
-    rng = np.random.default_rng(seed)
-    m = sp.random(n_rows, n_cols, density=density, format="csr", random_state=rng)
-    m.sort_indices()
-    resid = rng.standard_normal(m.nnz)
-    design = rng.standard_normal((n_cols, d))
-    root = rng.standard_normal((d, d))
-    precision = root @ root.T + 0.1 * np.eye(d)
-    prior = rng.standard_normal((n_rows, d))
-    out = np.full((n_rows, d), np.nan)
-    ridge_toward_precision(m, resid, design, precision, prior, out)
-    for u in range(n_rows):
-        lo, hi = m.indptr[u], m.indptr[u + 1]
-        x, y, n = design[m.indices[lo:hi]], resid[lo:hi], hi - lo
-        want = np.linalg.solve(x.T @ x + n * precision, x.T @ y + n * precision @ prior[u]) if n else prior[u]
-        assert np.allclose(out[u], want, atol=1e-8)
-    diagonal = np.full((n_rows, d), np.nan)  # a diagonal precision is the plain ridge toward the prior
-    ridge_toward(m, resid, design, np.diag(precision).copy(), prior, diagonal)
-    ridge_toward_precision(m, resid, design, np.diag(np.diag(precision)), prior, out)
-    assert np.allclose(out, diagonal, atol=1e-10)
-
-
 def _correlated(seed: int, n_users: int = 240, n_items: int = 160, n_tags: int = 16):
     """Users whose tag tastes are correlated (each a mix of 2 taste directions over 16 tags, no groups),
     each with few ratings (6% of the videos): too few to learn 16 tag weights one by one, enough to learn
@@ -219,14 +201,7 @@ def _correlated(seed: int, n_users: int = 240, n_items: int = 160, n_tags: int =
     tags = (rng.random((n_items, n_tags)) < 0.25).astype(np.float64)
     taste = rng.standard_normal((n_users, 2)) @ (1.5 * rng.standard_normal((2, n_tags)))
     taste += 0.2 * rng.standard_normal((n_users, n_tags))
-    truth = taste @ tags.T + rng.normal(0, 0.3, n_items)
-    watch = np.exp(truth * 0.3 + rng.normal(0, 0.3, truth.shape)) + 0.5
-    observed = rng.random((n_users, n_items)) < 0.06
-    u, i = np.nonzero(observed)
-    data = interactions(u, i, watch[u, i].astype(np.float32), (n_users, n_items))
-    hu, hi = np.nonzero(~observed)
-    unseen = candidates_from_rows(hu, hi, np.exp(truth[hu, hi] * 0.3).astype(np.float32))
-    return data, tags, hybrid.Validation(unseen, float(np.quantile(np.exp(truth * 0.3), 0.8)))
+    return _rated(rng, taste, tags)
 
 
 @pytest.mark.parametrize("seed", [0, 1])

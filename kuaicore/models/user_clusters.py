@@ -117,14 +117,11 @@ def ridge_toward_precision(
     """As :func:`ridge_toward` with a full penalty matrix: every row u of ``r`` solves
     ``min sum_i (resid_ui - z_i . theta)^2 + n_u (theta - prior[u])' precision (theta - prior[u])``
     (``precision`` float64 [d, d], symmetric positive definite). With ``precision = M M'`` (Cholesky) and
-    ``psi = M' (theta - prior[u])`` it is the ridge of ``psi`` with the identity penalty over the whitened
-    design ``M^-1 z_i``, which the kernel solves; ``theta = prior[u] + M'^-1 psi``. ``out`` (float64 [n, d])
-    is replaced in place; rows with no observation get their prior."""
-    from kuaicore.kernels.hybrid import pair_dots, ridge_half_step
-
+    ``psi = M' theta`` it is :func:`ridge_toward` with the identity penalty over the whitened design
+    ``M^-1 z_i``, toward ``M' prior[u]``; ``theta = M'^-1 psi``. ``out`` (float64 [n, d]) is replaced in
+    place; rows with no observation get their prior."""
     m = np.linalg.cholesky(precision)
     white = np.ascontiguousarray(scipy.linalg.solve_triangular(m, design.T, lower=True).T)
-    shifted = resid - pair_dots(r.indptr, r.indices, prior, design)
     psi = np.empty_like(out)
-    ridge_half_step(r.indptr, r.indices, shifted, white, np.ones(design.shape[1]), psi)
-    out[:] = prior + scipy.linalg.solve_triangular(m.T, psi.T, lower=False).T
+    ridge_toward(r, resid, white, np.ones(design.shape[1]), np.ascontiguousarray(prior @ m), psi)
+    out[:] = scipy.linalg.solve_triangular(m.T, psi.T, lower=False).T

@@ -7,6 +7,13 @@ import numpy as np
 from kuaicore.models.interactions import Interactions, build_csr
 from kuaicore.protocol import candidates_from_rows
 
+TASTE_GROUPS_OFF = {"clusters": "", "covariance_groups": ""}
+"""Hybrid options without the taste-group stage (its own tests: tests/test_user_clusters.py)."""
+
+LAST_STAGES_OFF = {"neighbours": "", **TASTE_GROUPS_OFF}
+"""Hybrid options without the stages after the penalty paths: the taste groups and the neighbourhood term
+(tests/test_neighbours.py), for tests of the paths themselves."""
+
 
 def interactions(users, items, values, shape):
     matrix, counts = build_csr(users, items, values, shape)

@@ -13,6 +13,7 @@ import scipy.sparse as sp
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from planted_ratings import LAST_STAGES_OFF
 from planted_ratings import interactions as _interactions
 from planted_ratings import planted as _planted
 
@@ -181,9 +182,7 @@ def test_exposure_stages_start_from_the_best_side_fit_and_the_best_valid_score_i
         side_reg="8,2",
         implicit=3,
         implicit_reg="0.5,0.05",
-        neighbours="",  # the neighbourhood term's own stage: tests/test_neighbours.py
-        clusters="",  # the taste groups' own stage: tests/test_user_clusters.py
-        covariance_groups="",
+        **LAST_STAGES_OFF,
     )
     u, v, info = hybrid.fit(data, user, item, opts, hybrid.Validation(unseen, threshold))
     path = info["side_reg_path"]
@@ -205,9 +204,7 @@ def test_factor_penalty_stages_start_from_the_best_side_fit_and_stop_past_the_be
         path_iterations=4,
         reg="0.02,4,0.5",
         side_reg="8,1",
-        neighbours="",
-        clusters="",
-        covariance_groups="",
+        **LAST_STAGES_OFF,
     )
     u, v, info = hybrid.fit(data, np.zeros((120, 0)), tags, opts, hybrid.Validation(unseen, threshold))
     path = info["side_reg_path"]
@@ -237,9 +234,7 @@ def test_rank_stages_truncate_the_best_fit_keep_its_side_weights_and_stop_at_the
         reg="0.05",
         side_reg="1",
         ranks="6,2,1",
-        neighbours="",
-        clusters="",
-        covariance_groups="",
+        **LAST_STAGES_OFF,
     )
     u, v, info = hybrid.fit(data, np.zeros((120, 0)), tags, opts, validation)
     path = info["side_reg_path"]
@@ -301,9 +296,7 @@ def test_ensemble_in_fit_adds_candidates_after_the_same_stages_and_reports_what_
         path_iterations=3,
         reg="0.05,0.5",
         side_reg="8,2",
-        neighbours="",
-        clusters="",
-        covariance_groups="",
+        **LAST_STAGES_OFF,
     )
     single = hybrid.fit(data, np.zeros((120, 0)), tags, opts, validation)
     u, v, info = hybrid.fit(data, np.zeros((120, 0)), tags, replace(opts, ensemble=2), validation)

@@ -10,7 +10,7 @@ import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from planted_ratings import interactions
+from planted_ratings import TASTE_GROUPS_OFF, interactions
 from planted_ratings import planted as _planted
 
 from kuaicore.errors import UsageError
@@ -105,8 +105,7 @@ def test_hybrid_tries_each_weight_after_its_stages_and_keeps_the_term_only_where
         path_iterations=3,
         reg="0.05",
         side_reg="2,0.5",
-        clusters="",
-        covariance_groups="",
+        **TASTE_GROUPS_OFF,
     )
     (u0, v0, info0), validation = _fit(replace(base_opts, neighbours=""))
     (u, v, info), _ = _fit(replace(base_opts, neighbour_rank=4))

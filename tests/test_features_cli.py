@@ -171,6 +171,19 @@ def test_memory_limit_is_the_process_budget():
     assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "667.5 MiB"  # 700MB
 
 
+def test_duckdb_draws_no_progress_bar_on_stdout(capfd):
+    """DuckDB's own progress bar (on by default, drawn on stdout even into a pipe for queries over 2 s)
+    would corrupt `recommend`'s output and the benchmarks' parsing; our connections switch it off."""
+    from kuaicore.data.duck import connect
+
+    con = connect("1GB")
+    assert con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0] is False
+    capfd.readouterr()
+    con.execute("SET progress_bar_time = 0")  # no delay (this also switches the bar back on): draw at once
+    con.execute("SELECT count(*) FROM range(20000000) t(x) WHERE x % 7 = 1").fetchone()
+    assert capfd.readouterr().out == ""
+
+
 def test_bad_memory_limit_is_a_usage_error(tmp_path):
     result = invoke(str(FIXTURE), "--out", str(tmp_path / "art"), "--memory-limit", "lots")
     assert result.exit_code == 2 and "--memory-limit" in result.output

@@ -43,6 +43,10 @@ def connect(
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(database) if database is not None else ":memory:")
     try:
+        # DuckDB draws its own progress bar on stdout for queries over 2 s, even into a pipe; our commands
+        # report progress on stderr and keep stdout for their output (recommend, JSON)
+        con.execute("SET enable_progress_bar = false")
+        con.execute("SET enable_progress_bar_print = false")
         con.execute("SET memory_limit = $m", {"m": duckdb_memory_limit(memory_limit)})
         if threads is not None:
             con.execute("SET threads = $t", {"t": int(threads)})

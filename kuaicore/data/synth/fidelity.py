@@ -214,6 +214,7 @@ def measure(folder: Path, threads: int | None = None, memory_limit: str = "2GB")
     import duckdb
 
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar_print = false")  # DuckDB's bar goes to stdout; ours to stderr
     con.execute("SET memory_limit = $m", {"m": memory_limit})
     if threads:
         con.execute("SET threads = $t", {"t": int(threads)})

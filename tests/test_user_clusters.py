@@ -13,8 +13,15 @@ from hypothesis import strategies as st
 from planted_ratings import interactions
 
 from kuaicore.errors import UsageError
+from kuaicore.kernels.mixture import mixture_user_step
 from kuaicore.models import hybrid
-from kuaicore.models.user_clusters import kmeans, prior_precision, ridge_toward, ridge_toward_precision
+from kuaicore.models.user_clusters import (
+    kmeans,
+    prior_precision,
+    ridge_toward,
+    ridge_toward_precision,
+    taste_mixture,
+)
 from kuaicore.protocol import candidates_from_rows
 
 
@@ -249,5 +256,105 @@ def test_covariance_candidates_follow_the_groups_and_are_chosen_with_them():
     ],
 )
 def test_bad_covariance_options_are_usage_errors(option, match):
+    with pytest.raises(UsageError, match=match):
+        hybrid.HybridOptions(**option)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n_rows=st.integers(1, 8),
+    n_cols=st.integers(1, 10),
+    d=st.integers(1, 5),
+    k=st.integers(1, 4),
+    density=st.floats(0.0, 1.0),
+)
+def test_mixture_user_step_is_each_groups_ridge_and_its_minimum(seed, n_rows, n_cols, d, k, density):
+    rng = np.random.default_rng(seed)
+    m = sp.random(n_rows, n_cols, density=density, format="csr", random_state=rng)
+    m.sort_indices()
+    resid = rng.standard_normal(m.nnz)
+    design = rng.standard_normal((n_cols, d))
+    root = rng.standard_normal((d, d))
+    precision = root @ root.T + 0.1 * np.eye(d)
+    means = rng.standard_normal((k, d))
+    energy, theta = mixture_user_step(m.indptr, m.indices, resid, design, precision, means)
+    assert energy.shape == (n_rows, k) and theta.shape == (n_rows, k, d)
+    for u in range(n_rows):
+        lo, hi = m.indptr[u], m.indptr[u + 1]
+        x, y, n = design[m.indices[lo:hi]], resid[lo:hi], hi - lo
+        for j in range(k):
+            if n == 0:  # no ratings: the group's centre, and no evidence for or against it
+                assert np.allclose(theta[u, j], means[j]) and energy[u, j] == 0.0
+                continue
+            want = np.linalg.solve(x.T @ x + n * precision, x.T @ y + n * precision @ means[j])
+            gap = want - means[j]
+            objective = np.sum((y - x @ want) ** 2) + n * gap @ precision @ gap
+            assert np.allclose(theta[u, j], want, atol=1e-8)
+            assert energy[u, j] == pytest.approx(objective, rel=1e-8, abs=1e-8)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_taste_mixture_finds_the_groups_that_k_means_of_noisy_fits_cannot(seed):
+    """Users in 3 groups (shares 0.5 / 0.3 / 0.2) with 6 taste coefficients each, but only 5 noisy ratings:
+    their own ridge fits are too noisy for k-means to separate the groups, while the mixture weighs each
+    group by how well its prior explains the user's ratings and recovers the groups, their shares and each
+    user's taste up to their own spread (0.2)."""
+    rng = np.random.default_rng(seed)
+    n_users, n_items, d = 300, 100, 6
+    design = rng.standard_normal((n_items, d))
+    group = rng.choice(3, n_users, p=[0.5, 0.3, 0.2])
+    taste = (2.0 * rng.standard_normal((3, d)))[group] + 0.2 * rng.standard_normal((n_users, d))
+    rows = np.repeat(np.arange(n_users), 5)
+    cols = np.concatenate([rng.choice(n_items, 5, replace=False) for _ in range(n_users)])
+    r = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(n_users, n_items))
+    r.sort_indices()
+    resid = np.einsum("ij,ij->i", taste[rows], design[r.indices]) + 0.5 * rng.standard_normal(r.nnz)
+    penalty = np.full(d, 0.3)
+    start = np.zeros((n_users, d))
+    ridge_toward(r, resid, design, penalty, np.zeros((n_users, d)), start)
+    labels, centres = kmeans(start, 3, seed=0)
+    grouped = np.zeros((n_users, d))
+    ridge_toward(r, resid, design, penalty, centres[labels], grouped)
+    theta, shares = taste_mixture(r, resid, design, start, np.sqrt(penalty), 3, 6, 0.25, 0.3, 1.0, seed=0)
+    assert np.allclose(shares, np.sort(np.bincount(group) / n_users)[::-1], atol=0.03)
+
+    def error(fit: np.ndarray) -> float:
+        return float(np.sqrt(np.mean((fit - taste) ** 2)))
+
+    assert error(start) > 1.0 and error(grouped) > 0.5 and error(theta) < 0.25
+    again = taste_mixture(r, resid, design, start, np.sqrt(penalty), 3, 6, 0.25, 0.3, 1.0, seed=0)
+    assert np.array_equal(again[0], theta)  # seeded: the same fit twice
+
+
+def test_mixture_candidates_come_last_and_are_chosen_by_valid():
+    data, tags, validation = _grouped(0)
+    opts = replace(OPTS, clusters="2", covariance_groups="1")
+    _, _, info0 = hybrid.fit(data, np.zeros((240, 0)), tags, opts, validation)
+    u, v, info = hybrid.fit(data, np.zeros((240, 0)), tags, replace(opts, mixture_groups="2,4"), validation)
+    n = len(info0["side_reg_path"])
+    assert info["side_reg_path"][:n] == info0["side_reg_path"]
+    tried = [(s["clusters"], s.get("mixture", False)) for s in info["side_reg_path"][n:]]
+    assert tried == [(2, True), (4, True)]
+    best = max(info["side_reg_path"], key=lambda s: s["valid_ndcg"])
+    assert info["valid_ndcg"] == best["valid_ndcg"] and validation.ndcg(u, v) == pytest.approx(
+        best["valid_ndcg"]
+    )
+    assert info["taste_mixture"] == best.get("mixture", False)
+    # 4 groups planted: the mixture of 4 finds them at least as well as k-means' groups did
+    assert max(s["valid_ndcg"] for s in info["side_reg_path"][n:]) >= info0["valid_ndcg"] - 0.002
+    again = hybrid.fit(data, np.zeros((240, 0)), tags, replace(opts, mixture_groups="2,4"), validation)
+    assert np.array_equal(again[0], u) and np.array_equal(again[1], v)
+
+
+@pytest.mark.parametrize(
+    "option, match",
+    [
+        ({"mixture_groups": "1"}, "mixture_groups"),
+        ({"mixture_groups": "4,x"}, "mixture_groups"),
+        ({"mixture_rounds": 0}, "mixture_rounds"),
+    ],
+)
+def test_bad_mixture_options_are_usage_errors(option, match):
     with pytest.raises(UsageError, match=match):
         hybrid.HybridOptions(**option)

@@ -19,14 +19,15 @@ from numba import njit, prange
 from kuaicore.kernels.als import _cholesky_solve
 
 BLOCK = 8
-"""Observations folded into the Gram matrix per pass over it (:func:`_solve_row` is written out for eight)."""
+"""Observations folded into the Gram matrix per pass (:func:`accumulate_gram` is written out for eight)."""
 
 
 @njit(cache=True, fastmath={"contract"})
-def _solve_row(
-    lo: int, hi: int, indices: np.ndarray, values: np.ndarray, design: np.ndarray, penalty: np.ndarray
-) -> np.ndarray:
-    """theta of one row: the ridge solution over its observations ``lo:hi`` (lower triangle accumulated).
+def accumulate_gram(
+    lo: int, hi: int, indices: np.ndarray, values: np.ndarray, design: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(a, b)``: the lower triangle of ``sum z_i z_i'`` and ``sum e_i z_i`` over one row's observations
+    ``lo:hi`` (``z_i = design[indices[j]]``, ``e_i = values[j]``).
 
     The Gram matrix takes eight observations per pass (each entry loaded and stored once for eight products
     instead of once per product: a triangle of d = 49 or 65 does not stay in registers, so a pass is bound by
@@ -61,6 +62,17 @@ def _solve_row(
             b[p] += zp * r
             for q in range(p + 1):
                 a[p, q] += zp * z[q]
+    return a, b
+
+
+@njit(cache=True, fastmath={"contract"})
+def _solve_row(
+    lo: int, hi: int, indices: np.ndarray, values: np.ndarray, design: np.ndarray, penalty: np.ndarray
+) -> np.ndarray:
+    """theta of one row: the ridge solution over its observations ``lo:hi`` (:func:`accumulate_gram`, then
+    the penalty on the diagonal and a Cholesky solve)."""
+    d = design.shape[1]
+    a, b = accumulate_gram(lo, hi, indices, values, design)
     n = hi - lo
     for p in range(d):
         a[p, p] += penalty[p] * n

@@ -65,7 +65,13 @@ from kuaicore.models.hybrid_options import INITS, HybridOptions, Validation, sid
 from kuaicore.models.interactions import Interactions
 from kuaicore.models.mf import predict_watch_ratio, ratings, truncate_factors
 from kuaicore.models.neighbours import low_rank, neighbourhood_scores, within_budget
-from kuaicore.models.user_clusters import kmeans, prior_precision, ridge_toward, ridge_toward_precision
+from kuaicore.models.user_clusters import (
+    kmeans,
+    prior_precision,
+    ridge_toward,
+    ridge_toward_precision,
+    taste_mixture,
+)
 from kuaicore.protocol import VALID_K
 
 __all__ = ["INITS", "HybridOptions", "Validation", "fit", "fit_art", "side_columns"]
@@ -274,7 +280,7 @@ def fit(
         elif path_name is not None:
             passed[path_name] = True
     without_groups, cluster_seconds = best, 0.0
-    if validation is not None and (o.cluster_counts() or o.covariance_counts()):
+    if validation is not None and (o.cluster_counts() or o.covariance_counts() or o.mixture_counts()):
         began = time.perf_counter()
         best = _with_clusters(p, best, path, o, validation)
         cluster_seconds = time.perf_counter() - began
@@ -317,6 +323,7 @@ def fit(
         "ensemble": chosen.get("ensemble", 1),
         "clusters": chosen.get("clusters", 0),
         "taste_covariance": chosen.get("covariance", False),
+        "taste_mixture": chosen.get("mixture", False),
         "cluster_seconds": cluster_seconds,
         "neighbours": chosen.get("neighbours", 0.0),
         "neighbours_skipped": skipped,
@@ -361,6 +368,18 @@ def _with_clusters(
                 ridge_toward(p.r, resid, design, penalty, centres[labels] / scale, theta_u)
         user_emb, item_emb = _embeddings(p, theta_u, theta_i, d)
         entry = {**base, "clusters": k, "covariance": covariance, "iterations": o.cluster_rounds,
+                 "valid_ndcg": validation.ndcg(user_emb, item_emb)}  # fmt: skip
+        path.append(entry)
+        if entry["valid_ndcg"] > path[chosen[0]]["valid_ndcg"]:
+            chosen = (len(path) - 1, user_emb, item_emb, theta_u, theta_i)
+    for k in o.mixture_counts():
+        noise = base["train_rmse"] ** 2
+        theta_u, _ = taste_mixture(
+            p.r, resid, design, best[3], scale, k, o.mixture_rounds, noise,
+            o.covariance_shrink, o.covariance_strength, o.seed,
+        )  # fmt: skip
+        user_emb, item_emb = _embeddings(p, theta_u, theta_i, d)
+        entry = {**base, "clusters": k, "covariance": True, "mixture": True, "iterations": o.mixture_rounds,
                  "valid_ndcg": validation.ndcg(user_emb, item_emb)}  # fmt: skip
         path.append(entry)
         if entry["valid_ndcg"] > path[chosen[0]]["valid_ndcg"]:
@@ -417,6 +436,8 @@ def _with_neighbours(
 def _groups_text(step: dict) -> str:
     """How a path entry of the taste-group stage reads in the train log."""
     k = step["clusters"]
+    if step.get("mixture"):
+        return f"a mixture of {k} taste groups"
     groups = "the population" if k == 1 else f"{k} taste groups"
     return f"{groups} with their covariance" if step.get("covariance") else groups
 
@@ -484,7 +505,11 @@ def fit_art(data: ModelData, options: HybridOptions) -> Fitted:
             f" valid ndcg@{VALID_K} {step['valid_ndcg']:.4f}"
         )
     if info["cluster_seconds"]:
-        group = {"clusters": info["clusters"], "covariance": info["taste_covariance"]}
+        group = {
+            "clusters": info["clusters"],
+            "covariance": info["taste_covariance"],
+            "mixture": info["taste_mixture"],
+        }
         kept = f"{_groups_text(group)} kept" if info["clusters"] else "not kept"
         data.log(f"  taste groups: {info['cluster_seconds']:.1f}s, {kept}")
     if info["neighbour_seconds"]:

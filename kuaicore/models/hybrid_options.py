@@ -73,6 +73,11 @@ class HybridOptions:
     groups and kept where better ("" for none). Users who like one tag tend to like certain others: the
     covariance lets a user's ratings inform the tags and factors they did not rate (BENCHMARKS.md "The
     users' covariance as a prior").
+    ``mixture_groups``: numbers of taste groups to try as a mixture fitted by EM
+    (kuaicore.models.user_clusters.taste_mixture, ``mixture_rounds`` rounds): each user placed in the
+    groups, softly, by how well each group's prior (its centre, the shared covariance penalty above)
+    explains the user's own ratings, instead of by k-means of the noisy fitted coefficients; scored on
+    valid beside the groups and kept where better ("" for none).
     ``tol``: a stage stops early once an iteration moves the parameters by less than ``tol`` of their norm
     (0: never). Not the training error, which flattens long before the ranking of unseen pairs does: on sparse
     data (600 users) the parameters still move 0.4% an iteration at 40 and every iteration counts; at full
@@ -96,6 +101,8 @@ class HybridOptions:
     covariance_groups: str = "1,6"
     covariance_shrink: float = 0.3
     covariance_strength: float = 4.0
+    mixture_groups: str = ""
+    mixture_rounds: int = 6
     neighbours: str = "0.25,0.5,1,1.5,2,3"
     neighbour_rank: int = 32
     neighbour_shrink: float = 100.0
@@ -114,7 +121,7 @@ class HybridOptions:
             raise UsageError(f"--option init={self.init}: not one of {', '.join(INITS)}")
         lows = (
             ("factors", 0), ("iterations", 1), ("path_iterations", 1), ("implicit", 0), ("ensemble", 1),
-            ("neighbour_rank", 1), ("cluster_rounds", 1),
+            ("neighbour_rank", 1), ("cluster_rounds", 1), ("mixture_rounds", 1),
         )  # fmt: skip
         for name, low in lows:
             if getattr(self, name) < low:
@@ -140,6 +147,7 @@ class HybridOptions:
         self.neighbour_weights()
         self.cluster_counts()
         self.covariance_counts()
+        self.mixture_counts()
 
     def regs(self) -> tuple[float, ...]:
         """The factor penalties to fit, in order (each finite and > 0)."""
@@ -178,6 +186,16 @@ class HybridOptions:
         if values is None:
             raise UsageError(
                 f"--option covariance_groups={self.covariance_groups}: expected whole numbers >= 1,"
+                " comma-separated, or empty"
+            )
+        return tuple(int(v) for v in values)
+
+    def mixture_counts(self) -> tuple[int, ...]:
+        """The numbers of groups of the taste mixture to try (whole numbers >= 2; may be none)."""
+        values = number_list(self.mixture_groups, lambda v: v >= 2 and float(v).is_integer())
+        if values is None:
+            raise UsageError(
+                f"--option mixture_groups={self.mixture_groups}: expected whole numbers >= 2,"
                 " comma-separated, or empty"
             )
         return tuple(int(v) for v in values)

@@ -27,7 +27,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
-__all__ = ["kmeans", "prior_precision", "ridge_toward", "ridge_toward_precision"]
+__all__ = ["kmeans", "prior_precision", "ridge_toward", "ridge_toward_precision", "taste_mixture"]
 
 KMEANS_ITERATIONS = 50
 
@@ -125,3 +125,56 @@ def ridge_toward_precision(
     psi = np.empty_like(out)
     ridge_toward(r, resid, white, np.ones(design.shape[1]), np.ascontiguousarray(prior @ m), psi)
     out[:] = scipy.linalg.solve_triangular(m.T, psi.T, lower=False).T
+
+
+def taste_mixture(
+    r: sp.csr_matrix,
+    resid: np.ndarray,
+    design: np.ndarray,
+    theta_u: np.ndarray,
+    scale: np.ndarray,
+    k: int,
+    rounds: int,
+    noise: float,
+    shrink: float,
+    strength: float,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The users' coefficients under a mixture of ``k`` taste groups sharing one covariance, fitted by EM;
+    returns ``(theta_u float64 [n, d], weights float64 [k])`` (the groups' shares, descending).
+
+    Unlike :func:`kmeans` over the fitted coefficients, each user's group is weighed by how well that
+    group's prior explains the user's own ratings: the energy of
+    :func:`kuaicore.kernels.mixture.mixture_user_step` (the ridge's minimum toward the group's centre,
+    with the full penalty of :func:`prior_precision`), so a user whose ratings say little about some
+    tastes is placed by the tastes they do show, and softly (the posterior over groups,
+    ``softmax(log share - energy / (2 noise))``, ``noise`` the ratings' residual variance). Each round:
+    the penalty from the coefficients around their most likely groups' centres (in the ridge's
+    penalty-scaled coordinates, ``theta * scale``), every user's ridge toward every centre, the
+    posterior; the new coefficients are the posterior mean of the user's ridge solutions (the ridge
+    toward the posterior mean of the centres), the new centres and shares their posterior-weighted means.
+    Starts from seeded k-means; deterministic for a seed."""
+    from kuaicore.kernels.mixture import mixture_user_step
+
+    theta = np.array(theta_u, dtype=np.float64)
+    points = theta * scale
+    labels, centres = kmeans(points, k, seed)
+    k = centres.shape[0]
+    shares = np.bincount(labels, minlength=k) / max(labels.size, 1)
+    for _ in range(rounds):
+        a = prior_precision(points, labels, centres, shrink, strength)
+        precision = scale[:, None] * a * scale[None, :]
+        energy, fits = mixture_user_step(
+            r.indptr, r.indices, resid, design, precision, np.ascontiguousarray(centres / scale)
+        )
+        logit = np.log(np.maximum(shares, 1e-12))[None, :] - energy / (2.0 * max(noise, 1e-12))
+        logit -= logit.max(axis=1, keepdims=True)
+        posterior = np.exp(logit)
+        posterior /= posterior.sum(axis=1, keepdims=True)
+        theta = np.einsum("uk,ukd->ud", posterior, fits)
+        mass = posterior.sum(axis=0)
+        filled = mass > 1e-9
+        centres[filled] = (np.einsum("uk,ukd->kd", posterior, fits)[filled] / mass[filled, None]) * scale
+        shares = mass / mass.sum()
+        points, labels = theta * scale, np.argmax(posterior, axis=1)
+    return theta, np.sort(shares)[::-1]

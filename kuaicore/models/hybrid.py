@@ -35,6 +35,9 @@ tags liked by many), a user with few ratings borrows the group's taste rather th
 For each number in ``covariance_groups`` (1: the whole population) the penalty is also the inverse of the
 users' covariance within their groups instead of the diagonal ridge's, scored beside them: users who like
 one tag tend to like certain others, so a user's ratings inform the tags and factors they did not rate.
+For each number in ``mixture_groups`` a mixture of that many groups with that covariance is fitted by EM
+and scored too: each user is placed in the groups, softly, by how well each group's prior explains their
+own ratings, where k-means of their noisy fitted coefficients cannot see their segment.
 
 Last, the item-neighbourhood term (:mod:`kuaicore.models.neighbours`; Koren 2008's integrated model, with
 the weight chosen on valid): each user's deviations from the fitted baseline on the videos they rated,
@@ -346,7 +349,9 @@ def _with_clusters(
     (kuaicore.models.user_clusters), for each number of groups in ``o.clusters`` (the plain ridge's penalty)
     and in ``o.covariance_groups`` (the inverse of the users' covariance within the groups as the penalty):
     ``o.cluster_rounds`` rounds of k-means over the users' penalty-scaled coefficients and a user step toward
-    the centres, the videos fixed; kept where validation scores it better than the best so far. Appends its
+    the centres, the videos fixed; then for each number in ``o.mixture_groups`` the taste mixture fitted by
+    EM (``o.mixture_rounds`` rounds, user_clusters.taste_mixture); each kept where validation scores it
+    better than the best so far. Appends its
     candidates to ``path``; returns the new ``best`` tuple (or the old one)."""
     base = path[best[0]]
     d, theta_i = base["factors"], best[4]

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from planted_ratings import interactions
 
 from kuaicore.errors import UsageError
-from kuaicore.kernels.mixture import mixture_user_step
+from kuaicore.kernels.mixture import mixture_user_step, user_grams
 from kuaicore.models import hybrid
 from kuaicore.models.user_clusters import (
     kmeans,
@@ -278,7 +278,9 @@ def test_mixture_user_step_is_each_groups_ridge_and_its_minimum(seed, n_rows, n_
     root = rng.standard_normal((d, d))
     precision = root @ root.T + 0.1 * np.eye(d)
     means = rng.standard_normal((k, d))
-    energy, theta = mixture_user_step(m.indptr, m.indices, resid, design, precision, means)
+    grams, bs, ee = user_grams(m.indptr, m.indices, resid, design)
+    counts = np.diff(m.indptr).astype(np.int64)
+    energy, theta = mixture_user_step(grams, bs, ee, counts, precision, means)
     assert energy.shape == (n_rows, k) and theta.shape == (n_rows, k, d)
     for u in range(n_rows):
         lo, hi = m.indptr[u], m.indptr[u + 1]

@@ -154,8 +154,10 @@ def taste_mixture(
     posterior; the new coefficients are the posterior mean of the user's ridge solutions (the ridge
     toward the posterior mean of the centres), the new centres and shares their posterior-weighted means.
     Starts from seeded k-means; deterministic for a seed."""
-    from kuaicore.kernels.mixture import mixture_user_step
+    from kuaicore.kernels.mixture import mixture_user_step, user_grams
 
+    grams, bs, ee = user_grams(r.indptr, r.indices, resid, design)
+    counts = np.diff(r.indptr).astype(np.int64)
     theta = np.array(theta_u, dtype=np.float64)
     points = theta * scale
     labels, centres = kmeans(points, k, seed)
@@ -165,7 +167,7 @@ def taste_mixture(
         a = prior_precision(points, labels, centres, shrink, strength)
         precision = scale[:, None] * a * scale[None, :]
         energy, fits = mixture_user_step(
-            r.indptr, r.indices, resid, design, precision, np.ascontiguousarray(centres / scale)
+            grams, bs, ee, counts, precision, np.ascontiguousarray(centres / scale)
         )
         logit = np.log(np.maximum(shares, 1e-12))[None, :] - energy / (2.0 * max(noise, 1e-12))
         logit -= logit.max(axis=1, keepdims=True)

@@ -7,7 +7,7 @@ import numpy as np
 from kuaicore.models.interactions import Interactions, build_csr
 from kuaicore.protocol import candidates_from_rows
 
-TASTE_GROUPS_OFF = {"clusters": "", "covariance_groups": ""}
+TASTE_GROUPS_OFF = {"clusters": "", "covariance_groups": "", "mixture_groups": ""}
 """Hybrid options without the taste-group stage (its own tests: tests/test_user_clusters.py)."""
 
 LAST_STAGES_OFF = {"neighbours": "", **TASTE_GROUPS_OFF}

@@ -318,6 +318,7 @@ def test_cli_trains_and_evaluates_hybrid(tiny_art, tmp_path):
     assert re.search(r"side_reg [0-9.]+, 8 factors: valid ndcg@10", result.stderr)  # the rank stage
     assert "users shrunk toward 12 taste groups: valid ndcg@10" in result.stderr  # the groups, then
     assert "users shrunk toward the population with their covariance: valid ndcg@10" in result.stderr
+    assert "users shrunk toward a mixture of 12 taste groups: valid ndcg@10" in result.stderr
     assert re.search(r"taste groups: [0-9.]+s, (.+ kept|not kept)", result.stderr)
     assert "neighbourhood term x 0.25: valid ndcg@10" in result.stderr  # then each weight of the term
     assert re.search(r"neighbourhood term: [0-9.]+s, (weight [0-9.]+ kept|not kept)", result.stderr)

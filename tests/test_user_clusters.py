@@ -123,6 +123,7 @@ OPTS = hybrid.HybridOptions(
     neighbours="",
     clusters="4",
     covariance_groups="",
+    mixture_groups="",
 )
 
 

@@ -101,7 +101,7 @@ class HybridOptions:
     covariance_groups: str = "1,6"
     covariance_shrink: float = 0.3
     covariance_strength: float = 4.0
-    mixture_groups: str = ""
+    mixture_groups: str = "8,12"
     mixture_rounds: int = 6
     neighbours: str = "0.25,0.5,1,1.5,2,3"
     neighbour_rank: int = 32

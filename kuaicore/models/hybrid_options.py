@@ -77,7 +77,9 @@ class HybridOptions:
     (kuaicore.models.user_clusters.taste_mixture, ``mixture_rounds`` rounds): each user placed in the
     groups, softly, by how well each group's prior (its centre, the shared covariance penalty above)
     explains the user's own ratings, instead of by k-means of the noisy fitted coefficients; scored on
-    valid beside the groups and kept where better ("" for none).
+    valid beside the groups and kept where better ("" for none). On the twin valid keeps it where users'
+    tastes come in segments mixed with latent taste (``mixed-taste``, ``collaborative``) and the block
+    gains +0.01-0.02 of the oracle; it declines it elsewhere (BENCHMARKS.md "A taste mixture fitted by EM").
     ``tol``: a stage stops early once an iteration moves the parameters by less than ``tol`` of their norm
     (0: never). Not the training error, which flattens long before the ranking of unseen pairs does: on sparse
     data (600 users) the parameters still move 0.4% an iteration at 40 and every iteration counts; at full

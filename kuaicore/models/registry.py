@@ -167,9 +167,10 @@ BUILTIN: tuple[ModelEntry, ...] = (
         HYBRID,
         "biased MF + each user's weights over the video's tags and length (ids and content, fitted by exact"
         " alternating solves; the side and factor penalties chosen on valid, then 8 factors tried, then users"
-        " shrunk toward taste groups, with their covariance as the penalty or not, and an item-neighbourhood"
-        " term, each kept where valid is better); options: factors, iterations, reg, ranks, side_reg,"
-        " item_side, user_side, clusters, covariance_groups, neighbours, implicit (exposure factors)",
+        " shrunk toward taste groups, with their covariance as the penalty or not, or toward a taste mixture"
+        " fitted by EM, and an item-neighbourhood term, each kept where valid is better); options: factors,"
+        " iterations, reg, ranks, side_reg, item_side, user_side, clusters, covariance_groups,"
+        " mixture_groups, neighbours, implicit (exposure factors)",
         fit="kuaicore.models.hybrid:fit_art",
         options="kuaicore.models.hybrid:HybridOptions",
         search=Search(

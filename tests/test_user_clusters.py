@@ -18,6 +18,7 @@ from kuaicore.models import hybrid
 from kuaicore.models.user_clusters import (
     kmeans,
     prior_precision,
+    rating_statistics,
     ridge_toward,
     ridge_toward_precision,
     taste_mixture,
@@ -319,14 +320,15 @@ def test_taste_mixture_finds_the_groups_that_k_means_of_noisy_fits_cannot(seed):
     labels, centres = kmeans(start, 3, seed=0)
     grouped = np.zeros((n_users, d))
     ridge_toward(r, resid, design, penalty, centres[labels], grouped)
-    theta, shares = taste_mixture(r, resid, design, start, np.sqrt(penalty), 3, 6, 0.25, 0.3, 1.0, seed=0)
+    stats = rating_statistics(r, resid, design)
+    theta, shares = taste_mixture(stats, start, np.sqrt(penalty), 3, 6, 0.25, 0.3, 1.0, seed=0)
     assert np.allclose(shares, np.sort(np.bincount(group) / n_users)[::-1], atol=0.03)
 
     def error(fit: np.ndarray) -> float:
         return float(np.sqrt(np.mean((fit - taste) ** 2)))
 
     assert error(start) > 1.0 and error(grouped) > 0.5 and error(theta) < 0.25
-    again = taste_mixture(r, resid, design, start, np.sqrt(penalty), 3, 6, 0.25, 0.3, 1.0, seed=0)
+    again = taste_mixture(stats, start, np.sqrt(penalty), 3, 6, 0.25, 0.3, 1.0, seed=0)
     assert np.array_equal(again[0], theta)  # seeded: the same fit twice
 
 

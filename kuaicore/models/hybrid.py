@@ -58,6 +58,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -71,6 +72,7 @@ from kuaicore.models.neighbours import low_rank, neighbourhood_scores, within_bu
 from kuaicore.models.user_clusters import (
     kmeans,
     prior_precision,
+    rating_statistics,
     ridge_toward,
     ridge_toward_precision,
     taste_mixture,
@@ -351,15 +353,24 @@ def _with_clusters(
     ``o.cluster_rounds`` rounds of k-means over the users' penalty-scaled coefficients and a user step toward
     the centres, the videos fixed; then for each number in ``o.mixture_groups`` the taste mixture fitted by
     EM (``o.mixture_rounds`` rounds, user_clusters.taste_mixture); each kept where validation scores it
-    better than the best so far. Appends its
-    candidates to ``path``; returns the new ``best`` tuple (or the old one)."""
+    better than the best so far. Appends its candidates to ``path``; returns the new ``best`` tuple (or the
+    old one)."""
     base = path[best[0]]
     d, theta_i = base["factors"], best[4]
     penalty = _penalty(base["reg"], base["side_reg"], base["implicit_reg"], d, p.t_i.shape[1], o)
     scale = np.sqrt(penalty)
     resid, design = p.user_residuals(theta_i, d), p.item_design(theta_i, d)
-    candidates = [(k, False) for k in o.cluster_counts()] + [(k, True) for k in o.covariance_counts()]
     chosen = best
+
+    def score(theta_u: np.ndarray, rounds: int, **kind: Any) -> None:  # one candidate onto the path
+        nonlocal chosen
+        user_emb, item_emb = _embeddings(p, theta_u, theta_i, d)
+        entry = {**base, **kind, "iterations": rounds, "valid_ndcg": validation.ndcg(user_emb, item_emb)}
+        path.append(entry)
+        if entry["valid_ndcg"] > path[chosen[0]]["valid_ndcg"]:
+            chosen = (len(path) - 1, user_emb, item_emb, theta_u, theta_i)
+
+    candidates = [(k, False) for k in o.cluster_counts()] + [(k, True) for k in o.covariance_counts()]
     for k, covariance in candidates:
         theta_u = best[3].copy()
         for round_ in range(o.cluster_rounds):
@@ -371,24 +382,14 @@ def _with_clusters(
                 ridge_toward_precision(p.r, resid, design, precision, centres[labels] / scale, theta_u)
             else:
                 ridge_toward(p.r, resid, design, penalty, centres[labels] / scale, theta_u)
-        user_emb, item_emb = _embeddings(p, theta_u, theta_i, d)
-        entry = {**base, "clusters": k, "covariance": covariance, "iterations": o.cluster_rounds,
-                 "valid_ndcg": validation.ndcg(user_emb, item_emb)}  # fmt: skip
-        path.append(entry)
-        if entry["valid_ndcg"] > path[chosen[0]]["valid_ndcg"]:
-            chosen = (len(path) - 1, user_emb, item_emb, theta_u, theta_i)
+        score(theta_u, o.cluster_rounds, clusters=k, covariance=covariance)
+    stats = rating_statistics(p.r, resid, design) if o.mixture_counts() else ()
     for k in o.mixture_counts():
-        noise = base["train_rmse"] ** 2
         theta_u, _ = taste_mixture(
-            p.r, resid, design, best[3], scale, k, o.mixture_rounds, noise,
+            stats, best[3], scale, k, o.mixture_rounds, base["train_rmse"] ** 2,
             o.covariance_shrink, o.covariance_strength, o.seed,
         )  # fmt: skip
-        user_emb, item_emb = _embeddings(p, theta_u, theta_i, d)
-        entry = {**base, "clusters": k, "covariance": True, "mixture": True, "iterations": o.mixture_rounds,
-                 "valid_ndcg": validation.ndcg(user_emb, item_emb)}  # fmt: skip
-        path.append(entry)
-        if entry["valid_ndcg"] > path[chosen[0]]["valid_ndcg"]:
-            chosen = (len(path) - 1, user_emb, item_emb, theta_u, theta_i)
+        score(theta_u, o.mixture_rounds, clusters=k, covariance=True, mixture=True)
     return chosen
 
 

@@ -27,7 +27,14 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
-__all__ = ["kmeans", "prior_precision", "ridge_toward", "ridge_toward_precision", "taste_mixture"]
+__all__ = [
+    "kmeans",
+    "prior_precision",
+    "rating_statistics",
+    "ridge_toward",
+    "ridge_toward_precision",
+    "taste_mixture",
+]
 
 KMEANS_ITERATIONS = 50
 
@@ -127,10 +134,19 @@ def ridge_toward_precision(
     out[:] = scipy.linalg.solve_triangular(m.T, psi.T, lower=False).T
 
 
+def rating_statistics(r: sp.csr_matrix, resid: np.ndarray, design: np.ndarray) -> tuple[np.ndarray, ...]:
+    """What :func:`taste_mixture` needs of the ratings, once for every candidate while the videos' side is
+    fixed: every row u of ``r`` (its pattern; ``resid`` float64 [nnz] the values to fit) against ``design``
+    (float64 [n_other, d]): ``(grams, b, ee, counts)`` of :func:`kuaicore.kernels.mixture.user_grams` and
+    each row's number of observations (int64)."""
+    from kuaicore.kernels.mixture import user_grams
+
+    grams, bs, ee = user_grams(r.indptr, r.indices, resid, design)
+    return grams, bs, ee, np.diff(r.indptr).astype(np.int64)
+
+
 def taste_mixture(
-    r: sp.csr_matrix,
-    resid: np.ndarray,
-    design: np.ndarray,
+    stats: tuple[np.ndarray, ...],
     theta_u: np.ndarray,
     scale: np.ndarray,
     k: int,
@@ -140,7 +156,8 @@ def taste_mixture(
     strength: float,
     seed: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The users' coefficients under a mixture of ``k`` taste groups sharing one covariance, fitted by EM;
+    """The users' coefficients under a mixture of ``k`` taste groups sharing one covariance, fitted by EM
+    from their ratings' ``stats`` (:func:`rating_statistics`) and their fitted ``theta_u`` (float [n, d]);
     returns ``(theta_u float64 [n, d], weights float64 [k])`` (the groups' shares, descending).
 
     Unlike :func:`kmeans` over the fitted coefficients, each user's group is weighed by how well that
@@ -154,10 +171,9 @@ def taste_mixture(
     posterior; the new coefficients are the posterior mean of the user's ridge solutions (the ridge
     toward the posterior mean of the centres), the new centres and shares their posterior-weighted means.
     Starts from seeded k-means; deterministic for a seed."""
-    from kuaicore.kernels.mixture import mixture_user_step, user_grams
+    from kuaicore.kernels.mixture import mixture_user_step
 
-    grams, bs, ee = user_grams(r.indptr, r.indices, resid, design)
-    counts = np.diff(r.indptr).astype(np.int64)
+    grams, bs, ee, counts = stats
     theta = np.array(theta_u, dtype=np.float64)
     points = theta * scale
     labels, centres = kmeans(points, k, seed)

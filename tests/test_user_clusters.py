@@ -57,6 +57,17 @@ def test_kmeans_ends_at_a_fixed_point_of_lloyds_steps(seed, n, k):
     assert np.allclose(dist[np.arange(n), labels], dist.min(axis=1))  # every point at its nearest centre
 
 
+def _random_rows(seed: int, n_rows: int, n_cols: int, d: int, density: float):
+    """``(rng, a sorted CSR pattern, residuals [nnz], design [n_cols, d], an SPD precision [d, d])``."""
+    rng = np.random.default_rng(seed)
+    m = sp.random(n_rows, n_cols, density=density, format="csr", random_state=rng)
+    m.sort_indices()
+    resid = rng.standard_normal(m.nnz)
+    design = rng.standard_normal((n_cols, d))
+    root = rng.standard_normal((d, d))
+    return rng, m, resid, design, root @ root.T + 0.1 * np.eye(d)
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     seed=st.integers(0, 2**31 - 1),
@@ -66,14 +77,8 @@ def test_kmeans_ends_at_a_fixed_point_of_lloyds_steps(seed, n, k):
     density=st.floats(0.0, 1.0),
 )
 def test_ridge_toward_a_prior_diagonal_or_full_matches_the_normal_equations(seed, n_rows, n_cols, d, density):
-    rng = np.random.default_rng(seed)
-    m = sp.random(n_rows, n_cols, density=density, format="csr", random_state=rng)
-    m.sort_indices()
-    resid = rng.standard_normal(m.nnz)
-    design = rng.standard_normal((n_cols, d))
+    rng, m, resid, design, precision = _random_rows(seed, n_rows, n_cols, d, density)
     penalty = rng.uniform(0.05, 2.0, d)
-    root = rng.standard_normal((d, d))
-    precision = root @ root.T + 0.1 * np.eye(d)
     prior = rng.standard_normal((n_rows, d))
     diagonal, full = np.full((n_rows, d), np.nan), np.full((n_rows, d), np.nan)
     ridge_toward(m, resid, design, penalty, prior, diagonal)
@@ -272,13 +277,7 @@ def test_bad_covariance_options_are_usage_errors(option, match):
     density=st.floats(0.0, 1.0),
 )
 def test_mixture_user_step_is_each_groups_ridge_and_its_minimum(seed, n_rows, n_cols, d, k, density):
-    rng = np.random.default_rng(seed)
-    m = sp.random(n_rows, n_cols, density=density, format="csr", random_state=rng)
-    m.sort_indices()
-    resid = rng.standard_normal(m.nnz)
-    design = rng.standard_normal((n_cols, d))
-    root = rng.standard_normal((d, d))
-    precision = root @ root.T + 0.1 * np.eye(d)
+    rng, m, resid, design, precision = _random_rows(seed, n_rows, n_cols, d, density)
     means = rng.standard_normal((k, d))
     grams, bs, ee = user_grams(m.indptr, m.indices, resid, design)
     counts = np.diff(m.indptr).astype(np.int64)

@@ -25,8 +25,8 @@ from kuaicore.kernels._sched import next_unit
 
 
 @njit(cache=True, fastmath=True)
-def _cholesky_solve(a: np.ndarray, b: np.ndarray) -> None:
-    """Solve ``a x = b`` for SPD ``a`` in place: lower triangle of ``a`` becomes L, ``b`` becomes x."""
+def cholesky_factor(a: np.ndarray) -> None:
+    """The Cholesky factor L of SPD ``a`` in place, in its lower triangle (pivots floored at 1e-300)."""
     d = a.shape[0]
     for j in range(d):
         s = a[j, j]
@@ -39,6 +39,13 @@ def _cholesky_solve(a: np.ndarray, b: np.ndarray) -> None:
             for k in range(j):
                 s -= a[i, k] * a[j, k]
             a[i, j] = s / ljj
+
+
+@njit(cache=True, fastmath=True)
+def _cholesky_solve(a: np.ndarray, b: np.ndarray) -> None:
+    """Solve ``a x = b`` for SPD ``a`` in place: lower triangle of ``a`` becomes L, ``b`` becomes x."""
+    d = a.shape[0]
+    cholesky_factor(a)
     for i in range(d):
         s = b[i]
         for k in range(i):

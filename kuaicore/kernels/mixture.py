@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from kuaicore.kernels.als import cholesky_factor
 from kuaicore.kernels.hybrid import accumulate_gram
 
 
@@ -50,23 +51,6 @@ def user_grams(
             total += values[j] * values[j]
         ee[u] = total
     return grams, bs, ee
-
-
-@njit(cache=True)
-def _cholesky(a: np.ndarray) -> None:
-    """Lower Cholesky factor of SPD ``a`` in place (its lower triangle)."""
-    d = a.shape[0]
-    for j in range(d):
-        s = a[j, j]
-        for k in range(j):
-            s -= a[j, k] * a[j, k]
-        ljj = np.sqrt(max(s, 1e-300))
-        a[j, j] = ljj
-        for i in range(j + 1, d):
-            s = a[i, j]
-            for k in range(j):
-                s -= a[i, k] * a[j, k]
-            a[i, j] = s / ljj
 
 
 @njit(cache=True, parallel=True)
@@ -106,7 +90,7 @@ def mixture_user_step(
         for p in range(d):
             for q in range(d):
                 a[p, q] = g[p, q] + count * precision[p, q]
-        _cholesky(a)
+        cholesky_factor(a)
         r = np.empty(d)
         for k in range(n_groups):
             m = means[k]

@@ -174,37 +174,30 @@ class HybridOptions:
 
     def cluster_counts(self) -> tuple[int, ...]:
         """The numbers of taste groups to try (whole numbers >= 2; may be none)."""
-        values = number_list(self.clusters, lambda v: v >= 2 and float(v).is_integer())
-        if values is None:
-            raise UsageError(
-                f"--option clusters={self.clusters}: expected whole numbers >= 2, comma-separated, or empty"
-            )
-        return tuple(int(v) for v in values)
+        return _group_counts("clusters", self.clusters, 2)
 
     def covariance_counts(self) -> tuple[int, ...]:
         """The numbers of taste groups to try with their covariance as the penalty (whole numbers >= 1; may be
         none)."""
-        values = number_list(self.covariance_groups, lambda v: v >= 1 and float(v).is_integer())
-        if values is None:
-            raise UsageError(
-                f"--option covariance_groups={self.covariance_groups}: expected whole numbers >= 1,"
-                " comma-separated, or empty"
-            )
-        return tuple(int(v) for v in values)
+        return _group_counts("covariance_groups", self.covariance_groups, 1)
 
     def mixture_counts(self) -> tuple[int, ...]:
         """The numbers of groups of the taste mixture to try (whole numbers >= 2; may be none)."""
-        values = number_list(self.mixture_groups, lambda v: v >= 2 and float(v).is_integer())
-        if values is None:
-            raise UsageError(
-                f"--option mixture_groups={self.mixture_groups}: expected whole numbers >= 2,"
-                " comma-separated, or empty"
-            )
-        return tuple(int(v) for v in values)
+        return _group_counts("mixture_groups", self.mixture_groups, 2)
 
     def neighbour_weights(self) -> tuple[float, ...]:
         """The weights of the neighbourhood term to try (each finite and > 0; may be none)."""
         return _optional_positives("neighbours", self.neighbours)
+
+
+def _group_counts(name: str, text: str, low: int) -> tuple[int, ...]:
+    """``--option name=text``: comma-separated whole numbers >= ``low``, or empty; UsageError naming it."""
+    values = number_list(text, lambda v: v >= low and float(v).is_integer())
+    if values is None:
+        raise UsageError(
+            f"--option {name}={text}: expected whole numbers >= {low}, comma-separated, or empty"
+        )
+    return tuple(int(v) for v in values)
 
 
 def _optional_positives(name: str, text: str) -> tuple[float, ...]:

@@ -16,9 +16,15 @@ weights of tags and factors they never rated, where the diagonal ridge shrinks e
 ``n_u (theta_u - c)' P (theta_u - c)`` is solved as the diagonal ridge in whitened coordinates
 (:func:`ridge_toward_precision`), again by the same kernel.
 
+k-means groups noisy fitted coefficients: a user with few ratings lands in a group by noise. The taste
+mixture (:func:`taste_mixture`, EM) places each user by how well each group's prior explains their own
+ratings instead (the ridge's minimum toward each centre, from the users' Gram matrices of
+:func:`rating_statistics`, kernel :mod:`kuaicore.kernels.mixture`), softly, and refits the centres from
+the users' posterior fits.
+
 Pure functions over arrays; the hybrid decides where it is used (a last stage, kept where validation
 scores it better: BENCHMARKS.md "What the ratings allow, and taste groups", "The users' covariance as
-a prior").
+a prior", "A taste mixture fitted by EM").
 """
 
 from __future__ import annotations

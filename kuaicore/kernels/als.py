@@ -44,18 +44,29 @@ def cholesky_factor(a: np.ndarray) -> None:
 @njit(cache=True, fastmath=True)
 def _cholesky_solve(a: np.ndarray, b: np.ndarray) -> None:
     """Solve ``a x = b`` for SPD ``a`` in place: lower triangle of ``a`` becomes L, ``b`` becomes x."""
-    d = a.shape[0]
     cholesky_factor(a)
-    for i in range(d):
+    forward_solve(a, b)
+    backward_solve(a, b)
+
+
+@njit(cache=True, fastmath=True)
+def forward_solve(low: np.ndarray, b: np.ndarray) -> None:
+    """``b <- L^-1 b`` in place, ``L`` the lower triangle of ``low`` (:func:`cholesky_factor`)."""
+    for i in range(low.shape[0]):
         s = b[i]
         for k in range(i):
-            s -= a[i, k] * b[k]
-        b[i] = s / a[i, i]
-    for i in range(d - 1, -1, -1):
+            s -= low[i, k] * b[k]
+        b[i] = s / low[i, i]
+
+
+@njit(cache=True, fastmath=True)
+def backward_solve(low: np.ndarray, b: np.ndarray) -> None:
+    """``b <- L'^-1 b`` in place, ``L`` the lower triangle of ``low`` (:func:`cholesky_factor`)."""
+    for i in range(low.shape[0] - 1, -1, -1):
         s = b[i]
-        for k in range(i + 1, d):
-            s -= a[k, i] * b[k]
-        b[i] = s / a[i, i]
+        for k in range(i + 1, low.shape[0]):
+            s -= low[k, i] * b[k]
+        b[i] = s / low[i, i]
 
 
 @njit(cache=True, fastmath=True)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from kuaicore.kernels.als import cholesky_factor
+from kuaicore.kernels.als import backward_solve, cholesky_factor, forward_solve
 from kuaicore.kernels.hybrid import accumulate_gram
 
 
@@ -101,20 +101,12 @@ def mixture_user_step(
                     gm += g[p, q] * m[q]
                 r[p] = b[p] - gm
                 fit += m[p] * (gm - 2.0 * b[p])
-            for p in range(d):  # forward: L w = r
-                s = r[p]
-                for q in range(p):
-                    s -= a[p, q] * r[q]
-                r[p] = s / a[p, p]
+            forward_solve(a, r)  # w = L^-1 r
             explained = 0.0
             for p in range(d):
                 explained += r[p] * r[p]
             energy[u, k] = fit - explained
-            for p in range(d - 1, -1, -1):  # backward: L' x = w
-                s = r[p]
-                for q in range(p + 1, d):
-                    s -= a[q, p] * r[q]
-                r[p] = s / a[p, p]
+            backward_solve(a, r)  # A^-1 r = L'^-1 w
             for p in range(d):
                 theta[u, k, p] = m[p] + r[p]
     return energy, theta

@@ -68,6 +68,9 @@ def test_options_are_checked():
         BlendOptions(tower_epochs=-1)
     with pytest.raises(UsageError, match="tower_patience"):
         BlendOptions(tower_patience=-1)
+    for bad in (0, 4):
+        with pytest.raises(UsageError, match="hybrid_fits"):
+            BlendOptions(hybrid_fits=bad)
 
 
 def test_cli_trains_the_blend_and_keeps_the_tower_run(tiny_art, tmp_path):
@@ -77,9 +80,12 @@ def test_cli_trains_the_blend_and_keeps_the_tower_run(tiny_art, tmp_path):
     result = CliRunner().invoke(cli, [*args, "--option", "weights=0,0.5,1"])
     assert result.exit_code == 0, result.output
     info = json.loads((art / "runs" / "bl" / "config.json").read_text())["info"]
-    scores = {s["weight"]: s["valid_ndcg"] for s in info["weights"]}
-    assert list(scores) == [0.0, 0.5, 1.0] and info["weight"] in scores
-    assert info["valid_ndcg"] == max(scores.values()) == scores[info["weight"]]
+    fits = list(dict.fromkeys(s["hybrid_fit"] for s in info["weights"]))  # the hybrid's finalists tried
+    assert 1 <= len(fits) <= 2 and fits[0] == info["hybrid_part"]["groups"]
+    scores = {(s["hybrid_fit"], s["weight"]): s["valid_ndcg"] for s in info["weights"]}
+    assert list(scores) == [(fit, w) for fit in fits for w in (0.0, 0.5, 1.0)]
+    assert info["valid_ndcg"] == max(scores.values()) == scores[info["hybrid_fit"], info["weight"]]
+    assert info["hybrid_fit_is_the_runs"] == (info["hybrid_fit"] == fits[0])
     assert info["tower_run"] == "bl-tower" and (art / "runs" / "bl-tower" / "user_emb.npy").is_file()
     tower = np.load(art / "runs" / "bl-tower" / "item_emb.npy")
     blended = np.load(art / "runs" / "bl" / "item_emb.npy")

@@ -351,6 +351,28 @@ def test_mixture_candidates_come_last_and_are_chosen_by_valid():
     assert np.array_equal(again[0], u) and np.array_equal(again[1], v)
 
 
+def test_the_finalists_not_chosen_are_the_fits_without_the_mixture_and_without_groups():
+    """What the blend may choose instead of the hybrid's own choice: each alternative is exactly the fit that
+    the hybrid makes without the mixture, or without any groups (the neighbourhood term chosen for each)."""
+    data, tags, validation = _grouped(0)
+    opts = replace(OPTS, clusters="2", mixture_groups="4", neighbours="0.5")
+    u, v, info, alternatives = hybrid.fit_with_alternatives(data, np.zeros((240, 0)), tags, opts, validation)
+    assert info["taste_mixture"] and info["clusters"] == 4
+    assert [a["groups"] for a in alternatives] == ["2 taste groups", "no taste groups"]
+    alone = hybrid.fit(data, np.zeros((240, 0)), tags, opts, validation)
+    assert np.array_equal(alone[0], u) and np.array_equal(alone[1], v)
+    assert alone[2]["side_reg_path"] == info["side_reg_path"]
+    without = ({"mixture_groups": ""}, {"clusters": "", "mixture_groups": ""})
+    for alt, off in zip(alternatives, without, strict=True):
+        u0, v0, info0 = hybrid.fit(data, np.zeros((240, 0)), tags, replace(opts, **off), validation)
+        assert np.array_equal(alt["user_emb"], u0) and np.array_equal(alt["item_emb"], v0)
+        assert alt["valid_ndcg"] == info0["valid_ndcg"] < info["valid_ndcg"]
+        assert alt["rating_columns"] == info0["rating_columns"]
+    # where no group is kept there is no other finalist
+    plain = replace(opts, clusters="", mixture_groups="")
+    assert hybrid.fit_with_alternatives(data, np.zeros((240, 0)), tags, plain, validation)[3] == []
+
+
 @pytest.mark.parametrize(
     "option, match",
     [

@@ -45,12 +45,17 @@ class BlendOptions:
     ``tower_batch``: its batch size; 0 = 4,096 rows (lr 3e-3, the two-tower's defaults) up to 2M training
     rows and 65,536 (lr 6e-3) above, where an epoch of 4,096-row steps costs ~7x as long for ~0.5% of
     validation ndcg (BENCHMARKS.md "bench_train after issue 15").
+    ``hybrid_fits``: how many of the hybrid's finalists the weight is chosen over (1: the hybrid's own
+    choice; 2: also, where taste groups were kept, the next one, the fit without the taste mixture, or
+    without groups where no mixture was kept; 3: both); the fit that ranks best alone is not always the one
+    that complements the two-tower best (BENCHMARKS.md "The blend chooses the hybrid's fit").
     """
 
     weights: str = "0,0.2,0.35,0.5,0.65,0.8,1"
     tower_epochs: int = 0
     tower_patience: int = 3
     tower_batch: int = 0
+    hybrid_fits: int = 2
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -63,6 +68,8 @@ class BlendOptions:
             )
         if self.tower_batch < 0:
             raise UsageError(f"--option tower_batch: must be >= 0 (0: automatic), got {self.tower_batch}")
+        if not 1 <= self.hybrid_fits <= 3:
+            raise UsageError(f"--option hybrid_fits: must be 1, 2 or 3, got {self.hybrid_fits}")
 
     def weight_grid(self) -> tuple[float, ...]:
         """The weights to try, in order (each in [0, 1])."""
@@ -168,22 +175,29 @@ def fit_art(data: ModelData, options: BlendOptions) -> Fitted:
     cands = valid_candidates(data.art)
     threshold = float(data.manifest.get("like_threshold", 2.0))
     users = np.repeat(cands.users, np.diff(cands.indptr))
-    spreads = (
-        score_spread(part.user_emb, part.item_emb, users, cands.items),
-        score_spread(ut, it, users, cands.items),
-    )
+    fits = (part, *part.alternatives)[: options.hybrid_fits]
+    any_valid = cands.users.size > 0
     scored: list[dict[str, Any]] = []
-    best: tuple[float, float, np.ndarray, np.ndarray] | None = None  # (score, weight, user_emb, item_emb)
-    for weight in options.weight_grid():
-        u, v = blend_embeddings((part.user_emb, part.item_emb), (ut, it), weight, spreads)
-        score = protocol_ndcg(cands, threshold, VALID_K, user_emb=u, item_emb=v) if cands.users.size else 0.0
-        score = score if np.isfinite(score) else 0.0
-        scored.append({"weight": weight, "valid_ndcg": score})
-        data.log(f"  hybrid weight {weight:g}: valid ndcg@{VALID_K} {score:.4f}")
-        if best is None or score > best[0]:  # the first of equal scores is kept
-            best = (score, weight, u, v)
+    best: tuple | None = None  # (score, weight, user_emb, item_emb, hybrid fit, spreads)
+    for fit in fits:
+        spreads = (
+            score_spread(fit.user_emb, fit.item_emb, users, cands.items),
+            score_spread(ut, it, users, cands.items),
+        )
+        label = fit.info.get("groups", "")
+        named = f" ({label})" if len(fits) > 1 else ""
+        for weight in options.weight_grid():
+            u, v = blend_embeddings((fit.user_emb, fit.item_emb), (ut, it), weight, spreads)
+            score = protocol_ndcg(cands, threshold, VALID_K, user_emb=u, item_emb=v) if any_valid else 0.0
+            score = score if np.isfinite(score) else 0.0
+            scored.append({"weight": weight, "hybrid_fit": label, "valid_ndcg": score})
+            data.log(f"  hybrid weight {weight:g}{named}: valid ndcg@{VALID_K} {score:.4f}")
+            if best is None or score > best[0]:  # the first of equal scores is kept
+                best = (score, weight, u, v, fit, spreads)
     assert best is not None
-    best_score, weight, u, v = best
+    best_score, weight, u, v, chosen, spreads = best
+    if len(fits) > 1:
+        data.log(f"blend: the hybrid's fit with {chosen.info.get('groups', '')} at weight {weight:g}")
     info = {
         "weight": weight,
         "weights": scored,
@@ -191,7 +205,9 @@ def fit_art(data: ModelData, options: BlendOptions) -> Fitted:
         "spreads": list(spreads),
         "tower_run": tower_run,
         "hybrid_run": hybrid_run,
+        "hybrid_fit": chosen.info.get("groups", ""),
+        "hybrid_fit_is_the_runs": chosen is part,
         "hybrid_part": part.info,
         "n_rows": part.info.get("n_rows", 0),
     }
-    return Fitted(u, v, predict_watch_ratio=part.predict_watch_ratio, info=info)
+    return Fitted(u, v, predict_watch_ratio=chosen.predict_watch_ratio, info=info)

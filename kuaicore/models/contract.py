@@ -41,6 +41,10 @@ class Fitted:
     info: dict[str, Any] = field(default_factory=dict)  # recorded in config.json under "info"
     params: dict[str, np.ndarray] | None = None  # written as params.npz
     log: list[dict[str, Any]] | None = None  # rows of train_log.jsonl [default: one row]
+    # other fits that the model's validation scored in its last step (the hybrid's fits with and without its
+    # taste groups), not written to the run: a model that combines this one (blend) may choose among them
+    # by its own validation, since the fit that ranks best alone is not always the best complement
+    alternatives: tuple[Fitted, ...] = ()
 
     @property
     def has_embeddings(self) -> bool:

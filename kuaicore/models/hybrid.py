@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -226,6 +226,20 @@ def fit(
     """Fit the hybrid model; ``user_side`` float [n_users, Fu] and ``item_side`` float [n_items, Fi] are the
     fixed side columns (either may have none). Returns ``(user_emb, item_emb, info)`` of the chosen side
     penalty; ``on_iteration(train_rmse, seconds)`` is called after each iteration."""
+    return fit_with_alternatives(data, user_side, item_side, options, validation, on_iteration)[:3]
+
+
+def fit_with_alternatives(
+    data: Interactions,
+    user_side: np.ndarray,
+    item_side: np.ndarray,
+    options: HybridOptions | None = None,
+    validation: Validation | None = None,
+    on_iteration: Callable[[float, float], None] | None = None,
+) -> tuple[np.ndarray, np.ndarray, dict, list[dict]]:
+    """:func:`fit`, and the finalists that validation did not choose: where taste groups were kept, the best
+    fit without the mixture and the fit without groups (each with its own neighbourhood term), as dicts of
+    ``groups`` (how the log names them), ``user_emb``, ``item_emb``, ``valid_ndcg`` and ``rating_columns``."""
     o = HybridOptions() if options is None else options
     r = ratings(data, o.target)
     rt = r.T.tocsr()
@@ -284,34 +298,43 @@ def fit(
             best = (len(path) - 1, user_emb, item_emb, theta_u.copy(), theta_i.copy())
         elif path_name is not None:
             passed[path_name] = True
-    without_groups, cluster_seconds = best, 0.0
+    without_groups, before_mixture, cluster_seconds = best, best, 0.0
     if validation is not None and (o.cluster_counts() or o.covariance_counts() or o.mixture_counts()):
         began = time.perf_counter()
-        best = _with_clusters(p, best, path, o, validation)
+        best, before_mixture = _with_clusters(p, best, path, o, validation)
         cluster_seconds = time.perf_counter() - began
     user_emb, item_emb, chosen = best[1], best[2], path[best[0]]
     if validation is not None and o.ensemble > 1:
         user_emb, item_emb, chosen = _ensemble(path, fits, best, o.ensemble, validation)
     rating_columns = user_emb.shape[1]
+    # the finalists: the chosen fit and, where taste groups were kept, the best fit without the mixture and
+    # the fit without groups (each once)
+    finalists = [(best, (user_emb, item_emb, chosen))]
+    for other in (before_mixture, without_groups):
+        if all(other is not f for f, _ in finalists):
+            finalists.append((other, (other[1], other[2], path[other[0]])))
+    outcomes = [fitted for _, fitted in finalists]
     skipped, neighbour_seconds = None, 0.0
     if validation is not None and o.neighbour_weights():
         if o.neighbour_size_limit and not within_budget(n_users, n_items):
             skipped = f"{n_users:,} users x {n_items:,} videos is above its budget"
         else:
             began = time.perf_counter()
-            # the term on the chosen fit and, where the taste groups were kept, on the fit without them
-            # too: the two are chosen together, since what the groups add the term may add anyway
-            candidates = [(best, (user_emb, item_emb, chosen))]
-            if without_groups is not best:
-                candidates.append(
-                    (without_groups, (without_groups[1], without_groups[2], path[without_groups[0]]))
-                )
+            # the term on every finalist: they are chosen together, since what the groups add the term may
+            # add anyway
             outcomes = [
                 _with_neighbours(r, _baseline(fit_), *fitted, path, o, validation)
-                for fit_, fitted in candidates
+                for fit_, fitted in finalists
             ]
-            user_emb, item_emb, chosen = max(outcomes, key=lambda t: t[2]["valid_ndcg"])
             neighbour_seconds = time.perf_counter() - began
+    pick = max(range(len(outcomes)), key=lambda j: outcomes[j][2]["valid_ndcg"])  # the first of ties
+    user_emb, item_emb, chosen = outcomes[pick]
+    alternatives = [
+        {"groups": _groups_label(entry), "user_emb": u, "item_emb": v, "valid_ndcg": entry["valid_ndcg"],
+         "rating_columns": finalists[j][1][0].shape[1]}
+        for j, (u, v, entry) in enumerate(outcomes)
+        if j != pick
+    ]  # fmt: skip
     info = {
         "factors": chosen["factors"],
         "user_side_columns": fu,
@@ -336,7 +359,7 @@ def fit(
         "rating_columns": rating_columns,
         "seconds": time.perf_counter() - start,
     }
-    return user_emb, item_emb, info
+    return user_emb, item_emb, info, alternatives
 
 
 def _baseline(fit_: tuple) -> tuple[np.ndarray, np.ndarray]:
@@ -354,7 +377,7 @@ def _with_clusters(
     the centres, the videos fixed; then for each number in ``o.mixture_groups`` the taste mixture fitted by
     EM (``o.mixture_rounds`` rounds, user_clusters.taste_mixture); each kept where validation scores it
     better than the best so far. Appends its candidates to ``path``; returns the new ``best`` tuple (or the
-    old one)."""
+    old one) and the best before the mixtures."""
     base = path[best[0]]
     d, theta_i = base["factors"], best[4]
     penalty = _penalty(base["reg"], base["side_reg"], base["implicit_reg"], d, p.t_i.shape[1], o)
@@ -383,6 +406,7 @@ def _with_clusters(
             else:
                 ridge_toward(p.r, resid, design, penalty, centres[labels] / scale, theta_u)
         score(theta_u, o.cluster_rounds, clusters=k, covariance=covariance)
+    before_mixture = chosen
     stats = rating_statistics(p.r, resid, design) if o.mixture_counts() else ()
     for k in o.mixture_counts():
         theta_u, _ = taste_mixture(
@@ -390,7 +414,7 @@ def _with_clusters(
             o.covariance_shrink, o.covariance_strength, o.seed,
         )  # fmt: skip
         score(theta_u, o.mixture_rounds, clusters=k, covariance=True, mixture=True)
-    return chosen
+    return chosen, before_mixture
 
 
 def _ensemble(path: list[dict], fits: list, best: tuple, most: int, validation: Validation):
@@ -439,6 +463,11 @@ def _with_neighbours(
     return best
 
 
+def _groups_label(step: dict) -> str:
+    """The taste groups of a path entry, or "no taste groups"."""
+    return _groups_text(step) if step.get("clusters") else "no taste groups"
+
+
 def _groups_text(step: dict) -> str:
     """How a path entry of the taste-group stage reads in the train log."""
     k = step["clusters"]
@@ -484,7 +513,7 @@ def fit_art(data: ModelData, options: HybridOptions) -> Fitted:
         options.implicit,
         options.seed,
     )
-    u, v, info = fit(
+    u, v, info, alternatives = fit_with_alternatives(
         data.interactions,
         user_side,
         item_side,
@@ -511,12 +540,7 @@ def fit_art(data: ModelData, options: HybridOptions) -> Fitted:
             f" valid ndcg@{VALID_K} {step['valid_ndcg']:.4f}"
         )
     if info["cluster_seconds"]:
-        group = {
-            "clusters": info["clusters"],
-            "covariance": info["taste_covariance"],
-            "mixture": info["taste_mixture"],
-        }
-        kept = f"{_groups_text(group)} kept" if info["clusters"] else "not kept"
+        kept = f"{_groups_text(_info_groups(info))} kept" if info["clusters"] else "not kept"
         data.log(f"  taste groups: {info['cluster_seconds']:.1f}s, {kept}")
     if info["neighbour_seconds"]:
         kept = f"weight {info['neighbours']:g} kept" if info["neighbours"] else "not kept"
@@ -525,12 +549,29 @@ def fit_art(data: ModelData, options: HybridOptions) -> Fitted:
         data.log(
             f"  neighbourhood term skipped: {info['neighbours_skipped']} (--option neighbour_size_limit)"
         )
-    w = info["rating_columns"]  # the rating model's columns: the neighbourhood term ranks, it does not rate
+    info["groups"] = _groups_label(_info_groups(info))
+    others = tuple(
+        _fitted(alt["user_emb"], alt["item_emb"], alt["rating_columns"], options.target,
+                {"groups": alt["groups"], "valid_ndcg": alt["valid_ndcg"]})
+        for alt in alternatives
+    )  # fmt: skip
+    return replace(_fitted(u, v, info["rating_columns"], options.target, info), alternatives=others)
+
+
+def _info_groups(info: dict) -> dict:
+    """The taste-group fields of a fit's info, as a path entry names them."""
+    keys = {"clusters": "clusters", "covariance": "taste_covariance", "mixture": "taste_mixture"}
+    return {key: info[name] for key, name in keys.items()}
+
+
+def _fitted(u: np.ndarray, v: np.ndarray, w: int, target: str, info: dict) -> Fitted:
+    """A fit's embeddings as :class:`Fitted`; its watch-ratio predictions from the first ``w`` columns (the
+    rating model's: the neighbourhood term ranks, it does not rate)."""
     return Fitted(
         u,
         v,
         predict_watch_ratio=lambda users, items: predict_watch_ratio(
-            u[:, :w], v[:, :w], users, items, options.target
+            u[:, :w], v[:, :w], users, items, target
         ),
         info=info,
     )

@@ -19,7 +19,7 @@ from planted_ratings import planted as _planted
 
 from kuaicore.cli import cli
 from kuaicore.errors import UsageError
-from kuaicore.kernels.hybrid import pair_dots, ridge_half_step
+from kuaicore.kernels.hybrid import fixed_grams, pair_dots, ridge_half_step
 from kuaicore.models import exposure, hybrid, mf
 from kuaicore.protocol import protocol_ndcg
 
@@ -56,6 +56,39 @@ def test_ridge_half_step_matches_numpy_normal_equations(seed, n_rows, n_cols, d,
         e = m.data[m.indptr[u] : m.indptr[u + 1]]
         expect = np.linalg.solve(z.T @ z + cols.size * np.diag(penalty), z.T @ e)
         np.testing.assert_allclose(out[u], expect, rtol=1e-7, atol=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n_rows=st.integers(1, 12),
+    n_cols=st.integers(1, 40),
+    d=st.integers(1, 7),
+    fixed_cols=st.integers(0, 7),
+    density=st.floats(0.0, 1.0),
+)
+def test_the_fixed_columns_gram_taken_once_gives_the_same_solve_bit_for_bit(
+    seed, n_rows, n_cols, d, fixed_cols, density
+):
+    """The hybrid computes the Gram entries of the side columns and the bias once per fit
+    (fixed_grams); the half step with them must equal the one that sums everything, exactly."""
+    m_fixed = min(fixed_cols, d)
+    rng = np.random.default_rng(seed)
+    m = _random_csr(rng, n_rows, n_cols, density)
+    design = rng.standard_normal((n_cols, d))
+    design[:, d - m_fixed :] = rng.integers(0, 2, (n_cols, m_fixed))  # side columns like tags
+    penalty = rng.uniform(0.05, 2.0, d)
+    values = m.data.astype(np.float64)
+    whole, parts = np.full((n_rows, d), 7.0), np.full((n_rows, d), 7.0)
+    ridge_half_step(m.indptr, m.indices, values, design, penalty, whole)
+    fixed = fixed_grams(m.indptr, m.indices, np.ascontiguousarray(design[:, d - m_fixed :]), 0)
+    assert fixed.shape == (n_rows, m_fixed * (m_fixed + 1) // 2)
+    ridge_half_step(m.indptr, m.indices, values, design, penalty, parts, fixed)
+    assert np.array_equal(whole, parts)
+    for u in range(n_rows):  # the packed lower triangle of the fixed columns' Gram matrix
+        z = design[m.indices[m.indptr[u] : m.indptr[u + 1]], d - m_fixed :]
+        gram = z.T @ z
+        np.testing.assert_allclose(fixed[u], gram[np.tril_indices(m_fixed)[0], np.tril_indices(m_fixed)[1]])
 
 
 @settings(max_examples=30, deadline=None)

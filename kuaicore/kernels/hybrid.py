@@ -24,15 +24,17 @@ BLOCK = 8
 
 @njit(cache=True, fastmath={"contract"})
 def accumulate_gram(
-    lo: int, hi: int, indices: np.ndarray, values: np.ndarray, design: np.ndarray
+    lo: int, hi: int, indices: np.ndarray, values: np.ndarray, design: np.ndarray, first: int, cap: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(a, b)``: the lower triangle of ``sum z_i z_i'`` and ``sum e_i z_i`` over one row's observations
-    ``lo:hi`` (``z_i = design[indices[j]]``, ``e_i = values[j]``).
+    ``lo:hi`` (``z_i = design[indices[j]]``, ``e_i = values[j]``), the Gram entries ``a[p, q]`` with
+    ``first <= q < cap`` only (the others stay 0; ``0, d``: all of them).
 
     The Gram matrix takes eight observations per pass (each entry loaded and stored once for eight products
     instead of once per product: a triangle of d = 49 or 65 does not stay in registers, so a pass is bound by
     its loads and stores) and multiply-adds may fuse (``contract``, no other reordering): 1.7x faster at full
-    scale than one observation per pass (d = 65), same result to ~1e-14."""
+    scale than one observation per pass (d = 65), same result to ~1e-14. Every entry is summed in the same
+    order whatever ``first`` and ``cap``, so a triangle assembled from parts equals the whole bit for bit."""
     d = design.shape[1]
     a = np.zeros((d, d))
     b = np.zeros(d)
@@ -48,7 +50,7 @@ def accumulate_gram(
             z0p, z1p, z2p, z3p = z0[p], z1[p], z2[p], z3[p]
             z4p, z5p, z6p, z7p = z4[p], z5[p], z6[p], z7[p]
             b[p] += z0p * r0 + z1p * r1 + z2p * r2 + z3p * r3 + z4p * r4 + z5p * r5 + z6p * r6 + z7p * r7
-            for q in range(p + 1):
+            for q in range(first, min(p + 1, cap)):
                 a[p, q] += (
                     z0p * z0[q] + z1p * z1[q] + z2p * z2[q] + z3p * z3[q]
                     + z4p * z4[q] + z5p * z5[q] + z6p * z6[q] + z7p * z7[q]
@@ -60,38 +62,47 @@ def accumulate_gram(
         for p in range(d):
             zp = z[p]
             b[p] += zp * r
-            for q in range(p + 1):
+            for q in range(first, min(p + 1, cap)):
                 a[p, q] += zp * z[q]
     return a, b
 
 
-@njit(cache=True, fastmath={"contract"})
-def _solve_row(
-    lo: int, hi: int, indices: np.ndarray, values: np.ndarray, design: np.ndarray, penalty: np.ndarray
-) -> np.ndarray:
-    """theta of one row: the ridge solution over its observations ``lo:hi`` (:func:`accumulate_gram`, then
-    the penalty on the diagonal and a Cholesky solve)."""
+@njit(cache=True, parallel=True)
+def fixed_grams(indptr: np.ndarray, indices: np.ndarray, design: np.ndarray, first: int) -> np.ndarray:
+    """The part of every row's Gram matrix that only ``design``'s columns ``first:`` make (float64 [n,
+    m (m + 1) / 2], m = d - first, the lower triangle row by row): the hybrid's side columns and bias, which
+    do not change while the factors are fitted, so it is computed once per fit instead of every half step."""
+    n = indptr.shape[0] - 1
     d = design.shape[1]
-    a, b = accumulate_gram(lo, hi, indices, values, design)
-    n = hi - lo
-    for p in range(d):
-        a[p, p] += penalty[p] * n
-    _cholesky_solve(a, b)
-    return b
+    m = d - first
+    out = np.zeros((n, m * (m + 1) // 2))
+    unused = np.zeros(indices.shape[0])  # the right-hand side is not needed here
+    for u in prange(n):
+        lo, hi = indptr[u], indptr[u + 1]
+        if hi == lo:
+            continue
+        a, _ = accumulate_gram(lo, hi, indices, unused, design, first, d)
+        t = 0
+        for p in range(first, d):
+            for q in range(first, p + 1):
+                out[u, t] = a[p, q]
+                t += 1
+    return out
 
 
 @njit(cache=True, parallel=True)
-def ridge_half_step(
+def _ridge_rows(
     indptr: np.ndarray,
     indices: np.ndarray,
     values: np.ndarray,
     design: np.ndarray,
     penalty: np.ndarray,
     out: np.ndarray,
+    first: int,
+    fixed: np.ndarray,
 ) -> None:
-    """Solve every row of a CSR matrix (sorted; float64 residual ``values``) against ``design`` (float64
-    [n_other, d]); ``out[u]`` (float64 [n, d]) is replaced in place. Rows with no observation get zeros.
-    ``penalty`` (float64 [d], > 0) is each coefficient's ridge penalty per observation."""
+    """:func:`ridge_half_step`, the Gram entries of columns ``first:`` taken from ``fixed``
+    (:func:`fixed_grams`) instead of summed again."""
     n = indptr.shape[0] - 1
     d = design.shape[1]
     for u in prange(n):
@@ -100,9 +111,39 @@ def ridge_half_step(
             for p in range(d):
                 out[u, p] = 0.0
             continue
-        theta = _solve_row(lo, hi, indices, values, design, penalty)
+        a, b = accumulate_gram(lo, hi, indices, values, design, 0, first)
+        t = 0
+        for p in range(first, d):
+            for q in range(first, p + 1):
+                a[p, q] = fixed[u, t]
+                t += 1
+        count = hi - lo
         for p in range(d):
-            out[u, p] = theta[p]
+            a[p, p] += penalty[p] * count
+        _cholesky_solve(a, b)
+        for p in range(d):
+            out[u, p] = b[p]
+
+
+def ridge_half_step(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    values: np.ndarray,
+    design: np.ndarray,
+    penalty: np.ndarray,
+    out: np.ndarray,
+    fixed: np.ndarray | None = None,
+) -> None:
+    """Solve every row of a CSR matrix (sorted; float64 residual ``values``) against ``design`` (float64
+    [n_other, d]); ``out[u]`` (float64 [n, d]) is replaced in place. Rows with no observation get zeros.
+    ``penalty`` (float64 [d], > 0) is each coefficient's ridge penalty per observation. ``fixed``: the
+    Gram entries of design's last m columns, :func:`fixed_grams` ``(indptr, indices, design, d - m)``,
+    which are then not summed again (the same result, bit for bit)."""
+    d = design.shape[1]
+    if fixed is None:
+        fixed = np.zeros((indptr.shape[0] - 1, 0))
+    m = int(round((np.sqrt(8 * fixed.shape[1] + 1) - 1) / 2))  # m (m + 1) / 2 packed entries
+    _ridge_rows(indptr, indices, values, design, penalty, out, d - m, fixed)
 
 
 @njit(cache=True, parallel=True)

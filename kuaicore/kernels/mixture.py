@@ -39,7 +39,7 @@ def user_grams(
         lo, hi = indptr[u], indptr[u + 1]
         if hi == lo:
             continue
-        g, b = accumulate_gram(lo, hi, indices, values, design)
+        g, b = accumulate_gram(lo, hi, indices, values, design, 0, d)
         t = 0
         for p in range(d):
             bs[u, p] = b[p]

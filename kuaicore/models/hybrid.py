@@ -45,7 +45,14 @@ averaged over each video's most similar ones, reduced to ``neighbour_rank`` colu
 embeddings (``[..., a * U S]`` / ``[..., V]``) at the weight ``a`` of ``neighbours`` that validation scores
 best, and not at all where none beats the fit alone. It is a second estimator of taste beside the factor
 product, local where the factors are global; the watch-ratio predictions (MAE/RMSE) stay the rating model's
-(``info["rating_columns"]``), since the weight is chosen to rank, not to rate.
+(``info["rating_columns"]``), since the weight is chosen to rank, not to rate. Where taste groups were kept,
+the term is tried on each finalist of the group stage (its choice, the best fit before the mixtures, the fit
+without groups) and the best pair on valid is kept; the others go to ``Fitted.alternatives``, for the blend
+to choose among by its own valid (:mod:`kuaicore.models.blend`).
+
+The Gram entries of the fixed columns (the side columns and the bias) are computed once per fit
+(``_Problem.fixed_grams``) and every half step sums only the entries that involve the factors, with the same
+result bit for bit.
 
 With ``--option implicit=K`` the side columns also hold K implicit-ALS factors of the exposure pattern (which
 videos each user was shown; :mod:`kuaicore.models.exposure`) on both sides; after the side path, each
@@ -91,6 +98,22 @@ class _Problem:
     s_u: np.ndarray
     t_i: np.ndarray
     mu: float
+    fixed: tuple[np.ndarray, np.ndarray] | None = None  # the Gram parts of the side columns and bias
+
+    def fixed_grams(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every user's and every item's Gram entries of the other side's fixed columns (its side columns
+        and the 1 of the bias; kuaicore.kernels.hybrid.fixed_grams), computed on first use: they are the
+        same in every half step of the fit, whatever its number of factors."""
+        from kuaicore.kernels.hybrid import fixed_grams
+
+        if self.fixed is None:
+            item_cols = np.hstack([self.t_i, np.ones((self.t_i.shape[0], 1))])
+            user_cols = np.hstack([self.s_u, np.ones((self.s_u.shape[0], 1))])
+            self.fixed = (
+                fixed_grams(self.r.indptr, self.r.indices, item_cols, 0),
+                fixed_grams(self.rt.indptr, self.rt.indices, user_cols, 0),
+            )
+        return self.fixed
 
     def user_design(self, theta_u: np.ndarray, d: int) -> np.ndarray:
         return np.hstack([theta_u[:, :d], self.s_u, np.ones((self.s_u.shape[0], 1))])
@@ -145,6 +168,7 @@ def _alternate(
     n_u, n_i = np.diff(r.indptr).astype(np.float64), np.diff(rt.indptr).astype(np.float64)
     previous = theta_i.copy()
     previous_u = theta_u.copy()
+    fixed_u, fixed_i = p.fixed_grams()
     for _ in range(iterations):
         start = time.perf_counter()
         solve(
@@ -154,12 +178,13 @@ def _alternate(
             p.item_design(theta_i, d),
             penalties[0],
             theta_u,
+            fixed_u,
         )
         w, b_u = theta_u[:, d : d + fi], theta_u[:, -1]
         offset = pair_dots(rt.indptr, rt.indices, p.t_i, np.ascontiguousarray(w)) if fi else 0.0
         resid = rt.data - p.mu - b_u[rt.indices] - offset
         design = p.user_design(theta_u, d)
-        solve(rt.indptr, rt.indices, resid, design, penalties[1], theta_i)
+        solve(rt.indptr, rt.indices, resid, design, penalties[1], theta_i, fixed_i)
         error = resid - pair_dots(rt.indptr, rt.indices, theta_i, design) if rt.nnz else np.zeros(1)
         rmses.append(float(np.sqrt(np.mean(error**2))))
         penalty_u = float(n_u @ (theta_u**2 @ penalties[0]))
@@ -404,7 +429,8 @@ def _with_clusters(
                 precision = scale[:, None] * a * scale[None, :]
                 ridge_toward_precision(p.r, resid, design, precision, centres[labels] / scale, theta_u)
             else:
-                ridge_toward(p.r, resid, design, penalty, centres[labels] / scale, theta_u)
+                prior = centres[labels] / scale
+                ridge_toward(p.r, resid, design, penalty, prior, theta_u, p.fixed_grams()[0])
         score(theta_u, o.cluster_rounds, clusters=k, covariance=covariance)
     before_mixture = chosen
     stats = rating_statistics(p.r, resid, design) if o.mixture_counts() else ()

@@ -84,15 +84,17 @@ def ridge_toward(
     penalty: np.ndarray,
     prior: np.ndarray,
     out: np.ndarray,
+    fixed: np.ndarray | None = None,
 ) -> None:
     """Every row u of ``r`` (its pattern; ``resid`` float64 [nnz] the values to fit) solved against
     ``design`` (float64 [n_other, d]) with the weighted-lambda ridge shrunk toward ``prior[u]`` (float64
     [n, d]) instead of zero; ``out`` (float64 [n, d]) is replaced in place. Rows with no observation get
-    their prior."""
+    their prior. ``fixed``: the Gram entries of design's last columns (kuaicore.kernels.hybrid.fixed_grams),
+    not summed again."""
     from kuaicore.kernels.hybrid import pair_dots, ridge_half_step
 
     shifted = resid - pair_dots(r.indptr, r.indices, prior, design)
-    ridge_half_step(r.indptr, r.indices, shifted, design, penalty, out)
+    ridge_half_step(r.indptr, r.indices, shifted, design, penalty, out, fixed)
     out += prior
 
 

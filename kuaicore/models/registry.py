@@ -189,7 +189,8 @@ BUILTIN: tuple[ModelEntry, ...] = (
     ModelEntry(
         "blend",
         "hybrid + two-tower, the hybrid's weight chosen on valid (the two-tower part is kept as run"
-        " NAME-tower); options: weights, tower_epochs, tower_patience, tower_batch",
+        " NAME-tower); options: weights, tower_epochs, tower_patience, tower_batch,"
+        " hybrid_fits",
         fit="kuaicore.models.blend:fit_art",
         options="kuaicore.models.blend:BlendOptions",
         demo=True,  # the demo's own run (`train`'s default), so its comparison shows the model it trained

@@ -19,7 +19,7 @@ from planted_ratings import planted as _planted
 
 from kuaicore.cli import cli
 from kuaicore.errors import UsageError
-from kuaicore.kernels.hybrid import fixed_grams, pair_dots, ridge_half_step
+from kuaicore.kernels.hybrid import fixed_grams, pair_dots, residuals, ridge_half_step
 from kuaicore.models import exposure, hybrid, mf
 from kuaicore.protocol import protocol_ndcg
 
@@ -56,6 +56,25 @@ def test_ridge_half_step_matches_numpy_normal_equations(seed, n_rows, n_cols, d,
         e = m.data[m.indptr[u] : m.indptr[u + 1]]
         expect = np.linalg.solve(z.T @ z + cols.size * np.diag(penalty), z.T @ e)
         np.testing.assert_allclose(out[u], expect, rtol=1e-7, atol=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n_rows=st.integers(1, 12),
+    n_cols=st.integers(1, 30),
+    f=st.integers(0, 5),
+    density=st.floats(0.0, 1.0),
+)
+def test_residuals_are_the_numpy_expression_bit_for_bit(seed, n_rows, n_cols, f, density):
+    rng = np.random.default_rng(seed)
+    m = _random_csr(rng, n_rows, n_cols, density)
+    values = m.data.astype(np.float64)
+    mu, bias = float(rng.normal()), rng.normal(size=n_cols)
+    rows, cols = rng.normal(size=(n_rows, f)), rng.normal(size=(n_cols, f))
+    offset = pair_dots(m.indptr, m.indices, rows, cols) if f else 0.0
+    want = values - mu - bias[m.indices] - offset
+    assert np.array_equal(residuals(m.indptr, m.indices, values, mu, bias, rows, cols), want)
 
 
 @settings(max_examples=30, deadline=None)

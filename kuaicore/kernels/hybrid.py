@@ -7,8 +7,10 @@ One half step fixes the other side and solves, for every row u of a CSR matrix o
 
 where ``z_i = design[i]`` is the other side's row (its factors, its fixed side features and a 1 for the bias)
 and ``n_u`` the row's observation count (weighted-lambda regularisation: one penalty suits light and heavy
-rows alike). :func:`pair_dots` computes the per-observation offsets that the other side's feature weights
-contribute. Arrays in, arrays out; only numpy and numba are imported.
+rows alike). :func:`residuals` computes ``e_ui`` (the rating less the global mean, the other side's bias
+and the offsets that its feature weights contribute), :func:`pair_dots` such offsets alone; the Gram
+entries of the fixed columns are summed once per fit (:func:`fixed_grams`). Arrays in, arrays out; only
+numpy and numba are imported.
 """
 
 from __future__ import annotations
@@ -144,6 +146,33 @@ def ridge_half_step(
         fixed = np.zeros((indptr.shape[0] - 1, 0))
     m = int(round((np.sqrt(8 * fixed.shape[1] + 1) - 1) / 2))  # m (m + 1) / 2 packed entries
     _ridge_rows(indptr, indices, values, design, penalty, out, d - m, fixed)
+
+
+@njit(cache=True, parallel=True)
+def residuals(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    values: np.ndarray,
+    mu: float,
+    bias: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+) -> np.ndarray:
+    """``values[j] - mu - bias[i] - rows[u] . cols[i]`` for every stored entry j = (u, i) of a CSR pattern
+    (float64 [nnz]): what a half step fits once the global mean, the other side's bias and its weights over
+    this side's columns are taken out. One pass instead of NumPy's five over the ratings, with the same
+    arithmetic in the same order as ``values - mu - bias[indices] - pair_dots(...)``, so the same bits."""
+    n = indptr.shape[0] - 1
+    out = np.empty(indices.shape[0])
+    f = rows.shape[1]
+    for u in prange(n):
+        for j in range(indptr[u], indptr[u + 1]):
+            i = indices[j]
+            s = 0.0
+            for p in range(f):
+                s += rows[u, p] * cols[i, p]
+            out[j] = values[j] - mu - bias[i] - s
+    return out
 
 
 @njit(cache=True, parallel=True)

@@ -124,12 +124,11 @@ class _Problem:
     def user_residuals(self, theta_i: np.ndarray, d: int) -> np.ndarray:
         """What the user step fits, per stored rating (``r`` order): the rating less the global mean, the
         video's bias and the video's weights over the user's side columns."""
-        from kuaicore.kernels.hybrid import pair_dots
+        from kuaicore.kernels.hybrid import residuals
 
         fu = self.s_u.shape[1]
-        v, b_i = theta_i[:, d : d + fu], theta_i[:, -1]
-        offset = pair_dots(self.r.indptr, self.r.indices, self.s_u, np.ascontiguousarray(v)) if fu else 0.0
-        return self.r.data - self.mu - b_i[self.r.indices] - offset
+        v, b_i = np.ascontiguousarray(theta_i[:, d : d + fu]), np.ascontiguousarray(theta_i[:, -1])
+        return residuals(self.r.indptr, self.r.indices, self.r.data, self.mu, b_i, self.s_u, v)
 
 
 def _initial_item_factors(r: sp.csr_matrix, mu: float, d: int, o: HybridOptions) -> np.ndarray:
@@ -159,7 +158,7 @@ def _alternate(
     """``iterations`` alternations (users, then items) updating ``theta_u``/``theta_i`` in place; returns
     the training RMSE after each. ``theta_u`` rows are ``[x_u, w_u, b_u]``, ``theta_i`` rows ``[y_i, v_i,
     b_i]``."""
-    from kuaicore.kernels.hybrid import pair_dots
+    from kuaicore.kernels.hybrid import pair_dots, residuals
     from kuaicore.kernels.hybrid import ridge_half_step as solve
 
     r, rt, fi = p.r, p.rt, p.t_i.shape[1]
@@ -180,9 +179,8 @@ def _alternate(
             theta_u,
             fixed_u,
         )
-        w, b_u = theta_u[:, d : d + fi], theta_u[:, -1]
-        offset = pair_dots(rt.indptr, rt.indices, p.t_i, np.ascontiguousarray(w)) if fi else 0.0
-        resid = rt.data - p.mu - b_u[rt.indices] - offset
+        w, b_u = np.ascontiguousarray(theta_u[:, d : d + fi]), np.ascontiguousarray(theta_u[:, -1])
+        resid = residuals(rt.indptr, rt.indices, rt.data, p.mu, b_u, p.t_i, w)
         design = p.user_design(theta_u, d)
         solve(rt.indptr, rt.indices, resid, design, penalties[1], theta_i, fixed_i)
         error = resid - pair_dots(rt.indptr, rt.indices, theta_i, design) if rt.nnz else np.zeros(1)
@@ -331,7 +329,6 @@ def fit_with_alternatives(
     user_emb, item_emb, chosen = best[1], best[2], path[best[0]]
     if validation is not None and o.ensemble > 1:
         user_emb, item_emb, chosen = _ensemble(path, fits, best, o.ensemble, validation)
-    rating_columns = user_emb.shape[1]
     # the finalists: the chosen fit and, where taste groups were kept, the best fit without the mixture and
     # the fit without groups (each once)
     finalists = [(best, (user_emb, item_emb, chosen))]
@@ -354,6 +351,7 @@ def fit_with_alternatives(
             neighbour_seconds = time.perf_counter() - began
     pick = max(range(len(outcomes)), key=lambda j: outcomes[j][2]["valid_ndcg"])  # the first of ties
     user_emb, item_emb, chosen = outcomes[pick]
+    rating_columns = finalists[pick][1][0].shape[1]  # before the neighbourhood term's columns
     alternatives = [
         {"groups": _groups_label(entry), "user_emb": u, "item_emb": v, "valid_ndcg": entry["valid_ndcg"],
          "rating_columns": finalists[j][1][0].shape[1]}

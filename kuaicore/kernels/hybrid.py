@@ -148,6 +148,15 @@ def ridge_half_step(
     _ridge_rows(indptr, indices, values, design, penalty, out, d - m, fixed)
 
 
+@njit(cache=True, inline="always")
+def _row_dot(rows: np.ndarray, u: int, cols: np.ndarray, i: int) -> float:
+    """``rows[u] . cols[i]``, summed in column order from 0.0."""
+    s = 0.0
+    for p in range(rows.shape[1]):
+        s += rows[u, p] * cols[i, p]
+    return s
+
+
 @njit(cache=True, parallel=True)
 def residuals(
     indptr: np.ndarray,
@@ -164,14 +173,10 @@ def residuals(
     arithmetic in the same order as ``values - mu - bias[indices] - pair_dots(...)``, so the same bits."""
     n = indptr.shape[0] - 1
     out = np.empty(indices.shape[0])
-    f = rows.shape[1]
     for u in prange(n):
         for j in range(indptr[u], indptr[u + 1]):
             i = indices[j]
-            s = 0.0
-            for p in range(f):
-                s += rows[u, p] * cols[i, p]
-            out[j] = values[j] - mu - bias[i] - s
+            out[j] = values[j] - mu - bias[i] - _row_dot(rows, u, cols, i)
     return out
 
 
@@ -180,12 +185,7 @@ def pair_dots(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray, cols: n
     """``rows[u] . cols[indices[j]]`` for every stored entry j of row u of a CSR pattern (float64 [nnz])."""
     n = indptr.shape[0] - 1
     out = np.zeros(indices.shape[0])
-    f = rows.shape[1]
     for u in prange(n):
         for j in range(indptr[u], indptr[u + 1]):
-            i = indices[j]
-            s = 0.0
-            for p in range(f):
-                s += rows[u, p] * cols[i, p]
-            out[j] = s
+            out[j] = _row_dot(rows, u, cols, indices[j])
     return out

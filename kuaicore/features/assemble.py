@@ -9,6 +9,7 @@ first-level category, activity, social degree.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 
 import numpy as np
@@ -66,7 +67,7 @@ def _pylist(a: np.ndarray) -> list:
     """NaN/None-aware list of python values (NaN -> None; integral floats -> int)."""
     out = []
     for v in a.tolist():
-        if v is None or (isinstance(v, float) and np.isnan(v)):
+        if v is None or (isinstance(v, float) and math.isnan(v)):  # np.isnan per value: 20x slower
             out.append(None)
         elif isinstance(v, float) and v.is_integer():
             out.append(int(v))

@@ -103,20 +103,28 @@ def sha256(path: Path) -> str:
 
 def file_entries(folder: Path, names: list[str]) -> dict[str, dict[str, Any]]:
     """``{name: {bytes, sha256}}`` for the output files (the manifest's `files`), plus ``rows`` and
-    ``row_groups`` for Parquet files and ``shape``/``dtype`` for .npy files."""
-    import pyarrow.parquet as pq
+    ``row_groups`` for Parquet files (their footers, read by DuckDB, which the build has loaded already:
+    importing pyarrow for them took 0.2-0.4 s of the build's single-core tail) and ``shape``/``dtype`` for
+    .npy files."""
+    from kuaicore.data.duck import connect
 
     out: dict[str, dict[str, Any]] = {}
-    for n in names:
-        path = folder / n
-        entry: dict[str, Any] = {"bytes": path.stat().st_size, "sha256": sha256(path)}
-        if n.endswith(".parquet"):
-            meta = pq.read_metadata(path)
-            entry.update(rows=meta.num_rows, row_groups=meta.num_row_groups)
-        elif n.endswith(".npy"):
-            arr = np.load(path, mmap_mode="r", allow_pickle=False)
-            entry.update(shape=list(arr.shape), dtype=str(arr.dtype))
-        out[n] = entry
+    con = connect() if any(n.endswith(".parquet") for n in names) else None
+    try:
+        for n in names:
+            path = folder / n
+            entry: dict[str, Any] = {"bytes": path.stat().st_size, "sha256": sha256(path)}
+            if n.endswith(".parquet"):
+                sql = "SELECT num_rows, num_row_groups FROM parquet_file_metadata($p)"
+                rows, groups = con.execute(sql, {"p": str(path)}).fetchone()
+                entry.update(rows=int(rows), row_groups=int(groups))
+            elif n.endswith(".npy"):
+                arr = np.load(path, mmap_mode="r", allow_pickle=False)
+                entry.update(shape=list(arr.shape), dtype=str(arr.dtype))
+            out[n] = entry
+    finally:
+        if con is not None:
+            con.close()
     return out
 
 

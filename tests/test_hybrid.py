@@ -19,7 +19,7 @@ from planted_ratings import planted as _planted
 
 from kuaicore.cli import cli
 from kuaicore.errors import UsageError
-from kuaicore.kernels.hybrid import fixed_grams, pair_dots, residuals, ridge_half_step
+from kuaicore.kernels.hybrid import pair_dots, residuals, ridge_half_step, row_grams
 from kuaicore.models import exposure, hybrid, mf
 from kuaicore.protocol import protocol_ndcg
 
@@ -90,7 +90,7 @@ def test_the_fixed_columns_gram_taken_once_gives_the_same_solve_bit_for_bit(
     seed, n_rows, n_cols, d, fixed_cols, density
 ):
     """The hybrid computes the Gram entries of the side columns and the bias once per fit
-    (fixed_grams); the half step with them must equal the one that sums everything, exactly."""
+    (row_grams); the half step with them must equal the one that sums everything, exactly."""
     m_fixed = min(fixed_cols, d)
     rng = np.random.default_rng(seed)
     m = _random_csr(rng, n_rows, n_cols, density)
@@ -100,7 +100,7 @@ def test_the_fixed_columns_gram_taken_once_gives_the_same_solve_bit_for_bit(
     values = m.data.astype(np.float64)
     whole, parts = np.full((n_rows, d), 7.0), np.full((n_rows, d), 7.0)
     ridge_half_step(m.indptr, m.indices, values, design, penalty, whole)
-    fixed = fixed_grams(m.indptr, m.indices, np.ascontiguousarray(design[:, d - m_fixed :]), 0)
+    fixed = row_grams(m.indptr, m.indices, values, np.ascontiguousarray(design[:, d - m_fixed :]))[0]
     assert fixed.shape == (n_rows, m_fixed * (m_fixed + 1) // 2)
     ridge_half_step(m.indptr, m.indices, values, design, penalty, parts, fixed)
     assert np.array_equal(whole, parts)

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from planted_ratings import interactions
 
 from kuaicore.errors import UsageError
-from kuaicore.kernels.mixture import mixture_user_step, user_grams
+from kuaicore.kernels.hybrid import row_grams
+from kuaicore.kernels.mixture import mixture_user_step
 from kuaicore.models import hybrid
 from kuaicore.models.user_clusters import (
     kmeans,
@@ -279,7 +280,7 @@ def test_bad_covariance_options_are_usage_errors(option, match):
 def test_mixture_user_step_is_each_groups_ridge_and_its_minimum(seed, n_rows, n_cols, d, k, density):
     rng, m, resid, design, precision = _random_rows(seed, n_rows, n_cols, d, density)
     means = rng.standard_normal((k, d))
-    grams, bs, ee = user_grams(m.indptr, m.indices, resid, design)
+    grams, bs, ee = row_grams(m.indptr, m.indices, resid, design)
     counts = np.diff(m.indptr).astype(np.int64)
     energy, theta = mixture_user_step(grams, bs, ee, counts, precision, means)
     assert energy.shape == (n_rows, k) and theta.shape == (n_rows, k, d)

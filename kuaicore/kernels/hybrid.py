@@ -9,7 +9,7 @@ where ``z_i = design[i]`` is the other side's row (its factors, its fixed side f
 and ``n_u`` the row's observation count (weighted-lambda regularisation: one penalty suits light and heavy
 rows alike). :func:`residuals` computes ``e_ui`` (the rating less the global mean, the other side's bias
 and the offsets that its feature weights contribute), :func:`pair_dots` such offsets alone; the Gram
-entries of the fixed columns are summed once per fit (:func:`fixed_grams`). Arrays in, arrays out; only
+entries of the fixed columns are summed once per fit (:func:`row_grams`). Arrays in, arrays out; only
 numpy and numba are imported.
 """
 
@@ -26,17 +26,17 @@ BLOCK = 8
 
 @njit(cache=True, fastmath={"contract"})
 def accumulate_gram(
-    lo: int, hi: int, indices: np.ndarray, values: np.ndarray, design: np.ndarray, first: int, cap: int
+    lo: int, hi: int, indices: np.ndarray, values: np.ndarray, design: np.ndarray, cap: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(a, b)``: the lower triangle of ``sum z_i z_i'`` and ``sum e_i z_i`` over one row's observations
     ``lo:hi`` (``z_i = design[indices[j]]``, ``e_i = values[j]``), the Gram entries ``a[p, q]`` with
-    ``first <= q < cap`` only (the others stay 0; ``0, d``: all of them).
+    ``q < cap`` only (the others stay 0; ``d``: all of them).
 
     The Gram matrix takes eight observations per pass (each entry loaded and stored once for eight products
     instead of once per product: a triangle of d = 49 or 65 does not stay in registers, so a pass is bound by
     its loads and stores) and multiply-adds may fuse (``contract``, no other reordering): 1.7x faster at full
     scale than one observation per pass (d = 65), same result to ~1e-14. Every entry is summed in the same
-    order whatever ``first`` and ``cap``, so a triangle assembled from parts equals the whole bit for bit."""
+    order whatever ``cap``, so a triangle assembled from parts equals the whole bit for bit."""
     d = design.shape[1]
     a = np.zeros((d, d))
     b = np.zeros(d)
@@ -52,7 +52,7 @@ def accumulate_gram(
             z0p, z1p, z2p, z3p = z0[p], z1[p], z2[p], z3[p]
             z4p, z5p, z6p, z7p = z4[p], z5[p], z6[p], z7[p]
             b[p] += z0p * r0 + z1p * r1 + z2p * r2 + z3p * r3 + z4p * r4 + z5p * r5 + z6p * r6 + z7p * r7
-            for q in range(first, min(p + 1, cap)):
+            for q in range(min(p + 1, cap)):
                 a[p, q] += (
                     z0p * z0[q] + z1p * z1[q] + z2p * z2[q] + z3p * z3[q]
                     + z4p * z4[q] + z5p * z5[q] + z6p * z6[q] + z7p * z7[q]
@@ -64,32 +64,41 @@ def accumulate_gram(
         for p in range(d):
             zp = z[p]
             b[p] += zp * r
-            for q in range(first, min(p + 1, cap)):
+            for q in range(min(p + 1, cap)):
                 a[p, q] += zp * z[q]
     return a, b
 
 
 @njit(cache=True, parallel=True)
-def fixed_grams(indptr: np.ndarray, indices: np.ndarray, design: np.ndarray, first: int) -> np.ndarray:
-    """The part of every row's Gram matrix that only ``design``'s columns ``first:`` make (float64 [n,
-    m (m + 1) / 2], m = d - first, the lower triangle row by row): the hybrid's side columns and bias, which
-    do not change while the factors are fitted, so it is computed once per fit instead of every half step."""
+def row_grams(
+    indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, design: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every row's sufficient statistics against ``design`` (float64 [n_other, d]), for work that reuses them
+    while the other side is fixed: ``(grams float64 [n, d (d + 1) / 2], the lower triangle of sum z z' row
+    by row; b float64 [n, d], sum e z; ee float64 [n], sum e^2)``. The taste mixture's rounds use all
+    three; the half steps use the grams of the fixed columns (the side columns and the bias' 1), the same
+    in every half step of a fit."""
     n = indptr.shape[0] - 1
     d = design.shape[1]
-    m = d - first
-    out = np.zeros((n, m * (m + 1) // 2))
-    unused = np.zeros(indices.shape[0])  # the right-hand side is not needed here
+    grams = np.zeros((n, d * (d + 1) // 2))
+    bs = np.zeros((n, d))
+    ee = np.zeros(n)
     for u in prange(n):
         lo, hi = indptr[u], indptr[u + 1]
         if hi == lo:
             continue
-        a, _ = accumulate_gram(lo, hi, indices, unused, design, first, d)
+        g, b = accumulate_gram(lo, hi, indices, values, design, d)
         t = 0
-        for p in range(first, d):
-            for q in range(first, p + 1):
-                out[u, t] = a[p, q]
+        for p in range(d):
+            bs[u, p] = b[p]
+            for q in range(p + 1):
+                grams[u, t] = g[p, q]
                 t += 1
-    return out
+        total = 0.0
+        for j in range(lo, hi):
+            total += values[j] * values[j]
+        ee[u] = total
+    return grams, bs, ee
 
 
 @njit(cache=True, parallel=True)
@@ -103,8 +112,8 @@ def _ridge_rows(
     first: int,
     fixed: np.ndarray,
 ) -> None:
-    """:func:`ridge_half_step`, the Gram entries of columns ``first:`` taken from ``fixed``
-    (:func:`fixed_grams`) instead of summed again."""
+    """:func:`ridge_half_step`, the Gram entries of columns ``first:`` taken from ``fixed`` (the grams of
+    :func:`row_grams` over those columns) instead of summed again."""
     n = indptr.shape[0] - 1
     d = design.shape[1]
     for u in prange(n):
@@ -113,7 +122,7 @@ def _ridge_rows(
             for p in range(d):
                 out[u, p] = 0.0
             continue
-        a, b = accumulate_gram(lo, hi, indices, values, design, 0, first)
+        a, b = accumulate_gram(lo, hi, indices, values, design, first)
         t = 0
         for p in range(first, d):
             for q in range(first, p + 1):
@@ -139,7 +148,7 @@ def ridge_half_step(
     """Solve every row of a CSR matrix (sorted; float64 residual ``values``) against ``design`` (float64
     [n_other, d]); ``out[u]`` (float64 [n, d]) is replaced in place. Rows with no observation get zeros.
     ``penalty`` (float64 [d], > 0) is each coefficient's ridge penalty per observation. ``fixed``: the
-    Gram entries of design's last m columns, :func:`fixed_grams` ``(indptr, indices, design, d - m)``,
+    Gram entries of design's last m columns (the grams of :func:`row_grams` over ``design[:, d - m:]``),
     which are then not summed again (the same result, bit for bit)."""
     d = design.shape[1]
     if fixed is None:

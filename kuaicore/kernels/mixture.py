@@ -9,8 +9,8 @@ and its minimum ``energy_uk`` (the user's fit under that group's prior; a softma
 over the groups is the user's posterior over them). With ``G = sum z z'``, ``b = sum e z``, ``A = G + n_u P
 = L L'`` and ``r_k = b - G m_k``: ``theta_uk = m_k + A^-1 r_k`` and ``energy_uk = ||e - Z m_k||^2 -
 r_k' A^-1 r_k``, so one Gram matrix and one Cholesky factor per user serve every group; the Gram matrices
-are computed once (:func:`user_grams`, the lower triangles: 123 MB at the real files' size) and serve every
-round. Arrays in, arrays out; only numpy and numba are imported.
+are computed once (:func:`kuaicore.kernels.hybrid.row_grams`, the lower triangles: 123 MB at the real
+files' size) and serve every round. Arrays in, arrays out; only numpy and numba are imported.
 """
 
 from __future__ import annotations
@@ -19,38 +19,6 @@ import numpy as np
 from numba import njit, prange
 
 from kuaicore.kernels.als import backward_solve, cholesky_factor, forward_solve
-from kuaicore.kernels.hybrid import accumulate_gram
-
-
-@njit(cache=True, parallel=True)
-def user_grams(
-    indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, design: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every row's sufficient statistics against ``design`` (float64 [n_other, d]), computed once for all
-    the rounds of the mixture (the videos' side is fixed): ``(grams float64 [n, d (d + 1) / 2], the lower
-    triangle of sum z z' row by row; b float64 [n, d], sum e z; ee float64 [n], sum e^2)``, with the
-    hybrid's blocked accumulation (``accumulate_gram``)."""
-    n = indptr.shape[0] - 1
-    d = design.shape[1]
-    grams = np.zeros((n, d * (d + 1) // 2))
-    bs = np.zeros((n, d))
-    ee = np.zeros(n)
-    for u in prange(n):
-        lo, hi = indptr[u], indptr[u + 1]
-        if hi == lo:
-            continue
-        g, b = accumulate_gram(lo, hi, indices, values, design, 0, d)
-        t = 0
-        for p in range(d):
-            bs[u, p] = b[p]
-            for q in range(p + 1):
-                grams[u, t] = g[p, q]
-                t += 1
-        total = 0.0
-        for j in range(lo, hi):
-            total += values[j] * values[j]
-        ee[u] = total
-    return grams, bs, ee
 
 
 @njit(cache=True, parallel=True)
@@ -62,10 +30,10 @@ def mixture_user_step(
     precision: np.ndarray,
     means: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """For every row u with the statistics of :func:`user_grams` and ``counts`` (int64 [n], its observations),
-    ``precision`` (float64 [d, d], SPD) and the groups' ``means`` (float64 [K, d]): ``(energy float64 [n, K],
-    theta float64 [n, K, d])`` as the module docstring defines them. Rows with no observation get energy 0
-    (no evidence for any group) and theta = the means."""
+    """For every row u with the statistics of :func:`kuaicore.kernels.hybrid.row_grams` and ``counts``
+    (int64 [n], its observations), ``precision`` (float64 [d, d], SPD) and the groups' ``means`` (float64
+    [K, d]): ``(energy float64 [n, K], theta float64 [n, K, d])`` as the module docstring defines them.
+    Rows with no observation get energy 0 (no evidence for any group) and theta = the means."""
     n = grams.shape[0]
     d = bs.shape[1]
     n_groups = means.shape[0]

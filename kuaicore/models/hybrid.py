@@ -102,16 +102,16 @@ class _Problem:
 
     def fixed_grams(self) -> tuple[np.ndarray, np.ndarray]:
         """Every user's and every item's Gram entries of the other side's fixed columns (its side columns
-        and the 1 of the bias; kuaicore.kernels.hybrid.fixed_grams), computed on first use: they are the
+        and the 1 of the bias; kuaicore.kernels.hybrid.row_grams), computed on first use: they are the
         same in every half step of the fit, whatever its number of factors."""
-        from kuaicore.kernels.hybrid import fixed_grams
+        from kuaicore.kernels.hybrid import row_grams
 
         if self.fixed is None:
             item_cols = np.hstack([self.t_i, np.ones((self.t_i.shape[0], 1))])
             user_cols = np.hstack([self.s_u, np.ones((self.s_u.shape[0], 1))])
             self.fixed = (
-                fixed_grams(self.r.indptr, self.r.indices, item_cols, 0),
-                fixed_grams(self.rt.indptr, self.rt.indices, user_cols, 0),
+                row_grams(self.r.indptr, self.r.indices, self.r.data, item_cols)[0],
+                row_grams(self.rt.indptr, self.rt.indices, self.rt.data, user_cols)[0],
             )
         return self.fixed
 

@@ -89,7 +89,7 @@ def ridge_toward(
     """Every row u of ``r`` (its pattern; ``resid`` float64 [nnz] the values to fit) solved against
     ``design`` (float64 [n_other, d]) with the weighted-lambda ridge shrunk toward ``prior[u]`` (float64
     [n, d]) instead of zero; ``out`` (float64 [n, d]) is replaced in place. Rows with no observation get
-    their prior. ``fixed``: the Gram entries of design's last columns (kuaicore.kernels.hybrid.fixed_grams),
+    their prior. ``fixed``: the Gram entries of design's last columns (kuaicore.kernels.hybrid.row_grams),
     not summed again."""
     from kuaicore.kernels.hybrid import pair_dots, ridge_half_step
 
@@ -145,11 +145,11 @@ def ridge_toward_precision(
 def rating_statistics(r: sp.csr_matrix, resid: np.ndarray, design: np.ndarray) -> tuple[np.ndarray, ...]:
     """What :func:`taste_mixture` needs of the ratings, once for every candidate while the videos' side is
     fixed: every row u of ``r`` (its pattern; ``resid`` float64 [nnz] the values to fit) against ``design``
-    (float64 [n_other, d]): ``(grams, b, ee, counts)`` of :func:`kuaicore.kernels.mixture.user_grams` and
+    (float64 [n_other, d]): ``(grams, b, ee, counts)`` of :func:`kuaicore.kernels.hybrid.row_grams` and
     each row's number of observations (int64)."""
-    from kuaicore.kernels.mixture import user_grams
+    from kuaicore.kernels.hybrid import row_grams
 
-    grams, bs, ee = user_grams(r.indptr, r.indices, resid, design)
+    grams, bs, ee = row_grams(r.indptr, r.indices, resid, design)
     return grams, bs, ee, np.diff(r.indptr).astype(np.int64)
 
 

@@ -19,6 +19,7 @@ from kuaicore.models import hybrid
 from kuaicore.models.user_clusters import (
     kmeans,
     prior_precision,
+    prior_weights,
     rating_statistics,
     ridge_toward,
     ridge_toward_precision,
@@ -276,26 +277,60 @@ def test_bad_covariance_options_are_usage_errors(option, match):
     d=st.integers(1, 5),
     k=st.integers(1, 4),
     density=st.floats(0.0, 1.0),
+    power=st.sampled_from([0.0, 0.5, 1.0]),
 )
-def test_mixture_user_step_is_each_groups_ridge_and_its_minimum(seed, n_rows, n_cols, d, k, density):
+def test_mixture_user_step_is_each_groups_ridge_and_its_minimum(seed, n_rows, n_cols, d, k, density, power):
     rng, m, resid, design, precision = _random_rows(seed, n_rows, n_cols, d, density)
     means = rng.standard_normal((k, d))
     grams, bs, ee = row_grams(m.indptr, m.indices, resid, design)
-    counts = np.diff(m.indptr).astype(np.int64)
-    energy, theta = mixture_user_step(grams, bs, ee, counts, precision, means)
+    counts = np.diff(m.indptr)
+    weights = prior_weights(counts, power)  # the prior's weight w_u per user (0 where no rating)
+    energy, theta = mixture_user_step(grams, bs, ee, weights, precision, means)
     assert energy.shape == (n_rows, k) and theta.shape == (n_rows, k, d)
     for u in range(n_rows):
         lo, hi = m.indptr[u], m.indptr[u + 1]
-        x, y, n = design[m.indices[lo:hi]], resid[lo:hi], hi - lo
+        x, y, w = design[m.indices[lo:hi]], resid[lo:hi], weights[u]
         for j in range(k):
-            if n == 0:  # no ratings: the group's centre, and no evidence for or against it
+            if hi == lo:  # no ratings: the group's centre, and no evidence for or against it
                 assert np.allclose(theta[u, j], means[j]) and energy[u, j] == 0.0
                 continue
-            want = np.linalg.solve(x.T @ x + n * precision, x.T @ y + n * precision @ means[j])
+            want = np.linalg.solve(x.T @ x + w * precision, x.T @ y + w * precision @ means[j])
             gap = want - means[j]
-            objective = np.sum((y - x @ want) ** 2) + n * gap @ precision @ gap
+            objective = np.sum((y - x @ want) ** 2) + w * gap @ precision @ gap
             assert np.allclose(theta[u, j], want, atol=1e-8)
             assert energy[u, j] == pytest.approx(objective, rel=1e-8, abs=1e-8)
+
+
+def test_prior_weights_hand_checked():
+    """Counts 0, 1, 4, 16: the mean count of the users with ratings is 7; the weight is 7^(1-p) n^p, 0 for
+    the user without ratings, and the user at the mean count would weigh 7 under every power."""
+    counts = np.array([0, 1, 4, 16])
+    assert np.array_equal(prior_weights(counts, 1.0), [0.0, 1.0, 4.0, 16.0])  # weighted-lambda
+    assert np.allclose(prior_weights(counts, 0.5), [0.0, 7**0.5, 2 * 7**0.5, 4 * 7**0.5])
+    assert np.allclose(prior_weights(counts, 0.0), [0.0, 7.0, 7.0, 7.0])  # a fixed precision
+    assert np.array_equal(prior_weights(np.zeros(3, dtype=np.int64), 0.5), np.zeros(3))
+
+
+def test_a_lower_power_pulls_a_user_with_few_ratings_closer_to_their_group():
+    """Two users, one with 2 ratings and one with 50, both with the same taste far from the group's centre
+    (0): at power 0.5 the light user's fit moves toward the centre and the heavy user's away from it,
+    against weighted-lambda (power 1)."""
+    rng = np.random.default_rng(0)
+    design = rng.standard_normal((60, 3))
+    taste = np.array([1.0, -1.0, 0.5])
+    rows = np.repeat([0, 1], [2, 50])
+    cols = np.concatenate([[0, 1], np.arange(2, 52)])
+    r = sp.csr_matrix((np.ones(52), (rows, cols)), shape=(2, 60))
+    r.sort_indices()
+    resid = design[r.indices] @ taste + 0.1 * rng.standard_normal(52)
+    grams, bs, ee = row_grams(r.indptr, r.indices, resid, design)
+    centre, precision = np.zeros((1, 3)), np.eye(3)
+    fits = {
+        p: mixture_user_step(grams, bs, ee, prior_weights(np.diff(r.indptr), p), precision, centre)[1][:, 0]
+        for p in (1.0, 0.5)
+    }
+    size = {p: np.linalg.norm(f, axis=1) for p, f in fits.items()}
+    assert size[0.5][0] < size[1.0][0] and size[0.5][1] > size[1.0][1]
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -339,8 +374,8 @@ def test_mixture_candidates_come_last_and_are_chosen_by_valid():
     u, v, info = hybrid.fit(data, np.zeros((240, 0)), tags, replace(opts, mixture_groups="2,4"), validation)
     n = len(info0["side_reg_path"])
     assert info["side_reg_path"][:n] == info0["side_reg_path"]
-    tried = [(s["clusters"], s.get("mixture", False)) for s in info["side_reg_path"][n:]]
-    assert tried == [(2, True), (4, True)]
+    tried = [(s["clusters"], s.get("mixture"), s.get("mixture_power")) for s in info["side_reg_path"][n:]]
+    assert tried == [(2, True, 1.0), (2, True, 0.5), (4, True, 1.0), (4, True, 0.5)]  # each power per count
     best = max(info["side_reg_path"], key=lambda s: s["valid_ndcg"])
     assert info["valid_ndcg"] == best["valid_ndcg"] and validation.ndcg(u, v) == pytest.approx(
         best["valid_ndcg"]
@@ -352,22 +387,28 @@ def test_mixture_candidates_come_last_and_are_chosen_by_valid():
     assert np.array_equal(again[0], u) and np.array_equal(again[1], v)
 
 
-def test_the_finalists_not_chosen_are_the_fits_without_the_mixture_and_without_groups():
+def test_the_finalists_not_chosen_are_the_fits_without_the_mixture_at_the_other_power_and_without_groups():
     """What the blend may choose instead of the hybrid's own choice: each alternative is exactly the fit that
-    the hybrid makes without the mixture, or without any groups (the neighbourhood term chosen for each)."""
+    the hybrid makes without the mixture, with the mixture at the other power only, or without any groups
+    (the neighbourhood term chosen for each)."""
     data, tags, validation = _grouped(0)
     opts = replace(OPTS, clusters="2", mixture_groups="4", neighbours="0.5")
     u, v, info, alternatives = hybrid.fit_with_alternatives(data, np.zeros((240, 0)), tags, opts, validation)
     assert info["taste_mixture"] and info["clusters"] == 4
-    assert [a["groups"] for a in alternatives] == ["2 taste groups", "no taste groups"]
+    power = info["taste_mixture_power"]
+    other = 0.5 if power == 1.0 else 1.0
+    mixture = "a mixture of 4 taste groups" + ("" if other == 1.0 else " (the prior weighed by n_u^0.5)")
+    assert [a["groups"] for a in alternatives] == ["2 taste groups", mixture, "no taste groups"]
     alone = hybrid.fit(data, np.zeros((240, 0)), tags, opts, validation)
     assert np.array_equal(alone[0], u) and np.array_equal(alone[1], v)
     assert alone[2]["side_reg_path"] == info["side_reg_path"]
-    without = ({"mixture_groups": ""}, {"clusters": "", "mixture_groups": ""})
+    without = (
+        {"mixture_groups": ""}, {"mixture_power": f"{other:g}"}, {"clusters": "", "mixture_groups": ""},
+    )  # fmt: skip
     for alt, off in zip(alternatives, without, strict=True):
         u0, v0, info0 = hybrid.fit(data, np.zeros((240, 0)), tags, replace(opts, **off), validation)
         assert np.array_equal(alt["user_emb"], u0) and np.array_equal(alt["item_emb"], v0)
-        assert alt["valid_ndcg"] == info0["valid_ndcg"] < info["valid_ndcg"]
+        assert alt["valid_ndcg"] == info0["valid_ndcg"] <= info["valid_ndcg"]
         assert alt["rating_columns"] == info0["rating_columns"]
     # where no group is kept there is no other finalist
     plain = replace(opts, clusters="", mixture_groups="")
@@ -380,6 +421,10 @@ def test_the_finalists_not_chosen_are_the_fits_without_the_mixture_and_without_g
         ({"mixture_groups": "1"}, "mixture_groups"),
         ({"mixture_groups": "4,x"}, "mixture_groups"),
         ({"mixture_rounds": 0}, "mixture_rounds"),
+        ({"mixture_power": "1,-0.1"}, "mixture_power"),
+        ({"mixture_power": "1.5"}, "mixture_power"),
+        ({"mixture_power": "nan"}, "mixture_power"),
+        ({"mixture_power": ""}, "mixture_power"),
     ],
 )
 def test_bad_mixture_options_are_usage_errors(option, match):

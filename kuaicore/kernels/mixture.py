@@ -1,12 +1,13 @@
 """Numba kernel of the taste mixture's user step: every user's ridge toward each group's centre at once.
 
 For user u with observations ``z_i`` (rows of ``design``) and residual ratings ``e_ui``, and each group k
-with centre ``m_k``, the ridge with a full penalty matrix P (weighted-lambda: n_u observations)
+with centre ``m_k``, the ridge with a full penalty matrix P and the prior's weight ``w_u`` for the user
+(weighted-lambda: ``w_u = n_u``, the user's number of observations)
 
-    theta_uk = argmin  sum_i (e_ui - z_i . theta)^2 + n_u (theta - m_k)' P (theta - m_k)
+    theta_uk = argmin  sum_i (e_ui - z_i . theta)^2 + w_u (theta - m_k)' P (theta - m_k)
 
 and its minimum ``energy_uk`` (the user's fit under that group's prior; a softmax of ``-energy / 2 sigma^2``
-over the groups is the user's posterior over them). With ``G = sum z z'``, ``b = sum e z``, ``A = G + n_u P
+over the groups is the user's posterior over them). With ``G = sum z z'``, ``b = sum e z``, ``A = G + w_u P
 = L L'`` and ``r_k = b - G m_k``: ``theta_uk = m_k + A^-1 r_k`` and ``energy_uk = ||e - Z m_k||^2 -
 r_k' A^-1 r_k``, so one Gram matrix and one Cholesky factor per user serve every group; the Gram matrices
 are computed once (:func:`kuaicore.kernels.hybrid.row_grams`, the lower triangles: 123 MB at the real
@@ -26,22 +27,23 @@ def mixture_user_step(
     grams: np.ndarray,
     bs: np.ndarray,
     ee: np.ndarray,
-    counts: np.ndarray,
+    weights: np.ndarray,
     precision: np.ndarray,
     means: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """For every row u with the statistics of :func:`kuaicore.kernels.hybrid.row_grams` and ``counts``
-    (int64 [n], its observations), ``precision`` (float64 [d, d], SPD) and the groups' ``means`` (float64
-    [K, d]): ``(energy float64 [n, K], theta float64 [n, K, d])`` as the module docstring defines them.
-    Rows with no observation get energy 0 (no evidence for any group) and theta = the means."""
+    """For every row u with the statistics of :func:`kuaicore.kernels.hybrid.row_grams`, the prior's
+    ``weights`` (float64 [n], ``w_u``; 0 where the row has no observation), ``precision`` (float64 [d, d],
+    SPD) and the groups' ``means`` (float64 [K, d]): ``(energy float64 [n, K], theta float64 [n, K, d])`` as
+    the module docstring defines them. Rows of weight 0 (no observation) get energy 0 (no evidence for any
+    group) and theta = the means."""
     n = grams.shape[0]
     d = bs.shape[1]
     n_groups = means.shape[0]
     energy = np.zeros((n, n_groups))
     theta = np.empty((n, n_groups, d))
     for u in prange(n):
-        count = counts[u]
-        if count == 0:
+        weight = weights[u]
+        if weight == 0.0:
             for k in range(n_groups):
                 for p in range(d):
                     theta[u, k, p] = means[k, p]
@@ -57,7 +59,7 @@ def mixture_user_step(
         a = np.empty((d, d))
         for p in range(d):
             for q in range(d):
-                a[p, q] = g[p, q] + count * precision[p, q]
+                a[p, q] = g[p, q] + weight * precision[p, q]
         cholesky_factor(a)
         r = np.empty(d)
         for k in range(n_groups):

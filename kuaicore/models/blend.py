@@ -45,17 +45,19 @@ class BlendOptions:
     ``tower_batch``: its batch size; 0 = 4,096 rows (lr 3e-3, the two-tower's defaults) up to 2M training
     rows and 65,536 (lr 6e-3) above, where an epoch of 4,096-row steps costs ~7x as long for ~0.5% of
     validation ndcg (BENCHMARKS.md "bench_train after issue 15").
-    ``hybrid_fits``: how many of the hybrid's finalists the weight is chosen over (1: the hybrid's own
-    choice; 2: also, where taste groups were kept, the next one, the fit without the taste mixture, or
-    without groups where no mixture was kept; 3: both); the fit that ranks best alone is not always the one
-    that complements the two-tower best (BENCHMARKS.md "The blend chooses the hybrid's fit").
+    ``hybrid_fits``: how many of the hybrid's finalists the weight is chosen over, in the hybrid's order
+    (kuaicore.models.hybrid.fit_with_alternatives): 1: the hybrid's own choice; then, where taste groups
+    were kept, the fit without the taste mixture, where a mixture was kept the mixture at the other
+    ``mixture_power``, and the fit without groups (4 at most with the default powers; a larger number
+    takes them all). The fit that ranks best alone is not always the one that complements the two-tower
+    best (BENCHMARKS.md "The blend chooses the hybrid's fit").
     """
 
     weights: str = "0,0.2,0.35,0.5,0.65,0.8,1"
     tower_epochs: int = 0
     tower_patience: int = 3
     tower_batch: int = 0
-    hybrid_fits: int = 2
+    hybrid_fits: int = 3
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -68,8 +70,8 @@ class BlendOptions:
             )
         if self.tower_batch < 0:
             raise UsageError(f"--option tower_batch: must be >= 0 (0: automatic), got {self.tower_batch}")
-        if not 1 <= self.hybrid_fits <= 3:
-            raise UsageError(f"--option hybrid_fits: must be 1, 2 or 3, got {self.hybrid_fits}")
+        if self.hybrid_fits < 1:
+            raise UsageError(f"--option hybrid_fits: must be >= 1, got {self.hybrid_fits}")
 
     def weight_grid(self) -> tuple[float, ...]:
         """The weights to try, in order (each in [0, 1])."""

@@ -37,7 +37,10 @@ users' covariance within their groups instead of the diagonal ridge's, scored be
 one tag tend to like certain others, so a user's ratings inform the tags and factors they did not rate.
 For each number in ``mixture_groups`` a mixture of that many groups with that covariance is fitted by EM
 and scored too: each user is placed in the groups, softly, by how well each group's prior explains their
-own ratings, where k-means of their noisy fitted coefficients cannot see their segment.
+own ratings, where k-means of their noisy fitted coefficients cannot see their segment. Each mixture is
+fitted at every power of ``mixture_power`` (the prior's weight grows as ``n_u^power`` with the user's
+ratings: 1 is weighted-lambda, 0.5 lets users with few ratings lean on their group more and users with
+many on their own ratings), the one valid scores best kept.
 
 Last, the item-neighbourhood term (:mod:`kuaicore.models.neighbours`; Koren 2008's integrated model, with
 the weight chosen on valid): each user's deviations from the fitted baseline on the videos they rated,
@@ -46,8 +49,9 @@ embeddings (``[..., a * U S]`` / ``[..., V]``) at the weight ``a`` of ``neighbou
 best, and not at all where none beats the fit alone. It is a second estimator of taste beside the factor
 product, local where the factors are global; the watch-ratio predictions (MAE/RMSE) stay the rating model's
 (``info["rating_columns"]``), since the weight is chosen to rank, not to rate. Where taste groups were kept,
-the term is tried on each finalist of the group stage (its choice, the best fit before the mixtures, the fit
-without groups) and the best pair on valid is kept; the others go to ``Fitted.alternatives``, for the blend
+the term is tried on each finalist of the group stage (its choice, the best fit before the mixtures, where a
+mixture was chosen the best mixture at each other power, the fit without groups) and the best pair on valid
+is kept; the others go to ``Fitted.alternatives``, for the blend
 to choose among by its own valid (:mod:`kuaicore.models.blend`).
 
 The Gram entries of the fixed columns (the side columns and the bias) are computed once per fit
@@ -261,7 +265,8 @@ def fit_with_alternatives(
     on_iteration: Callable[[float, float], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict, list[dict]]:
     """:func:`fit`, and the finalists that validation did not choose: where taste groups were kept, the best
-    fit without the mixture and the fit without groups (each with its own neighbourhood term), as dicts of
+    fit without the mixture, where a mixture was kept the best mixture at each other ``mixture_power``, and
+    the fit without groups (each with its own neighbourhood term, in that order), as dicts of
     ``groups`` (how the log names them), ``user_emb``, ``item_emb``, ``valid_ndcg`` and ``rating_columns``."""
     o = HybridOptions() if options is None else options
     r = ratings(data, o.target)
@@ -322,17 +327,18 @@ def fit_with_alternatives(
         elif path_name is not None:
             passed[path_name] = True
     without_groups, before_mixture, cluster_seconds = best, best, 0.0
+    mixtures: list[tuple] = []  # the best mixture at each power (finalists beside the stage's choice)
     if validation is not None and (o.cluster_counts() or o.covariance_counts() or o.mixture_counts()):
         began = time.perf_counter()
-        best, before_mixture = _with_clusters(p, best, path, o, validation)
+        best, before_mixture, mixtures = _with_clusters(p, best, path, o, validation)
         cluster_seconds = time.perf_counter() - began
     user_emb, item_emb, chosen = best[1], best[2], path[best[0]]
     if validation is not None and o.ensemble > 1:
         user_emb, item_emb, chosen = _ensemble(path, fits, best, o.ensemble, validation)
-    # the finalists: the chosen fit and, where taste groups were kept, the best fit without the mixture and
-    # the fit without groups (each once)
+    # the finalists: the chosen fit and, where taste groups were kept, the best fit without the mixture,
+    # where a mixture was kept the best mixture at each other power, and the fit without groups (each once)
     finalists = [(best, (user_emb, item_emb, chosen))]
-    for other in (before_mixture, without_groups):
+    for other in (before_mixture, *mixtures, without_groups):
         if all(other is not f for f, _ in finalists):
             finalists.append((other, (other[1], other[2], path[other[0]])))
     outcomes = [fitted for _, fitted in finalists]
@@ -375,6 +381,7 @@ def fit_with_alternatives(
         "clusters": chosen.get("clusters", 0),
         "taste_covariance": chosen.get("covariance", False),
         "taste_mixture": chosen.get("mixture", False),
+        "taste_mixture_power": chosen.get("mixture_power"),
         "cluster_seconds": cluster_seconds,
         "neighbours": chosen.get("neighbours", 0.0),
         "neighbours_skipped": skipped,
@@ -398,9 +405,11 @@ def _with_clusters(
     and in ``o.covariance_groups`` (the inverse of the users' covariance within the groups as the penalty):
     ``o.cluster_rounds`` rounds of k-means over the users' penalty-scaled coefficients and a user step toward
     the centres, the videos fixed; then for each number in ``o.mixture_groups`` the taste mixture fitted by
-    EM (``o.mixture_rounds`` rounds, user_clusters.taste_mixture); each kept where validation scores it
-    better than the best so far. Appends its candidates to ``path``; returns the new ``best`` tuple (or the
-    old one) and the best before the mixtures."""
+    EM (``o.mixture_rounds`` rounds, user_clusters.taste_mixture) at each power of ``o.mixture_power``
+    (how the prior's weight grows with the user's ratings); each kept where validation scores it better
+    than the best so far. Appends its candidates to ``path``; returns the new ``best`` tuple (or the
+    old one), the best before the mixtures and, where the new best is a mixture, the best mixture at each
+    other power (finalists beside it: with the neighbourhood term, or blended, another may rank better)."""
     base = path[best[0]]
     d, theta_i = base["factors"], best[4]
     penalty = _penalty(base["reg"], base["side_reg"], base["implicit_reg"], d, p.t_i.shape[1], o)
@@ -408,13 +417,15 @@ def _with_clusters(
     resid, design = p.user_residuals(theta_i, d), p.item_design(theta_i, d)
     chosen = best
 
-    def score(theta_u: np.ndarray, rounds: int, **kind: Any) -> None:  # one candidate onto the path
+    def score(theta_u: np.ndarray, rounds: int, **kind: Any) -> tuple:  # one candidate onto the path
         nonlocal chosen
         user_emb, item_emb = _embeddings(p, theta_u, theta_i, d)
         entry = {**base, **kind, "iterations": rounds, "valid_ndcg": validation.ndcg(user_emb, item_emb)}
         path.append(entry)
+        fit_ = (len(path) - 1, user_emb, item_emb, theta_u, theta_i)
         if entry["valid_ndcg"] > path[chosen[0]]["valid_ndcg"]:
-            chosen = (len(path) - 1, user_emb, item_emb, theta_u, theta_i)
+            chosen = fit_
+        return fit_
 
     candidates = [(k, False) for k in o.cluster_counts()] + [(k, True) for k in o.covariance_counts()]
     for k, covariance in candidates:
@@ -432,13 +443,22 @@ def _with_clusters(
         score(theta_u, o.cluster_rounds, clusters=k, covariance=covariance)
     before_mixture = chosen
     stats = rating_statistics(p.r, resid, design) if o.mixture_counts() else ()
+    mixtures: dict[float, tuple] = {}  # power -> the best mixture fit at it
     for k in o.mixture_counts():
-        theta_u, _ = taste_mixture(
-            stats, best[3], scale, k, o.mixture_rounds, base["train_rmse"] ** 2,
-            o.covariance_shrink, o.covariance_strength, o.seed,
-        )  # fmt: skip
-        score(theta_u, o.mixture_rounds, clusters=k, covariance=True, mixture=True)
-    return chosen, before_mixture
+        for power in o.mixture_powers():
+            theta_u, _ = taste_mixture(
+                stats, best[3], scale, k, o.mixture_rounds, base["train_rmse"] ** 2,
+                o.covariance_shrink, o.covariance_strength, o.seed, power,
+            )  # fmt: skip
+            fit_ = score(
+                theta_u, o.mixture_rounds, clusters=k, covariance=True, mixture=True, mixture_power=power
+            )
+            top = mixtures.get(power)
+            if top is None or path[fit_[0]]["valid_ndcg"] > path[top[0]]["valid_ndcg"]:
+                mixtures[power] = fit_
+    if not path[chosen[0]].get("mixture"):  # the mixtures lost to the groups: none is a finalist
+        return chosen, before_mixture, []
+    return chosen, before_mixture, [m for m in mixtures.values() if m[0] != chosen[0]]
 
 
 def _ensemble(path: list[dict], fits: list, best: tuple, most: int, validation: Validation):
@@ -496,7 +516,9 @@ def _groups_text(step: dict) -> str:
     """How a path entry of the taste-group stage reads in the train log."""
     k = step["clusters"]
     if step.get("mixture"):
-        return f"a mixture of {k} taste groups"
+        power = step.get("mixture_power", 1.0)
+        weighed = "" if power in (None, 1.0) else f" (the prior weighed by n_u^{power:g})"
+        return f"a mixture of {k} taste groups{weighed}"
     groups = "the population" if k == 1 else f"{k} taste groups"
     return f"{groups} with their covariance" if step.get("covariance") else groups
 
@@ -584,7 +606,10 @@ def fit_art(data: ModelData, options: HybridOptions) -> Fitted:
 
 def _info_groups(info: dict) -> dict:
     """The taste-group fields of a fit's info, as a path entry names them."""
-    keys = {"clusters": "clusters", "covariance": "taste_covariance", "mixture": "taste_mixture"}
+    keys = {
+        "clusters": "clusters", "covariance": "taste_covariance", "mixture": "taste_mixture",
+        "mixture_power": "taste_mixture_power",
+    }  # fmt: skip
     return {key: info[name] for key, name in keys.items()}
 
 

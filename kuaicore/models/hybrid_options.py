@@ -80,6 +80,15 @@ class HybridOptions:
     valid beside the groups and kept where better ("" for none). On the twin valid keeps it where users'
     tastes come in segments mixed with latent taste (``mixed-taste``, ``collaborative``) and the block
     gains +0.01-0.02 of the oracle; it declines it elsewhere (BENCHMARKS.md "A taste mixture fitted by EM").
+    ``mixture_power``: how the weight of the mixture's prior grows with a user's number of ratings ``n_u``,
+    as ``n_u^power`` (scaled to equal ``n_u`` at the users' mean count; kuaicore.models.user_clusters.
+    prior_weights); each power (comma-separated, in [0, 1]) is fitted for every number of groups and kept
+    where validation scores it better. 1 is weighted-lambda, where the prior is a fixed share of every
+    user's data; below it a user with few ratings leans on their group more and one with many on their own
+    ratings, as a Bayesian prior of fixed precision (0) would. Which suits depends on how many ratings the
+    users have against how far their tastes stray from their group's: on the twin at 1,500 users valid
+    chooses 0.5 in ``mixed-taste`` (block +0.009 of the oracle) and 1 elsewhere (BENCHMARKS.md "The
+    mixture's prior weighed by the square root of the user's ratings").
     ``tol``: a stage stops early once an iteration moves the parameters by less than ``tol`` of their norm
     (0: never). Not the training error, which flattens long before the ranking of unseen pairs does: on sparse
     data (600 users) the parameters still move 0.4% an iteration at 40 and every iteration counts; at full
@@ -105,6 +114,7 @@ class HybridOptions:
     covariance_strength: float = 4.0
     mixture_groups: str = "8,12"
     mixture_rounds: int = 6
+    mixture_power: str = "1,0.5"
     neighbours: str = "0.25,0.5,1,1.5,2,3"
     neighbour_rank: int = 32
     neighbour_shrink: float = 100.0
@@ -150,6 +160,7 @@ class HybridOptions:
         self.cluster_counts()
         self.covariance_counts()
         self.mixture_counts()
+        self.mixture_powers()
 
     def regs(self) -> tuple[float, ...]:
         """The factor penalties to fit, in order (each finite and > 0)."""
@@ -184,6 +195,16 @@ class HybridOptions:
     def mixture_counts(self) -> tuple[int, ...]:
         """The numbers of groups of the taste mixture to try (whole numbers >= 2; may be none)."""
         return _group_counts("mixture_groups", self.mixture_groups, 2)
+
+    def mixture_powers(self) -> tuple[float, ...]:
+        """The powers of the mixture prior's weight to try, in order (each in [0, 1]; at least one)."""
+        values = number_list(self.mixture_power, lambda v: 0.0 <= v <= 1.0)
+        if not values:
+            raise UsageError(
+                f"--option mixture_power={self.mixture_power}: expected numbers in [0, 1], comma-separated"
+                " (e.g. 1,0.5)"
+            )
+        return tuple(float(v) for v in values)
 
     def neighbour_weights(self) -> tuple[float, ...]:
         """The weights of the neighbourhood term to try (each finite and > 0; may be none)."""

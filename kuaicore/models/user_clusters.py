@@ -36,6 +36,7 @@ import scipy.sparse as sp
 __all__ = [
     "kmeans",
     "prior_precision",
+    "prior_weights",
     "rating_statistics",
     "ridge_toward",
     "ridge_toward_precision",
@@ -153,6 +154,21 @@ def rating_statistics(r: sp.csr_matrix, resid: np.ndarray, design: np.ndarray) -
     return grams, bs, ee, np.diff(r.indptr).astype(np.int64)
 
 
+def prior_weights(counts: np.ndarray, power: float) -> np.ndarray:
+    """The weight of each user's prior in the mixture's ridge (float64 [n]): ``nbar^(1 - power) n_u^power``
+    for a user with ``n_u`` observations (``counts``), ``nbar`` the mean count of the users with any; 0 for a
+    user with none. ``power`` 1 is weighted-lambda (``n_u``: the prior counts as a fixed share of the
+    user's own data, whatever its size); below 1 a user with few ratings leans on the group's prior more
+    and one with many on their own ratings, as a Bayesian prior's fixed precision would (power 0); a user
+    with the mean count weighs it the same under every power."""
+    n = np.asarray(counts, dtype=np.float64)
+    seen = n > 0
+    if power == 1.0 or not seen.any():
+        return n
+    nbar = float(n[seen].mean())
+    return np.where(seen, nbar ** (1.0 - power) * np.where(seen, n, 1.0) ** power, 0.0)
+
+
 def taste_mixture(
     stats: tuple[np.ndarray, ...],
     theta_u: np.ndarray,
@@ -163,6 +179,7 @@ def taste_mixture(
     shrink: float,
     strength: float,
     seed: int,
+    power: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The users' coefficients under a mixture of ``k`` taste groups sharing one covariance, fitted by EM
     from their ratings' ``stats`` (:func:`rating_statistics`) and their fitted ``theta_u`` (float [n, d]);
@@ -178,10 +195,13 @@ def taste_mixture(
     penalty-scaled coordinates, ``theta * scale``), every user's ridge toward every centre, the
     posterior; the new coefficients are the posterior mean of the user's ridge solutions (the ridge
     toward the posterior mean of the centres), the new centres and shares their posterior-weighted means.
-    Starts from seeded k-means; deterministic for a seed."""
+    The prior's weight for each user is :func:`prior_weights` of their count at ``power`` (1:
+    weighted-lambda, the user's number of observations). Starts from seeded k-means; deterministic for a
+    seed."""
     from kuaicore.kernels.mixture import mixture_user_step
 
     grams, bs, ee, counts = stats
+    weights = prior_weights(counts, power)
     theta = np.array(theta_u, dtype=np.float64)
     points = theta * scale
     labels, centres = kmeans(points, k, seed)
@@ -191,7 +211,7 @@ def taste_mixture(
         a = prior_precision(points, labels, centres, shrink, strength)
         precision = scale[:, None] * a * scale[None, :]
         energy, fits = mixture_user_step(
-            grams, bs, ee, counts, precision, np.ascontiguousarray(centres / scale)
+            grams, bs, ee, weights, precision, np.ascontiguousarray(centres / scale)
         )
         logit = np.log(np.maximum(shares, 1e-12))[None, :] - energy / (2.0 * max(noise, 1e-12))
         logit -= logit.max(axis=1, keepdims=True)

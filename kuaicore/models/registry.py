@@ -170,7 +170,7 @@ BUILTIN: tuple[ModelEntry, ...] = (
         " shrunk toward taste groups, with their covariance as the penalty or not, or toward a taste mixture"
         " fitted by EM, and an item-neighbourhood term, each kept where valid is better); options: factors,"
         " iterations, reg, ranks, side_reg, item_side, user_side, clusters, covariance_groups,"
-        " mixture_groups, neighbours, implicit (exposure factors)",
+        " mixture_groups, mixture_power, neighbours, implicit (exposure factors)",
         fit="kuaicore.models.hybrid:fit_art",
         options="kuaicore.models.hybrid:HybridOptions",
         search=Search(

@@ -51,8 +51,8 @@ product, local where the factors are global; the watch-ratio predictions (MAE/RM
 (``info["rating_columns"]``), since the weight is chosen to rank, not to rate. Where taste groups were kept,
 the term is tried on each finalist of the group stage (its choice, the best fit before the mixtures, where a
 mixture was chosen the best mixture at each other power, the fit without groups) and the best pair on valid
-is kept; the others go to ``Fitted.alternatives``, for the blend
-to choose among by its own valid (:mod:`kuaicore.models.blend`).
+is kept; the others go to ``Fitted.alternatives``, for the blend to choose among by its own valid
+(:mod:`kuaicore.models.blend`).
 
 The Gram entries of the fixed columns (the side columns and the bias) are computed once per fit
 (``_Problem.fixed_grams``) and every half step sums only the entries that involve the factors, with the same

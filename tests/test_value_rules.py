@@ -144,6 +144,10 @@ item_daily_features | video_id       | -1     | video_id '-1' is negative
 kuairec_caption_category | topic_tag | abc    | topic_tag 'abc' is not a list like [a,b]
 kuairec_caption_category | video_id  | -1     | video_id '-1' is negative
 kuairec_caption_category | first_level_category_name | '' | first_level_category_name is empty
+big_matrix          | date           | 2020x  | date '2020x' is not an integer
+user_features       | follow_user_num | 12a   | follow_user_num '12a' is not an integer
+item_daily_features | show_cnt       | many   | show_cnt 'many' is not an integer
+kuairec_caption_category | third_level_category_id | x | third_level_category_id 'x' is not an integer
 """
 
 

@@ -105,6 +105,21 @@ def verdict(world: str, stats: dict[str, tuple[float, float, float]], default: s
     return f"{world}: {default} {goal}; " + "; ".join(p for p in parts if p) + how
 
 
+def paired_line(world: str, by_model: dict[str, list[dict]], default: str) -> str:
+    """The default's per-seed ndcg@10 less each other model's on the same data, as ``mean [lo, hi]``
+    (a t-interval over seeds): the seeds' data differ more than the models, so this separates models
+    whose intervals overlap. Reported beside the rule, which compares the intervals."""
+    base = [v["mean"] for v in by_model[default]]
+    parts = []
+    for m, vs in by_model.items():
+        if m == default or m.endswith("(ref)") or len(vs) != len(base):
+            continue
+        diffs = [b - v["mean"] for b, v in zip(base, vs, strict=True)]
+        mean, lo, hi = summarise([{"mean": d} for d in diffs])
+        parts.append(f"{m} {mean:+.3f} [{lo:+.3f}, {hi:+.3f}]")
+    return f"{world}: " + "; ".join(parts)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", default="0,1,2")
@@ -122,7 +137,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-foreign-") as tmp, Timer() as t:
         root = args.keep or Path(tmp)
         small, valid = collect(args.worlds.split(","), seeds, lambda w, s: one(w, s, root, args))
-    rows, verdicts = [], []
+    rows, verdicts, pairs = [], [], []
     for world, by_model in small.items():
         stats = {m: summarise([{"mean": v["mean"]} for v in vs]) for m, vs in by_model.items()}
         fractions = {m: summarise([{"mean": v["of_oracle"]} for v in vs]) for m, vs in by_model.items()}
@@ -136,6 +151,8 @@ def main() -> None:
                          "valid ndcg@10": f"{sum(vs) / len(vs):.3f}" if vs else "-"})  # fmt: skip
         if DEFAULT_MODEL in stats:
             verdicts.append(verdict(world, stats, DEFAULT_MODEL, len(seeds)))
+            if len(seeds) > 1:
+                pairs.append(paired_line(world, by_model, DEFAULT_MODEL))
     print(machine_line())
     print(
         f"foreign worlds ({args.worlds}), 700 users x 1,000 videos, ~{args.rows:,} big rows, exposure "
@@ -145,6 +162,10 @@ def main() -> None:
     print("\nissue 16's rule for the default (95% t-intervals over seeds):")
     for line in verdicts:
         print("  " + line)
+    if pairs:
+        print(f"\n{DEFAULT_MODEL} less each model on the same data (paired over seeds, 95% t-interval):")
+        for line in pairs:
+            print("  " + line)
 
 
 if __name__ == "__main__":

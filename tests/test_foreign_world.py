@@ -46,3 +46,27 @@ def test_foreign_is_deterministic_and_rejects_unknown_worlds(tiny_data, foreign,
     with pytest.raises(ValueError, match="world must be one of"):
         write_foreign(tiny_data / "data", tmp_path / "x", "nope", seed=0)
     assert FOREIGN_WORLDS == ("latent", "tags", "mix")
+
+
+def test_the_rule_and_the_paired_differences_read_as_hand_computed():
+    """bench_foreign's verdict compares intervals; the paired line differences the same seeds' data.
+    Hand-checked: default 0.58/0.68/0.78 against mf 0.53/0.66/0.74 is level by intervals (0.68 [0.43,
+    0.93] against 0.643 [0.38, 0.91]) but +0.037 paired (differences 0.05/0.02/0.04: sd 0.0153, half-width
+    4.303 x 0.0153 / sqrt 3 = 0.038)."""
+    from bench_foreign import paired_line, verdict
+    from bench_worlds import summarise
+
+    by_model = {
+        "blend": [{"mean": v} for v in (0.58, 0.68, 0.78)],
+        "mf": [{"mean": v} for v in (0.53, 0.66, 0.74)],
+        "popularity": [{"mean": v} for v in (0.20, 0.22, 0.21)],
+        "oracle (ref)": [{"mean": v} for v in (0.8, 0.8, 0.8)],
+        "popularity (ref)": [{"mean": v} for v in (0.20, 0.22, 0.21)],
+    }
+    stats = {m: summarise(vs) for m, vs in by_model.items()}
+    assert verdict("mix", stats, "blend", 3) == (
+        "mix: blend 0.85 of the oracle (>= 0.75: met); above popularity; level with mf"
+    )
+    assert paired_line("mix", by_model, "blend") == (
+        "mix: mf +0.037 [-0.001, +0.075]; popularity +0.470 [+0.233, +0.707]"
+    )

@@ -111,6 +111,39 @@ def test_the_fixed_columns_gram_taken_once_gives_the_same_solve_bit_for_bit(
 
 
 @settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n_rows=st.integers(1, 12),
+    n_cols=st.integers(1, 40),
+    d=st.integers(1, 6),
+    density=st.floats(0.0, 1.0),
+)
+def test_the_half_step_returns_each_rows_squared_error_at_its_new_coefficients(
+    seed, n_rows, n_cols, d, density
+):
+    """The hybrid's training error comes out of the item step (``sse``) instead of a pass of its own: each
+    residual is the same bits as ``values - pair_dots(...)`` at the solved coefficients, each row's sum
+    is theirs in order, and the solve itself is unchanged."""
+    rng = np.random.default_rng(seed)
+    m = _random_csr(rng, n_rows, n_cols, density)
+    design = rng.standard_normal((n_cols, d))
+    penalty = rng.uniform(0.05, 2.0, d)
+    values = m.data.astype(np.float64)
+    plain, with_sse = np.full((n_rows, d), 7.0), np.full((n_rows, d), 7.0)
+    sse = np.full(n_rows, -1.0)  # stale values must be overwritten, empty rows zeroed
+    ridge_half_step(m.indptr, m.indices, values, design, penalty, plain)
+    ridge_half_step(m.indptr, m.indices, values, design, penalty, with_sse, sse=sse)
+    assert np.array_equal(plain, with_sse)
+    error = values - pair_dots(m.indptr, m.indices, with_sse, design)
+    for u in range(n_rows):
+        total = 0.0
+        for e in error[m.indptr[u] : m.indptr[u + 1]]:
+            total += e * e
+        assert sse[u] == total
+    np.testing.assert_allclose(sse.sum(), error @ error, rtol=1e-12, atol=1e-300)
+
+
+@settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1), f=st.integers(1, 5), density=st.floats(0.0, 1.0))
 def test_pair_dots_is_the_dot_of_each_stored_pair(seed, f, density):
     rng = np.random.default_rng(seed)

@@ -101,6 +101,15 @@ def row_grams(
     return grams, bs, ee
 
 
+@njit(cache=True, inline="always")
+def _row_dot(rows: np.ndarray, u: int, cols: np.ndarray, i: int) -> float:
+    """``rows[u] . cols[i]``, summed in column order from 0.0."""
+    s = 0.0
+    for p in range(rows.shape[1]):
+        s += rows[u, p] * cols[i, p]
+    return s
+
+
 @njit(cache=True, parallel=True)
 def _ridge_rows(
     indptr: np.ndarray,
@@ -111,16 +120,21 @@ def _ridge_rows(
     out: np.ndarray,
     first: int,
     fixed: np.ndarray,
+    sse: np.ndarray,
 ) -> None:
     """:func:`ridge_half_step`, the Gram entries of columns ``first:`` taken from ``fixed`` (the grams of
-    :func:`row_grams` over those columns) instead of summed again."""
+    :func:`row_grams` over those columns) instead of summed again; ``sse`` (float64 [n], or [0] for none)
+    receives each row's sum of squared residuals at its new coefficients."""
     n = indptr.shape[0] - 1
     d = design.shape[1]
+    want_sse = sse.shape[0] > 0
     for u in prange(n):
         lo, hi = indptr[u], indptr[u + 1]
         if hi == lo:
             for p in range(d):
                 out[u, p] = 0.0
+            if want_sse:
+                sse[u] = 0.0
             continue
         a, b = accumulate_gram(lo, hi, indices, values, design, first)
         t = 0
@@ -134,6 +148,12 @@ def _ridge_rows(
         _cholesky_solve(a, b)
         for p in range(d):
             out[u, p] = b[p]
+        if want_sse:  # the row's observations are still in cache: cheaper than another pass
+            total = 0.0
+            for j in range(lo, hi):
+                e = values[j] - _row_dot(out, u, design, indices[j])
+                total += e * e
+            sse[u] = total
 
 
 def ridge_half_step(
@@ -144,26 +164,22 @@ def ridge_half_step(
     penalty: np.ndarray,
     out: np.ndarray,
     fixed: np.ndarray | None = None,
+    sse: np.ndarray | None = None,
 ) -> None:
     """Solve every row of a CSR matrix (sorted; float64 residual ``values``) against ``design`` (float64
     [n_other, d]); ``out[u]`` (float64 [n, d]) is replaced in place. Rows with no observation get zeros.
     ``penalty`` (float64 [d], > 0) is each coefficient's ridge penalty per observation. ``fixed``: the
     Gram entries of design's last m columns (the grams of :func:`row_grams` over ``design[:, d - m:]``),
-    which are then not summed again (the same result, bit for bit)."""
+    which are then not summed again (the same result, bit for bit). ``sse`` (float64 [n]), when given,
+    receives each row's sum of squared residuals ``values[j] - out[u] . design[indices[j]]`` at the new
+    coefficients (each residual the same bits as ``values - pair_dots(indptr, indices, out, design)``)."""
     d = design.shape[1]
     if fixed is None:
         fixed = np.zeros((indptr.shape[0] - 1, 0))
     m = int(round((np.sqrt(8 * fixed.shape[1] + 1) - 1) / 2))  # m (m + 1) / 2 packed entries
-    _ridge_rows(indptr, indices, values, design, penalty, out, d - m, fixed)
-
-
-@njit(cache=True, inline="always")
-def _row_dot(rows: np.ndarray, u: int, cols: np.ndarray, i: int) -> float:
-    """``rows[u] . cols[i]``, summed in column order from 0.0."""
-    s = 0.0
-    for p in range(rows.shape[1]):
-        s += rows[u, p] * cols[i, p]
-    return s
+    if sse is None:
+        sse = np.zeros(0)
+    _ridge_rows(indptr, indices, values, design, penalty, out, d - m, fixed, sse)
 
 
 @njit(cache=True, parallel=True)

@@ -162,7 +162,7 @@ def _alternate(
     """``iterations`` alternations (users, then items) updating ``theta_u``/``theta_i`` in place; returns
     the training RMSE after each. ``theta_u`` rows are ``[x_u, w_u, b_u]``, ``theta_i`` rows ``[y_i, v_i,
     b_i]``."""
-    from kuaicore.kernels.hybrid import pair_dots, residuals
+    from kuaicore.kernels.hybrid import residuals
     from kuaicore.kernels.hybrid import ridge_half_step as solve
 
     r, rt, fi = p.r, p.rt, p.t_i.shape[1]
@@ -172,6 +172,7 @@ def _alternate(
     previous = theta_i.copy()
     previous_u = theta_u.copy()
     fixed_u, fixed_i = p.fixed_grams()
+    sse = np.zeros(rt.shape[0])  # each video's squared training error after its step
     for _ in range(iterations):
         start = time.perf_counter()
         solve(
@@ -186,11 +187,11 @@ def _alternate(
         w, b_u = np.ascontiguousarray(theta_u[:, d : d + fi]), np.ascontiguousarray(theta_u[:, -1])
         resid = residuals(rt.indptr, rt.indices, rt.data, p.mu, b_u, p.t_i, w)
         design = p.user_design(theta_u, d)
-        solve(rt.indptr, rt.indices, resid, design, penalties[1], theta_i, fixed_i)
-        error = resid - pair_dots(rt.indptr, rt.indices, theta_i, design) if rt.nnz else np.zeros(1)
-        rmses.append(float(np.sqrt(np.mean(error**2))))
+        solve(rt.indptr, rt.indices, resid, design, penalties[1], theta_i, fixed_i, sse)
+        squared = float(sse.sum())
+        rmses.append(float(np.sqrt(squared / max(rt.nnz, 1))))
         penalty_u = float(n_u @ (theta_u**2 @ penalties[0]))
-        objective = float(error @ error) + penalty_u + float(n_i @ (theta_i**2 @ penalties[1]))
+        objective = squared + penalty_u + float(n_i @ (theta_i**2 @ penalties[1]))
         if relax > 1.0 and objective > last_objective * (1 + 1e-9):
             relax = 1.0  # the extrapolation overshot (the ridge objective rose): plain ALS from here on
         last_objective = objective

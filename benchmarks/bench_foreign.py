@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _foreign_world import FOREIGN_WORLDS, write_foreign  # noqa: E402
 from _measure import Timer, machine_line, print_table  # noqa: E402
-from bench_worlds import collect, summarise  # noqa: E402
+from bench_worlds import collect, paired_differences, summarise  # noqa: E402
 
 from kuaicore.models.registry import DEFAULT_MODEL  # noqa: E402
 
@@ -112,9 +112,9 @@ def paired_line(world: str, by_model: dict[str, list[dict]], default: str) -> st
     base = [v["mean"] for v in by_model[default]]
     parts = []
     for m, vs in by_model.items():
-        if m == default or m.endswith("(ref)") or len(vs) != len(base):
+        diffs = paired_differences(base, [v["mean"] for v in vs])
+        if m == default or m.endswith("(ref)") or diffs is None:
             continue
-        diffs = [b - v["mean"] for b, v in zip(base, vs, strict=True)]
         mean, lo, hi = summarise([{"mean": d} for d in diffs])
         parts.append(f"{m} {mean:+.3f} [{lo:+.3f}, {hi:+.3f}]")
     return f"{world}: " + "; ".join(parts)

@@ -139,14 +139,17 @@ def main() -> None:
                 [
                     {
                         "model": m,
-                        **{w: _interval(_paired(by.get(m), by.get(base))) for w, by in by_world.items()},
+                        **{
+                            w: _interval(paired_differences(by.get(m), by.get(base)))
+                            for w, by in by_world.items()
+                        },
                     }
                     for m in models
                 ]
             )
 
 
-def _paired(values: list[float] | None, base: list[float] | None) -> list[float] | None:
+def paired_differences(values: list[float] | None, base: list[float] | None) -> list[float] | None:
     """Per-seed differences ``values - base`` (None unless both have every seed)."""
     if not values or not base or len(values) != len(base):
         return None

@@ -124,8 +124,8 @@ def tune(art: str | Path, **options: Any) -> dict[str, Any]:
     cands = valid_candidates(cfg.art)
 
     def score(folder: Any) -> float:
-        run = load_run(Path(folder))
-        return protocol_ndcg(cands, threshold, cfg.k, user_emb=run.user_emb, item_emb=run.item_emb)
+        user_emb, item_emb = load_run(Path(folder)).heldout()  # a refitted run's own saw the valid rows
+        return protocol_ndcg(cands, threshold, cfg.k, user_emb=user_emb, item_emb=item_emb)
 
     result = search(cfg, train, score)
     write_json_atomic(cfg.art / "tune.json", result)

@@ -3,7 +3,10 @@
 A run ``ART/runs/NAME/`` of any model holds either ``user_emb.npy`` + ``item_emb.npy`` (float32, row = index,
 dot product ranks as the model does) or, for models that cannot be written as a dot product,
 ``eval_scores.npy`` (one score per row of ``eval.parquet``, small-matrix protocol only). Regression models
-also write ``eval_pred.npy``: predicted watch ratio per row of ``eval.parquet``.
+also write ``eval_pred.npy``: predicted watch ratio per row of ``eval.parquet``. A model refitted on the
+training and validation rows after validation chose its settings (the hybrid's ``refit``) also keeps the
+chosen fit's embeddings, trained on the training rows alone, as ``heldout_user_emb.npy`` +
+``heldout_item_emb.npy``: what a test on the validation rows ranks with (:meth:`RunOutputs.heldout`).
 """
 
 from __future__ import annotations
@@ -127,10 +130,19 @@ class RunOutputs:
     item_emb: np.ndarray | None
     eval_scores: np.ndarray | None
     eval_pred: np.ndarray | None
+    heldout_user_emb: np.ndarray | None = None
+    heldout_item_emb: np.ndarray | None = None
 
     @property
     def has_embeddings(self) -> bool:
         return self.user_emb is not None and self.item_emb is not None
+
+    def heldout(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """The embeddings a test on the validation rows ranks with: the fit that never saw them
+        (``heldout_*_emb.npy`` where the run was refitted on them, else the run's own)."""
+        if self.heldout_user_emb is not None and self.heldout_item_emb is not None:
+            return self.heldout_user_emb, self.heldout_item_emb
+        return self.user_emb, self.item_emb
 
 
 def _maybe(path: Path) -> np.ndarray | None:
@@ -155,6 +167,8 @@ def load_run(run_dir: Path) -> RunOutputs:
         item_emb=_maybe(run_dir / "item_emb.npy"),
         eval_scores=_maybe(run_dir / "eval_scores.npy"),
         eval_pred=_maybe(run_dir / "eval_pred.npy"),
+        heldout_user_emb=_maybe(run_dir / "heldout_user_emb.npy"),
+        heldout_item_emb=_maybe(run_dir / "heldout_item_emb.npy"),
     )
     if not out.has_embeddings and out.eval_scores is None:
         raise ArtifactError(f"{run_dir}: holds neither user_emb.npy + item_emb.npy nor eval_scores.npy")

@@ -93,6 +93,11 @@ def test_cli_trains_the_blend_and_keeps_the_tower_run(tiny_art, tmp_path):
         info["hybrid_part"]["item_side_columns"] + 2
     )
     np.testing.assert_array_equal(blended[:, -tower.shape[1] :], tower)  # the tower's part, unscaled
+    # the hybrid refitted on train + valid; the blend of the fits that never saw valid kept for tests on it
+    assert info["hybrid_refit"]["rows"] > info["n_rows"]
+    held = np.load(art / "runs" / "bl" / "heldout_item_emb.npy")
+    np.testing.assert_array_equal(held[:, -tower.shape[1] :], tower)
+    assert held.shape == blended.shape and not np.array_equal(held, blended)
     result = CliRunner().invoke(cli, ["evaluate", str(art), "--run", "bl", "--bootstrap", "0", "--json", "-"])
     assert result.exit_code == 0, result.output
     assert "mae" in result.stdout  # the hybrid's watch-ratio predictions

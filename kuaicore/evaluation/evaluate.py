@@ -90,8 +90,12 @@ class _Context:
 
     def rank_run(self, run: RunOutputs) -> np.ndarray:
         if run.has_embeddings:
+            # the validation rows are ranked by the fit that never saw them (a run refitted on them keeps it)
+            user_emb, item_emb = (
+                run.heldout() if self.cfg.protocol == "valid" else (run.user_emb, run.item_emb)
+            )
             return rankers.rank_embeddings(
-                self.data, run.user_emb, run.item_emb, self.kmax, self.cfg.protocol, self.seen
+                self.data, user_emb, item_emb, self.kmax, self.cfg.protocol, self.seen
             )
         if self.cfg.protocol != "small":
             raise UsageError(

@@ -14,6 +14,8 @@ concatenated, scaled vectors, so the run exports embeddings and ranks the whole 
 model. The two-tower is trained first, by the JAX loop in a child process, into its own run, ``NAME-tower``;
 the hybrid is then fitted here and kept as run ``NAME-hybrid`` (each can be evaluated alone, and `compare`
 reuses them where its settings are theirs); the watch-ratio predictions (MAE/RMSE) are the hybrid's.
+The weight and the hybrid's fit are chosen with the hybrid's fits that never saw valid.parquet; the blend then
+ranks with the chosen fit refitted on train + valid (the hybrid's ``refit``), the two-tower part as trained.
 """
 
 from __future__ import annotations
@@ -139,7 +141,7 @@ def _train_tower(data: ModelData, options: BlendOptions) -> tuple[np.ndarray, np
     return np.load(run_dir / "user_emb.npy"), np.load(run_dir / "item_emb.npy"), name
 
 
-def _fit_hybrid(data: ModelData, options: BlendOptions) -> tuple[Fitted, str]:
+def _fit_hybrid(data: ModelData, options: BlendOptions) -> tuple[Fitted, str, Any]:
     """Fit the hybrid part at the hybrid's defaults and keep it as run ``NAME-hybrid`` (as `kuaicore train
     --model hybrid --seed S` would write it, so `compare` reuses it for ``hybrid``); the fit and its name."""
     import time
@@ -162,18 +164,44 @@ def _fit_hybrid(data: ModelData, options: BlendOptions) -> tuple[Fitted, str]:
         run_dir, _ = write_fitted(part_cfg, model, name, data, part, part_options, seconds)
         record_cost(run_dir, TrainCost(seconds, None))
     data.log(f"blend: kept the hybrid part as runs/{name}")
-    return part, name
+    return part, name, part_options
+
+
+def _heldout(fit: Fitted) -> tuple[np.ndarray, np.ndarray]:
+    """The embeddings of ``fit`` that never saw the validation rows (a refitted fit keeps them apart)."""
+    if fit.heldout_user_emb is not None and fit.heldout_item_emb is not None:
+        return fit.heldout_user_emb, fit.heldout_item_emb
+    return fit.user_emb, fit.item_emb
 
 
 def fit_art(data: ModelData, options: BlendOptions) -> Fitted:
     """The fit contract: the hybrid and the two-tower trained on the ART, blended with the weight that
     scores best on valid.parquet by the evaluation protocol."""
-    from kuaicore.art import valid_candidates
+    from dataclasses import replace
 
     data.log("blend: training the two-tower part (first, while this process is small)")
     ut, it, tower_run = _train_tower(data, options)
     data.log("blend: fitting the hybrid part")
-    part, hybrid_run = _fit_hybrid(data, options)
+    part, hybrid_run, part_options = _fit_hybrid(data, options)
+    fitted = blend_parts(data, options, part, part_options, (ut, it))
+    return replace(fitted, info={**fitted.info, "tower_run": tower_run, "hybrid_run": hybrid_run})
+
+
+def blend_parts(
+    data: ModelData,
+    options: BlendOptions,
+    part: Fitted,
+    part_options: Any,
+    tower: tuple[np.ndarray, np.ndarray],
+) -> Fitted:
+    """The blend of the hybrid's fit ``part`` (fitted with ``part_options``; its alternatives too) and the
+    two-tower's embeddings ``tower``: the hybrid fit and weight that score best on valid.parquet, each scored
+    by its embeddings that never saw the validation rows; where the hybrid was refitted on train + valid,
+    the chosen fit's refit is what the returned embeddings blend (the others' held out for a test on
+    valid)."""
+    from kuaicore.art import valid_candidates
+
+    ut, it = tower
     cands = valid_candidates(data.art)
     threshold = float(data.manifest.get("like_threshold", 2.0))
     users = np.repeat(cands.users, np.diff(cands.indptr))
@@ -181,15 +209,13 @@ def fit_art(data: ModelData, options: BlendOptions) -> Fitted:
     any_valid = cands.users.size > 0
     scored: list[dict[str, Any]] = []
     best: tuple | None = None  # (score, weight, user_emb, item_emb, hybrid fit, spreads)
-    for fit in fits:
-        spreads = (
-            score_spread(fit.user_emb, fit.item_emb, users, cands.items),
-            score_spread(ut, it, users, cands.items),
-        )
+    for fit in fits:  # each scored on valid by its embeddings that never saw it
+        held = _heldout(fit)
+        spreads = (score_spread(*held, users, cands.items), score_spread(ut, it, users, cands.items))
         label = fit.info.get("groups", "")
         named = f" ({label})" if len(fits) > 1 else ""
         for weight in options.weight_grid():
-            u, v = blend_embeddings((fit.user_emb, fit.item_emb), (ut, it), weight, spreads)
+            u, v = blend_embeddings(held, (ut, it), weight, spreads)
             score = protocol_ndcg(cands, threshold, VALID_K, user_emb=u, item_emb=v) if any_valid else 0.0
             score = score if np.isfinite(score) else 0.0
             scored.append({"weight": weight, "hybrid_fit": label, "valid_ndcg": score})
@@ -200,16 +226,32 @@ def fit_art(data: ModelData, options: BlendOptions) -> Fitted:
     best_score, weight, u, v, chosen, spreads = best
     if len(fits) > 1:
         data.log(f"blend: the hybrid's fit with {chosen.info.get('groups', '')} at weight {weight:g}")
+    heldout = (u, v)
+    final = chosen
+    if "refit" in part.info and chosen is not part and weight > 0:
+        # the hybrid refitted its own choice on train + valid; the blend chose another of its fits
+        from kuaicore.models.hybrid import refit
+
+        final = refit(data, part_options, chosen)
+    if final is not chosen or chosen.heldout_user_emb is not None:
+        u, v = blend_embeddings((final.user_emb, final.item_emb), (ut, it), weight, spreads)
     info = {
         "weight": weight,
         "weights": scored,
         "valid_ndcg": best_score,
         "spreads": list(spreads),
-        "tower_run": tower_run,
-        "hybrid_run": hybrid_run,
         "hybrid_fit": chosen.info.get("groups", ""),
         "hybrid_fit_is_the_runs": chosen is part,
         "hybrid_part": part.info,
+        "hybrid_refit": final.info.get("refit"),
         "n_rows": part.info.get("n_rows", 0),
     }
-    return Fitted(u, v, predict_watch_ratio=chosen.predict_watch_ratio, info=info)
+    refitted = "refit" in final.info
+    return Fitted(
+        u,
+        v,
+        predict_watch_ratio=final.predict_watch_ratio,
+        info=info,
+        heldout_user_emb=heldout[0] if refitted else None,
+        heldout_item_emb=heldout[1] if refitted else None,
+    )

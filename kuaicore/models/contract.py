@@ -41,6 +41,11 @@ class Fitted:
     info: dict[str, Any] = field(default_factory=dict)  # recorded in config.json under "info"
     params: dict[str, np.ndarray] | None = None  # written as params.npz
     log: list[dict[str, Any]] | None = None  # rows of train_log.jsonl [default: one row]
+    # the embeddings of the fit that validation chose, where the run's own were refitted on the training and
+    # validation rows together (the hybrid's ``refit``): a test on held-out training rows (evaluate
+    # --protocol valid, tune's scores) ranks with these, which never saw them
+    heldout_user_emb: np.ndarray | None = None
+    heldout_item_emb: np.ndarray | None = None
     # other fits that the model's validation scored in its last step (the hybrid's fits with and without its
     # taste groups), not written to the run: a model that combines this one (blend) may choose among them
     # by its own validation, since the fit that ranks best alone is not always the best complement
@@ -56,7 +61,8 @@ class ModelData:
 
     Attributes load on first use: ``folder`` (the typed ART: kuaicore.art.open_art), ``manifest``,
     ``interactions`` (training rows as a CSR user x item matrix of summed capped watch ratios,
-    :class:`kuaicore.models.interactions.Interactions`), ``features``
+    :class:`kuaicore.models.interactions.Interactions`), ``interactions_with_valid`` (the training and
+    validation rows together, for a refit after validation), ``features``
     (:class:`kuaicore.models.interactions.FeatureSet`). ``rows(split, columns)`` reads a split's columns as
     NumPy arrays; ``eval_pairs()`` the (user_idx, item_idx) of every eval.parquet row; ``validation`` the
     validation split as the evaluation protocol scores it.
@@ -92,6 +98,14 @@ class ModelData:
         from kuaicore.models.interactions import load_interactions
 
         return load_interactions(self.art)
+
+    @cached_property
+    def interactions_with_valid(self) -> Any:
+        """The training and the validation rows together, as ``interactions`` holds the training rows: what
+        a model refitted after validation has chosen its settings trains on."""
+        from kuaicore.models.interactions import load_interactions
+
+        return load_interactions(self.art, ("train", "valid"))
 
     @cached_property
     def features(self) -> Any:

@@ -58,6 +58,12 @@ The Gram entries of the fixed columns (the side columns and the bias) are comput
 (``_Problem.fixed_grams``) and every half step sums only the entries that involve the factors, with the same
 result bit for bit.
 
+Last of all, once validation has chosen every setting above, the chosen fit is fitted again on the training
+and the validation rows together (``refit``; :func:`fit_choice` replays its path entry: penalties, rank,
+taste groups, neighbourhood weight): the validation rows are each user's most recent tenth, including the
+first rows of videos uploaded late, which the chosen fit never saw. The run keeps the chosen fit's embeddings
+as ``heldout_*_emb`` for tests on the validation rows (``evaluate --protocol valid``, ``tune``).
+
 With ``--option implicit=K`` the side columns also hold K implicit-ALS factors of the exposure pattern (which
 videos each user was shown; :mod:`kuaicore.models.exposure`) on both sides; after the side path, each
 ``implicit_reg`` penalty for them is fitted from the best fit so far and kept where validation improves.
@@ -146,6 +152,30 @@ def _initial_item_factors(r: sp.csr_matrix, mu: float, d: int, o: HybridOptions)
     centred = sp.csr_matrix((r.data - mu, r.indices, r.indptr), r.shape)
     _, s, vt = svds(centred, k=d, v0=rng.standard_normal(min(r.shape)))
     return np.ascontiguousarray(vt.T * np.sqrt(s))
+
+
+def _problem(data: Interactions, user_side: np.ndarray, item_side: np.ndarray, o: HybridOptions) -> _Problem:
+    """The ratings of ``data`` (``o.target``) in both orientations, the side columns as float64, the mean."""
+    r = ratings(data, o.target)
+    rt = r.T.tocsr()
+    rt.sort_indices()
+    n_users, n_items = data.shape
+    return _Problem(
+        r,
+        rt,
+        np.ascontiguousarray(user_side, dtype=np.float64).reshape(n_users, -1),
+        np.ascontiguousarray(item_side, dtype=np.float64).reshape(n_items, -1),
+        float(r.data.mean()) if r.nnz else 0.0,
+    )
+
+
+def _start(p: _Problem, o: HybridOptions) -> tuple[np.ndarray, np.ndarray]:
+    """The parameters a fit starts from: users' all zero, the videos' factors from ``o.init``."""
+    d = o.factors
+    theta_u = np.zeros((p.r.shape[0], d + p.t_i.shape[1] + 1))
+    theta_i = np.zeros((p.r.shape[1], d + p.s_u.shape[1] + 1))
+    theta_i[:, :d] = _initial_item_factors(p.r, p.mu, d, o)
+    return theta_u, theta_i
 
 
 def _alternate(
@@ -270,22 +300,11 @@ def fit_with_alternatives(
     the fit without groups (each with its own neighbourhood term, in that order), as dicts of
     ``groups`` (how the log names them), ``user_emb``, ``item_emb``, ``valid_ndcg`` and ``rating_columns``."""
     o = HybridOptions() if options is None else options
-    r = ratings(data, o.target)
-    rt = r.T.tocsr()
-    rt.sort_indices()
+    p = _problem(data, user_side, item_side, o)
+    r, mu = p.r, p.mu
     n_users, n_items = data.shape
-    mu = float(r.data.mean()) if r.nnz else 0.0
-    p = _Problem(
-        r,
-        rt,
-        np.ascontiguousarray(user_side, dtype=np.float64).reshape(n_users, -1),
-        np.ascontiguousarray(item_side, dtype=np.float64).reshape(n_items, -1),
-        mu,
-    )
     d, fu, fi = o.factors, p.s_u.shape[1], p.t_i.shape[1]
-    theta_u = np.zeros((n_users, d + fi + 1))
-    theta_i = np.zeros((n_items, d + fu + 1))
-    theta_i[:, :d] = _initial_item_factors(r, mu, d, o)
+    theta_u, theta_i = _start(p, o)
     start = time.perf_counter()
     path: list[dict] = []
     best = None  # (index in path, user_emb, item_emb, theta_u, theta_i) of the best fit so far
@@ -361,7 +380,7 @@ def fit_with_alternatives(
     rating_columns = finalists[pick][1][0].shape[1]  # before the neighbourhood term's columns
     alternatives = [
         {"groups": _groups_label(entry), "user_emb": u, "item_emb": v, "valid_ndcg": entry["valid_ndcg"],
-         "rating_columns": finalists[j][1][0].shape[1]}
+         "rating_columns": finalists[j][1][0].shape[1], "choice": entry}
         for j, (u, v, entry) in enumerate(outcomes)
         if j != pick
     ]  # fmt: skip
@@ -388,14 +407,113 @@ def fit_with_alternatives(
         "neighbours_skipped": skipped,
         "neighbour_seconds": neighbour_seconds,
         "rating_columns": rating_columns,
+        "choice": chosen,
         "seconds": time.perf_counter() - start,
     }
     return user_emb, item_emb, info, alternatives
 
 
+def fit_choice(
+    data: Interactions,
+    user_side: np.ndarray,
+    item_side: np.ndarray,
+    options: HybridOptions,
+    choice: dict,
+    on_iteration: Callable[[float, float], None] | None = None,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """The fit that validation chose, fitted again without validation on ``data`` (the training rows and
+    the validation rows together): ``choice`` is the chosen fit's path entry (``info["choice"]`` of
+    :func:`fit_with_alternatives`: its penalties, factors, taste groups and neighbourhood weight). The
+    alternation runs ``options.iterations`` at those penalties from the usual start (truncated to the chosen
+    rank for ``options.path_iterations`` more where the path chose fewer factors), then the chosen taste
+    groups and neighbourhood term. Returns ``(user_emb, item_emb, rating_columns)``."""
+    o = options
+    if choice.get("ensemble", 1) > 1:
+        raise UsageError("--option ensemble: a mean of several fits cannot be refitted (use refit=false)")
+    p = _problem(data, user_side, item_side, o)
+    d, k = o.factors, int(choice["factors"])
+    theta_u, theta_i = _start(p, o)
+    fu, fi = p.s_u.shape[1], p.t_i.shape[1]
+    reg, side_reg, implicit_reg = choice["reg"], choice["side_reg"], choice["implicit_reg"]
+    steps = [(d, o.iterations)] + ([(k, o.path_iterations)] if k != d else [])
+    for factors, iterations in steps:
+        if factors != theta_u.shape[1] - fi - 1:
+            theta_u, theta_i = _truncated(theta_u, theta_i, d, factors)
+        pen_u = _penalty(reg, side_reg, implicit_reg, factors, fi, o)
+        pen_i = _penalty(reg, side_reg, implicit_reg, factors, fu, o)
+        rmses = _alternate(
+            p, theta_u, theta_i, (pen_u, pen_i), factors, iterations, o.relax, on_iteration, o.tol
+        )
+    if choice.get("clusters"):
+        base = {**choice, "train_rmse": rmses[-1]}
+        theta_u = _Groups(p, theta_i, base, o).refit(theta_u, choice)
+    user_emb, item_emb = _embeddings(p, theta_u, theta_i, k)
+    rating_columns = user_emb.shape[1]
+    weight = choice.get("neighbours", 0.0)
+    if weight:
+        baseline = (user_emb[:, -2].astype(np.float64), item_emb[:, -1].astype(np.float64))
+        left, right = _neighbour_columns(p.r, baseline, o)
+        user_emb = np.hstack([user_emb, left * np.float32(weight)])
+        item_emb = np.hstack([item_emb, right])
+    return user_emb, item_emb, rating_columns
+
+
 def _baseline(fit_: tuple) -> tuple[np.ndarray, np.ndarray]:
     """``(b_u, mu + b_i)`` of a best-fit tuple's embeddings (float64): the neighbourhood term's baseline."""
     return fit_[1][:, -2].astype(np.float64), fit_[2][:, -1].astype(np.float64)
+
+
+class _Groups:
+    """The taste-group stage's refits of the users (kuaicore.models.user_clusters) around one fit: its
+    videos ``theta_i`` fixed, at the penalties and factors of its path entry ``base``."""
+
+    def __init__(self, p: _Problem, theta_i: np.ndarray, base: dict, o: HybridOptions) -> None:
+        d = base["factors"]
+        self.p, self.o, self.noise = p, o, base["train_rmse"] ** 2
+        self.penalty = _penalty(base["reg"], base["side_reg"], base["implicit_reg"], d, p.t_i.shape[1], o)
+        self.scale = np.sqrt(self.penalty)
+        self.resid, self.design = p.user_residuals(theta_i, d), p.item_design(theta_i, d)
+        self.stats: tuple | None = None
+
+    def toward_centres(self, theta_u: np.ndarray, k: int, covariance: bool) -> np.ndarray:
+        """``o.cluster_rounds`` rounds of k-means of the users' penalty-scaled coefficients into ``k`` groups
+        and a user step toward the centres (the plain ridge's penalty, or with ``covariance`` the inverse of
+        the users' covariance within their groups), from ``theta_u`` (not changed)."""
+        p, o, scale = self.p, self.o, self.scale
+        theta_u = theta_u.copy()
+        for round_ in range(o.cluster_rounds):
+            points = theta_u * scale
+            labels, centres = kmeans(points, k, o.seed + round_)
+            if covariance:
+                a = prior_precision(points, labels, centres, o.covariance_shrink, o.covariance_strength)
+                precision = scale[:, None] * a * scale[None, :]
+                ridge_toward_precision(
+                    p.r, self.resid, self.design, precision, centres[labels] / scale, theta_u
+                )
+            else:
+                prior = centres[labels] / scale
+                ridge_toward(p.r, self.resid, self.design, self.penalty, prior, theta_u, p.fixed_grams()[0])
+        return theta_u
+
+    def mixture(self, theta_u: np.ndarray, k: int, power: float) -> np.ndarray:
+        """The users of the taste mixture of ``k`` groups fitted by EM from ``theta_u``, its prior weighed by
+        ``n_u^power``."""
+        o = self.o
+        if self.stats is None:
+            self.stats = rating_statistics(self.p.r, self.resid, self.design)
+        theta_u, _ = taste_mixture(
+            self.stats, theta_u, self.scale, k, o.mixture_rounds, self.noise,
+            o.covariance_shrink, o.covariance_strength, o.seed, power,
+        )  # fmt: skip
+        return theta_u
+
+    def refit(self, theta_u: np.ndarray, entry: dict) -> np.ndarray:
+        """The users as the path ``entry`` of this stage (its ``clusters``, ``covariance``, ``mixture``,
+        ``mixture_power``) refits them."""
+        k = entry["clusters"]
+        if entry.get("mixture"):
+            return self.mixture(theta_u, k, entry.get("mixture_power", 1.0))
+        return self.toward_centres(theta_u, k, bool(entry.get("covariance")))
 
 
 def _with_clusters(
@@ -413,9 +531,7 @@ def _with_clusters(
     other power (finalists beside it: with the neighbourhood term, or blended, another may rank better)."""
     base = path[best[0]]
     d, theta_i = base["factors"], best[4]
-    penalty = _penalty(base["reg"], base["side_reg"], base["implicit_reg"], d, p.t_i.shape[1], o)
-    scale = np.sqrt(penalty)
-    resid, design = p.user_residuals(theta_i, d), p.item_design(theta_i, d)
+    groups = _Groups(p, theta_i, base, o)
     chosen = best
 
     def score(theta_u: np.ndarray, rounds: int, **kind: Any) -> tuple:  # one candidate onto the path
@@ -430,27 +546,13 @@ def _with_clusters(
 
     candidates = [(k, False) for k in o.cluster_counts()] + [(k, True) for k in o.covariance_counts()]
     for k, covariance in candidates:
-        theta_u = best[3].copy()
-        for round_ in range(o.cluster_rounds):
-            points = theta_u * scale
-            labels, centres = kmeans(points, k, o.seed + round_)
-            if covariance:
-                a = prior_precision(points, labels, centres, o.covariance_shrink, o.covariance_strength)
-                precision = scale[:, None] * a * scale[None, :]
-                ridge_toward_precision(p.r, resid, design, precision, centres[labels] / scale, theta_u)
-            else:
-                prior = centres[labels] / scale
-                ridge_toward(p.r, resid, design, penalty, prior, theta_u, p.fixed_grams()[0])
+        theta_u = groups.toward_centres(best[3], k, covariance)
         score(theta_u, o.cluster_rounds, clusters=k, covariance=covariance)
     before_mixture = chosen
-    stats = rating_statistics(p.r, resid, design) if o.mixture_counts() else ()
     mixtures: dict[float, tuple] = {}  # power -> the best mixture fit at it
     for k in o.mixture_counts():
         for power in o.mixture_powers():
-            theta_u, _ = taste_mixture(
-                stats, best[3], scale, k, o.mixture_rounds, base["train_rmse"] ** 2,
-                o.covariance_shrink, o.covariance_strength, o.seed, power,
-            )  # fmt: skip
+            theta_u = groups.mixture(best[3], k, power)
             fit_ = score(
                 theta_u, o.mixture_rounds, clusters=k, covariance=True, mixture=True, mixture_power=power
             )
@@ -481,6 +583,18 @@ def _ensemble(path: list[dict], fits: list, best: tuple, most: int, validation: 
     return user_emb, item_emb, chosen
 
 
+def _neighbour_columns(
+    r: sp.csr_matrix, baseline: tuple[np.ndarray, np.ndarray], o: HybridOptions
+) -> tuple[np.ndarray, np.ndarray]:
+    """The neighbourhood term around ``baseline`` (``b_u``, ``mu + b_i``) as ``o.neighbour_rank`` columns of
+    each side (kuaicore.models.neighbours): ``left * weight`` appended to the users', ``right`` to the
+    videos'."""
+    scores = neighbourhood_scores(r, *baseline, o.neighbour_shrink)
+    left, right = low_rank(scores, o.neighbour_rank, o.seed)
+    del scores
+    return left, right
+
+
 def _with_neighbours(
     r: sp.csr_matrix,
     baseline: tuple[np.ndarray, np.ndarray],
@@ -494,9 +608,7 @@ def _with_neighbours(
     """The chosen fit with the neighbourhood term (kuaicore.models.neighbours) appended at each weight of
     ``o.neighbours``, around ``baseline`` (the best single fit's ``b_u`` and ``mu + b_i``); kept
     where validation scores it better than the fit alone. Appends its candidates to ``path``."""
-    scores = neighbourhood_scores(r, *baseline, o.neighbour_shrink)
-    left, right = low_rank(scores, o.neighbour_rank, o.seed)
-    del scores
+    left, right = _neighbour_columns(r, baseline, o)
     best = (user_emb, item_emb, chosen)
     for weight in o.neighbour_weights():
         u = np.hstack([user_emb, left * np.float32(weight)])
@@ -524,9 +636,11 @@ def _groups_text(step: dict) -> str:
     return f"{groups} with their covariance" if step.get("covariance") else groups
 
 
-def fit_art(data: ModelData, options: HybridOptions) -> Fitted:
-    """The fit contract (kuaicore.models.contract): the hybrid model of ART's training rows, its side
-    penalty chosen on valid.parquet by the evaluation protocol (relevant: the ART's like rule)."""
+def _side_arrays(data: ModelData, options: HybridOptions, interactions: Interactions) -> tuple:
+    """The user and item side columns of the fit: the feature columns ``options.user_side`` and
+    ``options.item_side`` name, and ``options.implicit`` exposure factors of ``interactions``."""
+    from kuaicore.models.exposure import with_exposure
+
     feats = data.features
     item_cols = side_columns(feats.item_feature_names, options.item_side)
     user_cols = side_columns(feats.user_feature_names, options.user_side)
@@ -538,6 +652,21 @@ def fit_art(data: ModelData, options: HybridOptions) -> Fitted:
         raise UsageError(
             f"--option user_side={options.user_side}: no user feature starts with these prefixes"
         )
+    return with_exposure(
+        interactions,
+        feats.user_features[:, user_cols],
+        feats.item_features[:, item_cols],
+        options.implicit,
+        options.seed,
+    )
+
+
+def fit_art(data: ModelData, options: HybridOptions) -> Fitted:
+    """The fit contract (kuaicore.models.contract): the hybrid model of ART's training rows, its side
+    penalty chosen on valid.parquet by the evaluation protocol (relevant: the ART's like rule); with
+    ``options.refit``, the chosen fit then fitted again on the training and validation rows together
+    (:func:`refit`)."""
+    user_side, item_side = _side_arrays(data, options, data.interactions)
     penalty_stages = len(options.side_regs()) + len(options.regs()) - 1
     penalty_stages += len(options.implicit_regs()) if options.implicit else 0
     ranks = len(options.ranks_to_try())  # fitted only with validation
@@ -551,15 +680,6 @@ def fit_art(data: ModelData, options: HybridOptions) -> Fitted:
         if done[0] == 1 or done[0] % 10 == 0 or done[0] == total:  # a line per 10, not per iteration
             data.log(f"  iteration {done[0]}/{total}: train rmse {rmse:.5f}, {secs:.2f}s")
 
-    from kuaicore.models.exposure import with_exposure
-
-    user_side, item_side = with_exposure(
-        data.interactions,
-        feats.user_features[:, user_cols],
-        feats.item_features[:, item_cols],
-        options.implicit,
-        options.seed,
-    )
     u, v, info, alternatives = fit_with_alternatives(
         data.interactions,
         user_side,
@@ -599,10 +719,43 @@ def fit_art(data: ModelData, options: HybridOptions) -> Fitted:
     info["groups"] = _groups_label(_info_groups(info))
     others = tuple(
         _fitted(alt["user_emb"], alt["item_emb"], alt["rating_columns"], options.target,
-                {"groups": alt["groups"], "valid_ndcg": alt["valid_ndcg"]})
+                {"groups": alt["groups"], "valid_ndcg": alt["valid_ndcg"], "choice": alt["choice"]})
         for alt in alternatives
     )  # fmt: skip
-    return replace(_fitted(u, v, info["rating_columns"], options.target, info), alternatives=others)
+    chosen = replace(_fitted(u, v, info["rating_columns"], options.target, info), alternatives=others)
+    if not options.refit or validation is None:
+        return chosen
+    if info["ensemble"] > 1:
+        data.log(
+            "  not refitted on train + valid: validation chose a mean of several fits (--option ensemble)"
+        )
+        return chosen
+    return refit(data, options, chosen)
+
+
+def refit(data: ModelData, options: HybridOptions, fitted: Fitted) -> Fitted:
+    """``fitted`` (the fit :func:`fit_art` chose on valid, or one of its alternatives) fitted again, at every
+    setting validation chose (:func:`fit_choice`), on the training and validation rows together: the
+    validation rows are each user's most recent, and once the settings are chosen they are data like any
+    other. The result keeps ``fitted``'s embeddings as ``heldout_user_emb``/``heldout_item_emb`` (what a test
+    on the validation rows ranks with) and its alternatives; ``info["refit"]`` records the rows and time."""
+    began = time.perf_counter()
+    both = data.interactions_with_valid
+    data.log(f"  refitting the chosen fit on the training and validation rows ({both.n_rows:,} rows)")
+    user_side, item_side = _side_arrays(data, options, both)
+    u, v, columns = fit_choice(both, user_side, item_side, options, fitted.info["choice"])
+    seconds = time.perf_counter() - began
+    info = {
+        **fitted.info,
+        "refit": {"rows": int(both.n_rows), "pairs": int(both.matrix.nnz), "seconds": seconds},
+    }
+    data.log(f"  refitted in {seconds:.1f}s")
+    return replace(
+        _fitted(u, v, columns, options.target, info),
+        heldout_user_emb=fitted.user_emb,
+        heldout_item_emb=fitted.item_emb,
+        alternatives=fitted.alternatives,
+    )
 
 
 def _info_groups(info: dict) -> dict:

@@ -152,8 +152,12 @@ def build_csr(
     return matrix, counts.data.astype(np.int32, copy=False)
 
 
-def load_interactions(art: Path, split: str = "train", batch_rows: int = 1_000_000) -> Interactions:
-    """Read ``ART/{split}.parquet`` into :class:`Interactions` (shape ``n_users x n_items`` of the manifest).
+def load_interactions(
+    art: Path, split: str | tuple[str, ...] = "train", batch_rows: int = 1_000_000
+) -> Interactions:
+    """Read ``ART/{split}.parquet`` into :class:`Interactions` (shape ``n_users x n_items`` of the manifest);
+    ``split`` may name several splits, read as one set of rows (``("train", "valid")``: what a model refitted
+    after validation trains on).
 
     Memory: 12 bytes per row for the three columns plus one Parquet batch; indices are checked against the
     manifest's ``n_users``/``n_items`` and a bad row is reported with its position in the file.
@@ -166,28 +170,30 @@ def load_interactions(art: Path, split: str = "train", batch_rows: int = 1_000_0
         shape = (int(manifest["n_users"]), int(manifest["n_items"]))
     except KeyError as err:
         raise ArtifactError(f"{art / layout.MANIFEST}: missing key {err}") from None
-    path = layout.split_path(art, split)
-    if not path.is_file():
-        raise ArtifactError(f"{path}: not found (run `kuaicore build-features` first)")
-    n = pq.ParquetFile(path).metadata.num_rows
+    paths = [layout.split_path(art, name) for name in ((split,) if isinstance(split, str) else split)]
+    for path in paths:
+        if not path.is_file():
+            raise ArtifactError(f"{path}: not found (run `kuaicore build-features` first)")
+    n = sum(pq.ParquetFile(path).metadata.num_rows for path in paths)
     users = np.empty(n, dtype=np.int32)
     items = np.empty(n, dtype=np.int32)
     values = np.empty(n, dtype=np.float32)
     pos = 0
     sq_sum = 0.0
-    for u, i, y in iter_pair_batches(path, batch_rows):
-        m = len(u)
-        for arr, lim, col in ((u, shape[0], "user_idx"), (i, shape[1], "item_idx")):
-            bad = np.flatnonzero((arr < 0) | (arr >= lim))
+    for path in paths:
+        first = pos  # where this file's rows start
+        for u, i, y in iter_pair_batches(path, batch_rows):
+            m = len(u)
+            for arr, lim, col in ((u, shape[0], "user_idx"), (i, shape[1], "item_idx")):
+                bad = np.flatnonzero((arr < 0) | (arr >= lim))
+                if bad.size:
+                    row = pos - first + int(bad[0])
+                    raise ArtifactError(f"{path}: row {row}: {col}={int(arr[bad[0]])} outside [0, {lim})")
+            bad = np.flatnonzero(~np.isfinite(y))
             if bad.size:
-                raise ArtifactError(
-                    f"{path}: row {pos + int(bad[0])}: {col}={int(arr[bad[0]])} outside [0, {lim})"
-                )
-        bad = np.flatnonzero(~np.isfinite(y))
-        if bad.size:
-            raise ArtifactError(f"{path}: row {pos + int(bad[0])}: target is not a finite number")
-        users[pos : pos + m], items[pos : pos + m], values[pos : pos + m] = u, i, y
-        sq_sum += float(np.dot(y.astype(np.float64), y.astype(np.float64)))
-        pos += m
+                raise ArtifactError(f"{path}: row {pos - first + int(bad[0])}: target is not a finite number")
+            users[pos : pos + m], items[pos : pos + m], values[pos : pos + m] = u, i, y
+            sq_sum += float(np.dot(y.astype(np.float64), y.astype(np.float64)))
+            pos += m
     matrix, counts = build_csr(users, items, values, shape)
     return Interactions(matrix=matrix, counts=counts, n_rows=n, target_sq_sum=sq_sum)

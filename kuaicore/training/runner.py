@@ -125,6 +125,14 @@ def run_arrays(name: str, fitted: Any, data: Any) -> tuple[dict[str, np.ndarray]
             )
         arrays.update(user_emb=u, item_emb=v)
         score = "dot(user_emb, item_emb)"
+        if fitted.heldout_user_emb is not None and fitted.heldout_item_emb is not None:
+            hu, hv = np.asarray(fitted.heldout_user_emb), np.asarray(fitted.heldout_item_emb)
+            if hu.shape[0] != u.shape[0] or hv.shape[0] != v.shape[0] or hu.shape[1] != hv.shape[1]:
+                raise ArtifactError(
+                    f"{name}: heldout_user_emb {hu.shape} and heldout_item_emb {hv.shape} must be"
+                    f" [{u.shape[0]}, d] and [{v.shape[0]}, d] of one d"
+                )
+            arrays.update(heldout_user_emb=hu, heldout_item_emb=hv)
     elif fitted.score_pairs is not None:
         pairs = data.eval_pairs()
         arrays["eval_scores"] = np.asarray(fitted.score_pairs(*pairs), np.float32)

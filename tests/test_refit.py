@@ -1,0 +1,146 @@
+"""The hybrid's refit on train + valid: the chosen fit replayed from its path entry is the same fit bit for
+bit, the refit reads both splits, keeps the chosen fit for tests on valid, and every test on valid (evaluate
+--protocol valid, tune's scores) ranks with the fit that never saw those rows."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+from planted_ratings import planted as _planted
+
+from kuaicore.cli import cli
+from kuaicore.config import TrainConfig
+from kuaicore.models import hybrid
+from kuaicore.models.contract import ModelData
+from kuaicore.models.interactions import build_csr, load_interactions
+from kuaicore.runs import RunOutputs
+
+
+class _LaterIsBetter:
+    """A validation under which every candidate scores better than the one before: the path takes every
+    stage it is offered (a smaller rank, the taste groups, the mixture, the neighbourhood term)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def ndcg(self, user_emb, item_emb):
+        self.calls += 1
+        return float(self.calls)
+
+
+@pytest.mark.parametrize("groups", [{"clusters": "2", "mixture_groups": "2"}, {"covariance_groups": "2"}])
+def test_every_finalist_replayed_from_its_path_entry_is_the_same_fit_bit_for_bit(groups):
+    """One side penalty and one factor penalty: the path is the first stage, then the rank 3 from it, the
+    taste groups from that, the neighbourhood term on every finalist. Replaying a finalist's path entry
+    (what the refit does on train + valid) on the same rows must give the same embeddings exactly."""
+    data, tags, _, _ = _planted(11, 0.5, 0.5)
+    opts = hybrid.HybridOptions(
+        factors=6, iterations=8, path_iterations=4, reg="0.05", side_reg="1", ranks="3", tol=0.0,
+        clusters="", covariance_groups="", mixture_groups="", mixture_power="0.5", neighbours="1",
+        neighbour_rank=4,
+    )  # fmt: skip
+    opts = replace(opts, **groups)
+    no_user_side = np.zeros((120, 0))
+    u, v, info, alternatives = hybrid.fit_with_alternatives(data, no_user_side, tags, opts, _LaterIsBetter())
+    finalists = [(u, v, info["choice"])] + [(a["user_emb"], a["item_emb"], a["choice"]) for a in alternatives]
+    assert info["factors"] == 3 and info["neighbours"] == 1.0  # every stage taken
+    assert any(c.get("clusters") for *_, c in finalists)  # the replay of a taste-group stage is exercised
+    for user_emb, item_emb, choice in finalists:
+        ru, rv, columns = hybrid.fit_choice(data, no_user_side, tags, opts, choice)
+        np.testing.assert_array_equal(ru, user_emb)
+        np.testing.assert_array_equal(rv, item_emb)
+        assert columns == user_emb.shape[1] - opts.neighbour_rank  # the rating model's columns
+
+
+def test_a_mean_of_fits_is_not_replayed():
+    data, tags, _, _ = _planted(3, 0.5, 0.5)
+    with pytest.raises(hybrid.UsageError, match="refit=false"):
+        hybrid.fit_choice(
+            data, np.zeros((120, 0)), tags, hybrid.HybridOptions(), {"ensemble": 2, "factors": 4}
+        )
+
+
+def test_train_and_valid_read_together_are_the_rows_of_both(tiny_art):
+    both = load_interactions(tiny_art, ("train", "valid"))
+    rows = [
+        pq.read_table(tiny_art / f"{s}.parquet", columns=["user_idx", "item_idx", "target"])
+        for s in ("train", "valid")
+    ]
+    cat = {
+        c: np.concatenate([t.column(c).to_numpy() for t in rows]) for c in ("user_idx", "item_idx", "target")
+    }
+    matrix, counts = build_csr(cat["user_idx"], cat["item_idx"], cat["target"], both.shape)
+    assert both.n_rows == sum(t.num_rows for t in rows) > load_interactions(tiny_art).n_rows
+    assert (both.matrix != matrix).nnz == 0 and np.array_equal(both.counts, counts)
+
+
+def test_the_refit_trains_on_train_and_valid_and_keeps_the_chosen_fit_apart(tiny_art):
+    data = ModelData(TrainConfig(art=str(tiny_art), model="hybrid", seed=0))
+    data.log = lambda *a, **k: None
+    opts = hybrid.HybridOptions(iterations=6, path_iterations=3)
+    chosen = hybrid.fit_art(data, replace(opts, refit=False))
+    refitted = hybrid.fit_art(data, opts)
+    assert chosen.heldout_user_emb is None and "refit" not in chosen.info
+    np.testing.assert_array_equal(refitted.heldout_user_emb, chosen.user_emb)  # the fit valid chose
+    np.testing.assert_array_equal(refitted.heldout_item_emb, chosen.item_emb)
+    both = load_interactions(tiny_art, ("train", "valid"))
+    assert (
+        refitted.info["refit"]["rows"] == both.n_rows and refitted.info["refit"]["pairs"] == both.matrix.nnz
+    )
+    assert refitted.info["valid_ndcg"] == chosen.info["valid_ndcg"]  # the selection's score, not the refit's
+    feats = data.features
+    item_side = feats.item_features[:, hybrid.side_columns(feats.item_feature_names, opts.item_side)]
+    u, v, _ = hybrid.fit_choice(both, np.zeros((both.shape[0], 0)), item_side, opts, chosen.info["choice"])
+    np.testing.assert_array_equal(refitted.user_emb, u)  # the chosen settings on both splits' rows
+    np.testing.assert_array_equal(refitted.item_emb, v)
+    assert not np.array_equal(refitted.user_emb, chosen.user_emb)
+
+
+def test_a_test_on_valid_ranks_with_the_fit_that_never_saw_it():
+    own, held = (np.ones((2, 3)), np.ones((4, 3))), (np.zeros((2, 3)), np.zeros((4, 3)))
+    run = RunOutputs("r", None, {}, *own, None, None)
+    assert run.heldout() == own  # not refitted: its own embeddings
+    run = RunOutputs("r", None, {}, *own, None, None, *held)
+    assert run.heldout() == held
+
+
+def test_cli_valid_protocol_of_a_refitted_run_equals_the_run_without_the_refit(tiny_art, tmp_path):
+    art = tmp_path / "art"
+    shutil.copytree(tiny_art, art)
+    base = ["train", str(art), "--model", "hybrid", "--option", "iterations=6"]
+    logs = {}
+    for name, extra in (("refitted", []), ("chosen", ["--option", "refit=false"])):
+        result = CliRunner().invoke(cli, [*base, "--run", name, *extra])
+        assert result.exit_code == 0, result.output
+        logs[name] = result.stderr
+    assert "refitting the chosen fit on the training and validation rows" in logs["refitted"]
+    assert "refitting" not in logs["chosen"]
+    files = json.loads((art / "runs" / "refitted" / "config.json").read_text())["outputs"]
+    assert {"heldout_user_emb.npy", "heldout_item_emb.npy"} <= set(files)
+    assert not (art / "runs" / "chosen" / "heldout_user_emb.npy").exists()
+    scores = {}
+    for protocol in ("valid", "small"):
+        for name in ("refitted", "chosen"):
+            args = [
+                "evaluate",
+                str(art),
+                "--run",
+                name,
+                "--protocol",
+                protocol,
+                "--bootstrap",
+                "0",
+                "--json",
+                "-",
+            ]
+            result = CliRunner().invoke(cli, args)
+            assert result.exit_code == 0, result.output
+            row = next(r for r in json.loads(result.stdout)["rows"] if r["name"] == name)
+            scores[protocol, name] = row["metrics"]["ndcg@10"]["mean"]
+    assert scores["valid", "refitted"] == scores["valid", "chosen"]

@@ -91,9 +91,11 @@ class HybridOptions:
     mixture's prior weighed by the square root of the user's ratings").
     ``refit``: once validation has chosen every setting above, the chosen fit is fitted again on the
     training and validation rows together (kuaicore.models.hybrid.refit; the run keeps the chosen fit's
-    embeddings for tests on the validation rows). The validation rows are each user's most recent tenth:
-    on the twin's 24 world/seed ARTs the refit ranks the evaluation block +0.006 of the oracle higher on
-    average (BENCHMARKS.md "Refitted on train + valid"). false: the run is the fit on the training rows.
+    embeddings for tests on the validation rows). The validation rows are each user's most recent tenth,
+    with the first rows of late videos. Chosen by validation one level down (each twin ART's training rows
+    split again by time, the original valid rows the test): the default +0.016 ndcg@10 over 24 ARTs, the
+    hybrid alone +0.031; the block +0.002 / +0.005 (BENCHMARKS.md "Refitted on train + valid"). false: the
+    run is the fit on the training rows.
     ``tol``: a stage stops early once an iteration moves the parameters by less than ``tol`` of their norm
     (0: never). Not the training error, which flattens long before the ranking of unseen pairs does: on sparse
     data (600 users) the parameters still move 0.4% an iteration at 40 and every iteration counts; at full

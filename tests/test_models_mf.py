@@ -217,3 +217,45 @@ def _train_log(art, run: str, extra: list[str]) -> str:
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     return result.stderr
+
+
+def test_the_chosen_fit_replayed_is_the_same_fit_and_fit_art_refits_it_on_train_and_valid(tiny_art):
+    """The path to the penalty and the rank validation chose, replayed without validation on the same rows,
+    is the same fit bit for bit (here through two penalties and two ranks); fit_art refits that on train +
+    valid and keeps the chosen fit for tests on valid."""
+    from kuaicore.config import TrainConfig
+    from kuaicore.models.contract import ModelData
+    from kuaicore.models.interactions import load_interactions
+
+    data, rating, mask = _planted(n_users=80, n_items=100, d=2, density=0.25, seed=4)
+    hu, hi = np.nonzero(~mask)
+    watch = np.expm1(rating[hu, hi]).astype(np.float32)
+    validation = Validation(candidates_from_rows(hu, hi, watch), float(np.quantile(watch, 0.8)))
+    opts = mf.MFOptions(factors=8, iterations=12, path_iterations=6, reg="0.1,0.01,0.02,9", ranks="4,2,1")
+    user_emb, item_emb, info = mf.fit(data, opts, validation=validation)
+    # 0.1, then 0.01 kept, 0.02 worse; rank 4 kept, 2 no better: the replay fits 0.1, 0.01 and rank 4
+    assert [(s["reg"], s["factors"]) for s in info["reg_path"]] == [
+        (0.1, 8),
+        (0.01, 8),
+        (0.02, 8),
+        (0.01, 4),
+        (0.01, 2),
+    ]
+    assert (info["reg"], info["factors"]) == (0.01, 4)
+    chosen = {"reg": info["reg"], "factors": info["factors"]}
+    again, again_items, replay = mf.fit(data, opts, choice=chosen)
+    np.testing.assert_array_equal(again, user_emb)
+    np.testing.assert_array_equal(again_items, item_emb)
+    assert [s["factors"] for s in replay["reg_path"]][-1] == info["factors"]
+
+    model_data = ModelData(TrainConfig(art=str(tiny_art), model="mf", seed=0))
+    model_data.log = lambda *a, **k: None
+    small = mf.MFOptions(iterations=6, path_iterations=3)
+    alone = mf.fit_art(model_data, mf.MFOptions(iterations=6, path_iterations=3, refit=False))
+    refitted = mf.fit_art(model_data, small)
+    np.testing.assert_array_equal(refitted.heldout_user_emb, alone.user_emb)
+    both = load_interactions(tiny_art, ("train", "valid"))
+    u, v, _ = mf.fit(both, small, choice={"reg": alone.info["reg"], "factors": alone.info["factors"]})
+    np.testing.assert_array_equal(refitted.user_emb, u)
+    np.testing.assert_array_equal(refitted.item_emb, v)
+    assert refitted.info["refit"]["rows"] == both.n_rows and alone.heldout_user_emb is None

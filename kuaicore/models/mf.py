@@ -87,7 +87,11 @@ class MFOptions:
 
     ``iterations`` is 40, not the dozen at which the training RMSE flattens: the ranking of *unseen* pairs
     keeps improving for tens of iterations more (0.81 -> 0.93 of the oracle from 12 to 50 on a latent-factor
-    world; kuaicore.models.hybrid says why)."""
+    world; kuaicore.models.hybrid says why).
+
+    ``refit``: once validation has chosen the penalty and the rank, the chosen fit is fitted again on the
+    training and validation rows together, as the hybrid's ``refit`` (the run keeps the chosen fit for tests
+    on the validation rows); false: the fit on the training rows."""
 
     factors: int = 16
     iterations: int = 40
@@ -97,6 +101,7 @@ class MFOptions:
     bias_reg: float = 0.01
     target: str = "log"
     init_scale: float = 0.1
+    refit: bool = True
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -138,9 +143,13 @@ def fit(
     options: MFOptions = MFOptions(),
     on_iteration: Callable[[int, float, float], None] | None = None,
     validation: Validation | None = None,
+    choice: dict | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """Fit biased MF; returns ``(user_emb f32[n_users, f+2], item_emb f32[n_items, f+2], info)`` of the
     penalty of ``options.reg`` that ``validation`` scores best (without it: the last one fitted).
+    ``choice`` (without validation): the ``reg`` and ``factors`` that an earlier fit's validation chose;
+    the path runs through the penalties up to it and down the ranks to that one, the same fit on the same
+    rows (the refit on train + valid, :func:`fit_art`).
 
     ``info["train_rmse"]``: RMSE of the ratings after each iteration (all stages); ``info["reg_path"]``: each
     penalty's iterations, final train RMSE and valid ndcg; ``on_iteration(it, rmse, seconds)`` is called
@@ -166,6 +175,10 @@ def fit(
     # the ranks stop at the first that scores worse too.
     ranks = options.ranks_to_try() if validation is not None else ()
     stages = [(reg, options.factors) for reg in regs] + [(None, k) for k in ranks]
+    if choice is not None:  # replay the path to the chosen penalty, then down the ranks to the chosen one
+        stages = [(reg, options.factors) for reg in regs[: regs.index(choice["reg"]) + 1]]
+        if choice["factors"] != options.factors:  # each rank before it was kept (the ranks stop at a worse)
+            stages += [(None, k) for k in options.ranks_to_try() if k >= choice["factors"]]
     passed = {"reg": False, "rank": False}  # a stage of this path scored worse than the best so far
     for stage, (reg, k) in enumerate(stages):
         path_name = "rank" if reg is None else "reg"
@@ -247,9 +260,24 @@ def fit_art(data: ModelData, options: MFOptions) -> Fitted:
         data.log(
             f"  reg {step['reg']:g}, {step['factors']} factors: valid ndcg@{VALID_K} {step['valid_ndcg']:.4f}"
         )
+    held = (None, None)
+    if options.refit and validation is not None:  # the chosen fit again, on train + valid
+        began = time.perf_counter()
+        both = data.interactions_with_valid
+        data.log(f"  refitting the chosen fit on the training and validation rows ({both.n_rows:,} rows)")
+        held = (u, v)
+        u, v, refit_info = fit(both, options, choice={"reg": info["reg"], "factors": info["factors"]})
+        info["refit"] = {
+            "rows": int(both.n_rows),
+            "pairs": int(both.matrix.nnz),
+            "global_mean": refit_info["global_mean"],
+            "seconds": time.perf_counter() - began,
+        }
     return Fitted(
         u,
         v,
         predict_watch_ratio=lambda users, items: predict_watch_ratio(u, v, users, items, options.target),
         info=info,
+        heldout_user_emb=held[0],
+        heldout_item_emb=held[1],
     )

@@ -58,6 +58,32 @@ def test_every_finalist_replayed_from_its_path_entry_is_the_same_fit_bit_for_bit
         assert columns == user_emb.shape[1] - opts.neighbour_rank  # the rating model's columns
 
 
+@pytest.mark.parametrize("groups", [{"clusters": "2", "mixture_groups": "2"}, {"covariance_groups": "2"}])
+def test_the_refit_from_a_finalists_own_parameters_on_the_same_rows_stays_where_it_is(groups):
+    """The refit continues the chosen fit from its parameters (read back from its embeddings) at its
+    penalties and rank, then redoes its taste groups and neighbourhood term. On the rows it was fitted on,
+    from a converged fit, that is a fixed point: every finalist comes back to itself (to float32 rounding
+    and the last iterations' movement)."""
+    data, tags, _, _ = _planted(11, 0.5, 0.5)
+    opts = hybrid.HybridOptions(
+        factors=6, iterations=60, path_iterations=10, reg="0.05", side_reg="1", ranks="3", tol=0.0,
+        clusters="", covariance_groups="", mixture_groups="", mixture_power="0.5", neighbours="1",
+        neighbour_rank=4,
+    )  # fmt: skip
+    opts = replace(opts, **groups)
+    no_user_side = np.zeros((120, 0))
+    u, v, info, alternatives = hybrid.fit_with_alternatives(data, no_user_side, tags, opts, _LaterIsBetter())
+    finalists = [(u, v, info["choice"])] + [(a["user_emb"], a["item_emb"], a["choice"]) for a in alternatives]
+    assert any(c.get("clusters") for *_, c in finalists) and info["neighbours"] == 1.0
+    for user_emb, item_emb, choice in finalists:
+        columns = choice["factors"] + tags.shape[1] + 2
+        start = (user_emb[:, :columns], item_emb[:, :columns])
+        ru, rv, rating_columns = hybrid.fit_choice(data, no_user_side, tags, opts, choice, start=start)
+        assert rating_columns == columns and ru.shape == user_emb.shape and rv.shape == item_emb.shape
+        np.testing.assert_allclose(ru, user_emb, atol=1e-3)
+        np.testing.assert_allclose(rv, item_emb, atol=1e-3)
+
+
 def test_a_mean_of_fits_is_not_replayed():
     data, tags, _, _ = _planted(3, 0.5, 0.5)
     with pytest.raises(hybrid.UsageError, match="refit=false"):
@@ -96,8 +122,11 @@ def test_the_refit_trains_on_train_and_valid_and_keeps_the_chosen_fit_apart(tiny
     assert refitted.info["valid_ndcg"] == chosen.info["valid_ndcg"]  # the selection's score, not the refit's
     feats = data.features
     item_side = feats.item_features[:, hybrid.side_columns(feats.item_feature_names, opts.item_side)]
-    u, v, _ = hybrid.fit_choice(both, np.zeros((both.shape[0], 0)), item_side, opts, chosen.info["choice"])
-    np.testing.assert_array_equal(refitted.user_emb, u)  # the chosen settings on both splits' rows
+    columns = chosen.info["choice"]["factors"] + item_side.shape[1] + 2
+    start = (chosen.user_emb[:, :columns], chosen.item_emb[:, :columns])
+    no_user_side = np.zeros((both.shape[0], 0))
+    u, v, _ = hybrid.fit_choice(both, no_user_side, item_side, opts, chosen.info["choice"], start=start)
+    np.testing.assert_array_equal(refitted.user_emb, u)  # the chosen fit continued on both splits' rows
     np.testing.assert_array_equal(refitted.item_emb, v)
     assert not np.array_equal(refitted.user_emb, chosen.user_emb)
 

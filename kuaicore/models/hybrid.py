@@ -59,10 +59,11 @@ The Gram entries of the fixed columns (the side columns and the bias) are comput
 result bit for bit.
 
 Last of all, once validation has chosen every setting above, the chosen fit is fitted again on the training
-and the validation rows together (``refit``; :func:`fit_choice` replays its path entry: penalties, rank,
-taste groups, neighbourhood weight): the validation rows are each user's most recent tenth, including the
-first rows of videos uploaded late, which the chosen fit never saw. The run keeps the chosen fit's embeddings
-as ``heldout_*_emb`` for tests on the validation rows (``evaluate --protocol valid``, ``tune``).
+and the validation rows together (``refit``; :func:`fit_choice` continues it from its parameters at its
+penalties and rank, then its taste groups and neighbourhood weight): the validation rows are each user's
+most recent tenth, including the first rows of videos uploaded late, which the chosen fit never saw. The
+run keeps the chosen fit's embeddings as ``heldout_*_emb`` for tests on the validation rows (``evaluate
+--protocol valid``, ``tune``).
 
 With ``--option implicit=K`` the side columns also hold K implicit-ALS factors of the exposure pattern (which
 videos each user was shown; :mod:`kuaicore.models.exposure`) on both sides; after the side path, each
@@ -413,6 +414,21 @@ def fit_with_alternatives(
     return user_emb, item_emb, info, alternatives
 
 
+def _parameters(
+    p: _Problem, user_emb: np.ndarray, item_emb: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``theta_u``/``theta_i`` (float64) of a fit with ``k`` factors from its embeddings (:func:`_embeddings`
+    of the rating model), the videos' biases around ``p``'s global mean."""
+    fi, fu = p.t_i.shape[1], p.s_u.shape[1]
+    theta_u = np.hstack([user_emb[:, : k + fi], user_emb[:, k + fi + fu : k + fi + fu + 1]]).astype(
+        np.float64
+    )
+    theta_i = np.hstack(
+        [item_emb[:, :k], item_emb[:, k + fi : k + fi + fu], item_emb[:, -1:].astype(np.float64) - p.mu]
+    ).astype(np.float64)
+    return theta_u, theta_i
+
+
 def fit_choice(
     data: Interactions,
     user_side: np.ndarray,
@@ -420,22 +436,29 @@ def fit_choice(
     options: HybridOptions,
     choice: dict,
     on_iteration: Callable[[float, float], None] | None = None,
+    start: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """The fit that validation chose, fitted again without validation on ``data`` (the training rows and
     the validation rows together): ``choice`` is the chosen fit's path entry (``info["choice"]`` of
     :func:`fit_with_alternatives`: its penalties, factors, taste groups and neighbourhood weight). The
     alternation runs ``options.iterations`` at those penalties from the usual start (truncated to the chosen
-    rank for ``options.path_iterations`` more where the path chose fewer factors), then the chosen taste
-    groups and neighbourhood term. Returns ``(user_emb, item_emb, rating_columns)``."""
+    rank for ``options.path_iterations`` more where the path chose fewer factors), or, given ``start`` (the
+    chosen fit's rating-model embeddings, as :func:`refit` passes them), ``options.path_iterations`` from
+    its parameters: as good on the twin and ~3x cheaper (BENCHMARKS.md "Refitted on train + valid"). Then
+    the chosen taste groups and neighbourhood term. Returns ``(user_emb, item_emb, rating_columns)``."""
     o = options
     if choice.get("ensemble", 1) > 1:
         raise UsageError("--option ensemble: a mean of several fits cannot be refitted (use refit=false)")
     p = _problem(data, user_side, item_side, o)
     d, k = o.factors, int(choice["factors"])
-    theta_u, theta_i = _start(p, o)
     fu, fi = p.s_u.shape[1], p.t_i.shape[1]
     reg, side_reg, implicit_reg = choice["reg"], choice["side_reg"], choice["implicit_reg"]
-    steps = [(d, o.iterations)] + ([(k, o.path_iterations)] if k != d else [])
+    if start is None:
+        theta_u, theta_i = _start(p, o)
+        steps = [(d, o.iterations)] + ([(k, o.path_iterations)] if k != d else [])
+    else:  # from the chosen fit's parameters, read back from its embeddings
+        theta_u, theta_i = _parameters(p, *start, k)
+        d, steps = k, [(k, o.path_iterations)]
     for factors, iterations in steps:
         if factors != theta_u.shape[1] - fi - 1:
             theta_u, theta_i = _truncated(theta_u, theta_i, d, factors)
@@ -735,7 +758,8 @@ def fit_art(data: ModelData, options: HybridOptions) -> Fitted:
 
 def refit(data: ModelData, options: HybridOptions, fitted: Fitted) -> Fitted:
     """``fitted`` (the fit :func:`fit_art` chose on valid, or one of its alternatives) fitted again, at every
-    setting validation chose (:func:`fit_choice`), on the training and validation rows together: the
+    setting validation chose, from its own parameters (:func:`fit_choice`), on the training and validation
+    rows together: the
     validation rows are each user's most recent, and once the settings are chosen they are data like any
     other. The result keeps ``fitted``'s embeddings as ``heldout_user_emb``/``heldout_item_emb`` (what a test
     on the validation rows ranks with) and its alternatives; ``info["refit"]`` records the rows and time."""
@@ -743,7 +767,10 @@ def refit(data: ModelData, options: HybridOptions, fitted: Fitted) -> Fitted:
     both = data.interactions_with_valid
     data.log(f"  refitting the chosen fit on the training and validation rows ({both.n_rows:,} rows)")
     user_side, item_side = _side_arrays(data, options, both)
-    u, v, columns = fit_choice(both, user_side, item_side, options, fitted.info["choice"])
+    choice = fitted.info["choice"]
+    columns = int(choice["factors"]) + user_side.shape[1] + item_side.shape[1] + 2  # the rating model's
+    start = (fitted.user_emb[:, :columns], fitted.item_emb[:, :columns])
+    u, v, columns = fit_choice(both, user_side, item_side, options, choice, start=start)
     seconds = time.perf_counter() - began
     info = {
         **fitted.info,

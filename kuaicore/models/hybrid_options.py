@@ -90,11 +90,12 @@ class HybridOptions:
     chooses 0.5 in ``mixed-taste`` (block +0.009 of the oracle) and 1 elsewhere (BENCHMARKS.md "The
     mixture's prior weighed by the square root of the user's ratings").
     ``refit``: once validation has chosen every setting above, the chosen fit is fitted again on the
-    training and validation rows together (kuaicore.models.hybrid.refit; the run keeps the chosen fit's
-    embeddings for tests on the validation rows). The validation rows are each user's most recent tenth,
+    training and validation rows together, from its own parameters for ``path_iterations`` (then its taste
+    groups and neighbourhood term; kuaicore.models.hybrid.refit; the run keeps the chosen fit's embeddings
+    for tests on the validation rows). The validation rows are each user's most recent tenth,
     with the first rows of late videos. Chosen by validation one level down (each twin ART's training rows
     split again by time, the original valid rows the test): the default +0.016 ndcg@10 over 24 ARTs, the
-    hybrid alone +0.031; the block +0.002 / +0.005 (BENCHMARKS.md "Refitted on train + valid"). false: the
+    hybrid alone +0.032; the block +0.002 / +0.005 (BENCHMARKS.md "Refitted on train + valid"). false: the
     run is the fit on the training rows.
     ``tol``: a stage stops early once an iteration moves the parameters by less than ``tol`` of their norm
     (0: never). Not the training error, which flattens long before the ranking of unseen pairs does: on sparse

@@ -34,51 +34,52 @@ class _LaterIsBetter:
         return float(self.calls)
 
 
-@pytest.mark.parametrize("groups", [{"clusters": "2", "mixture_groups": "2"}, {"covariance_groups": "2"}])
-def test_every_finalist_replayed_from_its_path_entry_is_the_same_fit_bit_for_bit(groups):
-    """One side penalty and one factor penalty: the path is the first stage, then the rank 3 from it, the
-    taste groups from that, the neighbourhood term on every finalist. Replaying a finalist's path entry
-    (what the refit does on train + valid) on the same rows must give the same embeddings exactly."""
+GROUP_STAGES = [{"clusters": "2", "mixture_groups": "2"}, {"covariance_groups": "2"}]
+
+
+def _finalists(groups: dict, iterations: int, path_iterations: int):
+    """Planted ratings fitted with one side penalty and one factor penalty, every later stage taken (a
+    validation under which each candidate beats the last): the first stage, the rank 3 from it, the taste
+    groups of ``groups`` from that, the neighbourhood term on every finalist. Returns the data, the item
+    side columns, the options and every finalist as (user_emb, item_emb, its path entry)."""
     data, tags, _, _ = _planted(11, 0.5, 0.5)
+    stages_off = {"clusters": "", "covariance_groups": "", "mixture_groups": ""}
     opts = hybrid.HybridOptions(
-        factors=6, iterations=8, path_iterations=4, reg="0.05", side_reg="1", ranks="3", tol=0.0,
-        clusters="", covariance_groups="", mixture_groups="", mixture_power="0.5", neighbours="1",
-        neighbour_rank=4,
+        factors=6, iterations=iterations, path_iterations=path_iterations, reg="0.05", side_reg="1",
+        ranks="3", tol=0.0, mixture_power="0.5", neighbours="1", neighbour_rank=4, **{**stages_off, **groups},
     )  # fmt: skip
-    opts = replace(opts, **groups)
-    no_user_side = np.zeros((120, 0))
-    u, v, info, alternatives = hybrid.fit_with_alternatives(data, no_user_side, tags, opts, _LaterIsBetter())
+    u, v, info, alternatives = hybrid.fit_with_alternatives(
+        data, np.zeros((120, 0)), tags, opts, _LaterIsBetter()
+    )
     finalists = [(u, v, info["choice"])] + [(a["user_emb"], a["item_emb"], a["choice"]) for a in alternatives]
     assert info["factors"] == 3 and info["neighbours"] == 1.0  # every stage taken
-    assert any(c.get("clusters") for *_, c in finalists)  # the replay of a taste-group stage is exercised
+    assert any(c.get("clusters") for *_, c in finalists)  # a taste-group stage among the finalists
+    return data, tags, opts, finalists
+
+
+@pytest.mark.parametrize("groups", GROUP_STAGES)
+def test_every_finalist_replayed_from_its_path_entry_is_the_same_fit_bit_for_bit(groups):
+    """Replaying a finalist's path entry from the usual start (``fit_choice`` without ``start``) on the
+    rows it was fitted on gives the same embeddings exactly."""
+    data, tags, opts, finalists = _finalists(groups, iterations=8, path_iterations=4)
     for user_emb, item_emb, choice in finalists:
-        ru, rv, columns = hybrid.fit_choice(data, no_user_side, tags, opts, choice)
+        ru, rv, columns = hybrid.fit_choice(data, np.zeros((120, 0)), tags, opts, choice)
         np.testing.assert_array_equal(ru, user_emb)
         np.testing.assert_array_equal(rv, item_emb)
         assert columns == user_emb.shape[1] - opts.neighbour_rank  # the rating model's columns
 
 
-@pytest.mark.parametrize("groups", [{"clusters": "2", "mixture_groups": "2"}, {"covariance_groups": "2"}])
+@pytest.mark.parametrize("groups", GROUP_STAGES)
 def test_the_refit_from_a_finalists_own_parameters_on_the_same_rows_stays_where_it_is(groups):
     """The refit continues the chosen fit from its parameters (read back from its embeddings) at its
     penalties and rank, then redoes its taste groups and neighbourhood term. On the rows it was fitted on,
     from a converged fit, that is a fixed point: every finalist comes back to itself (to float32 rounding
     and the last iterations' movement)."""
-    data, tags, _, _ = _planted(11, 0.5, 0.5)
-    opts = hybrid.HybridOptions(
-        factors=6, iterations=60, path_iterations=10, reg="0.05", side_reg="1", ranks="3", tol=0.0,
-        clusters="", covariance_groups="", mixture_groups="", mixture_power="0.5", neighbours="1",
-        neighbour_rank=4,
-    )  # fmt: skip
-    opts = replace(opts, **groups)
-    no_user_side = np.zeros((120, 0))
-    u, v, info, alternatives = hybrid.fit_with_alternatives(data, no_user_side, tags, opts, _LaterIsBetter())
-    finalists = [(u, v, info["choice"])] + [(a["user_emb"], a["item_emb"], a["choice"]) for a in alternatives]
-    assert any(c.get("clusters") for *_, c in finalists) and info["neighbours"] == 1.0
+    data, tags, opts, finalists = _finalists(groups, iterations=60, path_iterations=10)
     for user_emb, item_emb, choice in finalists:
         columns = choice["factors"] + tags.shape[1] + 2
         start = (user_emb[:, :columns], item_emb[:, :columns])
-        ru, rv, rating_columns = hybrid.fit_choice(data, no_user_side, tags, opts, choice, start=start)
+        ru, rv, rating_columns = hybrid.fit_choice(data, np.zeros((120, 0)), tags, opts, choice, start=start)
         assert rating_columns == columns and ru.shape == user_emb.shape and rv.shape == item_emb.shape
         np.testing.assert_allclose(ru, user_emb, atol=1e-3)
         np.testing.assert_allclose(rv, item_emb, atol=1e-3)

@@ -435,38 +435,30 @@ def fit_choice(
     item_side: np.ndarray,
     options: HybridOptions,
     choice: dict,
+    start: tuple[np.ndarray, np.ndarray],
     on_iteration: Callable[[float, float], None] | None = None,
-    start: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """The fit that validation chose, fitted again without validation on ``data`` (the training rows and
-    the validation rows together): ``choice`` is the chosen fit's path entry (``info["choice"]`` of
-    :func:`fit_with_alternatives`: its penalties, factors, taste groups and neighbourhood weight). The
-    alternation runs ``options.iterations`` at those penalties from the usual start (truncated to the chosen
-    rank for ``options.path_iterations`` more where the path chose fewer factors), or, given ``start`` (the
-    chosen fit's rating-model embeddings, as :func:`refit` passes them), ``options.path_iterations`` from
-    its parameters: as good on the twin and ~3x cheaper (BENCHMARKS.md "Refitted on train + valid"). Then
-    the chosen taste groups and neighbourhood term. Returns ``(user_emb, item_emb, rating_columns)``."""
+    """The fit that validation chose, continued without validation on ``data`` (the training rows and the
+    validation rows together): ``choice`` is the chosen fit's path entry (``info["choice"]`` of
+    :func:`fit_with_alternatives`: its penalties, factors, taste groups and neighbourhood weight), ``start``
+    its rating-model embeddings (the first ``factors + side columns + 2`` columns), from whose parameters
+    the alternation runs ``options.path_iterations`` at those penalties; then the chosen taste groups and
+    neighbourhood term are redone. A replay from the usual start (40 iterations) ranked the same on the
+    twin at ~3x the time (BENCHMARKS.md "Refitted on train + valid"). Returns ``(user_emb, item_emb,
+    rating_columns)``."""
     o = options
     if choice.get("ensemble", 1) > 1:
         raise UsageError("--option ensemble: a mean of several fits cannot be refitted (use refit=false)")
     p = _problem(data, user_side, item_side, o)
-    d, k = o.factors, int(choice["factors"])
+    k = int(choice["factors"])
     fu, fi = p.s_u.shape[1], p.t_i.shape[1]
     reg, side_reg, implicit_reg = choice["reg"], choice["side_reg"], choice["implicit_reg"]
-    if start is None:
-        theta_u, theta_i = _start(p, o)
-        steps = [(d, o.iterations)] + ([(k, o.path_iterations)] if k != d else [])
-    else:  # from the chosen fit's parameters, read back from its embeddings
-        theta_u, theta_i = _parameters(p, *start, k)
-        d, steps = k, [(k, o.path_iterations)]
-    for factors, iterations in steps:
-        if factors != theta_u.shape[1] - fi - 1:
-            theta_u, theta_i = _truncated(theta_u, theta_i, d, factors)
-        pen_u = _penalty(reg, side_reg, implicit_reg, factors, fi, o)
-        pen_i = _penalty(reg, side_reg, implicit_reg, factors, fu, o)
-        rmses = _alternate(
-            p, theta_u, theta_i, (pen_u, pen_i), factors, iterations, o.relax, on_iteration, o.tol
-        )
+    theta_u, theta_i = _parameters(p, *start, k)
+    pen_u = _penalty(reg, side_reg, implicit_reg, k, fi, o)
+    pen_i = _penalty(reg, side_reg, implicit_reg, k, fu, o)
+    rmses = _alternate(
+        p, theta_u, theta_i, (pen_u, pen_i), k, o.path_iterations, o.relax, on_iteration, o.tol
+    )
     if choice.get("clusters"):
         base = {**choice, "train_rmse": rmses[-1]}
         theta_u = _Groups(p, theta_i, base, o).refit(theta_u, choice)
@@ -770,7 +762,7 @@ def refit(data: ModelData, options: HybridOptions, fitted: Fitted) -> Fitted:
     choice = fitted.info["choice"]
     columns = int(choice["factors"]) + user_side.shape[1] + item_side.shape[1] + 2  # the rating model's
     start = (fitted.user_emb[:, :columns], fitted.item_emb[:, :columns])
-    u, v, columns = fit_choice(both, user_side, item_side, options, choice, start=start)
+    u, v, columns = fit_choice(both, user_side, item_side, options, choice, start)
     seconds = time.perf_counter() - began
     info = {
         **fitted.info,

@@ -17,7 +17,7 @@ from planted_ratings import planted as _planted
 from kuaicore.cli import cli
 from kuaicore.config import TrainConfig
 from kuaicore.models import hybrid
-from kuaicore.models.contract import ModelData
+from kuaicore.models.contract import Fitted, ModelData
 from kuaicore.models.interactions import build_csr, load_interactions
 from kuaicore.runs import RunOutputs
 
@@ -126,6 +126,8 @@ def test_a_test_on_valid_ranks_with_the_fit_that_never_saw_it():
     assert run.heldout() == own  # not refitted: its own embeddings
     run = RunOutputs("r", None, {}, *own, None, None, *held)
     assert run.heldout() == held
+    assert Fitted(*own).heldout() == own  # what a fit hands the blend, before it is written
+    assert Fitted(*own, heldout_user_emb=held[0], heldout_item_emb=held[1]).heldout() == held
 
 
 def test_cli_valid_protocol_of_a_refitted_run_equals_the_run_without_the_refit(tiny_art, tmp_path):

@@ -143,7 +143,8 @@ def _train_tower(data: ModelData, options: BlendOptions) -> tuple[np.ndarray, np
 
 def _fit_hybrid(data: ModelData, options: BlendOptions) -> tuple[Fitted, str, Any]:
     """Fit the hybrid part at the hybrid's defaults and keep it as run ``NAME-hybrid`` (as `kuaicore train
-    --model hybrid --seed S` would write it, so `compare` reuses it for ``hybrid``); the fit and its name."""
+    --model hybrid --seed S` would write it, so `compare` reuses it for ``hybrid``); the fit, its name and
+    the options it was fitted with."""
     import time
     from dataclasses import replace
 
@@ -165,13 +166,6 @@ def _fit_hybrid(data: ModelData, options: BlendOptions) -> tuple[Fitted, str, An
         record_cost(run_dir, TrainCost(seconds, None))
     data.log(f"blend: kept the hybrid part as runs/{name}")
     return part, name, part_options
-
-
-def _heldout(fit: Fitted) -> tuple[np.ndarray, np.ndarray]:
-    """The embeddings of ``fit`` that never saw the validation rows (a refitted fit keeps them apart)."""
-    if fit.heldout_user_emb is not None and fit.heldout_item_emb is not None:
-        return fit.heldout_user_emb, fit.heldout_item_emb
-    return fit.user_emb, fit.item_emb
 
 
 def fit_art(data: ModelData, options: BlendOptions) -> Fitted:
@@ -210,7 +204,7 @@ def blend_parts(
     scored: list[dict[str, Any]] = []
     best: tuple | None = None  # (score, weight, user_emb, item_emb, hybrid fit, spreads)
     for fit in fits:  # each scored on valid by its embeddings that never saw it
-        held = _heldout(fit)
+        held = fit.heldout()
         spreads = (score_spread(*held, users, cands.items), score_spread(ut, it, users, cands.items))
         label = fit.info.get("groups", "")
         named = f" ({label})" if len(fits) > 1 else ""

@@ -55,6 +55,13 @@ class Fitted:
     def has_embeddings(self) -> bool:
         return self.user_emb is not None and self.item_emb is not None
 
+    def heldout(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """The embeddings that never saw the validation rows: ``heldout_*_emb`` where the fit was refitted on
+        them, else its own (as :meth:`kuaicore.runs.RunOutputs.heldout` reads them back from a run)."""
+        if self.heldout_user_emb is not None and self.heldout_item_emb is not None:
+            return self.heldout_user_emb, self.heldout_item_emb
+        return self.user_emb, self.item_emb
+
 
 class ModelData:
     """What ``fit`` receives: the ART folder opened lazily, and the run's training configuration.

@@ -77,6 +77,9 @@ def test_trim_deletes_the_oldest_files_first(tmp_path):
 def _train(art: Path, run: str, cache: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != JAX_ENV}
     env.update({ENV: str(cache), "JAX_LOG_COMPILES": "1"})  # logs each persistent-cache hit on stderr
+    # JAX keeps only programs that took >= 1 s to compile: on a busy machine a small one crossed that in one
+    # run and not the other (CI, 2026-12-03), so every program is kept in both runs here
+    env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
     argv = ["train", str(art), "--model", "two-tower", "--epochs", "1", "--run", run]
     return subprocess.run(
         [sys.executable, "-m", "kuaicore.cli", *argv], env=env, capture_output=True, text=True, check=True

@@ -372,7 +372,7 @@ def fit_with_alternatives(
             # the term on every finalist: they are chosen together, since what the groups add the term may
             # add anyway
             outcomes = [
-                _with_neighbours(r, _baseline(fit_), *fitted, path, o, validation)
+                _with_neighbours(r, _baseline(*fit_[1:3]), *fitted, path, o, validation)
                 for fit_, fitted in finalists
             ]
             neighbour_seconds = time.perf_counter() - began
@@ -466,16 +466,15 @@ def fit_choice(
     rating_columns = user_emb.shape[1]
     weight = choice.get("neighbours", 0.0)
     if weight:
-        baseline = (user_emb[:, -2].astype(np.float64), item_emb[:, -1].astype(np.float64))
-        left, right = _neighbour_columns(p.r, baseline, o)
+        left, right = _neighbour_columns(p.r, _baseline(user_emb, item_emb), o)
         user_emb = np.hstack([user_emb, left * np.float32(weight)])
         item_emb = np.hstack([item_emb, right])
     return user_emb, item_emb, rating_columns
 
 
-def _baseline(fit_: tuple) -> tuple[np.ndarray, np.ndarray]:
-    """``(b_u, mu + b_i)`` of a best-fit tuple's embeddings (float64): the neighbourhood term's baseline."""
-    return fit_[1][:, -2].astype(np.float64), fit_[2][:, -1].astype(np.float64)
+def _baseline(user_emb: np.ndarray, item_emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(b_u, mu + b_i)`` of a fit's rating-model embeddings (float64): the neighbourhood term's baseline."""
+    return user_emb[:, -2].astype(np.float64), item_emb[:, -1].astype(np.float64)
 
 
 class _Groups:

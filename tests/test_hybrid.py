@@ -20,7 +20,7 @@ from planted_ratings import planted as _planted
 from kuaicore.cli import cli
 from kuaicore.errors import UsageError
 from kuaicore.kernels.hybrid import pair_dots, residuals, ridge_half_step, row_grams
-from kuaicore.models import exposure, hybrid, mf
+from kuaicore.models import exposure, hybrid, hybrid_stages, mf
 from kuaicore.protocol import protocol_ndcg
 
 
@@ -359,16 +359,16 @@ def test_ensemble_scores_the_mean_of_the_best_fits_and_keeps_it_only_where_valid
         return [{"reg": 0.1, "factors": 4, "valid_ndcg": s} for s in scores]
 
     p = path()
-    u, v, chosen = hybrid._ensemble(p, fits, (1, *fits[1]), 3, _ScriptedValidation([0.72, 0.71]))
+    u, v, chosen = hybrid_stages.ensemble(p, fits, (1, *fits[1]), 3, _ScriptedValidation([0.72, 0.71]))
     assert [s.get("ensemble") for s in p[3:]] == [2, 3] and chosen is p[3]
     assert chosen["valid_ndcg"] == 0.72 and u.shape == (5, 8) and v.shape == (6, 8)
     mean = (fits[1][0] @ fits[1][1].T + fits[2][0] @ fits[2][1].T) / 2  # fits 1 and 2: the two best
     np.testing.assert_allclose(u @ v.T, mean, rtol=1e-5, atol=1e-5)
     p = path()
-    u, v, chosen = hybrid._ensemble(p, fits, (1, *fits[1]), 3, _ScriptedValidation([0.7, 0.69]))
+    u, v, chosen = hybrid_stages.ensemble(p, fits, (1, *fits[1]), 3, _ScriptedValidation([0.7, 0.69]))
     assert chosen is p[1] and u is fits[1][0] and v is fits[1][1]  # a tie is no gain: the single fit stays
     p = path()
-    hybrid._ensemble(p, fits, (1, *fits[1]), 9, _ScriptedValidation([0.1, 0.1]))
+    hybrid_stages.ensemble(p, fits, (1, *fits[1]), 9, _ScriptedValidation([0.1, 0.1]))
     assert [s["ensemble"] for s in p[3:]] == [2, 3]  # at most every fit of the path
 
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from planted_ratings import interactions
 
 from kuaicore.errors import UsageError
-from kuaicore.kernels.hybrid import row_grams
+from kuaicore.kernels.hybrid import ridge_half_step, row_grams
 from kuaicore.kernels.mixture import mixture_user_step
 from kuaicore.models import hybrid
 from kuaicore.models.user_clusters import (
@@ -22,7 +22,6 @@ from kuaicore.models.user_clusters import (
     prior_weights,
     rating_statistics,
     ridge_toward,
-    ridge_toward_precision,
     taste_mixture,
 )
 from kuaicore.protocol import candidates_from_rows
@@ -82,17 +81,20 @@ def test_ridge_toward_a_prior_diagonal_or_full_matches_the_normal_equations(seed
     rng, m, resid, design, precision = _random_rows(seed, n_rows, n_cols, d, density)
     penalty = rng.uniform(0.05, 2.0, d)
     prior = rng.standard_normal((n_rows, d))
-    diagonal, full = np.full((n_rows, d), np.nan), np.full((n_rows, d), np.nan)
-    ridge_toward(m, resid, design, penalty, prior, diagonal)
-    ridge_toward_precision(m, resid, design, precision, prior, full)
+    stats = rating_statistics(m, resid, design)
+    diagonal = ridge_toward(stats, np.diag(penalty), prior)
+    full = ridge_toward(stats, precision, prior)
     for out, p in ((diagonal, np.diag(penalty)), (full, precision)):
+        assert out.shape == (n_rows, d)
         for u in range(n_rows):
             lo, hi = m.indptr[u], m.indptr[u + 1]
             x, y, n = design[m.indices[lo:hi]], resid[lo:hi], hi - lo
             want = np.linalg.solve(x.T @ x + n * p, x.T @ y + n * p @ prior[u]) if n else prior[u]
             assert np.allclose(out[u], want, atol=1e-8)
-    ridge_toward_precision(m, resid, design, np.diag(penalty), prior, full)  # diagonal: the plain ridge
-    assert np.allclose(full, diagonal, atol=1e-10)
+    # toward a zero prior, the diagonal case is the hybrid's plain ridge half step
+    plain = np.full((n_rows, d), np.nan)
+    ridge_half_step(m.indptr, m.indices, resid, design, penalty, plain)
+    assert np.allclose(ridge_toward(stats, np.diag(penalty), np.zeros((n_rows, d))), plain, atol=1e-8)
 
 
 def _rated(rng: np.random.Generator, taste: np.ndarray, tags: np.ndarray):
@@ -350,12 +352,10 @@ def test_taste_mixture_finds_the_groups_that_k_means_of_noisy_fits_cannot(seed):
     r.sort_indices()
     resid = np.einsum("ij,ij->i", taste[rows], design[r.indices]) + 0.5 * rng.standard_normal(r.nnz)
     penalty = np.full(d, 0.3)
-    start = np.zeros((n_users, d))
-    ridge_toward(r, resid, design, penalty, np.zeros((n_users, d)), start)
-    labels, centres = kmeans(start, 3, seed=0)
-    grouped = np.zeros((n_users, d))
-    ridge_toward(r, resid, design, penalty, centres[labels], grouped)
     stats = rating_statistics(r, resid, design)
+    start = ridge_toward(stats, np.diag(penalty), np.zeros((n_users, d)))
+    labels, centres = kmeans(start, 3, seed=0)
+    grouped = ridge_toward(stats, np.diag(penalty), centres[labels])
     theta, shares = taste_mixture(stats, start, np.sqrt(penalty), 3, 6, 0.25, 0.3, 1.0, seed=0)
     assert np.allclose(shares, np.sort(np.bincount(group) / n_users)[::-1], atol=0.03)
 

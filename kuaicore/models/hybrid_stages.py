@@ -26,7 +26,6 @@ from kuaicore.models.user_clusters import (
     prior_precision,
     rating_statistics,
     ridge_toward,
-    ridge_toward_precision,
     taste_mixture,
 )
 
@@ -43,34 +42,35 @@ class Groups:
         self.resid, self.design = p.user_residuals(theta_i, d), p.item_design(theta_i, d)
         self.stats: tuple | None = None
 
+    def statistics(self) -> tuple[np.ndarray, ...]:
+        """The users' rating statistics against the fixed videos (user_clusters.rating_statistics), summed on
+        first use: every round of every candidate of the stage solves from them."""
+        if self.stats is None:
+            self.stats = rating_statistics(self.p.r, self.resid, self.design)
+        return self.stats
+
     def toward_centres(self, theta_u: np.ndarray, k: int, covariance: bool) -> np.ndarray:
         """``o.cluster_rounds`` rounds of k-means of the users' penalty-scaled coefficients into ``k`` groups
         and a user step toward the centres (the plain ridge's penalty, or with ``covariance`` the inverse of
         the users' covariance within their groups), from ``theta_u`` (not changed)."""
-        p, o, scale = self.p, self.o, self.scale
-        theta_u = theta_u.copy()
+        o, scale = self.o, self.scale
         for round_ in range(o.cluster_rounds):
             points = theta_u * scale
             labels, centres = kmeans(points, k, o.seed + round_)
             if covariance:
                 a = prior_precision(points, labels, centres, o.covariance_shrink, o.covariance_strength)
                 precision = scale[:, None] * a * scale[None, :]
-                ridge_toward_precision(
-                    p.r, self.resid, self.design, precision, centres[labels] / scale, theta_u
-                )
             else:
-                prior = centres[labels] / scale
-                ridge_toward(p.r, self.resid, self.design, self.penalty, prior, theta_u, p.fixed_grams()[0])
+                precision = np.diag(self.penalty)
+            theta_u = ridge_toward(self.statistics(), precision, centres[labels] / scale)
         return theta_u
 
     def mixture(self, theta_u: np.ndarray, k: int, power: float) -> np.ndarray:
         """The users of the taste mixture of ``k`` groups fitted by EM from ``theta_u``, its prior weighed by
         ``n_u^power``."""
         o = self.o
-        if self.stats is None:
-            self.stats = rating_statistics(self.p.r, self.resid, self.design)
         theta_u, _ = taste_mixture(
-            self.stats, theta_u, self.scale, k, o.mixture_rounds, self.noise,
+            self.statistics(), theta_u, self.scale, k, o.mixture_rounds, self.noise,
             o.covariance_shrink, o.covariance_strength, o.seed, power,
         )  # fmt: skip
         return theta_u

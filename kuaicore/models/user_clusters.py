@@ -5,16 +5,17 @@ share tastes in groups (people who like the same tags), zero is the wrong centre
 is pulled toward no taste at all, instead of toward what users like them like. Here the users'
 coefficient rows, scaled by the square root of their penalties (the metric of the ridge prior), are grouped
 by k-means (:func:`kmeans`, seeded k-means++), and each user's ridge is refitted toward their group's
-centre: ``min sum_i (r_ui - z_i . theta_u)^2 + n_u sum_p pen_p (theta_up - c_p)^2``, solved as the ordinary
-ridge of ``theta_u - c`` on the residuals ``r_ui - z_i . c`` (:func:`ridge_toward`), so the hybrid's kernel
-solves it unchanged. Grouping and refitting alternate for a few rounds; the videos' side stays fixed.
+centre: ``min sum_i (r_ui - z_i . theta_u)^2 + n_u sum_p pen_p (theta_up - c_p)^2``, whose solution is
+``c + A^-1 (b - G c)`` with the user's Gram matrix ``G = sum z z'``, ``b = sum r z`` and ``A = G + n_u
+diag(pen)`` (:func:`ridge_toward`). The videos' side stays fixed through the stage, so ``G`` and ``b`` are
+summed once (:func:`rating_statistics`) and serve every round and every candidate: grouping and
+refitting alternate for a few rounds.
 
 The groups' shared covariance shapes the prior too (:func:`prior_precision`): users who like one tag tend
 to like some others, so a penalty that is the inverse of the users' covariance (within their groups; one
 group is the whole population, as Bayesian PMF's learned prior) lets a user's few ratings inform the
 weights of tags and factors they never rated, where the diagonal ridge shrinks each alone. The penalty
-``n_u (theta_u - c)' P (theta_u - c)`` is solved as the diagonal ridge in whitened coordinates
-(:func:`ridge_toward_precision`), again by the same kernel.
+``n_u (theta_u - c)' P (theta_u - c)`` is solved the same way, with ``A = G + n_u P``.
 
 k-means groups noisy fitted coefficients: a user with few ratings lands in a group by noise. The taste
 mixture (:func:`taste_mixture`, EM) places each user by how well each group's prior explains their own
@@ -30,7 +31,6 @@ a prior", "A taste mixture fitted by EM").
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg
 import scipy.sparse as sp
 
 __all__ = [
@@ -39,7 +39,6 @@ __all__ = [
     "prior_weights",
     "rating_statistics",
     "ridge_toward",
-    "ridge_toward_precision",
     "taste_mixture",
 ]
 
@@ -78,25 +77,22 @@ def kmeans(points: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarra
     return labels, centres
 
 
-def ridge_toward(
-    r: sp.csr_matrix,
-    resid: np.ndarray,
-    design: np.ndarray,
-    penalty: np.ndarray,
-    prior: np.ndarray,
-    out: np.ndarray,
-    fixed: np.ndarray | None = None,
-) -> None:
-    """Every row u of ``r`` (its pattern; ``resid`` float64 [nnz] the values to fit) solved against
-    ``design`` (float64 [n_other, d]) with the weighted-lambda ridge shrunk toward ``prior[u]`` (float64
-    [n, d]) instead of zero; ``out`` (float64 [n, d]) is replaced in place. Rows with no observation get
-    their prior. ``fixed``: the Gram entries of design's last columns (kuaicore.kernels.hybrid.row_grams),
-    not summed again."""
-    from kuaicore.kernels.hybrid import pair_dots, ridge_half_step
+def ridge_toward(stats: tuple[np.ndarray, ...], precision: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    """Every user's ridge toward their own prior, from their ratings' ``stats`` (:func:`rating_statistics`):
+    ``theta_u = argmin sum_i (e_ui - z_i . theta)^2 + n_u (theta - prior[u])' precision (theta - prior[u])``
+    (``precision`` float64 [d, d], symmetric positive definite: ``diag(penalty)`` is the weighted-lambda
+    ridge; ``prior`` float [n, d]). Returns theta float64 [n, d]; users with no observation get their
+    prior (kernel :func:`kuaicore.kernels.mixture.ridge_toward_rows`)."""
+    from kuaicore.kernels.mixture import ridge_toward_rows
 
-    shifted = resid - pair_dots(r.indptr, r.indices, prior, design)
-    ridge_half_step(r.indptr, r.indices, shifted, design, penalty, out, fixed)
-    out += prior
+    grams, bs, _, counts = stats
+    return ridge_toward_rows(
+        grams,
+        bs,
+        counts.astype(np.float64),
+        np.ascontiguousarray(precision, dtype=np.float64),
+        np.ascontiguousarray(prior, dtype=np.float64),
+    )
 
 
 def prior_precision(
@@ -120,27 +116,6 @@ def prior_precision(
     precision = np.linalg.inv(cov)
     precision = (precision + precision.T) / 2.0
     return precision * (strength * d / np.trace(precision))
-
-
-def ridge_toward_precision(
-    r: sp.csr_matrix,
-    resid: np.ndarray,
-    design: np.ndarray,
-    precision: np.ndarray,
-    prior: np.ndarray,
-    out: np.ndarray,
-) -> None:
-    """As :func:`ridge_toward` with a full penalty matrix: every row u of ``r`` solves
-    ``min sum_i (resid_ui - z_i . theta)^2 + n_u (theta - prior[u])' precision (theta - prior[u])``
-    (``precision`` float64 [d, d], symmetric positive definite). With ``precision = M M'`` (Cholesky) and
-    ``psi = M' theta`` it is :func:`ridge_toward` with the identity penalty over the whitened design
-    ``M^-1 z_i``, toward ``M' prior[u]``; ``theta = M'^-1 psi``. ``out`` (float64 [n, d]) is replaced in
-    place; rows with no observation get their prior."""
-    m = np.linalg.cholesky(precision)
-    white = np.ascontiguousarray(scipy.linalg.solve_triangular(m, design.T, lower=True).T)
-    psi = np.empty_like(out)
-    ridge_toward(r, resid, white, np.ones(design.shape[1]), np.ascontiguousarray(prior @ m), psi)
-    out[:] = scipy.linalg.solve_triangular(m.T, psi.T, lower=False).T
 
 
 def rating_statistics(r: sp.csr_matrix, resid: np.ndarray, design: np.ndarray) -> tuple[np.ndarray, ...]:

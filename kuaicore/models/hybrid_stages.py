@@ -36,18 +36,11 @@ class Groups:
 
     def __init__(self, p: Problem, theta_i: np.ndarray, base: dict, o: HybridOptions) -> None:
         d = base["factors"]
-        self.p, self.o, self.noise = p, o, base["train_rmse"] ** 2
+        self.o, self.noise = o, base["train_rmse"] ** 2
         self.penalty = penalty(base["reg"], base["side_reg"], base["implicit_reg"], d, p.t_i.shape[1], o)
         self.scale = np.sqrt(self.penalty)
-        self.resid, self.design = p.user_residuals(theta_i, d), p.item_design(theta_i, d)
-        self.stats: tuple | None = None
-
-    def statistics(self) -> tuple[np.ndarray, ...]:
-        """The users' rating statistics against the fixed videos (user_clusters.rating_statistics), summed on
-        first use: every round of every candidate of the stage solves from them."""
-        if self.stats is None:
-            self.stats = rating_statistics(self.p.r, self.resid, self.design)
-        return self.stats
+        # the users' rating statistics against the fixed videos: every round of every candidate uses them
+        self.stats = rating_statistics(p.r, p.user_residuals(theta_i, d), p.item_design(theta_i, d))
 
     def toward_centres(self, theta_u: np.ndarray, k: int, covariance: bool) -> np.ndarray:
         """``o.cluster_rounds`` rounds of k-means of the users' penalty-scaled coefficients into ``k`` groups
@@ -62,7 +55,7 @@ class Groups:
                 precision = scale[:, None] * a * scale[None, :]
             else:
                 precision = np.diag(self.penalty)
-            theta_u = ridge_toward(self.statistics(), precision, centres[labels] / scale)
+            theta_u = ridge_toward(self.stats, precision, centres[labels] / scale)
         return theta_u
 
     def mixture(self, theta_u: np.ndarray, k: int, power: float) -> np.ndarray:
@@ -70,7 +63,7 @@ class Groups:
         ``n_u^power``."""
         o = self.o
         theta_u, _ = taste_mixture(
-            self.statistics(), theta_u, self.scale, k, o.mixture_rounds, self.noise,
+            self.stats, theta_u, self.scale, k, o.mixture_rounds, self.noise,
             o.covariance_shrink, o.covariance_strength, o.seed, power,
         )  # fmt: skip
         return theta_u

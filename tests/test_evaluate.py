@@ -217,3 +217,22 @@ def test_protocol_ndcg_is_what_evaluate_reports(tiny_art, tmp_path):
     # by hand: one user, candidates scored 3, 2, 1 with watch ratios 0.5, 2.5, 2.0 -> liked only the second
     hand = candidates_from_rows([0, 0, 0], [0, 1, 2], [0.5, 2.5, 2.0])
     assert protocol_ndcg(hand, 2.0, 10, scores=[3.0, 2.0, 1.0]) == pytest.approx(1 / math.log2(3))
+
+
+def test_seen_items_are_each_wanted_users_distinct_train_and_valid_items(tiny_art):
+    from kuaicore.evaluation.data import seen_items
+
+    rows = [
+        pq.read_table(tiny_art / name, columns=["user_idx", "item_idx"])
+        for name in ("train.parquet", "valid.parquet")
+    ]
+    user = np.concatenate([t.column("user_idx").to_numpy() for t in rows])
+    item = np.concatenate([t.column("item_idx").to_numpy() for t in rows])
+    n_users = int(json.loads((tiny_art / "manifest.json").read_text())["n_users"])
+    wanted = np.unique(user)[::3]  # every third user with rows; the others must get none
+    indptr, items = seen_items(tiny_art, n_users, wanted)
+    assert indptr.shape == (n_users + 1,) and indptr[0] == 0 and indptr[-1] == items.size
+    for u in range(n_users):
+        want = sorted(set(item[user == u].tolist())) if u in set(wanted.tolist()) else []
+        assert items[indptr[u] : indptr[u + 1]].tolist() == want
+    assert items.dtype == np.int32

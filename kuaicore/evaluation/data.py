@@ -133,7 +133,10 @@ def seen_items(art: Path, n_users: int, users: np.ndarray) -> tuple[np.ndarray, 
             i = t.column("item_idx").to_numpy().astype(np.int64)
             keep = wanted[u]
             keys.append(u[keep] << 32 | i[keep])
-    key = np.unique(np.concatenate(keys)) if keys else np.zeros(0, dtype=np.int64)
+    key = np.sort(np.concatenate(keys)) if keys else np.zeros(0, dtype=np.int64)
+    # the distinct pairs by a sort, not np.unique: NumPy >= 2.3 finds them with a hash table, 18 s for the
+    # 12M pairs of the real files' size against 0.35 s for this (BENCHMARKS.md "recommend --all")
+    key = key[np.concatenate(([True], key[1:] != key[:-1]))] if key.size else key
     u = (key >> 32).astype(np.int64)
     return indptr_from_counts(np.bincount(u, minlength=n_users)), (key & 0xFFFFFFFF).astype(np.int32)
 

@@ -29,15 +29,18 @@ from kuaicore.progress import log
 from kuaicore.runs import RunOutputs, load_run, resolve_run, write_json_atomic
 
 
-def _top_watched(data: EvalData, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """CSR of each user's k most-watched small-matrix videos (ties by ascending video_id)."""
+def _top_watched(data: EvalData, ks: tuple[int, ...]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """For each k of ``ks``, the CSR of each user's k most-watched small-matrix videos (ties by ascending
+    video_id); one sort serves every k (it is ~2 s of 4.7M rows at the real files' size)."""
     row = np.repeat(np.arange(data.n_rows), np.diff(data.indptr))
     order = np.lexsort((data.items, -data.watch_ratio, row))
     rank_in_row = np.arange(order.size) - data.indptr[row[order]]
-    keep = order[rank_in_row < k]
-    keep.sort()
-    counts = np.minimum(np.diff(data.indptr), k)
-    return indptr_from_counts(counts), data.items[keep].astype(np.int32)
+    top = {}
+    for k in ks:
+        keep = np.sort(order[rank_in_row < k])
+        counts = np.minimum(np.diff(data.indptr), k)
+        top[k] = (indptr_from_counts(counts), data.items[keep].astype(np.int32))
+    return top
 
 
 class _Context:
@@ -59,7 +62,7 @@ class _Context:
         )
         n_rel = np.diff(self.rel[0])
         self.keep = n_rel > 0
-        self.seed_rel = {k: _top_watched(self.data, k) for k in cfg.ks}
+        self.seed_rel = _top_watched(self.data, tuple(cfg.ks))
 
     def row(self, name: str, ranked: np.ndarray, pred: np.ndarray | None = None) -> dict[str, Any]:
         metrics, _ = summary.per_user_metrics(ranked, list(self.cfg.ks), self.rel, self.gain_csr)

@@ -143,8 +143,8 @@ def normal_equations_grouped(
     Rows of one (u, i) pair share their x, so ``X^T X = sum_pairs count * x x^T`` and ``X^T y = sum_pairs
     target_sum * x``. With C (counts) and S (target sums) as sparse user x item matrices, H = taste and
     G = tags, every block is a sparse or small dense product: ``U^T diag(C 1) U``, ``U^T C I``,
-    ``U^T (H * C G)``, ``I^T (G * C^T H)``, and the tag-by-tag block ``sum_u H_ut H_us (C (G_t * G_s))_u``
-    over the tag pairs that co-occur on some video (a sparse product: each video has few tags).
+    ``U^T (H * C G)``, ``I^T (G * C^T H)``, and the tag-by-tag block ``sum_(u,i) C_ui H_ua G_ia H_ub G_ib``
+    summed over each pair's few nonzero tags (:func:`kuaicore.kernels.tag_pairs.tag_pair_block`).
     Cost O(nnz * (Di + T) + n_users Du^2 + n_items Di^2) instead of O(rows * D^2).
     """
     _check_shapes(user_features, item_features, item_tags, taste)
@@ -167,13 +167,14 @@ def normal_equations_grouped(
     xtx[ou:oi, oi:oz] = u_f.T @ np.asarray(c @ i_f)
     xtx[ou:oi, oz:] = u_f.T @ hz
     xtx[oi:oz, oz:] = i_f.T @ (g * np.asarray(c.T @ h))
-    pairs = [(a, b) for a in range(t) for b in range(a, t) if np.any(g[:, a] * g[:, b])]
-    if pairs:
-        pa, pb = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
-        q = (c @ sp.csc_matrix(g[:, pa] * g[:, pb])).tocoo()  # sparse: a video has 1-4 tags
-        weights = q.data * h[q.row, pa[q.col]] * h[q.row, pb[q.col]]
-        zz = np.bincount(q.col, weights=weights, minlength=len(pairs))
-        xtx[oz + pa, oz + pb] = zz
+    if t:  # the tag-by-tag block, from each pair's few nonzero tags (kernel: kuaicore.kernels.tag_pairs)
+        from kuaicore.kernels.tag_pairs import tag_pair_block
+
+        tags = sp.csr_matrix(g)
+        tags.sort_indices()
+        xtx[oz:, oz:] = tag_pair_block(
+            m.indptr, m.indices, c.data, tags.indptr, tags.indices, tags.data, np.ascontiguousarray(h)
+        )
     xtx = np.triu(xtx) + np.triu(xtx, 1).T
     su, si = np.asarray(s_m.sum(axis=1)).ravel(), np.asarray(s_m.sum(axis=0)).ravel()
     xty = np.concatenate([[su.sum()], u_f.T @ su, i_f.T @ si, (h * np.asarray(s_m @ g)).sum(axis=0)])

@@ -418,3 +418,29 @@ def test_als_options_are_checked():
     with pytest.raises(UsageError, match="--dtype"):
         als.ALSOptions(dtype="float16")
     np.testing.assert_allclose(als.confidence(np.array([0.0, 1.0]), als.ALSOptions(alpha=2.0)), [1.0, 3.0])
+
+
+@given(
+    st.integers(0, 10_000),
+    st.integers(1, 70),  # users: below and above the kernel's 64 fixed blocks
+    st.integers(1, 12),
+    st.integers(1, 5),
+    st.floats(0.0, 1.0),
+)
+@settings(max_examples=30, deadline=None)
+def test_tag_pair_block_is_the_brute_force_sum(seed, n_users, n_items, t, density):
+    from kuaicore.kernels.tag_pairs import tag_pair_block
+
+    rng = np.random.default_rng(seed)
+    c = sp.random(n_users, n_items, density=density, format="csr", random_state=rng)
+    c.data = rng.integers(1, 4, c.nnz).astype(np.float64)  # row counts
+    g = (rng.random((n_items, t)) < 0.5) * rng.uniform(0.5, 2, (n_items, t))
+    h = rng.normal(size=(n_users, t))
+    tags = sp.csr_matrix(g)
+    tags.sort_indices()
+    got = tag_pair_block(c.indptr, c.indices, c.data, tags.indptr, tags.indices, tags.data, h)
+    want = np.zeros((t, t))
+    for u, i in zip(*c.nonzero(), strict=True):
+        z = h[u] * g[i]
+        want += c[u, i] * np.outer(z, z)
+    np.testing.assert_allclose(got, np.triu(want), rtol=1e-12, atol=1e-12)

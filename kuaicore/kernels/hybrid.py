@@ -8,8 +8,8 @@ One half step fixes the other side and solves, for every row u of a CSR matrix o
 where ``z_i = design[i]`` is the other side's row (its factors, its fixed side features and a 1 for the bias)
 and ``n_u`` the row's observation count (weighted-lambda regularisation: one penalty suits light and heavy
 rows alike). :func:`residuals` computes ``e_ui`` (the rating less the global mean, the other side's bias
-and the offsets that its feature weights contribute), :func:`pair_dots` such offsets alone; the Gram
-entries of the fixed columns are summed once per fit (:func:`row_grams`). Arrays in, arrays out; only
+and the offsets that its feature weights contribute); the Gram entries of the fixed columns are summed
+once per fit (:func:`row_grams`). Arrays in, arrays out; only
 numpy and numba are imported.
 """
 
@@ -172,7 +172,8 @@ def ridge_half_step(
     Gram entries of design's last m columns (the grams of :func:`row_grams` over ``design[:, d - m:]``),
     which are then not summed again (the same result, bit for bit). ``sse`` (float64 [n]), when given,
     receives each row's sum of squared residuals ``values[j] - out[u] . design[indices[j]]`` at the new
-    coefficients (each residual the same bits as ``values - pair_dots(indptr, indices, out, design)``)."""
+    coefficients (each residual's dot product summed in column order from 0.0, as :func:`residuals` sums
+    it)."""
     d = design.shape[1]
     if fixed is None:
         fixed = np.zeros((indptr.shape[0] - 1, 0))
@@ -195,22 +196,12 @@ def residuals(
     """``values[j] - mu - bias[i] - rows[u] . cols[i]`` for every stored entry j = (u, i) of a CSR pattern
     (float64 [nnz]): what a half step fits once the global mean, the other side's bias and its weights over
     this side's columns are taken out. One pass instead of NumPy's five over the ratings, with the same
-    arithmetic in the same order as ``values - mu - bias[indices] - pair_dots(...)``, so the same bits."""
+    arithmetic in the same order as ``values - mu - bias[indices] - dots`` (each dot product summed in column
+    order from 0.0), so the same bits."""
     n = indptr.shape[0] - 1
     out = np.empty(indices.shape[0])
     for u in prange(n):
         for j in range(indptr[u], indptr[u + 1]):
             i = indices[j]
             out[j] = values[j] - mu - bias[i] - _row_dot(rows, u, cols, i)
-    return out
-
-
-@njit(cache=True, parallel=True)
-def pair_dots(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """``rows[u] . cols[indices[j]]`` for every stored entry j of row u of a CSR pattern (float64 [nnz])."""
-    n = indptr.shape[0] - 1
-    out = np.zeros(indices.shape[0])
-    for u in prange(n):
-        for j in range(indptr[u], indptr[u + 1]):
-            out[j] = _row_dot(rows, u, cols, indices[j])
     return out

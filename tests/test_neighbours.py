@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from planted_ratings import TASTE_GROUPS_OFF, interactions
 from planted_ratings import planted as _planted
@@ -27,7 +27,7 @@ def _reference(dense: np.ndarray, seen: np.ndarray, bu: np.ndarray, bi: np.ndarr
         for j in range(n_items):
             common = int(np.sum(seen[:, i] & seen[:, j]))
             norm = np.sqrt(np.sum(dev[:, i] ** 2) * np.sum(dev[:, j] ** 2))
-            if i != j and norm > 0:
+            if i != j and norm > 0 and common > 0:  # no common rater: no similarity (0 / 0 at shrink 0)
                 sim[i, j] = dev[:, i] @ dev[:, j] / norm * common / (common + shrink)
     out = np.zeros((n_users, n_items))
     for u in range(n_users):
@@ -45,6 +45,7 @@ def _reference(dense: np.ndarray, seen: np.ndarray, bu: np.ndarray, bi: np.ndarr
     density=st.floats(0.0, 1.0),
     shrink=st.floats(0.0, 50.0),
 )
+@example(seed=0, n_users=2, n_items=3, density=0.5, shrink=0.0)  # two videos with no common rater, shrink 0
 def test_neighbourhood_scores_match_the_formula_pair_by_pair(seed, n_users, n_items, density, shrink):
     rng = np.random.default_rng(seed)
     seen = rng.random((n_users, n_items)) < density

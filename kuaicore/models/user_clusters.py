@@ -119,10 +119,10 @@ def prior_precision(
 
 
 def rating_statistics(r: sp.csr_matrix, resid: np.ndarray, design: np.ndarray) -> tuple[np.ndarray, ...]:
-    """What :func:`taste_mixture` needs of the ratings, once for every candidate while the videos' side is
-    fixed: every row u of ``r`` (its pattern; ``resid`` float64 [nnz] the values to fit) against ``design``
-    (float64 [n_other, d]): ``(grams, b, ee, counts)`` of :func:`kuaicore.kernels.hybrid.row_grams` and
-    each row's number of observations (int64)."""
+    """What :func:`ridge_toward` and :func:`taste_mixture` need of the ratings, once for every round and
+    candidate while the videos' side is fixed: every row u of ``r`` (its pattern; ``resid`` float64 [nnz]
+    the values to fit) against ``design`` (float64 [n_other, d]): ``(grams, b, ee, counts)`` of
+    :func:`kuaicore.kernels.hybrid.row_grams` and each row's number of observations (int64)."""
     from kuaicore.kernels.hybrid import row_grams
 
     grams, bs, ee = row_grams(r.indptr, r.indices, resid, design)

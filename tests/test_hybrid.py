@@ -19,7 +19,7 @@ from planted_ratings import planted as _planted
 
 from kuaicore.cli import cli
 from kuaicore.errors import UsageError
-from kuaicore.kernels.hybrid import residuals, ridge_half_step, row_grams
+from kuaicore.kernels.hybrid import mode_and_deviations, residuals, ridge_half_step, row_grams
 from kuaicore.models import exposure, hybrid, hybrid_stages, mf
 from kuaicore.protocol import protocol_ndcg
 
@@ -79,15 +79,21 @@ def test_ridge_half_step_matches_numpy_normal_equations(seed, n_rows, n_cols, d,
     f=st.integers(0, 5),
     density=st.floats(0.0, 1.0),
 )
-def test_residuals_are_the_numpy_expression_bit_for_bit(seed, n_rows, n_cols, f, density):
+def test_residuals_are_the_numpy_expression(seed, n_rows, n_cols, f, density):
+    """The residuals take this side's columns as modes plus deviations (two values a column, like
+    standardised tags, and one continuous column): the same numbers as NumPy's expression to rounding."""
     rng = np.random.default_rng(seed)
     m = _random_csr(rng, n_rows, n_cols, density)
     values = m.data.astype(np.float64)
     mu, bias = float(rng.normal()), rng.normal(size=n_cols)
-    rows, cols = rng.normal(size=(n_rows, f)), rng.normal(size=(n_cols, f))
+    rows = rng.integers(0, 2, (n_rows, f)) * 4.0 - 0.3
+    if f > 1:
+        rows[:, 0] = rng.normal(size=n_rows)
+    cols = rng.normal(size=(n_cols, f))
     offset = pair_dots(m.indptr, m.indices, rows, cols) if f else 0.0
     want = values - mu - bias[m.indices] - offset
-    assert np.array_equal(residuals(m.indptr, m.indices, values, mu, bias, rows, cols), want)
+    got = residuals(m.indptr, m.indices, values, mu, bias, *mode_and_deviations(rows), cols)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
 @settings(max_examples=30, deadline=None)
@@ -98,29 +104,64 @@ def test_residuals_are_the_numpy_expression_bit_for_bit(seed, n_rows, n_cols, f,
     d=st.integers(1, 7),
     fixed_cols=st.integers(0, 7),
     density=st.floats(0.0, 1.0),
+    scale=st.sampled_from([1.0, 1e3]),
 )
-def test_the_fixed_columns_gram_taken_once_gives_the_same_solve_bit_for_bit(
-    seed, n_rows, n_cols, d, fixed_cols, density
+def test_the_fixed_columns_taken_from_grams_and_deviations_give_the_numpy_solve(
+    seed, n_rows, n_cols, d, fixed_cols, density, scale
 ):
-    """The hybrid computes the Gram entries of the side columns and the bias once per fit
-    (row_grams); the half step with them must equal the one that sums everything, exactly."""
+    """The hybrid computes the Gram entries of the side columns and the bias once per fit (row_grams) and
+    their products with the factors from the columns' modes and deviations: the half step with them must
+    solve the same normal equations as NumPy's, and as the half step that sums everything."""
     m_fixed = min(fixed_cols, d)
     rng = np.random.default_rng(seed)
     m = _random_csr(rng, n_rows, n_cols, density)
-    design = rng.standard_normal((n_cols, d))
-    design[:, d - m_fixed :] = rng.integers(0, 2, (n_cols, m_fixed))  # side columns like tags
+    design = rng.standard_normal((n_cols, d)) * scale
+    # side columns like standardised tags (two values a column) and one continuous column
+    design[:, d - m_fixed :] = rng.integers(0, 2, (n_cols, m_fixed)) * 3.5 - 0.25
+    if m_fixed > 1:
+        design[:, d - 1] = rng.standard_normal(n_cols)
     penalty = rng.uniform(0.05, 2.0, d)
     values = m.data.astype(np.float64)
     whole, parts = np.full((n_rows, d), 7.0), np.full((n_rows, d), 7.0)
     ridge_half_step(m.indptr, m.indices, values, design, penalty, whole)
     fixed = row_grams(m.indptr, m.indices, values, np.ascontiguousarray(design[:, d - m_fixed :]))[0]
     assert fixed.shape == (n_rows, m_fixed * (m_fixed + 1) // 2)
-    ridge_half_step(m.indptr, m.indices, values, design, penalty, parts, fixed)
-    assert np.array_equal(whole, parts)
-    for u in range(n_rows):  # the packed lower triangle of the fixed columns' Gram matrix
-        z = design[m.indices[m.indptr[u] : m.indptr[u + 1]], d - m_fixed :]
-        gram = z.T @ z
-        np.testing.assert_allclose(fixed[u], gram[np.tril_indices(m_fixed)[0], np.tril_indices(m_fixed)[1]])
+    deviations = mode_and_deviations(design[:, d - m_fixed :])
+    ridge_half_step(m.indptr, m.indices, values, design, penalty, parts, fixed, deviations=deviations)
+    for u in range(n_rows):
+        z = design[m.indices[m.indptr[u] : m.indptr[u + 1]]]
+        e = values[m.indptr[u] : m.indptr[u + 1]]
+        if z.shape[0] == 0:
+            assert np.all(parts[u] == 0.0)
+            continue
+        expect = np.linalg.solve(z.T @ z + z.shape[0] * np.diag(penalty), z.T @ e)
+        np.testing.assert_allclose(parts[u], expect, rtol=1e-7, atol=1e-9)
+        np.testing.assert_allclose(parts[u], whole[u], rtol=1e-7, atol=1e-9)
+        gram = z[:, d - m_fixed :].T @ z[:, d - m_fixed :]  # the packed lower triangle of the fixed columns'
+        rows, cols = np.tril_indices(m_fixed)
+        np.testing.assert_allclose(fixed[u], gram[rows, cols])
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n=st.integers(0, 30),
+    m=st.integers(0, 5),
+    levels=st.integers(1, 4),
+)
+def test_mode_and_deviations_rebuild_the_columns_from_the_most_frequent_values(seed, n, m, levels):
+    rng = np.random.default_rng(seed)
+    columns = rng.integers(0, levels, (n, m)) * 1.5 - 0.5
+    mode, ptr, cols, vals = mode_and_deviations(columns)
+    rebuilt = np.tile(mode, (n, 1))
+    for i in range(n):
+        assert np.all(np.diff(cols[ptr[i] : ptr[i + 1]]) > 0)  # each row's columns ascending
+        assert np.all(vals[ptr[i] : ptr[i + 1]] != 0.0)  # only the rows that deviate are stored
+        rebuilt[i, cols[ptr[i] : ptr[i + 1]]] += vals[ptr[i] : ptr[i + 1]]
+    np.testing.assert_array_equal(rebuilt, columns)
+    for c in range(m if n else 0):
+        values, counts = np.unique(columns[:, c], return_counts=True)
+        assert np.sum(columns[:, c] == mode[c]) == counts.max()
 
 
 @settings(max_examples=30, deadline=None)

@@ -6,7 +6,8 @@ A :class:`Problem` holds the ratings in both orientations, the fixed side column
 ``[x_u, w_u, b_u]`` and ``theta_i`` rows ``[y_i, v_i, b_i]``; :func:`embeddings` turns them into the two
 towers' embeddings, whose dot product is the predicted rating, and :func:`parameters` back. The Gram
 entries of the fixed columns (the side columns and the bias) are computed once per problem
-(:meth:`Problem.fixed_grams`) and every half step sums only the entries that involve the factors.
+(:meth:`Problem.fixed_grams`) and every half step sums only the entries that involve the factors, those
+with the fixed columns from the columns' modes and sparse deviations (:meth:`Problem.fixed_deviations`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ class Problem:
     t_i: np.ndarray
     mu: float
     fixed: tuple[np.ndarray, np.ndarray] | None = None  # the Gram parts of the side columns and bias
+    deviations: tuple[tuple, tuple] | None = None  # those columns' modes and deviations, per side
+    side: tuple[tuple, tuple] | None = None  # the side columns' alone (the residuals' offsets)
 
     def fixed_grams(self) -> tuple[np.ndarray, np.ndarray]:
         """Every user's and every item's Gram entries of the other side's fixed columns (its side columns
@@ -49,6 +52,27 @@ class Problem:
             )
         return self.fixed
 
+    def fixed_deviations(self) -> tuple[tuple, tuple]:
+        """The same fixed columns of the videos (the user step's) and of the users (the video step's) as
+        their modes and sparse deviations (kuaicore.kernels.hybrid.mode_and_deviations), computed on first
+        use: every half step sums their products with the factors from these."""
+        from kuaicore.kernels.hybrid import mode_and_deviations
+
+        if self.deviations is None:
+            item_cols = np.hstack([self.t_i, np.ones((self.t_i.shape[0], 1))])
+            user_cols = np.hstack([self.s_u, np.ones((self.s_u.shape[0], 1))])
+            self.deviations = (mode_and_deviations(item_cols), mode_and_deviations(user_cols))
+        return self.deviations
+
+    def side_deviations(self) -> tuple[tuple, tuple]:
+        """``(t_i, s_u)`` as their modes and sparse deviations, computed on first use: the residuals take
+        the offsets of the side weights from these (kuaicore.kernels.hybrid.residuals)."""
+        from kuaicore.kernels.hybrid import mode_and_deviations
+
+        if self.side is None:
+            self.side = (mode_and_deviations(self.t_i), mode_and_deviations(self.s_u))
+        return self.side
+
     def user_design(self, theta_u: np.ndarray, d: int) -> np.ndarray:
         return np.hstack([theta_u[:, :d], self.s_u, np.ones((self.s_u.shape[0], 1))])
 
@@ -62,7 +86,8 @@ class Problem:
 
         fu = self.s_u.shape[1]
         v, b_i = np.ascontiguousarray(theta_i[:, d : d + fu]), np.ascontiguousarray(theta_i[:, -1])
-        return residuals(self.r.indptr, self.r.indices, self.r.data, self.mu, b_i, self.s_u, v)
+        user_side = self.side_deviations()[1]
+        return residuals(self.r.indptr, self.r.indices, self.r.data, self.mu, b_i, *user_side, v)
 
 
 def _initial_item_factors(r: sp.csr_matrix, mu: float, d: int, o: HybridOptions) -> np.ndarray:
@@ -126,6 +151,8 @@ def alternate(
     previous = theta_i.copy()
     previous_u = theta_u.copy()
     fixed_u, fixed_i = p.fixed_grams()
+    deviations_u, deviations_i = p.fixed_deviations()
+    item_side = p.side_deviations()[0]
     sse = np.zeros(rt.shape[0])  # each video's squared training error after its step
     for _ in range(iterations):
         start = time.perf_counter()
@@ -137,11 +164,12 @@ def alternate(
             penalties[0],
             theta_u,
             fixed_u,
+            deviations=deviations_u,
         )
         w, b_u = np.ascontiguousarray(theta_u[:, d : d + fi]), np.ascontiguousarray(theta_u[:, -1])
-        resid = residuals(rt.indptr, rt.indices, rt.data, p.mu, b_u, p.t_i, w)
+        resid = residuals(rt.indptr, rt.indices, rt.data, p.mu, b_u, *item_side, w)
         design = p.user_design(theta_u, d)
-        solve(rt.indptr, rt.indices, resid, design, penalties[1], theta_i, fixed_i, sse)
+        solve(rt.indptr, rt.indices, resid, design, penalties[1], theta_i, fixed_i, sse, deviations_i)
         squared = float(sse.sum())
         rmses.append(float(np.sqrt(squared / max(rt.nnz, 1))))
         penalty_u = float(n_u @ (theta_u**2 @ penalties[0]))

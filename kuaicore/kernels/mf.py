@@ -43,8 +43,8 @@ def _solve_row(
         for p in range(d):
             zp = other[i, p]
             b[p] += zp * r
-            for q in range(p + 1):
-                a[p, q] += zp * other[i, q]
+            for q in range(d):  # the whole row: a loop of fixed length vectorises, a triangle's does not
+                a[p, q] += zp * other[i, q]  # (the solve reads the lower triangle; each entry the same sum)
             a[d, p] += zp
         a[d, d] += 1.0
         b[d] += r

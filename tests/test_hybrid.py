@@ -142,6 +142,42 @@ def test_the_fixed_columns_taken_from_grams_and_deviations_give_the_numpy_solve(
         np.testing.assert_allclose(fixed[u], gram[rows, cols])
 
 
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n_rows=st.integers(1, 12),
+    n_cols=st.integers(1, 40),
+    d=st.integers(2, 6),
+    f=st.integers(0, 4),
+    density=st.floats(0.0, 1.0),
+)
+def test_the_half_step_computes_its_residuals_row_by_row_with_the_same_bits(
+    seed, n_rows, n_cols, d, f, density
+):
+    """The hybrid's half steps take the ratings and compute each row's residuals in the solve
+    (``offsets``) instead of reading them from a pass of their own: the same solve, bit for bit, and the
+    same squared errors."""
+    rng = np.random.default_rng(seed)
+    m = _random_csr(rng, n_rows, n_cols, density)
+    ratings = m.data.astype(np.float64)
+    mu, bias = float(rng.normal()), rng.normal(size=n_cols)
+    side = rng.integers(0, 2, (n_rows, f)) * 2.5 - 0.4  # this side's columns, like standardised tags
+    weights = rng.normal(size=(n_cols, f))  # the other side's weights over them
+    design = rng.standard_normal((n_cols, d))
+    design[:, -1] = 1.0  # the bias' column, fixed
+    fixed = row_grams(m.indptr, m.indices, ratings, np.ascontiguousarray(design[:, -1:]))[0]
+    penalty = rng.uniform(0.05, 2.0, d)
+    side_dev = mode_and_deviations(side)
+    resid = residuals(m.indptr, m.indices, ratings, mu, bias, *side_dev, weights)
+    apart, fused = np.full((n_rows, d), 7.0), np.full((n_rows, d), 7.0)
+    sse_apart, sse_fused = np.full(n_rows, -1.0), np.full(n_rows, -1.0)
+    ridge_half_step(m.indptr, m.indices, resid, design, penalty, apart, fixed, sse_apart)
+    offsets = (mu, bias, side_dev, weights)
+    ridge_half_step(m.indptr, m.indices, ratings, design, penalty, fused, fixed, sse_fused, offsets=offsets)
+    assert np.array_equal(apart, fused)
+    assert np.array_equal(sse_apart, sse_fused)
+
+
 @settings(max_examples=50, deadline=None)
 @given(
     seed=st.integers(0, 2**31 - 1),

@@ -209,10 +209,61 @@ def _row_dot(rows: np.ndarray, u: int, cols: np.ndarray, i: int) -> float:
 
 
 @njit(cache=True, parallel=True)
+def _offset_columns(mode: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(base float64 [n_other], by_column float64 [m, n_other])``: ``mode . weights[i]`` for every i,
+    and ``weights`` column by column (a column stays in cache over a row's observations)."""
+    n_other, m = weights.shape[0], mode.shape[0]
+    base = np.empty(n_other)
+    by_column = np.empty((m, n_other))
+    for i in prange(n_other):
+        s = 0.0
+        for c in range(m):
+            s += mode[c] * weights[i, c]
+            by_column[c, i] = weights[i, c]
+        base[i] = s
+    return base, by_column
+
+
+@njit(cache=True, inline="always")
+def _row_residuals(
+    lo: int,
+    hi: int,
+    indices: np.ndarray,
+    values: np.ndarray,
+    mu: float,
+    bias: np.ndarray,
+    base: np.ndarray,
+    by_column: np.ndarray,
+    first: int,
+    last: int,
+    cols: np.ndarray,
+    vals: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """``out[j - lo] = values[j] - mu - bias[i] - (base[i] + sum_t vals[t] by_column[cols[t], i])`` for
+    the observations ``j = lo:hi`` of one row (``i = indices[j]``), its side deviations ``first:last``."""
+    for j in range(lo, hi):
+        out[j - lo] = base[indices[j]]
+    for t in range(first, last):
+        column, v = by_column[cols[t]], vals[t]
+        for j in range(lo, hi):
+            out[j - lo] += v * column[indices[j]]
+    for j in range(lo, hi):
+        out[j - lo] = values[j] - mu - bias[indices[j]] - out[j - lo]
+
+
+@njit(cache=True, parallel=True)
 def _ridge_rows(
     indptr: np.ndarray,
     indices: np.ndarray,
-    values: np.ndarray,
+    ratings: np.ndarray,
+    mu: float,
+    bias: np.ndarray,
+    base: np.ndarray,
+    by_column: np.ndarray,
+    side_ptr: np.ndarray,
+    side_cols: np.ndarray,
+    side_vals: np.ndarray,
     design: np.ndarray,
     penalty: np.ndarray,
     out: np.ndarray,
@@ -225,11 +276,13 @@ def _ridge_rows(
     cols: np.ndarray,
     vals: np.ndarray,
 ) -> None:
-    """:func:`ridge_half_step`, the Gram entries of columns ``first:`` taken from ``fixed`` (the grams of
-    :func:`row_grams` over those columns) instead of summed again, and their cross entries with the factor
-    columns (``factors``: ``design[:, :first]``, contiguous) from their modes and deviations (``mode``,
-    ``ptr``, ``cols``, ``vals``: :func:`mode_and_deviations`); ``sse`` (float64 [n], or [0] for none)
-    receives each row's sum of squared residuals at its new coefficients."""
+    """:func:`ridge_half_step`: each row's residuals computed in place (:func:`_row_residuals`, from
+    ``mu``, ``bias``, :func:`_offset_columns`' ``base`` and ``by_column`` and the row's side deviations
+    ``side_*``) instead of read from a pass of their own, the Gram entries of columns ``first:`` taken from
+    ``fixed`` (the grams of :func:`row_grams` over those columns) instead of summed again, and their cross
+    entries with the factor columns (``factors``: ``design[:, :first]``, contiguous) from their modes and
+    deviations (``mode``, ``ptr``, ``cols``, ``vals``: :func:`mode_and_deviations`); ``sse`` (float64
+    [n], or [0] for none) receives each row's sum of squared residuals at its new coefficients."""
     n = indptr.shape[0] - 1
     d = design.shape[1]
     want_sse = sse.shape[0] > 0
@@ -241,13 +294,19 @@ def _ridge_rows(
             if want_sse:
                 sse[u] = 0.0
             continue
-        a, b = accumulate_factor_gram(lo, hi, indices, values, factors, d, mode, ptr, cols, vals)
+        count = hi - lo
+        e = np.empty(count)
+        row = indices[lo:hi]
+        _row_residuals(
+            lo, hi, indices, ratings, mu, bias, base, by_column, side_ptr[u], side_ptr[u + 1], side_cols,
+            side_vals, e,
+        )  # fmt: skip
+        a, b = accumulate_factor_gram(0, count, row, e, factors, d, mode, ptr, cols, vals)
         t = 0
         for p in range(first, d):
             for q in range(first, p + 1):
                 a[p, q] = fixed[u, t]
                 t += 1
-        count = hi - lo
         for p in range(d):
             a[p, p] += penalty[p] * count
         _cholesky_solve(a, b)
@@ -255,9 +314,9 @@ def _ridge_rows(
             out[u, p] = b[p]
         if want_sse:  # the row's observations are still in cache: cheaper than another pass
             total = 0.0
-            for j in range(lo, hi):
-                e = values[j] - _row_dot(out, u, design, indices[j])
-                total += e * e
+            for j in range(count):
+                r = e[j] - _row_dot(out, u, design, row[j])
+                total += r * r
             sse[u] = total
 
 
@@ -271,6 +330,7 @@ def ridge_half_step(
     fixed: np.ndarray | None = None,
     sse: np.ndarray | None = None,
     deviations: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
+    offsets: tuple | None = None,
 ) -> None:
     """Solve every row of a CSR matrix (sorted; float64 residual ``values``) against ``design`` (float64
     [n_other, d]); ``out[u]`` (float64 [n, d]) is replaced in place. Rows with no observation get zeros.
@@ -278,20 +338,29 @@ def ridge_half_step(
     Gram entries of design's last m columns (the grams of :func:`row_grams` over ``design[:, d - m:]``),
     which are then not summed again, and their entries with the first ``d - m`` columns are summed from
     their modes and deviations (``deviations``: :func:`mode_and_deviations` of ``design[:, d - m:]``,
-    computed here when not given): the same result to rounding. ``sse`` (float64 [n]), when given,
-    receives each row's sum of squared residuals ``values[j] - out[u] . design[indices[j]]`` at the new
-    coefficients (each residual's dot product summed in column order from 0.0, as :func:`residuals` sums
-    it)."""
+    computed here when not given): the same result to rounding. ``offsets``: ``(mu, bias, side,
+    weights)``, ``values`` then being the ratings and what each row fits their :func:`residuals` (``side``:
+    :func:`mode_and_deviations` of this side's columns), computed row by row in the solve, the same bits.
+    ``sse`` (float64 [n]), when given, receives each row's sum of squared residuals ``e_j - out[u] .
+    design[indices[j]]`` at the new coefficients (each dot product summed in column order from 0.0)."""
     d = design.shape[1]
+    n, n_other = indptr.shape[0] - 1, design.shape[0]
     if fixed is None:
-        fixed = np.zeros((indptr.shape[0] - 1, 0))
+        fixed = np.zeros((n, 0))
     m = int(round((np.sqrt(8 * fixed.shape[1] + 1) - 1) / 2))  # m (m + 1) / 2 packed entries
     if deviations is None:
         deviations = mode_and_deviations(design[:, d - m :])
+    if offsets is None:  # the values are the residuals: take nothing from them
+        offsets = (0.0, np.zeros(n_other), mode_and_deviations(np.zeros((n, 0))), np.zeros((n_other, 0)))
+    mu, bias, (side_mode, side_ptr, side_cols, side_vals), weights = offsets
+    base, by_column = _offset_columns(side_mode, weights)
     if sse is None:
         sse = np.zeros(0)
     factors = np.ascontiguousarray(design[:, : d - m])
-    _ridge_rows(indptr, indices, values, design, penalty, out, d - m, fixed, sse, factors, *deviations)
+    _ridge_rows(
+        indptr, indices, values, float(mu), bias, base, by_column, side_ptr, side_cols, side_vals, design,
+        penalty, out, d - m, fixed, sse, factors, *deviations,
+    )  # fmt: skip
 
 
 @njit(cache=True, parallel=True)
@@ -313,26 +382,12 @@ def residuals(
     as its modes and deviations (``mode``, ``ptr``, ``cols``, ``vals``: :func:`mode_and_deviations`), so
     each dot product is ``mode . weights[i]`` (once per i) plus a product per deviation: about 2 of the 32
     tag and length columns at full scale instead of all 32. One pass over the ratings instead of NumPy's
-    five."""
+    five; :func:`ridge_half_step` computes the same bits row by row when given ``offsets``."""
     n = indptr.shape[0] - 1
-    n_other, m = weights.shape[0], mode.shape[0]
-    base = np.empty(n_other)
-    by_column = np.empty((m, n_other))  # weights column by column: a column stays in cache over a row
-    for i in prange(n_other):
-        s = 0.0
-        for c in range(m):
-            s += mode[c] * weights[i, c]
-            by_column[c, i] = weights[i, c]
-        base[i] = s
+    base, by_column = _offset_columns(mode, weights)
     out = np.empty(indices.shape[0])
     for u in prange(n):
-        first, last = indptr[u], indptr[u + 1]
-        for j in range(first, last):
-            out[j] = base[indices[j]]
-        for t in range(ptr[u], ptr[u + 1]):
-            column, v = by_column[cols[t]], vals[t]
-            for j in range(first, last):
-                out[j] += v * column[indices[j]]
-        for j in range(first, last):
-            out[j] = values[j] - mu - bias[indices[j]] - out[j]
+        lo, hi, first, last = indptr[u], indptr[u + 1], ptr[u], ptr[u + 1]
+        row = out[lo:hi]
+        _row_residuals(lo, hi, indices, values, mu, bias, base, by_column, first, last, cols, vals, row)
     return out

@@ -141,35 +141,28 @@ def alternate(
     """``iterations`` alternations (users, then items) updating ``theta_u``/``theta_i`` in place; returns
     the training RMSE after each. ``theta_u`` rows are ``[x_u, w_u, b_u]``, ``theta_i`` rows ``[y_i, v_i,
     b_i]``."""
-    from kuaicore.kernels.hybrid import residuals
     from kuaicore.kernels.hybrid import ridge_half_step as solve
 
-    r, rt, fi = p.r, p.rt, p.t_i.shape[1]
+    r, rt, fi, fu = p.r, p.rt, p.t_i.shape[1], p.s_u.shape[1]
     rmses: list[float] = []
     last_objective = np.inf
     n_u, n_i = np.diff(r.indptr).astype(np.float64), np.diff(rt.indptr).astype(np.float64)
     previous = theta_i.copy()
     previous_u = theta_u.copy()
     fixed_u, fixed_i = p.fixed_grams()
-    deviations_u, deviations_i = p.fixed_deviations()
-    item_side = p.side_deviations()[0]
+    dev_u, dev_i = p.fixed_deviations()
+    item_side, user_side = p.side_deviations()
     sse = np.zeros(rt.shape[0])  # each video's squared training error after its step
     for _ in range(iterations):
         start = time.perf_counter()
-        solve(
-            r.indptr,
-            r.indices,
-            p.user_residuals(theta_i, d),
-            p.item_design(theta_i, d),
-            penalties[0],
-            theta_u,
-            fixed_u,
-            deviations=deviations_u,
-        )
+        v, b_i = np.ascontiguousarray(theta_i[:, d : d + fu]), np.ascontiguousarray(theta_i[:, -1])
+        design = p.item_design(theta_i, d)
+        offsets = (p.mu, b_i, user_side, v)  # the user step fits r - mu - b_i - s_u . v_i
+        solve(r.indptr, r.indices, r.data, design, penalties[0], theta_u, fixed_u, None, dev_u, offsets)
         w, b_u = np.ascontiguousarray(theta_u[:, d : d + fi]), np.ascontiguousarray(theta_u[:, -1])
-        resid = residuals(rt.indptr, rt.indices, rt.data, p.mu, b_u, *item_side, w)
         design = p.user_design(theta_u, d)
-        solve(rt.indptr, rt.indices, resid, design, penalties[1], theta_i, fixed_i, sse, deviations_i)
+        offsets = (p.mu, b_u, item_side, w)  # the item step fits r - mu - b_u - t_i . w_u
+        solve(rt.indptr, rt.indices, rt.data, design, penalties[1], theta_i, fixed_i, sse, dev_i, offsets)
         squared = float(sse.sum())
         rmses.append(float(np.sqrt(squared / max(rt.nnz, 1))))
         penalty_u = float(n_u @ (theta_u**2 @ penalties[0]))

@@ -21,84 +21,8 @@ from numba import njit, prange
 from kuaicore.kernels.als import _cholesky_solve
 
 BLOCK = 8
-"""Observations folded into the Gram matrix per pass (:func:`accumulate_gram` is written out for eight)."""
-
-
-@njit(cache=True, fastmath={"contract"})
-def accumulate_gram(
-    lo: int, hi: int, indices: np.ndarray, values: np.ndarray, design: np.ndarray, cap: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(a, b)``: the lower triangle of ``sum z_i z_i'`` and ``sum e_i z_i`` over one row's observations
-    ``lo:hi`` (``z_i = design[indices[j]]``, ``e_i = values[j]``), the Gram entries ``a[p, q]`` with
-    ``q < cap`` only (the others stay 0; ``d``: all of them).
-
-    The Gram matrix takes eight observations per pass (each entry loaded and stored once for eight products
-    instead of once per product: a triangle of d = 49 or 65 does not stay in registers, so a pass is bound by
-    its loads and stores) and multiply-adds may fuse (``contract``, no other reordering): 1.7x faster at full
-    scale than one observation per pass (d = 65), same result to ~1e-14. Every entry is summed in the same
-    order whatever ``cap``, so a triangle assembled from parts equals the whole bit for bit."""
-    d = design.shape[1]
-    a = np.zeros((d, d))
-    b = np.zeros(d)
-    j = lo
-    while j + BLOCK <= hi:
-        z0, z1 = design[indices[j]], design[indices[j + 1]]
-        z2, z3 = design[indices[j + 2]], design[indices[j + 3]]
-        z4, z5 = design[indices[j + 4]], design[indices[j + 5]]
-        z6, z7 = design[indices[j + 6]], design[indices[j + 7]]
-        r0, r1, r2, r3 = values[j], values[j + 1], values[j + 2], values[j + 3]
-        r4, r5, r6, r7 = values[j + 4], values[j + 5], values[j + 6], values[j + 7]
-        for p in range(d):
-            z0p, z1p, z2p, z3p = z0[p], z1[p], z2[p], z3[p]
-            z4p, z5p, z6p, z7p = z4[p], z5[p], z6[p], z7[p]
-            b[p] += z0p * r0 + z1p * r1 + z2p * r2 + z3p * r3 + z4p * r4 + z5p * r5 + z6p * r6 + z7p * r7
-            for q in range(min(p + 1, cap)):
-                a[p, q] += (
-                    z0p * z0[q] + z1p * z1[q] + z2p * z2[q] + z3p * z3[q]
-                    + z4p * z4[q] + z5p * z5[q] + z6p * z6[q] + z7p * z7[q]
-                )  # fmt: skip
-        j += BLOCK
-    for k in range(j, hi):  # the last observations, one at a time
-        z = design[indices[k]]
-        r = values[k]
-        for p in range(d):
-            zp = z[p]
-            b[p] += zp * r
-            for q in range(min(p + 1, cap)):
-                a[p, q] += zp * z[q]
-    return a, b
-
-
-@njit(cache=True, parallel=True)
-def row_grams(
-    indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, design: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every row's sufficient statistics against ``design`` (float64 [n_other, d]), for work that reuses them
-    while the other side is fixed: ``(grams float64 [n, d (d + 1) / 2], the lower triangle of sum z z' row
-    by row; b float64 [n, d], sum e z; ee float64 [n], sum e^2)``. The taste mixture's rounds use all
-    three; the half steps use the grams of the fixed columns (the side columns and the bias' 1), the same
-    in every half step of a fit."""
-    n = indptr.shape[0] - 1
-    d = design.shape[1]
-    grams = np.zeros((n, d * (d + 1) // 2))
-    bs = np.zeros((n, d))
-    ee = np.zeros(n)
-    for u in prange(n):
-        lo, hi = indptr[u], indptr[u + 1]
-        if hi == lo:
-            continue
-        g, b = accumulate_gram(lo, hi, indices, values, design, d)
-        t = 0
-        for p in range(d):
-            bs[u, p] = b[p]
-            for q in range(p + 1):
-                grams[u, t] = g[p, q]
-                t += 1
-        total = 0.0
-        for j in range(lo, hi):
-            total += values[j] * values[j]
-        ee[u] = total
-    return grams, bs, ee
+"""Observations folded into the Gram matrix per pass (:func:`accumulate_factor_gram` is written out for
+eight)."""
 
 
 def mode_and_deviations(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -134,19 +58,22 @@ def accumulate_factor_gram(
     cols: np.ndarray,
     vals: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`accumulate_gram`'s ``(a, b)`` over a design of ``d`` columns whose first ``cap`` are
-    ``factors`` (float64 [n_other, cap], contiguous: a third of the full rows' cache lines), with the
-    entries ``a[p, q]``, ``q < cap``, of the columns ``p >= cap`` and their ``b[p]`` summed from those
-    columns' modes and sparse deviations (:func:`mode_and_deviations` of ``design[:, cap:]``):
-    ``sum_i z_ip z_iq = mode_p sum_i z_iq + sum_i dev_ip z_iq``.
+    """``(a, b)``: the lower triangle of ``sum z_i z_i'`` and ``sum e_i z_i`` over one row's observations
+    ``lo:hi`` (``z_i`` the ``i = indices[j]``-th row of a design of ``d`` columns, ``e_i = values[j]``),
+    the entries ``a[p, q]`` with ``q < cap`` only (the others stay 0). The design's first ``cap`` columns
+    are ``factors`` (float64 [n_other, cap], contiguous: fewer cache lines than the full rows); the
+    entries of the columns ``p >= cap`` and their ``b[p]`` are summed from those columns' modes and sparse
+    deviations (:func:`mode_and_deviations` of ``design[:, cap:]``): ``sum_i z_ip z_iq = mode_p sum_i z_iq
+    + sum_i dev_ip z_iq``. ``cap = d`` (no mode, no deviation) sums the whole matrix densely.
 
-    With standardised tags a video deviates from the modes in about 2 of the 33 fixed columns, so a
-    user's Gram matrix takes about a third of the products: the factor block, eight observations a pass
-    as in :func:`accumulate_gram` but summed as a whole square (a loop of fixed length vectorises, a
-    triangle's does not; the Cholesky solve reads only the lower triangle, whose entries are the same
-    sums in the same order), and ``cap`` products per deviation. The cross entries are the same sums in
-    another order: equal to :func:`accumulate_gram`'s to rounding (~1e-15 relative), not bit for bit. At
-    full scale (16 factors, 33 fixed columns) the user step went from 0.72-0.77 s to 0.30-0.40 s."""
+    The ``cap`` columns' block takes eight observations per pass (each entry loaded and stored once for
+    eight products: a pass is bound by its loads and stores) and is summed as a whole square (a loop of
+    fixed length vectorises, a triangle's does not; the Cholesky solve reads only the lower triangle).
+    Multiply-adds may fuse (``contract``, no other reordering). With standardised tags a video deviates
+    from the modes in about 2 of the 33 fixed columns, so a user's Gram matrix takes about a third of the
+    products of a dense sum, and its cross entries equal the dense sums to rounding (~1e-15 relative),
+    not bit for bit. At full scale (16 factors, 33 fixed columns) the user step went from 0.72-0.77 s to
+    0.30-0.40 s."""
     cap = factors.shape[1]
     a = np.zeros((d, d))
     b = np.zeros(d)
@@ -197,6 +124,40 @@ def accumulate_factor_gram(
         for q in range(cap):
             a[p, q] += m * sums[q]
     return a, b
+
+
+@njit(cache=True, parallel=True)
+def row_grams(
+    indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, design: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every row's sufficient statistics against ``design`` (float64 [n_other, d]), for work that reuses them
+    while the other side is fixed: ``(grams float64 [n, d (d + 1) / 2], the lower triangle of sum z z' row
+    by row; b float64 [n, d], sum e z; ee float64 [n], sum e^2)``. The taste mixture's rounds use all
+    three; the half steps use the grams of the fixed columns (the side columns and the bias' 1), the same
+    in every half step of a fit."""
+    n = indptr.shape[0] - 1
+    d = design.shape[1]
+    mode, cols, vals = np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0)  # every column summed densely
+    ptr = np.zeros(design.shape[0] + 1, dtype=np.int64)
+    grams = np.zeros((n, d * (d + 1) // 2))
+    bs = np.zeros((n, d))
+    ee = np.zeros(n)
+    for u in prange(n):
+        lo, hi = indptr[u], indptr[u + 1]
+        if hi == lo:
+            continue
+        g, b = accumulate_factor_gram(lo, hi, indices, values, design, d, mode, ptr, cols, vals)
+        t = 0
+        for p in range(d):
+            bs[u, p] = b[p]
+            for q in range(p + 1):
+                grams[u, t] = g[p, q]
+                t += 1
+        total = 0.0
+        for j in range(lo, hi):
+            total += values[j] * values[j]
+        ee[u] = total
+    return grams, bs, ee
 
 
 @njit(cache=True, inline="always")

@@ -34,8 +34,7 @@ class Problem:
     t_i: np.ndarray
     mu: float
     fixed: tuple[np.ndarray, np.ndarray] | None = None  # the Gram parts of the side columns and bias
-    deviations: tuple[tuple, tuple] | None = None  # those columns' modes and deviations, per side
-    side: tuple[tuple, tuple] | None = None  # the side columns' alone (the residuals' offsets)
+    side: tuple[tuple, tuple] | None = None  # the side columns' modes and deviations (t_i, s_u)
 
     def fixed_grams(self) -> tuple[np.ndarray, np.ndarray]:
         """Every user's and every item's Gram entries of the other side's fixed columns (its side columns
@@ -52,26 +51,20 @@ class Problem:
             )
         return self.fixed
 
-    def fixed_deviations(self) -> tuple[tuple, tuple]:
-        """The same fixed columns of the videos (the user step's) and of the users (the video step's) as
-        their modes and sparse deviations (kuaicore.kernels.hybrid.mode_and_deviations), computed on first
-        use: every half step sums their products with the factors from these."""
-        from kuaicore.kernels.hybrid import mode_and_deviations
-
-        if self.deviations is None:
-            item_cols = np.hstack([self.t_i, np.ones((self.t_i.shape[0], 1))])
-            user_cols = np.hstack([self.s_u, np.ones((self.s_u.shape[0], 1))])
-            self.deviations = (mode_and_deviations(item_cols), mode_and_deviations(user_cols))
-        return self.deviations
-
     def side_deviations(self) -> tuple[tuple, tuple]:
-        """``(t_i, s_u)`` as their modes and sparse deviations, computed on first use: the residuals take
-        the offsets of the side weights from these (kuaicore.kernels.hybrid.residuals)."""
+        """``(t_i, s_u)`` as their modes and sparse deviations (kuaicore.kernels.hybrid.mode_and_deviations),
+        computed on first use: the residuals take the offsets of the side weights from these."""
         from kuaicore.kernels.hybrid import mode_and_deviations
 
         if self.side is None:
             self.side = (mode_and_deviations(self.t_i), mode_and_deviations(self.s_u))
         return self.side
+
+    def fixed_deviations(self) -> tuple[tuple, tuple]:
+        """The fixed columns of the videos (the user step's) and of the users (the video step's), the side
+        columns and the bias' 1, as their modes and deviations: the side columns' with a mode of 1 appended
+        (the 1 never deviates). Every half step sums their products with the factors from these."""
+        return tuple((np.append(mode, 1.0), *rest) for mode, *rest in self.side_deviations())
 
     def user_design(self, theta_u: np.ndarray, d: int) -> np.ndarray:
         return np.hstack([theta_u[:, :d], self.s_u, np.ones((self.s_u.shape[0], 1))])

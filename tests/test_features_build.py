@@ -378,3 +378,21 @@ def test_side_files_that_lack_some_ids_lose_no_interaction(tiny_data, tmp_path):
     np.testing.assert_array_equal(np.load(art / "user_ids.npy"), np.load(full / "user_ids.npy"))
     for name in ("item_features.npy", "user_features.npy"):
         assert np.isfinite(np.load(art / name)).all()
+
+
+def test_a_bare_cr_in_big_matrix_is_read_from_the_repaired_copy(tiny_data, tiny_art, tmp_path):
+    """big_matrix is read in place, unscanned; a bare CR in a row's time text makes that read fail, and the
+    build reads the repaired copy instead (the time text is not kept): every artifact equals the clean
+    build's, and nothing of the repair is left in ART."""
+    data = tmp_path / "kuairec"
+    shutil.copytree(tiny_data, data)
+    path = data / "data" / "big_matrix.csv"
+    lines = path.read_bytes().split(b"\n")
+    fields = lines[5].split(b",")
+    fields[4] = fields[4][:10] + b"\r" + fields[4][10:]  # 2020-07-05\r08:01:40.228
+    lines[5] = b",".join(fields)
+    path.write_bytes(b"\n".join(lines))
+    art = build_features(FeatureConfig(data=data, out=tmp_path / "art", threads=1))
+    m, clean = manifest(art), manifest(tiny_art)
+    assert m["files"] == clean["files"] and m["row_counts"] == clean["row_counts"]
+    assert sorted(p.name for p in art.iterdir()) == sorted(p.name for p in tiny_art.iterdir())

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kuaicore.features.assemble import _pylist
 from kuaicore.features.matrices import (
     Block,
     categorical_ids,
@@ -70,3 +73,40 @@ def test_one_hot_multi_hot_scatter_and_categorical_ids():
     assert out.tolist() == [-1.0, 2.5, -1.0, -1.0]
     ids, vocab = categorical_ids([300, None, 7, 300, 20])
     assert ids.tolist() == [3, 0, 1, 3, 2] and vocab == [7, 20, 300] and ids.dtype == np.int32
+
+
+def _pylist_reference(a: np.ndarray) -> list:
+    """The per-value definition _pylist's array paths must equal (NaN -> None, integral float -> int)."""
+    out = []
+    for v in a.tolist():
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            out.append(None)
+        elif isinstance(v, float) and v.is_integer():
+            out.append(int(v))
+        else:
+            out.append(v)
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.integers(-(10**6), 10**6).map(float),
+            st.just(float("nan")),
+            st.floats(-1e6, 1e6, allow_nan=False),
+            st.sampled_from([-0.0, 2.0**62, -(2.0**62), 1e20, 2.0**61]),
+        ),
+        max_size=30,
+    )
+)
+def test_pylist_equals_the_per_value_rule(values):
+    a = np.array(values, dtype=np.float64)
+    got, want = _pylist(a), _pylist_reference(a)
+    assert got == want and [type(v) for v in got] == [type(v) for v in want]
+
+
+def test_pylist_of_int_bool_and_object_arrays():
+    for a in (np.array([3, -1, 0]), np.array([True, False]), np.array([1.5, None, "x", 2.0], dtype=object)):
+        assert _pylist(a) == _pylist_reference(a)
+    assert _pylist(np.array([1.5, None, 2.0], dtype=object)) == [1.5, None, 2]

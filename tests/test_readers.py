@@ -108,6 +108,59 @@ def test_read_csv_params_reads_in_place_without_bare_cr(tmp_path):
     assert not (tmp_path / "work").exists()
 
 
+_BIG_ROW = b"0,1,2,3,2020-07-05 00:00:00,20200705,1.0,0.5\n"
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        b"0,1,2,3,2020-07-05\r00:00:00,20200705,1.0,0.5\n",  # inside a text field
+        b"0,1,2,3,\r2020-07-05 00:00:00,20200705,1.0,0.5\n",  # at a field's start
+        b"0,1,2,3,2020-07-05 00:00:00\r,20200705,1.0,0.5\n",  # before a delimiter
+        b"\r0,1,2,3,2020-07-05 00:00:00,20200705,1.0,0.5\n",  # at a line's start
+        b"0,1,2,3,2020-07-05 00:00:00,20200705,1.0,0.5\r",  # at the file's end
+        b"0,1,2,3,2020-07-05 00:00:00,20200705,1.0,0.5\r\r\n",  # before a CRLF
+        b'0,1,2,3,"2020-07-05 00:00:00"\r,20200705,1.0,0.5\n',  # after a closing quote
+    ],
+)
+def test_an_unscanned_read_fails_on_every_unquoted_bare_cr(tmp_path, row):
+    """build-features reads in place without scanning (bare_cr_retry): that is only right while DuckDB's
+    strict read fails on every unquoted bare CR, wherever it stands; then the retry reads the repaired copy."""
+    path = tmp_path / "big_matrix.csv"
+    path.write_bytes(BIG_MATRIX.header.encode() + b"\n" + _BIG_ROW + row + _BIG_ROW)
+    params = checked_read_params(BIG_MATRIX, path, workdir=tmp_path / "w", scan_bare_cr=False)
+    assert params["path"] == str(path) and not (tmp_path / "w").exists()
+    sql = f"SELECT count(*), max(COLUMNS(*)) FROM {READ_CSV_CHECKED_SQL}"
+    con = connect("200MB", 2)
+    with pytest.raises(Exception) as err:  # noqa: PT011 - duckdb's InvalidInputException
+        con.execute(sql, params).fetchall()
+    assert readers.bare_cr_retry(path, err.value)  # so the runner reads the repaired copy, as before
+
+
+def test_a_quoted_bare_cr_reads_in_place_as_in_the_repaired_copy(tmp_path):
+    path = tmp_path / "big_matrix.csv"
+    row = b'0,1,2,3,"2020-07-05\r00:00:00",20200705,1.0,0.5\n'
+    path.write_bytes(BIG_MATRIX.header.encode() + b"\n" + _BIG_ROW + row)
+    sql = f"SELECT * FROM {READ_CSV_CHECKED_SQL} ORDER BY time"
+    con = connect("200MB", 2)
+    in_place = con.execute(sql, checked_read_params(BIG_MATRIX, path, scan_bare_cr=False)).fetchall()
+    repaired = checked_read_params(BIG_MATRIX, path, workdir=tmp_path / "w")
+    assert repaired["path"] != str(path)
+    assert in_place == con.execute(sql, repaired).fetchall() and in_place[0][4] == "2020-07-05\r00:00:00"
+
+
+def test_bare_cr_retry_only_for_a_read_error_of_a_file_with_one(tmp_path):
+    import duckdb
+
+    clean = tmp_path / "clean.csv"
+    clean.write_bytes(b"a\n1\n")
+    crs = tmp_path / "cr.csv"
+    crs.write_bytes(b"a\n1\r2\n")
+    bad_read = duckdb.InvalidInputException("CSV Error")
+    assert readers.bare_cr_retry(crs, bad_read) and not readers.bare_cr_retry(clean, bad_read)
+    assert not readers.bare_cr_retry(crs, duckdb.CatalogException("no such table"))
+
+
 # ---- error line numbers ----
 
 

@@ -14,11 +14,13 @@ this fragment, with ``$path`` and ``$columns`` bound as parameters and never for
 - ``strict_mode = true``: a row with too few or too many fields, or a value that does not convert to its
   column type, is an error whose message says ``CSV Error on Line: N``; N counts lines in the file with the
   header as line 1, so the data row is N - 1.
-- DuckDB (2.0) treats a bare carriage return as a line end even with ``new_line = '\\n'``, and four
-  captions of the real ``kuairec_caption_category.csv`` hold one inside an *unquoted* field. So
-  :func:`read_csv_params` points ``$path`` at a repaired copy (same lines, those fields quoted: see
-  :func:`repair_bare_cr`) when, and only when, the file holds a bare ``\\r``; other files are read in
+- DuckDB's strict read (2.0) fails on a bare carriage return outside quotes, even with ``new_line =
+  '\\n'``, and four captions of the real ``kuairec_caption_category.csv`` hold one inside an *unquoted*
+  field. So :func:`read_csv_params` points ``$path`` at a repaired copy (same lines, those fields quoted:
+  see :func:`repair_bare_cr`) when, and only when, the file holds a bare ``\\r``; other files are read in
   place. The copy keeps one line per input line, so line numbers in errors refer to the original file.
+  build-features reads each file in place first and scans it only if that read fails
+  (:func:`bare_cr_retry`): a 1.2 GB big_matrix is then read once instead of twice.
 - A file with CRLF line ends is refused (``DataError``): with ``new_line = '\\n'`` DuckDB silently reads
   it as zero rows.
 - DuckDB converts only the columns a query uses: a query that never touches a column does not type-check it.
@@ -207,14 +209,39 @@ def literal_path(kfile: KuaiFile, path: Path, workdir: Path | None = None) -> Pa
     return link
 
 
-def read_csv_params(kfile: KuaiFile, path: Path, workdir: Path | None = None) -> dict:
+def read_csv_params(
+    kfile: KuaiFile, path: Path, workdir: Path | None = None, scan_bare_cr: bool = True
+) -> dict:
     """The parameters to bind to :data:`READ_CSV_SQL` for ``kfile`` at ``path``: ``path`` and ``columns``.
 
     ``path`` may be replaced by a repaired copy written under ``workdir`` (see :func:`readable_path`), or by
-    a plainly named link to it (see :func:`literal_path`).
+    a plainly named link to it (see :func:`literal_path`). ``scan_bare_cr=False`` skips the scan for bare
+    ``\\r`` (only the CRLF check is made): for a caller that reads the file in place first and, since DuckDB's
+    strict read rejects every unquoted bare ``\\r`` (:func:`bare_cr_retry`), asks again with the scan only
+    when that read fails.
     """
-    readable = literal_path(kfile, readable_path(kfile, path, workdir), workdir)
-    return {"path": str(readable), "columns": kfile.duckdb_columns()}
+    if scan_bare_cr:
+        readable = readable_path(kfile, path, workdir)
+    else:
+        check_lf_line_ends(kfile, Path(path))
+        readable = Path(path)
+    return {"path": str(literal_path(kfile, readable, workdir)), "columns": kfile.duckdb_columns()}
+
+
+def bare_cr_retry(path: Path, err: Exception) -> bool:
+    """True when a read of ``path`` that was not scanned for bare ``\\r`` failed with ``err`` because of one,
+    so that it should be read again through :func:`read_csv_params` with the scan (a repaired copy).
+
+    DuckDB's strict read (2.0) fails on every bare ``\\r`` outside quotes, wherever it stands (in a field,
+    before a delimiter, at a line's start or the file's end: InvalidInputException, or a conversion error
+    for a number that ends in one); one inside quotes reads as text, exactly as in the repaired copy. So a
+    read in place that succeeds equals the read of the repaired copy, and only a failed one needs the scan.
+    """
+    import duckdb
+
+    if not isinstance(err, (duckdb.InvalidInputException, duckdb.ConversionException)):
+        return False
+    return has_bare_cr(Path(path))
 
 
 def not_null_columns(kfile: KuaiFile) -> list[str]:
@@ -225,9 +252,11 @@ def not_null_columns(kfile: KuaiFile) -> list[str]:
     return [c.name for c in kfile.columns if not c.nullable]
 
 
-def checked_read_params(kfile: KuaiFile, path: Path, workdir: Path | None = None) -> dict:
+def checked_read_params(
+    kfile: KuaiFile, path: Path, workdir: Path | None = None, scan_bare_cr: bool = True
+) -> dict:
     """Parameters for :data:`READ_CSV_CHECKED_SQL`: those of :func:`read_csv_params` plus ``not_null``."""
-    return {**read_csv_params(kfile, path, workdir), "not_null": not_null_columns(kfile)}
+    return {**read_csv_params(kfile, path, workdir, scan_bare_cr), "not_null": not_null_columns(kfile)}
 
 
 def quote_ident(name: str) -> str:

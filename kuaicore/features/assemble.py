@@ -63,8 +63,21 @@ PROFILE_COUNTS = ("follow_user_num", "fans_user_num", "friend_user_num", "regist
 N_ONEHOT = 18
 
 
+_EXACT_INT = 2.0**62  # |v| below it: an integral float converts to int64 exactly, as int(v) would
+
+
 def _pylist(a: np.ndarray) -> list:
     """NaN/None-aware list of python values (NaN -> None; integral floats -> int)."""
+    if a.dtype.kind in "iub":
+        return a.tolist()
+    if a.dtype.kind == "f":
+        nan = np.isnan(a)
+        rest = a[~nan]
+        if np.array_equal(rest, np.trunc(rest)) and bool(np.all(np.abs(rest) < _EXACT_INT)):
+            out = np.where(nan, 0, a).astype(np.int64).tolist()  # in C: a Python loop took 0.3 s a build
+            for i in np.flatnonzero(nan).tolist():
+                out[i] = None
+            return out
     out = []
     for v in a.tolist():
         if v is None or (isinstance(v, float) and math.isnan(v)):  # np.isnan per value: 20x slower

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import shutil
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -151,18 +154,21 @@ def _build(config: FeatureConfig, out: Path, data_dir: Path, sources: dict[str, 
             for sql in files:
                 vals = dict(values, out=str(tmp / sql.relation))
                 stats += run_sql_files(con, [sql], vals, sources, work)
-            manifest = _assemble(con, tmp, config)
+            tables = {name: _fetch(con, name) for name in FEATURE_TABLES}
             counts = {k: int(v[0]) for k, v in _fetch(con, "int_row_counts").items()}
+            rule = {k: v[0] for k, v in _fetch(con, "int_debias_rule").items()}
+        finally:
+            con.close()
+        # the scratch database (~0.7 GB at full scale) is unlinked while the matrices are assembled and the
+        # files hashed: the last single-core stretch of the build
+        with _removed_in_background(work):
             if counts.get("big_rows_dropped_eval_pairs"):
                 log(
                     f"warning: dropped {counts['big_rows_dropped_eval_pairs']:,} big_matrix rows whose"
                     " (user_id, video_id) pair is also in small_matrix (the real files share none)"
                 )
-            rule = {k: v[0] for k, v in _fetch(con, "int_debias_rule").items()}
-        finally:
-            con.close()
-        shutil.rmtree(work, ignore_errors=True)
-        names = [*PARQUETS, *manifest.pop("_npy_files")]
+            manifest = _assemble(tables, tmp, config)
+            files = artifacts.file_entries(tmp, [*PARQUETS, *manifest.pop("_npy_files")])
         if set(outputs.values()) != set(PARQUETS):
             raise InternalError(f"sql/ writes {sorted(outputs.values())}, expected {sorted(PARQUETS)}")
         manifest.update(
@@ -211,7 +217,7 @@ def _build(config: FeatureConfig, out: Path, data_dir: Path, sources: dict[str, 
                     for s in stats
                 ],
                 "seconds_total": round(time.perf_counter() - started, 3),
-                "files": artifacts.file_entries(tmp, names),
+                "files": files,
             }
         )
         artifacts.write_manifest(tmp, manifest)
@@ -224,35 +230,64 @@ def _size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
 
 
-def _assemble(con: Any, tmp: Path, config: FeatureConfig) -> dict[str, Any]:
-    """Fetch the small feat_* tables, save the .npy arrays; return the features part of the manifest."""
-    users = _fetch(con, "int_users")
-    items = _fetch(con, "int_items")
+@contextmanager
+def _removed_in_background(folder: Path) -> Iterator[None]:
+    """Remove ``folder`` in a thread while the block runs (unlinking releases the GIL); wait for it at the
+    end, also when the block raises, so that nothing of it is left when the ART is swapped in or dropped."""
+    worker = threading.Thread(target=shutil.rmtree, args=(folder, True), name="rm-scratch")
+    worker.start()
+    try:
+        yield
+    finally:
+        worker.join()
+
+
+FEATURE_TABLES = (
+    "int_users",
+    "int_items",
+    "feat_item_tags",
+    "feat_item_category",
+    "feat_item_daily",
+    "feat_item_duration",
+    "feat_item_train_stats",
+    "feat_item_author_music",
+    "feat_user_profile",
+    "feat_user_taste_tag",
+    "feat_user_taste_category",
+    "feat_user_activity",
+)
+"""The small tables the feature matrices are assembled from, fetched before the database is closed."""
+
+
+def _assemble(tables: dict[str, dict[str, np.ndarray]], tmp: Path, config: FeatureConfig) -> dict[str, Any]:
+    """Build and save the .npy arrays from the fetched :data:`FEATURE_TABLES`; return the features part of
+    the manifest."""
+    users, items = tables["int_users"], tables["int_items"]
     n_users, n_items = len(users["user_id"]), len(items["video_id"])
     iblock, inotes = item_block(
         n_items,
-        _fetch(con, "feat_item_tags"),
-        _fetch(con, "feat_item_category"),
-        _fetch(con, "feat_item_daily"),
-        _fetch(con, "feat_item_duration"),
-        _fetch(con, "feat_item_train_stats"),
+        tables["feat_item_tags"],
+        tables["feat_item_category"],
+        tables["feat_item_daily"],
+        tables["feat_item_duration"],
+        tables["feat_item_train_stats"],
         config.min_category_videos,
     )
-    category = _fetch(con, "feat_item_category")
+    category = tables["feat_item_category"]
     cat1_vocab = sorted({int(c) for c in category["cat1"].tolist() if c is not None and c == c})
     ublock, user_cat, cat_info, unotes = user_block(
         n_users,
-        _fetch(con, "feat_user_profile"),
-        _fetch(con, "feat_user_taste_tag"),
-        _fetch(con, "feat_user_taste_category"),
+        tables["feat_user_profile"],
+        tables["feat_user_taste_tag"],
+        tables["feat_user_taste_category"],
         cat1_vocab,
-        _fetch(con, "feat_user_activity"),
+        tables["feat_user_activity"],
         config.max_onehot_values,
     )
     x_items, item_stats = standardize(iblock)
     x_users, user_stats = standardize(ublock)
-    am = _fetch(con, "feat_item_author_music")
-    train = _fetch(con, "feat_item_train_stats")
+    am = tables["feat_item_author_music"]
+    train = tables["feat_item_train_stats"]
     arrays = {
         layout.ITEM_FEATURES: x_items,
         layout.USER_FEATURES: x_users,

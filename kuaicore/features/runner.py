@@ -42,9 +42,11 @@ def open_database(workdir: Path, memory_limit: str, threads: int | None):
     )
 
 
-def source_params(sql: SqlFile, sources: Mapping[str, Path | None], workdir: Path) -> dict[str, Any]:
+def source_params(
+    sql: SqlFile, sources: Mapping[str, Path | None], workdir: Path, scan_bare_cr: bool = False
+) -> dict[str, Any]:
     """``path``/``columns``/``not_null`` for a staging file: its KuaiRec file, or a header-only stand-in if
-    absent."""
+    absent. Without ``scan_bare_cr`` the file is read in place (see :func:`run_sql_files`)."""
     from kuaicore.data.readers import checked_read_params
 
     kfile = FILES_BY_NAME.get(sql.source or "")
@@ -56,7 +58,7 @@ def source_params(sql: SqlFile, sources: Mapping[str, Path | None], workdir: Pat
             raise DataError(f"{kfile.filename}: required file is missing")
         path = workdir / f"{kfile.name}.empty.csv"
         path.write_text(kfile.header + "\n", encoding="utf-8")
-    return checked_read_params(kfile, path, workdir=workdir)
+    return checked_read_params(kfile, path, workdir=workdir, scan_bare_cr=scan_bare_cr)
 
 
 def run_sql_files(
@@ -66,10 +68,14 @@ def run_sql_files(
     sources: Mapping[str, Path | None],
     workdir: Path,
 ) -> list[QueryStat]:
-    """Execute each file with exactly its declared parameters; log and return rows and seconds per query."""
+    """Execute each file with exactly its declared parameters; log and return rows and seconds per query.
+
+    A staging file reads its KuaiRec file in place, unscanned; only if that read fails and the file holds a
+    bare ``\\r`` is it read again from a repaired copy (:func:`kuaicore.data.readers.bare_cr_retry`)."""
     import duckdb
 
     from kuaicore.data import value_errors, value_rules
+    from kuaicore.data.readers import bare_cr_retry
 
     stats: list[QueryStat] = []
     for sql in files:
@@ -80,7 +86,13 @@ def run_sql_files(
             value_rules.install(con, (kfile,))
         start = time.perf_counter()
         try:
-            result = con.execute(sql.sql, sql.bind(bound)).fetchall()
+            try:
+                result = con.execute(sql.sql, sql.bind(bound)).fetchall()
+            except duckdb.Error as err:
+                if kfile is None or not bare_cr_retry(Path(bound["path"]), err):
+                    raise
+                bound.update(source_params(sql, sources, workdir, scan_bare_cr=True))
+                result = con.execute(sql.sql, sql.bind(bound)).fetchall()
         except (duckdb.ConversionException, duckdb.InvalidInputException) as err:
             if kfile is None:
                 raise

@@ -125,7 +125,7 @@ _BIG_ROW = b"0,1,2,3,2020-07-05 00:00:00,20200705,1.0,0.5\n"
 )
 def test_an_unscanned_read_fails_on_every_unquoted_bare_cr(tmp_path, row):
     """build-features reads in place without scanning (bare_cr_retry): that is only right while DuckDB's
-    strict read fails on every unquoted bare CR, wherever it stands; then the retry reads the repaired copy."""
+    strict read fails on every unquoted bare CR, wherever it stands; the retry reads the repaired copy."""
     path = tmp_path / "big_matrix.csv"
     path.write_bytes(BIG_MATRIX.header.encode() + b"\n" + _BIG_ROW + row + _BIG_ROW)
     params = checked_read_params(BIG_MATRIX, path, workdir=tmp_path / "w", scan_bare_cr=False)

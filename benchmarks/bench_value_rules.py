@@ -47,8 +47,8 @@ def main() -> None:
 
     from kuaicore.data import value_rules
     from kuaicore.data.paths import resolve_data_dir
-    from kuaicore.data.readers import READ_CSV_SQL, read_csv_params
-    from kuaicore.features.runner import open_database, source_params
+    from kuaicore.data.readers import READ_CSV_SQL, checked_read_params, read_csv_params
+    from kuaicore.features.runner import open_database
     from kuaicore.features.sqlfiles import load_sql_files
     from kuaicore.schema import FILES_BY_NAME
 
@@ -71,7 +71,7 @@ def main() -> None:
                 if not sources[f.source].is_file():
                     continue
                 variants = {
-                    "checked (shipped)": (f.sql, source_params(f, sources, tmp)),
+                    "checked (shipped)": (f.sql, checked_read_params(kfile, sources[f.source], tmp)),
                     "unchecked": (unchecked(f.sql), read_csv_params(kfile, sources[f.source], tmp)),
                     "count-only": (
                         f"SELECT count(*) FROM {READ_CSV_SQL}",

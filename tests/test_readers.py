@@ -149,6 +149,38 @@ def test_a_quoted_bare_cr_reads_in_place_as_in_the_repaired_copy(tmp_path):
     assert in_place == con.execute(sql, repaired).fetchall() and in_place[0][4] == "2020-07-05\r00:00:00"
 
 
+def test_read_in_place_first_reads_the_repaired_copy_only_after_a_failed_read(tmp_path):
+    con = connect("200MB", 1)
+    sql = f"SELECT count(*), min(time), max(video_id) FROM {READ_CSV_CHECKED_SQL}"
+    calls: list[str] = []
+
+    def run(params: dict):
+        calls.append(params["path"])
+        return con.execute(sql, params).fetchone()
+
+    clean = tmp_path / "clean" / "big_matrix.csv"
+    clean.parent.mkdir()
+    clean.write_bytes(BIG_MATRIX.header.encode() + b"\n" + _BIG_ROW * 2)
+    got, params = readers.read_in_place_first(run, BIG_MATRIX, clean, tmp_path / "w1")
+    assert got == (2, "2020-07-05 00:00:00", 1) and calls == [str(clean)] == [params["path"]]
+    crs = tmp_path / "cr" / "big_matrix.csv"
+    crs.parent.mkdir()
+    crs.write_bytes(
+        BIG_MATRIX.header.encode() + b"\n" + _BIG_ROW + _BIG_ROW.replace(b"00:00:00", b"00:\r00:00")
+    )
+    calls.clear()
+    got, params = readers.read_in_place_first(run, BIG_MATRIX, crs, tmp_path / "w2")
+    assert got == (2, "2020-07-05 00:\r00:00", 1) and calls == [str(crs), params["path"]]
+    assert Path(params["path"]).parent == tmp_path / "w2"  # the repaired copy, for further passes
+    bad = tmp_path / "bad" / "big_matrix.csv"
+    bad.parent.mkdir()
+    bad.write_bytes(BIG_MATRIX.header.encode() + b"\n" + _BIG_ROW.replace(b"0,1,2", b"0,x,2"))
+    calls.clear()
+    with pytest.raises(Exception, match="Could not convert"):  # not a CR: DuckDB's error, read once
+        readers.read_in_place_first(run, BIG_MATRIX, bad, tmp_path / "w3")
+    assert calls == [str(bad)]
+
+
 def test_bare_cr_retry_only_for_a_read_error_of_a_file_with_one(tmp_path):
     import duckdb
 

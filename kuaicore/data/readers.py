@@ -19,8 +19,8 @@ this fragment, with ``$path`` and ``$columns`` bound as parameters and never for
   field. So :func:`read_csv_params` points ``$path`` at a repaired copy (same lines, those fields quoted:
   see :func:`repair_bare_cr`) when, and only when, the file holds a bare ``\\r``; other files are read in
   place. The copy keeps one line per input line, so line numbers in errors refer to the original file.
-  build-features reads each file in place first and scans it only if that read fails
-  (:func:`bare_cr_retry`): a 1.2 GB big_matrix is then read once instead of twice.
+  build-features and validate read each file in place first and scan it only if that read fails
+  (:func:`read_in_place_first`): a 1.2 GB big_matrix is then not read once more for the scan.
 - A file with CRLF line ends is refused (``DataError``): with ``new_line = '\\n'`` DuckDB silently reads
   it as zero rows.
 - DuckDB converts only the columns a query uses: a query that never touches a column does not type-check it.
@@ -42,8 +42,9 @@ from __future__ import annotations
 import atexit
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TypeVar
 
 from kuaicore.atomic import scratch_prefix
 from kuaicore.data.csv_errors import NOT_UTF8
@@ -51,8 +52,7 @@ from kuaicore.data.duck import connect as connect  # the one opener (kuaicore.da
 from kuaicore.errors import DataError
 from kuaicore.schema import CATEGORY_MISSING_ID, TEXT_MISSING, KuaiFile
 
-if TYPE_CHECKING:
-    pass
+T = TypeVar("T")
 
 READ_CSV_SQL = (
     "read_csv($path, columns = $columns, header = true, auto_detect = false, delim = ',', quote = '\"', "
@@ -226,6 +226,27 @@ def read_csv_params(
         check_lf_line_ends(kfile, Path(path))
         readable = Path(path)
     return {"path": str(literal_path(kfile, readable, workdir)), "columns": kfile.duckdb_columns()}
+
+
+def read_in_place_first(
+    run: Callable[[dict], T], kfile: KuaiFile, path: Path, workdir: Path | None = None
+) -> tuple[T, dict]:
+    """``run(params)`` with ``kfile`` at ``path`` read in place (:func:`checked_read_params` without the
+    bare-CR scan); if that read fails on a bare ``\\r`` (:func:`bare_cr_retry`), once more with the
+    parameters of a repaired copy. Returns ``run``'s result and the parameters that read the file, for
+    further passes over it; any other failure propagates as DuckDB raised it. The result is the one of
+    scanning first, without reading a file that holds no bare ``\\r`` (every file but the real caption file)
+    twice."""
+    import duckdb
+
+    params = checked_read_params(kfile, path, workdir, scan_bare_cr=False)
+    try:
+        return run(params), params
+    except duckdb.Error as err:
+        if not bare_cr_retry(Path(params["path"]), err):
+            raise
+    params = checked_read_params(kfile, path, workdir)
+    return run(params), params
 
 
 def bare_cr_retry(path: Path, err: Exception) -> bool:

@@ -24,9 +24,9 @@ from kuaicore.data.paths import resolve_data_dir
 from kuaicore.data.readers import (
     READ_CSV_CHECKED_SQL,
     check_lf_line_ends,
-    checked_read_params,
     connect,
     quote_ident,
+    read_in_place_first,
 )
 from kuaicore.data.validate_report import FileSummary, ValidationReport
 from kuaicore.errors import DataError, InternalError
@@ -120,9 +120,15 @@ def summarise_file(con, kfile: KuaiFile, path: Path, workdir: Path) -> tuple[Fil
 
     Returns the summary and the rest of the median pass's row (big_matrix: shared pairs, first shared pair).
     """
-    params = checked_read_params(kfile, path, workdir)
+    import duckdb
+
     with timed(f"read {kfile.filename}") as info:
-        row = _run(con, kfile, path, _stats_sql(kfile), params)
+        try:  # in place; from a repaired copy only if the read fails on a bare CR
+            row, params = read_in_place_first(
+                lambda read: con.execute(_stats_sql(kfile), read).fetchone(), kfile, path, workdir
+            )
+        except duckdb.Error as err:
+            raise _failure(con, kfile, path, err) from None
         info["rows"] = row[0]
     if row[0] == 0:
         raise value_errors.empty_file_error(kfile)
@@ -154,14 +160,24 @@ def _run(con, kfile: KuaiFile, path: Path, sql: str, params: dict) -> tuple:
 
     try:
         return con.execute(sql, params).fetchone()
-    except (duckdb.InvalidInputException, duckdb.ConversionException) as err:
-        raise value_errors.data_error(kfile, path, err) from None
-    except duckdb.OutOfMemoryException as err:
+    except duckdb.Error as err:
+        raise _failure(con, kfile, path, err) from None
+
+
+def _failure(con, kfile: KuaiFile, path: Path, err: Exception) -> Exception:
+    """What a failed read of ``kfile`` raises: ``DataError`` (file, row, column) for a CSV error or a broken
+    value rule, ``InternalError`` for lack of memory, ``err`` itself otherwise."""
+    import duckdb
+
+    if isinstance(err, (duckdb.InvalidInputException, duckdb.ConversionException)):
+        return value_errors.data_error(kfile, path, err)
+    if isinstance(err, duckdb.OutOfMemoryException):
         limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
         first = str(err).strip().splitlines()[0]
-        raise InternalError(
+        return InternalError(
             f"{kfile.filename}: DuckDB ran out of memory under memory_limit={limit} ({first})"
-        ) from None
+        )
+    return err
 
 
 def check_overlap(

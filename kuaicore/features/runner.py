@@ -42,13 +42,9 @@ def open_database(workdir: Path, memory_limit: str, threads: int | None):
     )
 
 
-def source_params(
-    sql: SqlFile, sources: Mapping[str, Path | None], workdir: Path, scan_bare_cr: bool = False
-) -> dict[str, Any]:
-    """``path``/``columns``/``not_null`` for a staging file: its KuaiRec file, or a header-only stand-in if
-    absent. Without ``scan_bare_cr`` the file is read in place (see :func:`run_sql_files`)."""
-    from kuaicore.data.readers import checked_read_params
-
+def source_path(sql: SqlFile, sources: Mapping[str, Path | None], workdir: Path) -> Path:
+    """The file a staging query reads: its KuaiRec file, or a header-only stand-in if an optional one is
+    absent (``DataError`` for an absent required one)."""
     kfile = FILES_BY_NAME.get(sql.source or "")
     if kfile is None:
         raise InternalError(f"{sql.path.name}: unknown source {sql.source!r}")
@@ -58,7 +54,7 @@ def source_params(
             raise DataError(f"{kfile.filename}: required file is missing")
         path = workdir / f"{kfile.name}.empty.csv"
         path.write_text(kfile.header + "\n", encoding="utf-8")
-    return checked_read_params(kfile, path, workdir=workdir, scan_bare_cr=scan_bare_cr)
+    return path
 
 
 def run_sql_files(
@@ -70,37 +66,34 @@ def run_sql_files(
 ) -> list[QueryStat]:
     """Execute each file with exactly its declared parameters; log and return rows and seconds per query.
 
-    A staging file reads its KuaiRec file in place, unscanned; only if that read fails and the file holds a
-    bare ``\\r`` is it read again from a repaired copy (:func:`kuaicore.data.readers.bare_cr_retry`)."""
+    A staging file reads its KuaiRec file through :func:`kuaicore.data.readers.read_in_place_first`: in
+    place, and from a repaired copy only if that read fails on a bare ``\\r``."""
     import duckdb
 
     from kuaicore.data import value_errors, value_rules
-    from kuaicore.data.readers import bare_cr_retry
+    from kuaicore.data.readers import read_in_place_first
 
     stats: list[QueryStat] = []
     for sql in files:
-        bound = dict(values)
         kfile = FILES_BY_NAME.get(sql.source or "")
-        if sql.source is not None:
-            bound.update(source_params(sql, sources, workdir))
+        path = source_path(sql, sources, workdir) if sql.source is not None else None
+        if kfile is not None:
             value_rules.install(con, (kfile,))
+
+        def run(read: dict, sql: SqlFile = sql) -> list:
+            return con.execute(sql.sql, sql.bind({**values, **read})).fetchall()
+
         start = time.perf_counter()
         try:
-            try:
-                result = con.execute(sql.sql, sql.bind(bound)).fetchall()
-            except duckdb.Error as err:
-                if kfile is None or not bare_cr_retry(Path(bound["path"]), err):
-                    raise
-                bound.update(source_params(sql, sources, workdir, scan_bare_cr=True))
-                result = con.execute(sql.sql, sql.bind(bound)).fetchall()
+            if kfile is not None and path is not None:
+                result, _ = read_in_place_first(run, kfile, path, workdir)
+            else:
+                result = run({})
         except (duckdb.ConversionException, duckdb.InvalidInputException) as err:
-            if kfile is None:
+            if kfile is None or path is None:
                 raise
-            path = sources.get(kfile.name) or Path(bound["path"])
             raise value_errors.data_error(kfile, path, err) from None
-        except (
-            duckdb.IOException
-        ) as err:  # e.g. the disk is full; the staging folder is removed by the caller
+        except duckdb.IOException as err:  # e.g. a full disk; the caller removes the staging folder
             raise ArtifactError(f"{sql.name}: {str(err).splitlines()[0]}") from None
         seconds = time.perf_counter() - start
         rows = int(result[0][0]) if result and result[0] and isinstance(result[0][0], int) else 0

@@ -67,7 +67,8 @@ _EXACT_INT = 2.0**62  # |v| below it: an integral float converts to int64 exactl
 
 
 def _pylist(a: np.ndarray) -> list:
-    """NaN/None-aware list of python values (NaN -> None; integral floats -> int)."""
+    """NaN/None-aware list of python values: :func:`python_values` of ``a``, in C where ``a`` is integral
+    (an int or bool array, or floats whose every non-NaN value is an integer below 2^62)."""
     if a.dtype.kind in "iub":
         return a.tolist()
     if a.dtype.kind == "f":
@@ -78,8 +79,13 @@ def _pylist(a: np.ndarray) -> list:
             for i in np.flatnonzero(nan).tolist():
                 out[i] = None
             return out
+    return python_values(a.tolist())
+
+
+def python_values(values: list) -> list:
+    """The rule, value by value: NaN -> None, an integral float -> int, anything else as it is."""
     out = []
-    for v in a.tolist():
+    for v in values:
         if v is None or (isinstance(v, float) and math.isnan(v)):  # np.isnan per value: 20x slower
             out.append(None)
         elif isinstance(v, float) and v.is_integer():

@@ -216,9 +216,7 @@ def read_csv_params(
 
     ``path`` may be replaced by a repaired copy written under ``workdir`` (see :func:`readable_path`), or by
     a plainly named link to it (see :func:`literal_path`). ``scan_bare_cr=False`` skips the scan for bare
-    ``\\r`` (only the CRLF check is made): for a caller that reads the file in place first and, since DuckDB's
-    strict read rejects every unquoted bare ``\\r`` (:func:`bare_cr_retry`), asks again with the scan only
-    when that read fails.
+    ``\\r`` (only the CRLF check is made), as :func:`read_in_place_first` does for its first read.
     """
     if scan_bare_cr:
         readable = readable_path(kfile, path, workdir)

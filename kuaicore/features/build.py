@@ -53,6 +53,22 @@ def check_config(config: FeatureConfig) -> None:
         raise UsageError(f"row_group_size {config.row_group_size}: must be >= 1")
 
 
+def sql_values(config: FeatureConfig) -> dict[str, Any]:
+    """The values the SQL files bind (each file takes the ones its ``-- params:`` header names; ``out``, the
+    file a COPY writes, is added per file)."""
+    return {
+        "seed": int(config.seed),
+        "cap": float(config.watch_ratio_cap),
+        "like_threshold": float(config.like_threshold),
+        "valid_fraction": float(config.valid_fraction),
+        "percentile": float(config.debiased_percentile),
+        "buckets": int(config.duration_buckets),
+        "prior": float(config.taste_prior),
+        "label_rule": config.label_rule,
+        "row_group_size": int(config.row_group_size),
+    }
+
+
 def _validate(data: Path, data_dir: Path, full: bool, memory_limit: str, threads: int | None) -> None:
     """Files, headers and line ends always (no scan); the full `kuaicore validate` scan when ``full``.
 
@@ -137,17 +153,7 @@ def _build(config: FeatureConfig, out: Path, data_dir: Path, sources: dict[str, 
         work = tmp / "_work"
         con = open_database(work, config.memory_limit, config.threads)
         try:
-            values = {
-                "seed": int(config.seed),
-                "cap": float(config.watch_ratio_cap),
-                "like_threshold": float(config.like_threshold),
-                "valid_fraction": float(config.valid_fraction),
-                "percentile": float(config.debiased_percentile),
-                "buckets": int(config.duration_buckets),
-                "prior": float(config.taste_prior),
-                "label_rule": config.label_rule,
-                "row_group_size": int(config.row_group_size),
-            }
+            values = sql_values(config)
             files = load_sql_files()
             outputs = {f.name: f.relation for f in files if f.relation.endswith(".parquet")}
             stats = []

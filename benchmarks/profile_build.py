@@ -82,13 +82,12 @@ def profile_queries(
     return one :class:`QueryProfile` per file, in run order."""
     from kuaicore.config import FeatureConfig
     from kuaicore.data.paths import resolve_data_dir
-    from kuaicore.features.build import sql_values
+    from kuaicore.features.build import source_files, sql_values
     from kuaicore.features.runner import open_database, run_sql_files
     from kuaicore.features.sqlfiles import load_sql_files
-    from kuaicore.schema import FILES
 
     data_dir = resolve_data_dir(data)
-    sources = {f.name: (data_dir / f.filename if (data_dir / f.filename).is_file() else None) for f in FILES}
+    sources = source_files(data_dir)
     work = out / "_work"
     work.mkdir(parents=True, exist_ok=True)
     values = sql_values(FeatureConfig(data=data, out=out, memory_limit=memory_limit, threads=threads))

@@ -53,6 +53,11 @@ def check_config(config: FeatureConfig) -> None:
         raise UsageError(f"row_group_size {config.row_group_size}: must be >= 1")
 
 
+def source_files(data_dir: Path) -> dict[str, Path | None]:
+    """Each KuaiRec file's path in ``data_dir`` by name, None where it is absent."""
+    return {f.name: (data_dir / f.filename if (data_dir / f.filename).is_file() else None) for f in FILES}
+
+
 def sql_values(config: FeatureConfig) -> dict[str, Any]:
     """The values the SQL files bind (each file takes the ones its ``-- params:`` header names; ``out``, the
     file a COPY writes, is added per file)."""
@@ -130,7 +135,7 @@ def build_features(config: FeatureConfig) -> Path:
     out = Path(config.out)
     data_dir = resolve_data_dir(Path(config.data))
     artifacts.check_target(out, config.force, data_dir)
-    sources = {f.name: (data_dir / f.filename if (data_dir / f.filename).is_file() else None) for f in FILES}
+    sources = source_files(data_dir)
     need = disk_needed(sources)
     with artifacts.target_lock(out):
         free = free_bytes(out.parent)

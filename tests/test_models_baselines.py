@@ -400,6 +400,29 @@ def test_als_float32_half_steps_match_float64_and_numpy(world):
         als.half_step(cu64, y32, x32.copy(), o32)
 
 
+@pytest.mark.parametrize(("dtype", "steps", "d"), [("float32", 3, 8), ("float64", 3, 13), ("float32", 0, 8)])
+def test_als_half_step_gives_the_same_bits_on_any_worker(dtype, steps, d):
+    """Every row's result is the same whichever worker solves it: one worker and two, run repeatedly (each
+    worker allocates its own scratch, so a result depending on the scratch's addresses shows here)."""
+    from kuaicore.kernels.als import als_half_step
+
+    rng = np.random.default_rng(3)
+    m = sp.random(300, 200, density=0.1, format="csr", random_state=1, dtype=np.float64)
+    m.data = 1 + 4 * m.data
+    m.sort_indices()
+    conf = m.data.astype(dtype)
+    y = (rng.normal(size=(200, d)) * 0.1).astype(dtype)
+    x0 = (rng.normal(size=(300, d)) * 0.1).astype(dtype)
+    gram = np.ascontiguousarray((y.T @ y + 0.1 * np.eye(d)).astype(dtype))
+    results = []
+    for workers in (1, 2, 1, 2, 2, 2):
+        x = x0.copy()
+        als_half_step(m.indptr, m.indices, conf, y, gram, x, steps, 4, workers)
+        results.append(x.tobytes())
+    assert not np.array_equal(np.frombuffer(results[0], dtype), x0.ravel())
+    assert len(set(results)) == 1
+
+
 def test_als_float32_fit_keeps_the_float64_loss(world):
     """Whole fits from the same seed: float32's loss within 0.1% of float64's at every iteration."""
     data = load_interactions(world["art"])

@@ -13,7 +13,10 @@ thread, and each worker takes the next work unit from a shared counter until non
             ...
 
 so a fast thread simply takes more units. Each unit writes only its own output rows, so results do not depend
-on which thread took which unit (same bytes on any thread count and load).
+on which thread took which unit (same bytes on any thread count and load), provided a unit's arithmetic does
+not depend on where its worker's scratch arrays lie: under ``fastmath`` it can (LLVM picks a vector or a
+scalar loop, which round differently, by the distance between the arrays a loop writes and reads), so such a
+kernel keeps each worker's scratch in one padded buffer (:mod:`kuaicore.kernels.als`).
 """
 
 from __future__ import annotations

@@ -26,6 +26,16 @@ import numpy as np
 
 CAP, LIKE, VALID_FRACTION, PERCENTILE, BUCKETS = 5.0, 2.0, 0.1, 0.8, 10
 KEYS = ["timestamp", "video_id", "play_duration", "video_duration", "watch_ratio", "date"]
+ART_COLUMNS = [
+    *("user_idx", "item_idx", "user_id", "video_id", "watch_ratio", "target", "label", "label_debiased"),
+    "timestamp",
+]
+
+
+def _art_extra():
+    import polars as pl
+
+    return ["user_id", "video_id", pl.col("watch_ratio").cast(pl.Float32), "timestamp"]
 
 
 def _ids(frames: list, col: str):
@@ -35,8 +45,12 @@ def _ids(frames: list, col: str):
     return ids.with_row_index("idx").with_columns(pl.col("idx").cast(pl.Int32))
 
 
-def polars_splits(folder: Path) -> dict[str, Any]:
-    """Train / valid / eval frames (user_idx, item_idx, target, label, label_debiased) and item counts."""
+def polars_splits(folder: Path, art_columns: bool = False) -> dict[str, Any]:
+    """Train / valid / eval frames (user_idx, item_idx, target, label, label_debiased) and item counts.
+
+    With ``art_columns`` the frames also carry what :func:`write_art_files` needs to write the ART's
+    columns and orders: user_id, video_id, watch_ratio (FLOAT), timestamp, and pos (train, valid) or
+    video_duration (eval)."""
     import polars as pl
 
     def scan(name: str, **kw):
@@ -93,7 +107,7 @@ def polars_splits(folder: Path) -> dict[str, Any]:
         .lazy()
     )
 
-    def labeled(frame):
+    def labeled(frame, extra: tuple[str, ...]):
         return (
             frame.lazy()
             .with_columns(bucket("video_duration"))
@@ -101,6 +115,7 @@ def polars_splits(folder: Path) -> dict[str, Any]:
             .select(
                 "user_idx",
                 "item_idx",
+                *([*_art_extra(), *extra] if art_columns else []),
                 target=pl.min_horizontal(pl.col("watch_ratio"), CAP).cast(pl.Float32),
                 label=(pl.col("watch_ratio") > LIKE).cast(pl.Float32),
                 label_debiased=(pl.col("watch_ratio") > pl.col("threshold"))
@@ -110,13 +125,48 @@ def polars_splits(folder: Path) -> dict[str, Any]:
             .collect()
         )
 
-    train = labeled(train_rows)
-    valid = labeled(inter.filter(pl.col("is_valid")))
-    ev = labeled(small.join(users, on="user_id").join(items, on="video_id"))
+    train = labeled(train_rows, ("pos",))
+    valid = labeled(inter.filter(pl.col("is_valid")), ("pos",))
+    ev = labeled(small.join(users, on="user_id").join(items, on="video_id"), ("video_duration",))
     counts = train.group_by("item_idx").len()
     n_train = np.zeros(items.height, np.int64)
     n_train[counts["item_idx"].to_numpy()] = counts["len"].to_numpy()
     return {"train": train, "valid": valid, "eval": ev, "item_train_counts": n_train}
+
+
+def write_art_files(out: dict[str, Any], dest: Path, seed: int = 0) -> None:
+    """Write what build-features writes of these rows, as a user of polars would: train.parquet shuffled by a
+    seeded hash of (user_idx, pos) in row groups of 1M rows, valid.parquet by (user_idx, pos) and eval.parquet
+    by (user_idx, item_idx, timestamp nulls last, watch_ratio, video_duration), with the ART's columns,
+    Snappy-compressed as DuckDB's writer does. Needs ``polars_splits(..., art_columns=True)``. The shuffle
+    uses polars' hash, so train.parquet's order (not its rows) differs from the ART's."""
+    import polars as pl
+
+    train = out["train"].sort(pl.struct("user_idx", "pos").hash(seed), "user_idx", "pos")
+    valid = out["valid"].sort("user_idx", "pos")
+    ev = out["eval"].sort(
+        ["user_idx", "item_idx", "timestamp", "watch_ratio", "video_duration"], nulls_last=True
+    )
+    for name, frame, group in (("train", train, 1_000_000), ("valid", valid, 122_880), ("eval", ev, 122_880)):
+        frame.select(ART_COLUMNS).write_parquet(
+            dest / f"{name}.parquet", compression="snappy", row_group_size=group
+        )
+
+
+def check_files_equal(dest: Path, art: Path) -> None:
+    """Assert the files of :func:`write_art_files` hold the ART's columns and, as sorted row sets, its rows
+    (valid and eval also in its order)."""
+    import polars as pl
+
+    for name in ("train", "valid", "eval"):
+        ours = pl.read_parquet(art / f"{name}.parquet")
+        theirs = pl.read_parquet(dest / f"{name}.parquet")
+        assert theirs.columns == ours.columns, f"{name}: columns {theirs.columns} != {ours.columns}"
+        if name == "train":
+            ours, theirs = ours.sort(ART_COLUMNS), theirs.sort(ART_COLUMNS)
+        for c in ART_COLUMNS:
+            a, b = ours[c].to_numpy(), theirs[c].to_numpy()
+            assert np.array_equal(a.astype(np.float64), b.astype(np.float64), equal_nan=True), f"{name}.{c}"
 
 
 def check_equal(out: dict[str, Any], art: Path) -> dict[str, int]:

@@ -19,6 +19,9 @@ Stages, each in its own child process so that each peak RSS is its own:
   polars      the peer a user would pick: staged lazy frames computing the same train/valid/eval rows
               (indices, targets, labels) and per-item training counts (benchmarks/_peer_features.py); after
               timing, the child asserts they equal the ART the kuaicore stage wrote. Needs ``.[bench]``.
+              With ``--peer-writes`` also the same peer writing train/valid/eval.parquet with the ART's
+              columns and orders (train shuffled by polars' own seeded hash), the files checked against
+              the ART's: what a user of polars would write to feed training (still no feature matrices).
 
 Each stage also reports its process CPU time (user + system, all threads): on a machine shared with other
 jobs, the CPU-time ratio is the per-core comparison and the wall-time ratio also measures how much of the
@@ -163,18 +166,24 @@ def system_seconds() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_stime
 
 
-def polars_child(args: argparse.Namespace) -> dict:
-    """Time the staged polars splits, then (untimed, after the peak RSS is taken) check them against the ART
-    that the kuaicore stage wrote."""
-    from _peer_features import check_equal, polars_splits
+def polars_child(args: argparse.Namespace, write_files: bool) -> dict:
+    """Time the staged polars splits (and, with ``write_files``, its train/valid/eval.parquet with the ART's
+    columns and orders), then (untimed, after the peak RSS is taken) check them against the ART that the
+    kuaicore stage wrote."""
+    from _peer_features import check_equal, check_files_equal, polars_splits, write_art_files
 
     from kuaicore.data.paths import resolve_data_dir
 
-    cpu, system = cpu_seconds(), system_seconds()
-    with Timer() as t:
-        out = polars_splits(resolve_data_dir(args.data))
-    cpu, system = cpu_seconds() - cpu, system_seconds() - system
-    peak = peak_rss_mb(include_children=False)
+    with tempfile.TemporaryDirectory(prefix="peer-files-") as dest:
+        cpu, system = cpu_seconds(), system_seconds()
+        with Timer() as t:
+            out = polars_splits(resolve_data_dir(args.data), art_columns=write_files)
+            if write_files:
+                write_art_files(out, Path(dest))
+        cpu, system = cpu_seconds() - cpu, system_seconds() - system
+        peak = peak_rss_mb(include_children=False)
+        if write_files:
+            check_files_equal(Path(dest), args.out)
     rows = check_equal(out, args.out)
     return {
         "rows": rows,
@@ -186,8 +195,8 @@ def polars_child(args: argparse.Namespace) -> dict:
 
 
 def child(args: argparse.Namespace) -> None:
-    if args.child == "polars":
-        print(json.dumps(polars_child(args)))
+    if args.child in ("polars", "polars-files"):
+        print(json.dumps(polars_child(args, write_files=args.child == "polars-files")))
         return
     cpu, system = cpu_seconds(), system_seconds()
     with Timer() as t:
@@ -243,6 +252,11 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--skip-pandas", action="store_true")
     ap.add_argument("--skip-polars", action="store_true")
+    ap.add_argument(
+        "--peer-writes",
+        action="store_true",
+        help="also time the polars peer writing train/valid/eval.parquet with the ART's columns and orders",
+    )
     ap.add_argument("--skip-validate", action="store_true", help="leave out build-features --validate")
     ap.add_argument(
         "--repeat",
@@ -273,6 +287,8 @@ def main() -> None:
             stages["pandas (seeds' approach)"] = "pandas"
         if not args.skip_polars:
             stages["polars, staged lazy frames (splits + item counts only)"] = "polars"
+            if args.peer_writes:
+                stages["polars, the same + train/valid/eval.parquet"] = "polars-files"
         runs: dict[str, list[dict]] = {stage: [] for stage in stages}
         for _ in range(max(1, args.repeat)):  # interleaved, so that a burst of load hits every stage alike
             for stage, child_name in stages.items():
@@ -298,6 +314,15 @@ def main() -> None:
         print(f"data: {args.data} ({n:,} big_matrix rows), memory limit {args.memory_limit}, "
               f"threads {args.threads or 'all'}")  # fmt: skip
         print_table(rows)
+        files = results.get("polars, the same + train/valid/eval.parquet")
+        if files:
+            ours = results["kuaicore build-features"]
+            print(
+                f"kuaicore build-features against the polars peer writing the same files: "
+                f"{files['seconds'] / ours['seconds']:.2f}x its wall speed, "
+                f"{files['cpu_seconds'] / ours['cpu_seconds']:.2f}x its CPU time (peer / kuaicore), "
+                f"1/{files['peak_rss_mb'] / ours['peak_rss_mb']:.1f} of its peak RSS"
+            )
         if args.repeat > 1:
             print(f"medians of {args.repeat} interleaved runs; all wall times (cpu times):")
             for stage, rs in runs.items():

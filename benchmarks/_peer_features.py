@@ -26,8 +26,16 @@ import numpy as np
 
 CAP, LIKE, VALID_FRACTION, PERCENTILE, BUCKETS = 5.0, 2.0, 0.1, 0.8, 10
 KEYS = ["timestamp", "video_id", "play_duration", "video_duration", "watch_ratio", "date"]
+# train/valid/eval.parquet's columns, in the ART's order (sql/40-42)
 ART_COLUMNS = [
-    *("user_idx", "item_idx", "user_id", "video_id", "watch_ratio", "target", "label", "label_debiased"),
+    "user_idx",
+    "item_idx",
+    "user_id",
+    "video_id",
+    "watch_ratio",
+    "target",
+    "label",
+    "label_debiased",
     "timestamp",
 ]
 
